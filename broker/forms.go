@@ -1,0 +1,169 @@
+package broker
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+
+	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// MQTTBindingIRI is the namespace of the MQTT binding vocabulary ("mqv").
+const MQTTBindingIRI = "http://www.example.org/mqtt-binding#"
+
+// HubThingID is the ID of the hub's own Thing Description.
+const HubThingID = "urn:wotmq:hub"
+
+const (
+	nosecName     = "nosec_sc"
+	contentJSON   = "application/json"
+	packetPublish = "publish"
+	packetSub     = "subscribe"
+	packetUnsub   = "unsubscribe"
+)
+
+var retainFalse, retainTrue = false, true
+
+// mqttForm builds one MQTT form: the topic (or filter) sits in the href
+// path and is repeated in mqv:topic or mqv:filter.
+func (h *Hub) mqttForm(ops td.Strings, packet, topic string, retain *bool) td.Form {
+	f := td.Form{
+		Href:              h.mqttURL + (&url.URL{Path: "/" + topic}).EscapedPath(),
+		ContentType:       contentJSON,
+		Op:                ops,
+		MQTTControlPacket: packet,
+		MQTTQoS:           "1",
+		MQTTRetain:        retain,
+	}
+	if packet == packetPublish {
+		f.MQTTTopic = topic
+	} else {
+		f.MQTTFilter = topic
+	}
+	return f
+}
+
+// twinTD derives the twin TD from an agent's TD: the hub's security and
+// forms replace the agent's, everything else is kept. It returns the JSON
+// the hub publishes.
+func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
+	t := agentTD.Clone()
+	id := t.ID
+	t.Context.SetPrefix("mqv", MQTTBindingIRI)
+	t.Base = ""
+	t.SecurityDefinitions = map[string]*td.SecurityScheme{nosecName: {Scheme: "nosec"}}
+	t.Security = td.Strings{nosecName}
+
+	for name, p := range t.Properties {
+		var forms []td.Form
+		if !p.WriteOnly {
+			forms = append(forms,
+				h.mqttForm(td.Strings{td.OpReadProperty, td.OpObserveProperty}, packetSub, wot.PropertyTopic(id, name), nil),
+				h.mqttForm(td.Strings{td.OpUnobserveProperty}, packetUnsub, wot.PropertyTopic(id, name), nil))
+			p.Observable = true
+		}
+		if !p.ReadOnly {
+			forms = append(forms, h.mqttForm(td.Strings{td.OpWriteProperty}, packetPublish,
+				wot.Topic{Kind: wot.TopicPropertySet, ThingID: id, Name: name}.String(), &retainFalse))
+		}
+		p.Forms = forms
+	}
+	for name, a := range t.Actions {
+		a.Forms = []td.Form{
+			h.mqttForm(td.Strings{td.OpInvokeAction}, packetPublish, wot.ActionTopic(id, name), &retainFalse),
+			h.mqttForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name), nil),
+		}
+	}
+	for name, e := range t.Events {
+		e.Forms = []td.Form{
+			h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, wot.EventTopic(id, name), nil),
+			h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, wot.EventTopic(id, name), nil),
+		}
+	}
+	t.Forms = nil
+	if len(t.Properties) > 0 {
+		t.Forms = append(t.Forms,
+			h.mqttForm(td.Strings{td.OpReadAllProperties, td.OpObserveAllProperties}, packetSub, wot.AllPropertiesFilter(id), nil),
+			h.mqttForm(td.Strings{td.OpUnobserveAllProperties}, packetUnsub, wot.AllPropertiesFilter(id), nil))
+	}
+	if len(t.Events) > 0 {
+		t.Forms = append(t.Forms,
+			h.mqttForm(td.Strings{td.OpSubscribeAllEvents}, packetSub, wot.AllEventsFilter(id), nil),
+			h.mqttForm(td.Strings{td.OpUnsubscribeAllEvents}, packetUnsub, wot.AllEventsFilter(id), nil))
+	}
+	if len(t.Actions) > 0 {
+		t.Forms = append(t.Forms,
+			h.mqttForm(td.Strings{td.OpQueryAllActions}, packetSub, wot.AllActionStatusFilter(id), nil))
+	}
+	if err := td.Validate(t, td.ValidateOptions{}); err != nil {
+		return nil, fmt.Errorf("broker: generated twin TD of %s is invalid: %w", id, err)
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("broker: encode twin TD of %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// hubTD describes the hub as a Thing whose actions are the agent
+// operations, so an agent developer finds its topics from a TD.
+func (h *Hub) hubTD() ([]byte, error) {
+	str := &td.DataSchema{Type: "string"}
+	agentVars := map[string]*td.DataSchema{"agentID": str, "thingID": str}
+	nameVars := map[string]*td.DataSchema{"agentID": str, "thingID": str, "name": str}
+	tmpl := func(kind wot.TopicKind) string {
+		return wot.Topic{Kind: kind, AgentID: "{agentID}", ThingID: "{thingID}", Name: "{name}"}.String()
+	}
+	form := func(ops td.Strings, packet, topic string) td.Form {
+		f := h.mqttForm(ops, packet, topic, &retainFalse)
+		f.Href = h.mqttURL + "/" + topic // keep the URI template braces
+		if packet != packetPublish {
+			f.MQTTRetain = nil
+		}
+		return f
+	}
+	action := func(title, desc string, vars map[string]*td.DataSchema, input *td.DataSchema, kind wot.TopicKind) *td.ActionAffordance {
+		a := &td.ActionAffordance{Input: input}
+		a.Title, a.Description, a.URIVariables = title, desc, vars
+		a.Forms = []td.Form{form(td.Strings{td.OpInvokeAction}, packetPublish, tmpl(kind))}
+		return a
+	}
+	t := &td.Thing{
+		Context:     td.NewContext(td.ContextV11),
+		ID:          HubThingID,
+		Type:        td.Strings{"ThingDirectory"},
+		Title:       "wotmq hub",
+		Description: "The wotmq hub: a directory of digital twins and the operations agents use to expose Things. Twin TDs are retained on things/{thingID}/td.",
+		Security:    td.Strings{nosecName},
+		SecurityDefinitions: map[string]*td.SecurityScheme{
+			nosecName: {Scheme: "nosec"},
+		},
+		Actions: map[string]*td.ActionAffordance{
+			wot.OpAgentUpdateTD: action("Update a Thing Description",
+				"Register or replace the TD of a Thing the agent exposes; an empty payload deletes the Thing. The agentID is the agent's username (else its client ID).",
+				agentVars, &td.DataSchema{Type: "object"}, wot.TopicAgentTD),
+			wot.OpAgentPublishEvent: action("Publish an event",
+				"Publish an event of a Thing; the payload is the event data as its TD describes.",
+				nameVars, nil, wot.TopicAgentEvent),
+			wot.OpAgentUpdateProperty: action("Report a property value",
+				"Report the current value of a property; the hub stores it and publishes it retained.",
+				nameVars, nil, wot.TopicAgentProperty),
+			wot.OpAgentReply: action("Answer a request",
+				"Report progress (user property status=running) or the outcome (completed, failed) of a request, with the request's CorrelationData, on the ResponseTopic the request carried.",
+				map[string]*td.DataSchema{"agentID": str}, nil, wot.TopicAgentReplies),
+		},
+		Events: map[string]*td.EventAffordance{
+			wot.OpAgentReceive: func() *td.EventAffordance {
+				e := &td.EventAffordance{}
+				e.Title = "Requests for the agent"
+				e.Description = "Action invocations and property writes for the agent's Things, with user properties op, thing, name, action-id, sender, and a ResponseTopic and CorrelationData for the reply."
+				e.URIVariables = map[string]*td.DataSchema{"agentID": str}
+				e.Forms = []td.Form{form(td.Strings{td.OpSubscribeEvent}, packetSub, tmpl(wot.TopicAgentRequests))}
+				return e
+			}(),
+		},
+	}
+	t.Context.SetPrefix("mqv", MQTTBindingIRI)
+	return json.Marshal(t)
+}

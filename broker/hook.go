@@ -1,0 +1,204 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// hook adapts Mochi's hooks onto the hub. It is the only place where Mochi
+// calls into wotmq.
+type hook struct {
+	mqtt.HookBase
+	h *Hub
+}
+
+func (k *hook) ID() string { return "wotmq" }
+
+func (k *hook) Provides(b byte) bool {
+	return bytes.Contains([]byte{
+		mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
+		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+	}, []byte{b})
+}
+
+// identity is who a client is (see package authz).
+func identity(cl *mqtt.Client) authz.Identity {
+	return authz.IdentityOf(string(cl.Properties.Username), cl.ID)
+}
+
+// OnConnectAuthenticate admits every client until accounts exist.
+func (k *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool { return true }
+
+// OnACLCheck decides subscriptions and deliveries. Publishes are decided in
+// OnPublish, where the refusal can carry a reason string.
+func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
+	if write {
+		return true
+	}
+	return authz.CanReceive(identity(cl), topic)
+}
+
+// OnPublish routes every client publish: consumer requests and agent
+// operations are handled by the hub and not relayed; other topics pass.
+func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	h := k.h
+	if !h.enter() {
+		return pk, packets.ErrServerShuttingDown
+	}
+	defer h.leave()
+	id := identity(cl)
+	t, err := wot.ParseTopic(pk.TopicName)
+	if err == nil {
+		err = authz.CanPublish(id, pk.TopicName, t)
+	}
+	if err == nil {
+		if t.Kind == wot.TopicUnknown {
+			return pk, nil
+		}
+		err = h.route(context.Background(), id, t, &pk)
+		if err == nil {
+			return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
+		}
+	}
+	return pk, h.refuse(cl, &pk, err)
+}
+
+// refuse logs a refused publish and returns what Mochi needs to answer it:
+// an MQTT 5 PUBACK reason code with a reason string for QoS 1 and 2,
+// otherwise a silent drop (QoS 0 has no acknowledgement; MQTT 3.1.1 has no
+// reason codes, so the publish is acknowledged and dropped).
+func (h *Hub) refuse(cl *mqtt.Client, pk *packets.Packet, err error) error {
+	code := wot.CodeOf(err)
+	msg := err.Error()
+	var we *wot.Error
+	if errors.As(err, &we) {
+		msg = we.Message
+	}
+	ev := h.log.Info()
+	if code == wot.CodeInternal {
+		ev = h.log.Error()
+	}
+	ev.Str("client", cl.ID).Str("topic", pk.TopicName).Str("code", string(code)).
+		Uint8("qos", pk.FixedHeader.Qos).Str("reason", msg).Msg("publish refused")
+	switch {
+	case pk.FixedHeader.Qos > 0 && cl.Properties.ProtocolVersion == 5:
+		if len(msg) > 512 {
+			msg = msg[:509] + "..."
+		}
+		if code == wot.CodeInternal {
+			msg = "internal error; see the hub log"
+		}
+		rc := packets.Code{Code: code.Reason(), Reason: string(code) + ": " + msg}
+		if pk.FixedHeader.Qos == 2 {
+			// Mochi answers a refused QoS 2 publish with a PUBACK; the
+			// protocol wants a PUBREC, which ends the exchange when its
+			// reason code is an error [MQTT-4.3.3-2].
+			_ = cl.WritePacket(packets.Packet{
+				FixedHeader: packets.FixedHeader{Type: packets.Pubrec},
+				PacketID:    pk.PacketID, ReasonCode: rc.Code,
+				Properties: packets.Properties{ReasonString: rc.Reason},
+			})
+			return packets.ErrRejectPacket
+		}
+		return rc
+	case pk.FixedHeader.Qos > 0:
+		return packets.CodeSuccessIgnore
+	}
+	return packets.ErrRejectPacket
+}
+
+// route dispatches a publish on a wotmq topic.
+func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	switch t.Kind {
+	case wot.TopicAgentTD:
+		return h.agentUpdateTD(ctx, id, t, pk.Payload)
+	case wot.TopicAgentEvent:
+		return h.agentPublish(ctx, id, t, wot.KindEvent, pk)
+	case wot.TopicAgentProperty:
+		return h.agentPublish(ctx, id, t, wot.KindProperty, pk)
+	case wot.TopicAgentReplies:
+		return h.agentReply(ctx, id, pk)
+	case wot.TopicAction:
+		return h.consumerRequest(ctx, id, t, wot.OpInvokeAction, pk)
+	case wot.TopicPropertySet:
+		return h.consumerRequest(ctx, id, t, wot.OpWriteProperty, pk)
+	case wot.TopicThingHistory, wot.TopicEventHistory, wot.TopicPropertyHistory:
+		return h.consumerHistory(ctx, id, t, pk)
+	}
+	return wot.Errorf(wot.CodeInvalidTopic, "nothing can be published on %s", t.Kind)
+}
+
+// OnSubscribed notices an agent subscribing to its requests topic.
+func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
+	id := identity(cl)
+	req := wot.RequestsTopic(id.ID)
+	for i, f := range pk.Filters {
+		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && matchFilter(f.Filter, req) {
+			k.h.agentOnline(id.ID, cl)
+			return
+		}
+	}
+}
+
+// OnSessionEstablished notices an agent resuming a session that holds its
+// requests subscription.
+func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	id := identity(cl)
+	req := wot.RequestsTopic(id.ID)
+	for _, sub := range cl.State.Subscriptions.GetAll() {
+		if matchFilter(sub.Filter, req) {
+			k.h.agentOnline(id.ID, cl)
+			return
+		}
+	}
+}
+
+// OnUnsubscribed notices an agent dropping its requests subscription.
+func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
+	id := identity(cl)
+	req := wot.RequestsTopic(id.ID)
+	for _, sub := range cl.State.Subscriptions.GetAll() {
+		if matchFilter(sub.Filter, req) {
+			return
+		}
+	}
+	k.h.agentOffline(id.ID, cl)
+}
+
+// OnDisconnect notices a connection ending.
+func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	k.h.agentOffline(identity(cl).ID, cl)
+}
+
+// matchFilter reports whether an MQTT topic filter matches a topic name
+// (MQTT 5.0 section 4.7). Shared subscriptions never match: requests go to
+// the agent's own connections.
+func matchFilter(filter, topic string) bool {
+	for {
+		fl, frest, fmore := cut(filter)
+		if fl == "#" {
+			return true
+		}
+		tl, trest, tmore := cut(topic)
+		if fl != "+" && fl != tl {
+			return false
+		}
+		if !fmore || !tmore {
+			return fmore == tmore || (!tmore && frest == "#")
+		}
+		filter, topic = frest, trest
+	}
+}
+
+func cut(s string) (level, rest string, more bool) { return strings.Cut(s, "/") }

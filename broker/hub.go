@@ -1,0 +1,292 @@
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/outbox"
+)
+
+// Defaults for Options.
+const (
+	DefaultTCPAddr       = ":1883"
+	DefaultWSAddr        = ":9001"
+	DefaultDataDir       = "./wotmq-data"
+	DefaultSweepInterval = time.Second
+	DefaultGCInterval    = 5 * time.Minute
+)
+
+// Options configures a Hub. The zero value runs a hub on the default ports
+// with its data in DefaultDataDir.
+type Options struct {
+	// TCPAddr is the MQTT over TCP listen address; DefaultTCPAddr when
+	// empty, "off" to disable.
+	TCPAddr string
+	// WSAddr is the MQTT over WebSocket listen address; DefaultWSAddr when
+	// empty, "off" to disable.
+	WSAddr string
+	// DataDir is the Badger directory; DefaultDataDir when empty.
+	DataDir string
+	// PublicHost is the host name written into TD forms; "localhost" when
+	// empty. Set it to the name clients use to reach the hub.
+	PublicHost string
+	// Retention is how long event and property history is kept when the
+	// TD does not say; outbox.DefaultRetention when zero.
+	Retention time.Duration
+	// ActionExpiry bounds how long a request may wait when the consumer set
+	// no Message Expiry Interval; inbox.DefaultExpiry when zero.
+	ActionExpiry time.Duration
+	// SweepInterval is how often expired requests are failed;
+	// DefaultSweepInterval when zero.
+	SweepInterval time.Duration
+	// GCInterval is how often Badger's value log is garbage collected;
+	// DefaultGCInterval when zero.
+	GCInterval time.Duration
+	// SyncWrites makes Badger fsync every write (survives power loss, not
+	// only a process crash) at a cost in throughput.
+	SyncWrites bool
+	// Logger receives the hub's log; zerolog.Nop() when nil.
+	Logger *zerolog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.TCPAddr == "" {
+		o.TCPAddr = DefaultTCPAddr
+	}
+	if o.WSAddr == "" {
+		o.WSAddr = DefaultWSAddr
+	}
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.PublicHost == "" {
+		o.PublicHost = "localhost"
+	}
+	if o.SweepInterval <= 0 {
+		o.SweepInterval = DefaultSweepInterval
+	}
+	if o.GCInterval <= 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		l := zerolog.Nop()
+		o.Logger = &l
+	}
+}
+
+// Hub is a running wotmq hub: the embedded MQTT broker, the twins' store
+// and the logic between them.
+type Hub struct {
+	opts Options
+	log  zerolog.Logger
+
+	db     *badger.DB
+	dir    *directory.Directory
+	inbox  *inbox.Store
+	outbox *outbox.Store
+	srv    *mqtt.Server
+	self   *mqtt.Client // inline client the hub publishes with
+
+	tcp *listeners.TCP
+	ws  *wsListener
+
+	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
+
+	agents   presence
+	locks    [64]sync.Mutex // per-agent request locks, by hash of the agent ID
+	gate     sync.RWMutex   // handlers hold it shared; Close takes it exclusively
+	closed   bool
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closeErr error
+}
+
+// New opens the data directory and prepares a hub; Start runs it.
+func New(opts Options) (*Hub, error) {
+	opts.setDefaults()
+	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
+	h.agents.init()
+
+	bopts := badger.DefaultOptions(opts.DataDir).
+		WithLogger(badgerLogger{h.log}).
+		WithSyncWrites(opts.SyncWrites).
+		WithMemTableSize(16 << 20).
+		WithNumMemtables(3).
+		WithValueLogFileSize(64 << 20).
+		WithBlockCacheSize(32 << 20).
+		WithValueThreshold(1 << 10)
+	db, err := badger.Open(bopts)
+	if err != nil {
+		return nil, fmt.Errorf("broker: open data directory %s: %w", opts.DataDir, err)
+	}
+	h.db = db
+	ctx := context.Background()
+	if h.dir, err = directory.Open(ctx, db); err != nil {
+		db.Close()
+		return nil, err
+	}
+	h.inbox = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry})
+	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention})
+
+	caps := mqtt.NewDefaultServerCapabilities()
+	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
+	caps.Compatibilities.NoInheritedPropertiesOnAck = true
+	h.srv = mqtt.New(&mqtt.Options{
+		Capabilities:             caps,
+		InlineClient:             false,
+		Logger:                   newSlogLogger(h.log),
+		ClientNetWriteBufferSize: 4096,
+		ClientNetReadBufferSize:  4096,
+	})
+	if err := h.srv.AddHook(&hook{h: h}, nil); err != nil {
+		db.Close()
+		return nil, err
+	}
+	h.self = h.srv.NewClient(nil, "local", "wotmq-hub", true)
+	h.self.Properties.ProtocolVersion = 5
+	return h, nil
+}
+
+// Start binds the listeners, publishes the retained twin state and starts
+// serving. It returns once clients can connect.
+func (h *Hub) Start(ctx context.Context) error {
+	if h.opts.TCPAddr != "off" {
+		h.tcp = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: h.opts.TCPAddr})
+		if err := h.srv.AddListener(h.tcp); err != nil {
+			return fmt.Errorf("broker: listen on %s: %w", h.opts.TCPAddr, err)
+		}
+	}
+	if h.opts.WSAddr != "off" {
+		h.ws = newWSListener("ws", h.opts.WSAddr)
+		if err := h.srv.AddListener(h.ws); err != nil {
+			return fmt.Errorf("broker: listen on %s (websocket): %w", h.opts.WSAddr, err)
+		}
+	}
+	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
+
+	if err := h.restore(ctx); err != nil {
+		return err
+	}
+	if err := h.srv.Serve(); err != nil {
+		return fmt.Errorf("broker: serve: %w", err)
+	}
+	h.bg.Add(2)
+	go h.sweepLoop()
+	go h.gcLoop()
+	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("data", h.opts.DataDir).
+		Int("things", h.dir.Len()).Msg("hub started")
+	return nil
+}
+
+func portOf(addr, def string) string {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return def
+	}
+	return port
+}
+
+// MQTTAddr is the bound MQTT over TCP address ("" when disabled).
+func (h *Hub) MQTTAddr() string {
+	if h.tcp == nil {
+		return ""
+	}
+	return h.tcp.Address()
+}
+
+// WSAddr is the bound MQTT over WebSocket address ("" when disabled).
+func (h *Hub) WSAddr() string {
+	if h.ws == nil {
+		return ""
+	}
+	return h.ws.Address()
+}
+
+// Close stops accepting clients, waits for the messages being handled and
+// closes the store. It is safe to call more than once.
+func (h *Hub) Close() error {
+	h.closeMu.Lock()
+	defer h.closeMu.Unlock()
+	if h.closed {
+		return h.closeErr
+	}
+	h.closed = true
+	close(h.stop)
+	err := h.srv.Close()
+	h.gate.Lock() // wait for in-flight handlers
+	h.bg.Wait()
+	if cerr := h.db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("broker: close store: %w", cerr))
+	}
+	h.gate.Unlock()
+	h.closeErr = err
+	h.log.Info().Msg("hub stopped")
+	return err
+}
+
+// enter is called by every handler; it reports false when the hub is
+// closing. A true result must be paired with leave.
+func (h *Hub) enter() bool {
+	h.gate.RLock()
+	select {
+	case <-h.stop:
+		h.gate.RUnlock()
+		return false
+	default:
+		return true
+	}
+}
+
+func (h *Hub) leave() { h.gate.RUnlock() }
+
+// agentLock returns the mutex that serialises request handling for an
+// agent: adding, delivering and finishing its requests.
+func (h *Hub) agentLock(agentID string) *sync.Mutex {
+	var x uint32 = 2166136261
+	for i := 0; i < len(agentID); i++ {
+		x = (x ^ uint32(agentID[i])) * 16777619
+	}
+	return &h.locks[x%uint32(len(h.locks))]
+}
+
+func (h *Hub) gcLoop() {
+	defer h.bg.Done()
+	t := time.NewTicker(h.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			n := 0
+			for h.db.RunValueLogGC(0.5) == nil {
+				n++
+			}
+			if n > 0 {
+				h.log.Info().Int("files", n).Msg("value log garbage collected")
+			}
+		}
+	}
+}
+
+// itoa is strconv.Itoa, kept short for log fields.
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,0 +1,91 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// publish sends a QoS 1 message from the hub. An empty retained payload
+// clears the retained message of the topic.
+func (h *Hub) publish(topic string, payload []byte, retain bool, user []packets.UserProperty) {
+	h.publishQoS(topic, payload, retain, 1, user)
+}
+
+func (h *Hub) publishQoS(topic string, payload []byte, retain bool, qos byte, user []packets.UserProperty) {
+	h.inject(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos, Retain: retain},
+		TopicName:   topic,
+		Payload:     payload,
+		Properties:  packets.Properties{User: user},
+	})
+}
+
+// inject publishes a packet through the hub's inline client, which may set
+// MQTT 5 properties (Server.Publish cannot) and bypasses the ACL.
+func (h *Hub) inject(pk packets.Packet) {
+	if err := h.srv.InjectPacket(h.self, pk); err != nil {
+		h.log.Error().Err(err).Str("topic", pk.TopicName).Msg("cannot publish")
+	}
+}
+
+// consumerHistory answers a history query on the consumer's ResponseTopic.
+func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	replyTo := pk.Properties.ResponseTopic
+	if replyTo == "" {
+		return wot.Errorf(wot.CodeInvalidPayload, "a history query needs a ResponseTopic to answer on")
+	}
+	if err := checkReplyTopic(replyTo); err != nil {
+		return err
+	}
+	e, ok := h.dir.Get(t.ThingID)
+	if !ok {
+		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+	}
+	var f outbox.Filter
+	switch t.Kind {
+	case wot.TopicEventHistory:
+		if _, ok := e.TD.Events[t.Name]; !ok {
+			return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+		}
+		f = outbox.Filter{Kind: wot.KindEvent, Name: t.Name}
+	case wot.TopicPropertyHistory:
+		if _, ok := e.TD.Properties[t.Name]; !ok {
+			return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+		}
+		f = outbox.Filter{Kind: wot.KindProperty, Name: t.Name}
+	}
+	var q wot.HistoryQuery
+	if len(pk.Payload) > 0 {
+		if err := json.Unmarshal(pk.Payload, &q); err != nil {
+			return wot.Errorf(wot.CodeInvalidPayload, "history query: %v", err)
+		}
+	}
+	page, err := h.outbox.History(ctx, t.ThingID, f, q)
+	if errors.Is(err, outbox.ErrBadCursor) {
+		return wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+	}
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		return err
+	}
+	h.inject(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		TopicName:   replyTo,
+		Payload:     body,
+		Properties: packets.Properties{
+			CorrelationData: pk.Properties.CorrelationData,
+			User:            []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}},
+		},
+	})
+	return nil
+}

@@ -1,0 +1,410 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// consumerRequest handles invokeaction and writeproperty: check, store as
+// pending, then deliver at once if the agent is online.
+func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *packets.Packet) error {
+	replyTo := pk.Properties.ResponseTopic
+	if replyTo != "" {
+		if err := checkReplyTopic(replyTo); err != nil {
+			return err
+		}
+	}
+	r := &inbox.Request{
+		ActionStatus: wot.ActionStatus{ThingID: t.ThingID, Name: t.Name, Op: op, Sender: id.ID},
+		ReplyTo:      replyTo,
+		Correlation:  pk.Properties.CorrelationData,
+		FinalOnly:    userProp(pk, wot.PropReplies) == wot.RepliesFinal,
+	}
+	if err := h.checkRequest(t, op, pk.Payload, r); err != nil {
+		// Refused at once: the consumer also gets a failed status, so a
+		// client that only listens on its ResponseTopic learns why.
+		r.Status, r.Error = wot.StatusFailed, asWire(err)
+		r.Requested, r.Updated = h.opts.Now().UTC(), h.opts.Now().UTC()
+		h.notify(r, false)
+		return err
+	}
+	if len(pk.Payload) > 0 {
+		r.Input = json.RawMessage(pk.Payload)
+	}
+	if exp := pk.Properties.MessageExpiryInterval; exp > 0 {
+		r.Expires = h.opts.Now().UTC().Add(time.Duration(exp) * time.Second)
+	}
+
+	mu := h.agentLock(r.AgentID)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := h.inbox.Add(ctx, r); err != nil {
+		return err
+	}
+	if h.agents.isOnline(r.AgentID) {
+		h.drainLocked(ctx, r.AgentID)
+		return nil
+	}
+	h.notify(r, true)
+	h.log.Debug().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).Str("agent", r.AgentID).Msg("request queued for offline agent")
+	return nil
+}
+
+// checkRequest checks a request against the directory and fills in the
+// agent it goes to.
+func (h *Hub) checkRequest(t wot.Topic, op string, payload []byte, r *inbox.Request) error {
+	e, ok := h.dir.Get(t.ThingID)
+	if !ok {
+		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+	}
+	r.AgentID = e.AgentID
+	if op == wot.OpInvokeAction {
+		a, ok := e.TD.Actions[t.Name]
+		if !ok {
+			return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
+		}
+		return checkValue(a.Input, payload, true)
+	}
+	p, ok := e.TD.Properties[t.Name]
+	if !ok {
+		return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+	}
+	if p.ReadOnly {
+		return wot.Errorf(wot.CodeReadOnly, "property %q of Thing %q is read-only", t.Name, t.ThingID)
+	}
+	return checkValue(&p.DataSchema, payload, false)
+}
+
+// checkReplyTopic refuses ResponseTopics the hub must not publish on for a
+// client: twin and agent topics (that would forge twin messages), $ topics
+// and anything with wildcards.
+func checkReplyTopic(topic string) error {
+	switch {
+	case strings.ContainsAny(topic, "+#"), strings.HasPrefix(topic, "$"), topic == "":
+		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q is not a valid topic name", topic)
+	case strings.HasPrefix(topic, wot.ThingsRoot+"/"), strings.HasPrefix(topic, wot.AgentsRoot+"/"),
+		strings.HasPrefix(topic, "wotmq/"):
+		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q is inside the hub's topic space; use e.g. replies/{clientID}", topic)
+	}
+	return nil
+}
+
+func asWire(err error) *wot.Error {
+	var we *wot.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	return &wot.Error{Code: wot.CodeInternal, Message: "internal error; see the hub log"}
+}
+
+func userProp(pk *packets.Packet, key string) string {
+	for _, u := range pk.Properties.User {
+		if u.Key == key {
+			return u.Val
+		}
+	}
+	return ""
+}
+
+// agentOnline is called when a connection of agent subscribes to its
+// requests; the agent's waiting requests are then delivered (after the
+// SUBACK, hence the goroutine).
+func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
+	first := h.agents.add(agent, cl)
+	if first {
+		h.log.Info().Str("agent", agent).Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("agent online")
+	}
+	if !h.enter() {
+		return
+	}
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		defer h.leave()
+		mu := h.agentLock(agent)
+		mu.Lock()
+		defer mu.Unlock()
+		h.redeliverLocked(context.Background(), agent)
+	}()
+}
+
+func (h *Hub) agentOffline(agent string, cl *mqtt.Client) {
+	if h.agents.remove(agent, cl) {
+		h.log.Info().Str("agent", agent).Str("client", cl.ID).Msg("agent offline")
+	}
+}
+
+// redeliverLocked hands an agent every unfinished request in order: pending
+// ones for the first time, delivered ones again (the agent may not have
+// received them before its connection dropped). Requests it reported
+// running are left alone. The caller holds the agent's lock.
+func (h *Hub) redeliverLocked(ctx context.Context, agent string) {
+	reqs, err := h.inbox.Unfinished(ctx, agent)
+	if err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
+		return
+	}
+	for _, r := range reqs {
+		if r.Status == wot.StatusPending || r.Status == wot.StatusDelivered {
+			h.deliverLocked(ctx, r)
+		}
+	}
+}
+
+// drainLocked delivers an online agent's pending requests in order. The
+// caller holds the agent's lock.
+func (h *Hub) drainLocked(ctx context.Context, agent string) {
+	reqs, err := h.inbox.Pending(ctx, agent)
+	if err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read pending requests")
+		return
+	}
+	for _, r := range reqs {
+		h.deliverLocked(ctx, r)
+	}
+}
+
+// deliverLocked hands one request to its agent. It records delivered and
+// tells the consumer before the agent can see the request, so the agent's
+// reply always finds it delivered and the consumer sees statuses in order.
+func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) {
+	now := h.opts.Now()
+	if !r.Expires.IsZero() && !now.Before(r.Expires) {
+		h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "the request expired before the agent took it"))
+		return
+	}
+	redelivery := r.Status == wot.StatusDelivered
+	id := r.ID
+	r, err := h.inbox.Transition(ctx, id, wot.StatusDelivered, nil, nil)
+	if err != nil {
+		h.log.Error().Err(err).Str("id", id).Msg("cannot record delivery")
+		return
+	}
+	if !redelivery {
+		h.notify(r, true)
+	}
+	user := []packets.UserProperty{
+		{Key: wot.PropOp, Val: r.Op},
+		{Key: wot.PropThing, Val: r.ThingID},
+		{Key: wot.PropName, Val: r.Name},
+		{Key: wot.PropActionID, Val: r.ID},
+		{Key: wot.PropSender, Val: r.Sender},
+		{Key: wot.PropTime, Val: r.Requested.Format(time.RFC3339Nano)},
+	}
+	if redelivery {
+		user = append(user, packets.UserProperty{Key: wot.PropRedelivered, Val: strconv.Itoa(r.Deliveries - 1)})
+	}
+	pk := packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		TopicName:   wot.RequestsTopic(r.AgentID),
+		Payload:     r.Input,
+		Properties: packets.Properties{
+			ResponseTopic:   wot.RepliesTopic(r.AgentID),
+			CorrelationData: []byte(r.ID),
+			User:            user,
+		},
+	}
+	if left := r.Expires.Sub(now); !r.Expires.IsZero() && left > 0 {
+		pk.Properties.MessageExpiryInterval = uint32((left + time.Second - 1) / time.Second)
+	}
+	h.inject(pk)
+}
+
+// agentReply handles an agent's progress report or outcome for a request:
+// the CorrelationData is the request ID the hub gave it.
+func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
+	actionID := string(pk.Properties.CorrelationData)
+	if actionID == "" {
+		return wot.Errorf(wot.CodeInvalidPayload, "a reply needs the CorrelationData of the request")
+	}
+	status := wot.Status(userProp(pk, wot.PropStatus))
+	if status == "" {
+		status = wot.StatusCompleted
+	}
+	if status != wot.StatusRunning && status != wot.StatusCompleted && status != wot.StatusFailed {
+		return wot.Errorf(wot.CodeInvalidPayload, "status %q: an agent reports running, completed or failed", status)
+	}
+	r, err := h.inbox.Get(ctx, actionID)
+	if errors.Is(err, inbox.ErrNotFound) {
+		return wot.Errorf(wot.CodeUnknownAffordance, "no request %q", actionID)
+	}
+	if err != nil {
+		return err
+	}
+	if r.AgentID != id.ID {
+		return wot.Errorf(wot.CodeDenied, "request %q was not sent to %q", actionID, id.ID)
+	}
+	var out json.RawMessage
+	var werr *wot.Error
+	switch status {
+	case wot.StatusFailed:
+		werr = agentError(pk)
+	default:
+		if len(pk.Payload) > 0 {
+			if !json.Valid(pk.Payload) {
+				return wot.Errorf(wot.CodeInvalidPayload, "reply payload is not JSON")
+			}
+			out = json.RawMessage(pk.Payload)
+		}
+		if status == wot.StatusCompleted && r.Op == wot.OpInvokeAction {
+			if e, ok := h.dir.Get(r.ThingID); ok {
+				if a, ok := e.TD.Actions[r.Name]; ok {
+					if err := checkValue(a.Output, pk.Payload, true); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	mu := h.agentLock(r.AgentID)
+	mu.Lock()
+	defer mu.Unlock()
+	return h.finishLocked(ctx, actionID, status, out, werr)
+}
+
+// agentError reads the error of a failed reply: a wot.Error JSON object,
+// a JSON string, or plain text; the error user property may set the code.
+func agentError(pk *packets.Packet) *wot.Error {
+	e := &wot.Error{Code: wot.CodeAgentError}
+	var obj wot.Error
+	var s string
+	switch {
+	case json.Unmarshal(pk.Payload, &obj) == nil && (obj.Code != "" || obj.Message != ""):
+		e.Message = obj.Message
+		if obj.Code != "" {
+			e.Code = obj.Code
+		}
+	case json.Unmarshal(pk.Payload, &s) == nil:
+		e.Message = s
+	default:
+		e.Message = string(pk.Payload)
+	}
+	if c := userProp(pk, wot.PropError); c != "" {
+		e.Code = wot.Code(c)
+	}
+	if m := userProp(pk, wot.PropMessage); m != "" && e.Message == "" {
+		e.Message = m
+	}
+	return e
+}
+
+// finishLocked moves a request to a new status and tells the consumer. The
+// caller holds the agent's lock.
+func (h *Hub) finishLocked(ctx context.Context, id string, status wot.Status, out json.RawMessage, e *wot.Error) error {
+	r, err := h.inbox.Transition(ctx, id, status, out, e)
+	if errors.Is(err, inbox.ErrFinished) {
+		return wot.Errorf(wot.CodeExpired, "request %s already ended %s", id, r.Status)
+	}
+	if errors.Is(err, inbox.ErrTransition) {
+		return wot.Errorf(wot.CodeInvalidPayload, "request %s is %s; it cannot become %s", id, r.Status, status)
+	}
+	if err != nil {
+		return err
+	}
+	h.notify(r, true)
+	if status == wot.StatusFailed {
+		h.log.Info().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).
+			Str("code", string(e.Code)).Str("reason", e.Message).Msg("request failed")
+	}
+	return nil
+}
+
+// notify tells the consumer about a request's status on its ResponseTopic
+// (with its CorrelationData) and, for actions, updates the retained
+// queryaction topic when retain is set.
+func (h *Hub) notify(r *inbox.Request, retain bool) {
+	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
+		user := []packets.UserProperty{
+			{Key: wot.PropStatus, Val: string(r.Status)},
+			{Key: wot.PropActionID, Val: r.ID},
+			{Key: wot.PropTime, Val: r.Updated.Format(time.RFC3339Nano)},
+		}
+		var payload []byte
+		switch r.Status {
+		case wot.StatusCompleted, wot.StatusRunning:
+			payload = r.Output
+		case wot.StatusFailed:
+			user = append(user, packets.UserProperty{Key: wot.PropError, Val: string(r.Error.Code)},
+				packets.UserProperty{Key: wot.PropMessage, Val: r.Error.Message})
+			payload, _ = json.Marshal(r.Error)
+		}
+		h.inject(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+			TopicName:   r.ReplyTo,
+			Payload:     payload,
+			Properties:  packets.Properties{CorrelationData: r.Correlation, User: user},
+		})
+	}
+	if retain && r.Op == wot.OpInvokeAction && r.ID != "" {
+		st, _ := json.Marshal(r.ActionStatus)
+		h.publish(wot.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
+	}
+}
+
+// failThingRequests fails the unfinished requests for a deleted Thing.
+func (h *Hub) failThingRequests(ctx context.Context, agent, thingID string) {
+	mu := h.agentLock(agent)
+	mu.Lock()
+	defer mu.Unlock()
+	reqs, err := h.inbox.Unfinished(ctx, agent)
+	if err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
+		return
+	}
+	for _, r := range reqs {
+		if r.ThingID == thingID {
+			_ = h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeUnknownThing, "Thing %q was deleted", thingID))
+		}
+	}
+}
+
+// sweepLoop fails requests whose expiry has passed.
+func (h *Hub) sweepLoop() {
+	defer h.bg.Done()
+	t := time.NewTicker(h.opts.SweepInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.sweep(context.Background())
+		}
+	}
+}
+
+// sweep fails every unfinished request whose expiry has passed.
+func (h *Hub) sweep(ctx context.Context) {
+	for {
+		ids, err := h.inbox.ExpiredBefore(ctx, h.opts.Now(), 256)
+		if err != nil {
+			h.log.Error().Err(err).Msg("cannot read expired requests")
+			return
+		}
+		for _, id := range ids {
+			r, err := h.inbox.Get(ctx, id)
+			if err != nil {
+				h.log.Error().Err(err).Str("id", id).Msg("cannot read expired request")
+				return
+			}
+			mu := h.agentLock(r.AgentID)
+			mu.Lock()
+			_ = h.finishLocked(ctx, id, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "no outcome before the request expired (%s after it was made)", r.Expires.Sub(r.Requested).Round(time.Second)))
+			mu.Unlock()
+		}
+		if len(ids) < 256 {
+			return
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/broker"
+)
+
+// Main is the hub process: configuration in, a running hub out. Tests start
+// it on 127.0.0.1:0.
+type Main struct {
+	Options   broker.Options
+	LogLevel  string // trace, debug, info, warn, error
+	LogFormat string // auto, console, json
+	LogOutput io.Writer
+
+	Hub *broker.Hub
+}
+
+// Run starts the hub and returns once it serves.
+func (m *Main) Run(ctx context.Context) error {
+	log, err := newLogger(m.LogOutput, m.LogLevel, m.LogFormat)
+	if err != nil {
+		return err
+	}
+	opts := m.Options
+	opts.Logger = &log
+	hub, err := broker.New(opts)
+	if err != nil {
+		return err
+	}
+	if err := hub.Start(ctx); err != nil {
+		hub.Close()
+		return err
+	}
+	m.Hub = hub
+	return nil
+}
+
+// Close stops the hub.
+func (m *Main) Close() error {
+	if m.Hub == nil {
+		return nil
+	}
+	return m.Hub.Close()
+}
+
+func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
+	if w == nil {
+		w = os.Stderr
+	}
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" {
+		if level != "" {
+			return zerolog.Logger{}, usageError{fmt.Sprintf("log level %q: want trace, debug, info, warn or error", level)}
+		}
+		lvl = zerolog.InfoLevel
+	}
+	switch format {
+	case "", "auto":
+		if f, ok := w.(*os.File); ok && isatty.IsTerminal(f.Fd()) {
+			w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+		}
+	case "console":
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: true}
+	case "json":
+	default:
+		return zerolog.Logger{}, usageError{fmt.Sprintf("log format %q: want auto, console or json", format)}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// serveFlags binds the serve flags to m; every flag defaults to its
+// WOTMQ_* environment variable when that is set.
+func serveFlags(fs *flag.FlagSet, m *Main) {
+	o := &m.Options
+	fs.StringVar(&o.TCPAddr, "mqtt-addr", broker.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
+	fs.StringVar(&o.WSAddr, "ws-addr", broker.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
+	fs.StringVar(&o.DataDir, "data", broker.DefaultDataDir, "data directory (Badger)")
+	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
+	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
+	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")
+	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")
+	fs.StringVar(&m.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
+	fs.StringVar(&m.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
+}
+
+// applyEnv sets every flag not given on the command line from its
+// WOTMQ_* environment variable.
+func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var errs []error
+	fs.VisitAll(func(f *flag.Flag) {
+		if given[f.Name] {
+			return
+		}
+		env := "WOTMQ_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if err := f.Value.Set(v); err != nil {
+				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+			}
+		}
+	})
+	return errors.Join(errs...)
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wotmq serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	m := &Main{LogOutput: stderr}
+	serveFlags(fs, m)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, "Usage: wotmq serve [flags]\n\nRuns the hub. Example:\n  wotmq serve --data /var/lib/wotmq --log-level debug\n\nFlags (each also settable as WOTMQ_<FLAG>, e.g. WOTMQ_DATA):\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	return m.Close()
+}

@@ -1,0 +1,32 @@
+// Package inbox keeps the requests consumers make of twins: action
+// invocations and property writes, from the moment the hub accepts one
+// until its outcome, durable across restarts.
+//
+// # Lifecycle
+//
+// A request is added as pending, becomes delivered when the hub hands it to
+// the agent, may report running, and ends completed or failed. Update
+// refuses any other transition with ErrTransition; a finished request never
+// changes again (ErrFinished).
+//
+// # Storage
+//
+// The inbox owns the Badger keys that start with "inbox/" (see
+// docs/storage.md):
+//
+//	inbox/r/{id}                      the request (JSON)
+//	inbox/q/{agentID}\x00{id}         unfinished requests of an agent, in order
+//	inbox/p/{agentID}\x00{id}         pending requests of an agent, in order
+//	inbox/x/{expires}{id}             unfinished requests by expiry time
+//	inbox/l/{thingID}\x00{name}       ID of the newest request per affordance
+//
+// IDs are 16 hex digits of a strictly increasing nanosecond clock, so the
+// queue index sorts in arrival order. Finished requests are kept for the
+// store's retention (a Badger TTL) for queryaction, then disappear.
+//
+// # Concurrency
+//
+// A Store is safe for concurrent use. The order of requests of one agent is
+// the order of Add calls; callers that need delivery order to match must
+// serialise Add and delivery per agent themselves.
+package inbox

@@ -1,0 +1,371 @@
+package outbox
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/wotmq/wotmq/wot"
+)
+
+// Errors returned by the outbox.
+var (
+	ErrBadCursor = errors.New("outbox: bad cursor")
+	ErrCorrupt   = errors.New("outbox: corrupt record")
+)
+
+// Defaults for Options.
+const (
+	DefaultRetention = 7 * 24 * time.Hour
+	DefaultPageSize  = 100
+	MaxPageSize      = 1000
+)
+
+const (
+	prefixHistory = "outbox/h/"
+	prefixLatest  = "outbox/l/"
+)
+
+// Options configures a Store. The zero value works.
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// DefaultRetention is how long history is kept when Append is given a
+	// retention of 0; DefaultRetention when zero.
+	DefaultRetention time.Duration
+}
+
+// Store is the outbox over a Badger database it shares with other packages.
+type Store struct {
+	db        *badger.DB
+	now       func() time.Time
+	retention time.Duration
+
+	mu   sync.Mutex
+	last int64 // last timestamp handed out, for unique, increasing keys
+}
+
+// New returns a Store on db.
+func New(db *badger.DB, opts Options) *Store {
+	s := &Store{db: db, now: opts.Now, retention: opts.DefaultRetention}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.retention <= 0 {
+		s.retention = DefaultRetention
+	}
+	return s
+}
+
+// Record is one event or property value.
+type Record struct {
+	Kind    wot.HistoryKind
+	ThingID string
+	Name    string
+	Value   []byte // the JSON payload, as sent
+	Sender  string
+	Time    time.Time // set by Append
+}
+
+// Cursor is the replay position of the record (valid after Append or a read).
+func (r Record) Cursor() string { return encodeCursor(r.Time.UnixNano()) }
+
+// Retain says how Append keeps a record's history.
+type Retain time.Duration
+
+// Retention values with a special meaning.
+const (
+	// RetainDefault keeps history for the store's default retention.
+	RetainDefault Retain = 0
+	// RetainNone stores only the latest value, no history.
+	RetainNone Retain = -1
+)
+
+// Append stores rec as the latest value of its affordance and, unless
+// retain is RetainNone, in the history for retain (RetainDefault: the
+// store's default). It stamps rec.Time and returns the stored record. When
+// Append returns nil the record is in Badger's write-ahead log.
+func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, error) {
+	if err := ctx.Err(); err != nil {
+		return rec, err
+	}
+	ts := s.stamp()
+	rec.Time = time.Unix(0, ts).UTC()
+	val := encodeRecord(rec)
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if retain != RetainNone {
+			ttl := time.Duration(retain)
+			if ttl <= 0 {
+				ttl = s.retention
+			}
+			e := badger.NewEntry(historyKey(rec.ThingID, ts), val).WithTTL(roundTTL(ttl))
+			if err := txn.SetEntry(e); err != nil {
+				return err
+			}
+		}
+		return txn.Set(latestKey(rec.ThingID, rec.Kind, rec.Name), val)
+	})
+	if err != nil {
+		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+	}
+	return rec, nil
+}
+
+// roundTTL rounds up to whole seconds: Badger's TTL granularity is one
+// second and a sub-second TTL can expire at once.
+func roundTTL(d time.Duration) time.Duration {
+	return (d + time.Second - 1).Truncate(time.Second)
+}
+
+// stamp returns a timestamp greater than every earlier one.
+func (s *Store) stamp() int64 {
+	now := s.now().UnixNano()
+	s.mu.Lock()
+	if now <= s.last {
+		now = s.last + 1
+	}
+	s.last = now
+	s.mu.Unlock()
+	return now
+}
+
+// Latest returns the latest value of one affordance.
+func (s *Store) Latest(ctx context.Context, thingID string, kind wot.HistoryKind, name string) (Record, bool, error) {
+	var rec Record
+	found := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		item, err := txn.Get(latestKey(thingID, kind, name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return item.Value(func(v []byte) error {
+			found = true
+			rec, err = decodeRecord(thingID, v)
+			return err
+		})
+	})
+	return rec, found, err
+}
+
+// LatestAll returns the latest value of every affordance of a Thing, of one
+// kind ("" for both), ordered by kind then name.
+func (s *Store) LatestAll(ctx context.Context, thingID string, kind wot.HistoryKind) ([]Record, error) {
+	var out []Record
+	prefix := latestThingPrefix(thingID)
+	if kind != "" {
+		prefix = append(prefix, kindByte(kind))
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			err := it.Item().Value(func(v []byte) error {
+				rec, err := decodeRecord(thingID, v)
+				out = append(out, rec)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Filter selects history records. Zero fields match everything.
+type Filter struct {
+	Kind wot.HistoryKind
+	Name string
+}
+
+func (f Filter) match(r Record) bool {
+	return (f.Kind == "" || f.Kind == r.Kind) && (f.Name == "" || f.Name == r.Name)
+}
+
+// History returns one page of a Thing's history in time order, oldest
+// first, starting after q.Cursor or at q.From.
+func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.HistoryQuery) (wot.HistoryPage, error) {
+	page := wot.HistoryPage{Items: []wot.HistoryItem{}}
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultPageSize
+	}
+	limit = min(limit, MaxPageSize)
+	start := historyKey(thingID, 0)
+	if !q.From.IsZero() {
+		start = historyKey(thingID, max(q.From.UnixNano(), 0))
+	}
+	if q.Cursor != "" {
+		ts, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return page, err
+		}
+		if c := historyKey(thingID, ts+1); bytes.Compare(c, start) > 0 {
+			start = c
+		}
+	}
+	var end []byte
+	if !q.To.IsZero() {
+		end = historyKey(thingID, max(q.To.UnixNano(), 0))
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: historyThingPrefix(thingID), PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		for it.Seek(start); it.Valid(); it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			if end != nil && bytes.Compare(it.Item().Key(), end) >= 0 {
+				return nil
+			}
+			var rec Record
+			err := it.Item().Value(func(v []byte) error {
+				var err error
+				rec, err = decodeRecord(thingID, v)
+				return err
+			})
+			if err != nil {
+				return err
+			}
+			if !f.match(rec) {
+				continue
+			}
+			if len(page.Items) == limit {
+				page.Next = page.Items[limit-1].Cursor
+				return nil
+			}
+			page.Items = append(page.Items, wot.HistoryItem{
+				Kind: rec.Kind, Name: rec.Name, Value: rec.Value, Time: rec.Time,
+				Sender: rec.Sender, Cursor: rec.Cursor(),
+			})
+		}
+		return nil
+	})
+	return page, err
+}
+
+// DeleteThing removes a Thing's history and latest values.
+func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
+	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
+		if err := s.db.DropPrefix(p); err != nil {
+			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
+		}
+	}
+	return nil
+}
+
+// DeleteLatest removes the latest values of one affordance kind of a Thing
+// except those whose names keep returns true for (used when a TD update
+// drops affordances).
+func (s *Store) DeleteLatest(ctx context.Context, thingID string, kind wot.HistoryKind, keep func(name string) bool) error {
+	recs, err := s.LatestAll(ctx, thingID, kind)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(txn *badger.Txn) error {
+		for _, r := range recs {
+			if !keep(r.Name) {
+				if err := txn.Delete(latestKey(thingID, kind, r.Name)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}
+
+func historyThingPrefix(thingID string) []byte {
+	return append([]byte(prefixHistory+thingID), 0)
+}
+
+func historyKey(thingID string, ts int64) []byte {
+	return binary.BigEndian.AppendUint64(historyThingPrefix(thingID), uint64(ts))
+}
+
+func latestThingPrefix(thingID string) []byte {
+	return append([]byte(prefixLatest+thingID), 0)
+}
+
+func latestKey(thingID string, kind wot.HistoryKind, name string) []byte {
+	return append(append(latestThingPrefix(thingID), kindByte(kind)), name...)
+}
+
+func kindByte(k wot.HistoryKind) byte {
+	if k == wot.KindProperty {
+		return 'p'
+	}
+	return 'e'
+}
+
+func encodeCursor(ts int64) string {
+	return hex.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(ts)))
+}
+
+func decodeCursor(c string) (int64, error) {
+	b, err := hex.DecodeString(c)
+	if err != nil || len(b) != 8 {
+		return 0, fmt.Errorf("%w: %q", ErrBadCursor, c)
+	}
+	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// Record encoding: kind byte, uvarint len + name, uvarint len + sender,
+// 8-byte big-endian Unix nanoseconds, then the value bytes.
+func encodeRecord(r Record) []byte {
+	b := make([]byte, 0, 1+len(r.Name)+len(r.Sender)+8+len(r.Value)+4)
+	b = append(b, kindByte(r.Kind))
+	b = binary.AppendUvarint(b, uint64(len(r.Name)))
+	b = append(b, r.Name...)
+	b = binary.AppendUvarint(b, uint64(len(r.Sender)))
+	b = append(b, r.Sender...)
+	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	return append(b, r.Value...)
+}
+
+// decodeRecord decodes v; the record owns its Value.
+func decodeRecord(thingID string, v []byte) (Record, error) {
+	r := Record{ThingID: thingID}
+	if len(v) < 1 {
+		return r, ErrCorrupt
+	}
+	r.Kind = wot.KindEvent
+	if v[0] == 'p' {
+		r.Kind = wot.KindProperty
+	}
+	v = v[1:]
+	var ok bool
+	if r.Name, v, ok = readString(v); !ok {
+		return r, ErrCorrupt
+	}
+	if r.Sender, v, ok = readString(v); !ok {
+		return r, ErrCorrupt
+	}
+	if len(v) < 8 {
+		return r, ErrCorrupt
+	}
+	r.Time = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+	r.Value = bytes.Clone(v[8:])
+	return r, nil
+}
+
+func readString(v []byte) (string, []byte, bool) {
+	n, k := binary.Uvarint(v)
+	if k <= 0 || uint64(len(v)-k) < n {
+		return "", nil, false
+	}
+	return string(v[k : k+int(n)]), v[k+int(n):], true
+}

@@ -1,0 +1,79 @@
+package wot
+
+// Agent operations: what an agent does towards the hub. They are the names
+// of the actions in the hub's own Thing Description.
+const (
+	OpAgentUpdateTD       = "AgentUpdateTD"
+	OpAgentPublishEvent   = "AgentPublishEvent"
+	OpAgentUpdateProperty = "AgentUpdateProperty"
+	OpAgentReceive        = "AgentReceiveRequests"
+	OpAgentReply          = "AgentReply"
+)
+
+// Request operations: the value of [PropOp] on a request the hub hands to an
+// agent.
+const (
+	OpInvokeAction  = "invokeaction"
+	OpWriteProperty = "writeproperty"
+)
+
+// User-property names used on the wire (MQTT 5).
+const (
+	// PropSender is the authenticated identity that caused a message,
+	// stamped by the hub. Never taken from a client's payload.
+	PropSender = "sender"
+	// PropTime is when the hub accepted a message, RFC 3339 with nanoseconds.
+	PropTime = "time"
+	// PropStatus is an action's status (a Status value).
+	PropStatus = "status"
+	// PropActionID is the hub-assigned ID of an action request.
+	PropActionID = "action-id"
+	// PropError is the stable error code (a Code) of a failed request.
+	PropError = "error"
+	// PropMessage is a human-readable explanation that goes with PropError.
+	PropMessage = "message"
+	// PropOp is the operation of a request delivered to an agent.
+	PropOp = "op"
+	// PropThing is the Thing ID a request delivered to an agent is for.
+	PropThing = "thing"
+	// PropName is the affordance name a request or history item is for.
+	PropName = "name"
+	// PropReplies lets a consumer choose which status updates it receives on
+	// its ResponseTopic: RepliesAll (the default) or RepliesFinal.
+	PropReplies = "replies"
+	// PropRedelivered marks a request the hub sends again to an agent that
+	// reconnected before answering it (at-least-once delivery).
+	PropRedelivered = "redelivered"
+)
+
+// Values of PropReplies.
+const (
+	RepliesAll   = "all"
+	RepliesFinal = "final"
+)
+
+// Status is the lifecycle state of an action request or property write.
+type Status string
+
+// Action statuses. A request moves pending -> delivered -> (running)* ->
+// completed | failed; pending may go straight to failed (expired,
+// cancelled).
+const (
+	StatusPending   Status = "pending"
+	StatusDelivered Status = "delivered"
+	StatusRunning   Status = "running"
+	StatusCompleted Status = "completed"
+	StatusFailed    Status = "failed"
+)
+
+// Final reports whether s is an end state.
+func (s Status) Final() bool { return s == StatusCompleted || s == StatusFailed }
+
+// Valid reports whether s is a known status.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusDelivered, StatusRunning, StatusCompleted, StatusFailed:
+		return true
+	}
+	return false
+}
