@@ -49,7 +49,9 @@ func zlevel(l slog.Level) zerolog.Level {
 
 func (s *slogHandler) Handle(_ context.Context, r slog.Record) error {
 	lvl := zlevel(r.Level)
-	if quiet[r.Message] {
+	if quiet[r.Message] || (r.Message == "" && lvl == zerolog.WarnLevel) {
+		// Mochi's listeners warn with no message whenever a connection
+		// ends abnormally (a client vanishing): routine for a hub.
 		lvl = zerolog.DebugLevel
 	}
 	ev := s.log.WithLevel(lvl)

@@ -30,6 +30,9 @@ func (h *Hub) publishQoS(topic string, payload []byte, retain bool, qos byte, us
 // inject publishes a packet through the hub's inline client, which may set
 // MQTT 5 properties (Server.Publish cannot) and bypasses the ACL.
 func (h *Hub) inject(pk packets.Packet) {
+	if pk.FixedHeader.Qos > 0 && pk.PacketID == 0 {
+		pk.PacketID = 1 // unused for inline clients, but validated
+	}
 	if err := h.srv.InjectPacket(h.self, pk); err != nil {
 		h.log.Error().Err(err).Str("topic", pk.TopicName).Msg("cannot publish")
 	}
