@@ -185,6 +185,9 @@ func parseThingTopic(s string, lv []string) (Topic, error) {
 		var suffix string
 		if len(rest) == 3 {
 			suffix = rest[2]
+			if suffix == "" {
+				return Topic{}, badTopic(s)
+			}
 		}
 		t.Kind = thingKinds[[2]string{rest[0], suffix}]
 		if t.Kind == TopicUnknown {

@@ -1,0 +1,109 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/wot"
+)
+
+func mustOpen(tb testing.TB, dir string, now func() time.Time) (*inbox.Store, *badger.DB) {
+	tb.Helper()
+	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil).WithMemTableSize(4 << 20).WithValueThreshold(1 << 10).WithValueLogFileSize(16 << 20))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return inbox.New(db, inbox.Options{Now: now}), db
+}
+
+func newReq(agent, thing, name string) *inbox.Request {
+	return &inbox.Request{AgentID: agent, ActionStatus: wot.ActionStatus{ThingID: thing, Name: name, Op: wot.OpInvokeAction}}
+}
+
+func TestLifecycle(t *testing.T) {
+	ctx := context.Background()
+	s, _ := mustOpen(t, t.TempDir(), nil)
+	r := newReq("ag", "t", "a")
+	if err := s.Add(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != wot.StatusPending || r.ID == "" {
+		t.Fatalf("added %+v", r)
+	}
+	t.Run("RejectsSkippingDelivery", func(t *testing.T) {
+		if _, err := s.Transition(ctx, r.ID, wot.StatusRunning, nil, nil); !errors.Is(err, inbox.ErrTransition) {
+			t.Errorf("pending->running: %v", err)
+		}
+	})
+	pend, _ := s.Pending(ctx, "ag")
+	if len(pend) != 1 {
+		t.Fatalf("pending = %d", len(pend))
+	}
+	steps := []wot.Status{wot.StatusDelivered, wot.StatusRunning, wot.StatusCompleted}
+	for _, st := range steps {
+		if _, err := s.Transition(ctx, r.ID, st, []byte(`1`), nil); err != nil {
+			t.Fatalf("-> %s: %v", st, err)
+		}
+	}
+	if pend, _ := s.Pending(ctx, "ag"); len(pend) != 0 {
+		t.Error("delivered request still pending")
+	}
+	if un, _ := s.Unfinished(ctx, "ag"); len(un) != 0 {
+		t.Error("completed request still unfinished")
+	}
+	t.Run("FinishedIsFinal", func(t *testing.T) {
+		if _, err := s.Transition(ctx, r.ID, wot.StatusFailed, nil, &wot.Error{Code: wot.CodeExpired}); !errors.Is(err, inbox.ErrFinished) {
+			t.Errorf("completed->failed: %v", err)
+		}
+	})
+	latest, err := s.Latest(ctx, "t", "a")
+	if err != nil || latest.ID != r.ID || latest.Status != wot.StatusCompleted {
+		t.Errorf("latest %+v %v", latest, err)
+	}
+}
+
+func TestOrderAndExpiry(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	dir := t.TempDir()
+	s, db := mustOpen(t, dir, func() time.Time { return now })
+	var ids []string
+	for i := range 5 {
+		r := newReq("ag", "t", "a")
+		r.Expires = now.Add(time.Duration(i+1) * time.Minute)
+		if err := s.Add(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.ID)
+	}
+	if err := s.Add(ctx, newReq("other", "t", "a")); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	s, _ = mustOpen(t, dir, func() time.Time { return now }) // survives reopening
+	un, err := s.Unfinished(ctx, "ag")
+	if err != nil || len(un) != 5 {
+		t.Fatalf("unfinished %d %v", len(un), err)
+	}
+	for i, r := range un {
+		if r.ID != ids[i] {
+			t.Errorf("order: %d is %s, want %s", i, r.ID, ids[i])
+		}
+	}
+	exp, _ := s.ExpiredBefore(ctx, now.Add(150*time.Second), 10)
+	if len(exp) != 2 || exp[0] != ids[0] || exp[1] != ids[1] {
+		t.Errorf("expired = %v", exp)
+	}
+	if _, err := s.Transition(ctx, ids[0], wot.StatusFailed, nil, &wot.Error{Code: wot.CodeExpired}); err != nil {
+		t.Fatal(err)
+	}
+	if exp, _ := s.ExpiredBefore(ctx, now.Add(150*time.Second), 10); len(exp) != 1 {
+		t.Errorf("finished request still in expiry index: %v", exp)
+	}
+}

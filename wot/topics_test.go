@@ -1,0 +1,126 @@
+package wot
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestTopicRoundTrip(t *testing.T) {
+	tests := []struct {
+		name  string
+		topic Topic
+		want  string
+	}{
+		{"TD", Topic{Kind: TopicTD, ThingID: "urn:dev:ops:32473-WoTLamp-1234"}, "things/urn:dev:ops:32473-WoTLamp-1234/td"},
+		{"Property", Topic{Kind: TopicProperty, ThingID: "t", Name: "on"}, "things/t/properties/on"},
+		{"PropertySet", Topic{Kind: TopicPropertySet, ThingID: "t", Name: "on"}, "things/t/properties/on/set"},
+		{"PropertyNamedSet", Topic{Kind: TopicProperty, ThingID: "t", Name: "set"}, "things/t/properties/set"},
+		{"PropertyHistory", Topic{Kind: TopicPropertyHistory, ThingID: "t", Name: "on"}, "things/t/properties/on/history"},
+		{"Event", Topic{Kind: TopicEvent, ThingID: "t", Name: "e"}, "things/t/events/e"},
+		{"EventHistory", Topic{Kind: TopicEventHistory, ThingID: "t", Name: "e"}, "things/t/events/e/history"},
+		{"Action", Topic{Kind: TopicAction, ThingID: "t", Name: "a"}, "things/t/actions/a"},
+		{"ActionStatus", Topic{Kind: TopicActionStatus, ThingID: "t", Name: "a"}, "things/t/actions/a/status"},
+		{"ThingHistory", Topic{Kind: TopicThingHistory, ThingID: "t"}, "things/t/history"},
+		{"AgentTD", Topic{Kind: TopicAgentTD, AgentID: "ag", ThingID: "t"}, "agents/ag/things/t/td"},
+		{"AgentEvent", Topic{Kind: TopicAgentEvent, AgentID: "ag", ThingID: "t", Name: "e"}, "agents/ag/things/t/events/e"},
+		{"AgentProperty", Topic{Kind: TopicAgentProperty, AgentID: "ag", ThingID: "t", Name: "p"}, "agents/ag/things/t/properties/p"},
+		{"Requests", Topic{Kind: TopicAgentRequests, AgentID: "ag"}, "agents/ag/requests"},
+		{"Replies", Topic{Kind: TopicAgentReplies, AgentID: "ag"}, "agents/ag/replies"},
+		{"EscapedLevels", Topic{Kind: TopicEvent, ThingID: "a/b+c#d%e", Name: "x/y"}, "things/a%2Fb%2Bc%23d%25e/events/x%2Fy"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.topic.String(); got != tt.want {
+				t.Fatalf("String() = %q, want %q", got, tt.want)
+			}
+			back, err := ParseTopic(tt.want)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if back != tt.topic {
+				t.Errorf("ParseTopic = %+v, want %+v", back, tt.topic)
+			}
+		})
+	}
+}
+
+func TestParseTopicRejects(t *testing.T) {
+	for _, s := range []string{
+		"things", "things/t", "things/t/nope", "things/t/events", "things/t/events/e/x",
+		"things/t/properties/p/set/x", "things//td", "things/t/events/",
+		"agents/a", "agents/a/things/t", "agents/a/things/t/actions/x", "agents/a/nope",
+		"things/%2f/td", "things/%zz/td", "things/a%/td", "things/+/td", "things/#",
+		"things/a\x01b/td",
+	} {
+		t.Run(s, func(t *testing.T) {
+			_, err := ParseTopic(s)
+			var we *Error
+			if !errors.As(err, &we) || we.Code != CodeInvalidTopic {
+				t.Errorf("ParseTopic(%q) = %v, want invalid_topic", s, err)
+			}
+		})
+	}
+	t.Run("OutsideScheme", func(t *testing.T) {
+		tp, err := ParseTopic("replies/me")
+		if err != nil || tp.Kind != TopicUnknown {
+			t.Errorf("got %+v, %v", tp, err)
+		}
+	})
+}
+
+func TestCodesTable(t *testing.T) {
+	for _, c := range Codes() {
+		if r := c.Reason(); r < 0x80 {
+			t.Errorf("%s maps to success reason %#x", c, r)
+		}
+		if s := c.HTTPStatus(); s < 400 {
+			t.Errorf("%s maps to HTTP %d", c, s)
+		}
+	}
+	if Code("nope").Known() {
+		t.Error("unknown code reported known")
+	}
+}
+
+func TestErrorIs(t *testing.T) {
+	err := Errorf(CodeBusy, "action %s running", "x")
+	if !errors.Is(err, &Error{Code: CodeBusy}) || errors.Is(err, &Error{Code: CodeQuota}) {
+		t.Error("errors.Is does not match by code")
+	}
+	if CodeOf(err) != CodeBusy || CodeOf(errors.New("x")) != CodeInternal {
+		t.Error("CodeOf")
+	}
+}
+
+// FuzzTopic checks that parsing never panics and that every accepted topic
+// builds back to itself (one spelling per topic).
+func FuzzTopic(f *testing.F) {
+	for _, s := range []string{"things/t/td", "agents/a/things/t/events/e", "things/a%2Fb/events/x%25", "things/t/properties/p/set", "replies/x", "things/%2F%2B%23%25/history"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tp, err := ParseTopic(s)
+		if err != nil || tp.Kind == TopicUnknown {
+			return
+		}
+		if got := tp.String(); got != s {
+			t.Fatalf("ParseTopic(%q).String() = %q", s, got)
+		}
+	})
+}
+
+// FuzzEscape checks that every valid ID survives escaping.
+func FuzzEscape(f *testing.F) {
+	for _, s := range []string{"urn:dev:ops:32473-WoTLamp-1234", "a/b", "%2F", "+#", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if ValidateID(s) != nil {
+			return
+		}
+		back, err := UnescapeLevel(EscapeLevel(s))
+		if err != nil || back != s {
+			t.Fatalf("round trip of %q: %q, %v", s, back, err)
+		}
+	})
+}
