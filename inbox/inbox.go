@@ -357,4 +357,3 @@ func expiryKey(t time.Time, id string) []byte {
 func latestKey(thingID, name string) []byte {
 	return append(append([]byte(prefixLatest+thingID), 0), name...)
 }
-
