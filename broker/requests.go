@@ -226,7 +226,12 @@ func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) {
 func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
 	actionID := string(pk.Properties.CorrelationData)
 	if actionID == "" {
-		return wot.Errorf(wot.CodeInvalidPayload, "a reply needs the CorrelationData of the request")
+		// Tools that cannot echo CorrelationData (shell scripts) may name
+		// the request by its action-id user property instead.
+		actionID = userProp(pk, wot.PropActionID)
+	}
+	if actionID == "" {
+		return wot.Errorf(wot.CodeInvalidPayload, "a reply needs the CorrelationData of the request (or its action-id user property)")
 	}
 	status := wot.Status(userProp(pk, wot.PropStatus))
 	if status == "" {
