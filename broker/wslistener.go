@@ -24,6 +24,8 @@ type wsListener struct {
 	log      *slog.Logger
 	upgrader websocket.Upgrader
 	once     sync.Once
+
+	establish listeners.EstablishFn // set by Serve before the server accepts
 }
 
 var _ listeners.Listener = (*wsListener)(nil)
@@ -54,10 +56,6 @@ func (l *wsListener) Init(log *slog.Logger) error {
 		return err
 	}
 	l.ln = ln
-	return nil
-}
-
-func (l *wsListener) Serve(establish listeners.EstablishFn) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c, err := l.upgrader.Upgrade(w, r, nil)
@@ -65,11 +63,16 @@ func (l *wsListener) Serve(establish listeners.EstablishFn) {
 			return
 		}
 		defer c.Close()
-		if err := establish(l.id, &wsConn{Conn: c.UnderlyingConn(), c: c}); err != nil {
+		if err := l.establish(l.id, &wsConn{Conn: c.UnderlyingConn(), c: c}); err != nil {
 			l.log.Debug("websocket client ended", "error", err)
 		}
 	})
 	l.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return nil
+}
+
+func (l *wsListener) Serve(establish listeners.EstablishFn) {
+	l.establish = establish
 	if err := l.srv.Serve(l.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		l.log.Error("websocket listener failed", "error", err)
 	}
@@ -80,9 +83,7 @@ func (l *wsListener) Close(closeClients listeners.CloseFn) {
 		if l.srv != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			_ = l.srv.Shutdown(ctx)
-		} else if l.ln != nil {
-			_ = l.ln.Close()
+			_ = l.srv.Shutdown(ctx) // closes the listener too
 		}
 	})
 	closeClients(l.id)

@@ -1,0 +1,30 @@
+// Package broker is the wotmq hub process: it embeds the Mochi MQTT 5
+// broker and keeps a digital twin of every Thing its agents register.
+//
+// # Running a hub
+//
+//	h, err := broker.New(broker.Options{DataDir: "/var/lib/wotmq"})
+//	if err != nil { ... }
+//	if err := h.Start(ctx); err != nil { ... }
+//	defer h.Close()
+//
+// The zero Options listen on :1883 (MQTT) and :9001 (MQTT over WebSocket)
+// and keep data in ./wotmq-data. Tests use TCPAddr "127.0.0.1:0" and read
+// the bound address from MQTTAddr.
+//
+// # Message path
+//
+// One Mochi hook (hook.go) sees every connect, publish, subscribe and
+// delivery. Publishes on the wotmq topic scheme (package wot) are handled
+// by the hub and never relayed as they are: agent operations are checked
+// against the directory and the TD's data schemas, stored (directory,
+// outbox, inbox), then published by the hub on the consumer-facing twin
+// topics through an inline client. Refusals carry an MQTT 5 reason code and
+// a reason string. See docs/architecture.md and docs/topics.md.
+//
+// # Durability
+//
+// The hub acknowledges a publish only after its effects are committed to
+// Badger. Retained twin state (TDs, property values, action statuses) is
+// republished from Badger at start, before clients are accepted.
+package broker
