@@ -43,6 +43,9 @@ func (h *Hub) agentUpdateTD(ctx context.Context, id authz.Identity, t wot.Topic,
 	if err := checkNames(thing); err != nil {
 		return err
 	}
+	if err := checkRetention(thing); err != nil {
+		return err
+	}
 	raw, err := json.Marshal(thing)
 	if err != nil {
 		return fmt.Errorf("broker: encode TD: %w", err)
@@ -221,24 +224,45 @@ func checkValue(s *td.DataSchema, payload []byte, emptyOK bool) error {
 	return nil
 }
 
-// retention reads the RetentionMember of an affordance.
+// retention reads the RetentionMember of an affordance; checkRetention
+// made sure it parses.
 func retention(extra map[string]json.RawMessage) outbox.Retain {
+	r, _ := parseRetention(extra)
+	return r
+}
+
+func parseRetention(extra map[string]json.RawMessage) (outbox.Retain, error) {
 	raw, ok := extra[RetentionMember]
 	if !ok {
-		return outbox.RetainDefault
+		return outbox.RetainDefault, nil
 	}
 	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return outbox.RetainDefault
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return outbox.RetainDefault, fmt.Errorf("want a duration string such as \"36h\", or \"0\"")
 	}
 	if s == "0" {
-		return outbox.RetainNone
+		return outbox.RetainNone, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil || d <= 0 {
-		return outbox.RetainDefault
+		return outbox.RetainDefault, fmt.Errorf("%q is not a positive duration such as \"36h\", or \"0\"", s)
 	}
-	return outbox.Retain(d)
+	return outbox.Retain(d), nil
+}
+
+// checkRetention refuses a TD whose retention annotations do not parse.
+func checkRetention(t *td.Thing) error {
+	for name, p := range t.Properties {
+		if _, err := parseRetention(p.Extra); err != nil {
+			return wot.Errorf(wot.CodeInvalidTD, "$.properties[%q][%q]: %v", name, RetentionMember, err)
+		}
+	}
+	for name, e := range t.Events {
+		if _, err := parseRetention(e.Extra); err != nil {
+			return wot.Errorf(wot.CodeInvalidTD, "$.events[%q][%q]: %v", name, RetentionMember, err)
+		}
+	}
+	return nil
 }
 
 // stamp returns the user properties the hub adds to what it relays.

@@ -161,6 +161,7 @@ func TestInvalidTDRefused(t *testing.T) {
 		{"MissingTitle", `{"@context":"https://www.w3.org/2022/wot/td/v1.1","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n"}`, "$.title", wot.ReasonPayloadFormatInvalid},
 		{"MissingSecurity", `{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"x"}`, "$.security", wot.ReasonPayloadFormatInvalid},
 		{"BadOp", `{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"x","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n","events":{"e":{"forms":[{"href":"x","op":"readproperty"}]}}}`, "op", wot.ReasonPayloadFormatInvalid},
+		{"BadRetention", `{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"x","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n","events":{"e":{"wotmq:retention":"forever"}}}`, "wotmq:retention", wot.ReasonPayloadFormatInvalid},
 		{"IDMismatch", `{"@context":"https://www.w3.org/2022/wot/td/v1.1","id":"urn:other","title":"x","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n"}`, "$.id", wot.ReasonPayloadFormatInvalid},
 	}
 	for _, tt := range tests {

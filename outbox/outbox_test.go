@@ -135,3 +135,33 @@ func BenchmarkAppend(b *testing.B) {
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
 }
+
+func TestRetentionExpires(t *testing.T) {
+	ctx := context.Background()
+	s := outbox.New(mustOpenDB(t, t.TempDir()), outbox.Options{})
+	if _, err := s.Append(ctx, outbox.Record{Kind: wot.KindEvent, ThingID: "t", Name: "e", Value: []byte("1")}, outbox.Retain(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, outbox.Record{Kind: wot.KindEvent, ThingID: "t", Name: "keep", Value: []byte("2")}, outbox.RetainDefault); err != nil {
+		t.Fatal(err)
+	}
+	// Badger TTLs have whole-second granularity: poll until the short-lived
+	// entry is gone, for at most a few seconds.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		page, err := s.History(ctx, "t", outbox.Filter{}, wot.HistoryQuery{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) == 1 && page.Items[0].Name == "keep" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history still %+v after retention", page.Items)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, bounded by the deadline
+	}
+	if _, ok, _ := s.Latest(ctx, "t", wot.KindEvent, "e"); !ok {
+		t.Error("latest value expired with history")
+	}
+}
