@@ -42,9 +42,10 @@ func CanPublish(id Identity, topic string, t wot.Topic) error {
 		}
 		return nil // free pub/sub space, e.g. consumers' reply topics
 	case wot.TopicAction, wot.TopicPropertySet, wot.TopicThingHistory,
-		wot.TopicEventHistory, wot.TopicPropertyHistory:
+		wot.TopicEventHistory, wot.TopicPropertyHistory, wot.TopicActionCancel, wot.TopicActionHistory:
 		return nil // consumer requests
-	case wot.TopicTD, wot.TopicProperty, wot.TopicEvent, wot.TopicActionStatus:
+	case wot.TopicTD, wot.TopicProperty, wot.TopicEvent, wot.TopicActionStatus,
+		wot.TopicPropertyDesired, wot.TopicDelta, wot.TopicPresence:
 		return denied("only the hub publishes on twin topics; agents publish under agents/{agentID}/")
 	case wot.TopicAgentRequests:
 		return denied("only the hub publishes requests to agents")

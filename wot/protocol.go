@@ -15,6 +15,9 @@ const (
 const (
 	OpInvokeAction  = "invokeaction"
 	OpWriteProperty = "writeproperty"
+	// OpCancelAction asks the agent to stop a request it was delivered;
+	// the request's action-id user property names it.
+	OpCancelAction = "cancelaction"
 )
 
 // User-property names used on the wire (MQTT 5).
@@ -46,6 +49,28 @@ const (
 	PropRedelivered = "redelivered"
 )
 
+// Presence is the connectivity state of a Thing, published retained on
+// things/{id}/presence.
+type Presence string
+
+// Presence states. online and offline follow the agent's connection; an
+// agent fronting devices sets sleeping or lost (and online) per Thing.
+const (
+	PresenceOnline   Presence = "online"
+	PresenceOffline  Presence = "offline"
+	PresenceLost     Presence = "lost"
+	PresenceSleeping Presence = "sleeping"
+)
+
+// Valid reports whether p is a known presence state.
+func (p Presence) Valid() bool {
+	switch p {
+	case PresenceOnline, PresenceOffline, PresenceLost, PresenceSleeping:
+		return true
+	}
+	return false
+}
+
 // Values of PropReplies.
 const (
 	RepliesAll   = "all"
@@ -62,6 +87,9 @@ const (
 	StatusPending   Status = "pending"
 	StatusDelivered Status = "delivered"
 	StatusRunning   Status = "running"
+	// StatusWaiting is reported by an agent whose device is asleep or
+	// unreachable behind it: the request is accepted and waits there.
+	StatusWaiting   Status = "waiting"
 	StatusCompleted Status = "completed"
 	StatusFailed    Status = "failed"
 )
@@ -72,7 +100,7 @@ func (s Status) Final() bool { return s == StatusCompleted || s == StatusFailed 
 // Valid reports whether s is a known status.
 func (s Status) Valid() bool {
 	switch s {
-	case StatusPending, StatusDelivered, StatusRunning, StatusCompleted, StatusFailed:
+	case StatusPending, StatusDelivered, StatusRunning, StatusWaiting, StatusCompleted, StatusFailed:
 		return true
 	}
 	return false

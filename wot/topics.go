@@ -34,16 +34,23 @@ const (
 	TopicAction                    // things/{id}/actions/{name}             invokeaction
 	TopicActionStatus              // things/{id}/actions/{name}/status      retained queryaction
 	TopicThingHistory              // things/{id}/history                    history query, all affordances
+	TopicActionCancel              // things/{id}/actions/{name}/cancel      cancelaction
+	TopicActionHistory             // things/{id}/actions/{name}/history     past outcomes query
+	TopicPropertyDesired           // things/{id}/properties/{name}/desired  retained desired state
+	TopicDelta                     // things/{id}/delta                      retained desired/reported difference
+	TopicPresence                  // things/{id}/presence                   retained presence
 	TopicAgentTD                   // agents/{a}/things/{id}/td              AgentUpdateTD
 	TopicAgentEvent                // agents/{a}/things/{id}/events/{name}   AgentPublishEvent
 	TopicAgentProperty             // agents/{a}/things/{id}/properties/{n}  AgentUpdateProperty
 	TopicAgentRequests             // agents/{a}/requests                    requests to the agent
 	TopicAgentReplies              // agents/{a}/replies                     the agent's replies
+	TopicAgentPresence             // agents/{a}/things/{id}/presence        a Thing's presence, set by its agent
 )
 
 var kindNames = [...]string{"unknown", "td", "property", "property-set", "property-history",
 	"event", "event-history", "action", "action-status", "thing-history",
-	"agent-td", "agent-event", "agent-property", "agent-requests", "agent-replies"}
+	"action-cancel", "action-history", "property-desired", "delta", "presence",
+	"agent-td", "agent-event", "agent-property", "agent-requests", "agent-replies", "agent-presence"}
 
 func (k TopicKind) String() string {
 	if int(k) < len(kindNames) {
@@ -86,6 +93,18 @@ func (t Topic) String() string {
 		return ThingsRoot + "/" + id + "/actions/" + name + "/status"
 	case TopicThingHistory:
 		return ThingsRoot + "/" + id + "/history"
+	case TopicActionCancel:
+		return ThingsRoot + "/" + id + "/actions/" + name + "/cancel"
+	case TopicActionHistory:
+		return ThingsRoot + "/" + id + "/actions/" + name + "/history"
+	case TopicPropertyDesired:
+		return ThingsRoot + "/" + id + "/properties/" + name + "/desired"
+	case TopicDelta:
+		return ThingsRoot + "/" + id + "/delta"
+	case TopicPresence:
+		return ThingsRoot + "/" + id + "/presence"
+	case TopicAgentPresence:
+		return AgentsRoot + "/" + agent + "/things/" + id + "/presence"
 	case TopicAgentTD:
 		return AgentsRoot + "/" + agent + "/things/" + id + "/td"
 	case TopicAgentEvent:
@@ -181,6 +200,10 @@ func parseThingTopic(s string, lv []string) (Topic, error) {
 		t.Kind = TopicTD
 	case len(rest) == 1 && rest[0] == "history":
 		t.Kind = TopicThingHistory
+	case len(rest) == 1 && rest[0] == "delta":
+		t.Kind = TopicDelta
+	case len(rest) == 1 && rest[0] == "presence":
+		t.Kind = TopicPresence
 	case len(rest) == 2 || len(rest) == 3:
 		var suffix string
 		if len(rest) == 3 {
@@ -210,6 +233,9 @@ var thingKinds = map[[2]string]TopicKind{
 	{"events", "history"}:     TopicEventHistory,
 	{"actions", ""}:           TopicAction,
 	{"actions", "status"}:     TopicActionStatus,
+	{"actions", "cancel"}:     TopicActionCancel,
+	{"actions", "history"}:    TopicActionHistory,
+	{"properties", "desired"}: TopicPropertyDesired,
 }
 
 func parseAgentTopic(s string, lv []string) (Topic, error) {
@@ -229,6 +255,8 @@ func parseAgentTopic(s string, lv []string) (Topic, error) {
 		t.Kind = TopicAgentReplies
 	case len(rest) == 3 && rest[0] == "things" && rest[2] == "td":
 		t.Kind = TopicAgentTD
+	case len(rest) == 3 && rest[0] == "things" && rest[2] == "presence":
+		t.Kind = TopicAgentPresence
 	case len(rest) == 4 && rest[0] == "things" && rest[2] == "events":
 		t.Kind = TopicAgentEvent
 	case len(rest) == 4 && rest[0] == "things" && rest[2] == "properties":
@@ -236,7 +264,7 @@ func parseAgentTopic(s string, lv []string) (Topic, error) {
 	default:
 		return Topic{}, badTopic(s)
 	}
-	if t.Kind == TopicAgentTD || t.Kind == TopicAgentEvent || t.Kind == TopicAgentProperty {
+	if len(rest) >= 3 {
 		if t.ThingID, err = UnescapeLevel(rest[1]); err != nil {
 			return Topic{}, err
 		}

@@ -26,6 +26,12 @@ func TestTopicRoundTrip(t *testing.T) {
 		{"AgentProperty", Topic{Kind: TopicAgentProperty, AgentID: "ag", ThingID: "t", Name: "p"}, "agents/ag/things/t/properties/p"},
 		{"Requests", Topic{Kind: TopicAgentRequests, AgentID: "ag"}, "agents/ag/requests"},
 		{"Replies", Topic{Kind: TopicAgentReplies, AgentID: "ag"}, "agents/ag/replies"},
+		{"ActionCancel", Topic{Kind: TopicActionCancel, ThingID: "t", Name: "a"}, "things/t/actions/a/cancel"},
+		{"ActionHistory", Topic{Kind: TopicActionHistory, ThingID: "t", Name: "a"}, "things/t/actions/a/history"},
+		{"PropertyDesired", Topic{Kind: TopicPropertyDesired, ThingID: "t", Name: "p"}, "things/t/properties/p/desired"},
+		{"Delta", Topic{Kind: TopicDelta, ThingID: "t"}, "things/t/delta"},
+		{"Presence", Topic{Kind: TopicPresence, ThingID: "t"}, "things/t/presence"},
+		{"AgentPresence", Topic{Kind: TopicAgentPresence, AgentID: "ag", ThingID: "t"}, "agents/ag/things/t/presence"},
 		{"EscapedLevels", Topic{Kind: TopicEvent, ThingID: "a/b+c#d%e", Name: "x/y"}, "things/a%2Fb%2Bc%23d%25e/events/x%2Fy"},
 	}
 	for _, tt := range tests {
