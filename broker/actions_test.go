@@ -163,20 +163,26 @@ func TestOfflineAgent(t *testing.T) {
 	agent.Disconnect(&paho.Disconnect{})
 	consumer := dial(t, h, "consumer")
 	consumer.subscribe("replies/consumer")
-	for i, to := range []string{"10", "20", "30"} {
-		consumer.mustPublish(wot.ActionTopic(lampID, "fade"), []byte(`{"to":`+to+`}`), reply("replies/consumer", []byte{byte('a' + i)}))
+	// Three requests on three affordances: none replaces another.
+	reqs := []struct{ topic, payload, output string }{
+		{wot.ActionTopic(lampID, "fade"), `{"to":10}`, `10`},
+		{wot.ActionTopic(lampID, "toggle"), ``, `true`},
+		{wot.Topic{Kind: wot.TopicPropertySet, ThingID: lampID, Name: "brightness"}.String(), `20`, ``},
+	}
+	for i, r := range reqs {
+		consumer.mustPublish(r.topic, []byte(r.payload), reply("replies/consumer", []byte{byte('a' + i)}))
 		if st := userProp(consumer.next("replies/consumer"), wot.PropStatus); st != string(wot.StatusPending) {
 			t.Fatalf("status %q, want pending", st)
 		}
 	}
 	agent2 := dial(t, h, "lamp-agent")
 	agent2.subscribe(wot.RequestsTopic("lamp-agent"))
-	for _, to := range []string{"10", "20", "30"} {
+	for _, r := range reqs {
 		req := agent2.next(wot.RequestsTopic("lamp-agent"))
-		if string(req.Payload) != `{"to":`+to+`}` {
-			t.Fatalf("delivered %s, want to=%s (order)", req.Payload, to)
+		if string(req.Payload) != r.payload {
+			t.Fatalf("delivered %q, want %q (order)", req.Payload, r.payload)
 		}
-		agent2.answer(req, wot.StatusCompleted, []byte(to))
+		agent2.answer(req, wot.StatusCompleted, []byte(r.output))
 	}
 	byCorr := map[string][]wot.Status{}
 	for done := 0; done < 3; {
@@ -287,8 +293,12 @@ func TestHistory(t *testing.T) {
 		t.Fatalf("page 2: %+v", p2)
 	}
 	all := query(wot.Topic{Kind: wot.TopicThingHistory, ThingID: lampID}.String(), wot.HistoryQuery{})
-	if len(all.Items) != 6 || all.Items[5].Kind != wot.KindProperty {
-		t.Errorf("thing history: %+v", all)
+	kinds := map[string]int{}
+	for _, it := range all.Items {
+		kinds[string(it.Kind)+"/"+it.Name]++
+	}
+	if kinds["event/overheating"] != 5 || kinds["property/brightness"] != 1 || kinds["event/presence"] != 1 || len(all.Items) != 7 {
+		t.Errorf("thing history: %v", kinds)
 	}
 	none := query(evTopic, wot.HistoryQuery{From: time.Now().Add(time.Hour)})
 	if len(none.Items) != 0 {

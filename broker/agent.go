@@ -66,6 +66,16 @@ func (h *Hub) agentUpdateTD(ctx context.Context, id authz.Identity, t wot.Topic,
 	if prev != nil {
 		h.clearRemoved(ctx, prev.TD, thing)
 	}
+	mu := h.agentLock(id.ID)
+	mu.Lock()
+	state := wot.PresenceOffline
+	if h.conns.connected(id.ID) {
+		state = wot.PresenceOnline
+	}
+	if p, err := h.presence.Get(ctx, thing.ID); err == nil && (p.Seq == 0 || !p.ByAgent) {
+		h.setPresence(ctx, thing.ID, id.ID, state, false)
+	}
+	mu.Unlock()
 	ev := h.log.Info()
 	if prev != nil {
 		ev = h.log.Debug()
@@ -136,17 +146,26 @@ func (h *Hub) deleteThing(ctx context.Context, id authz.Identity, thingID string
 	case err != nil:
 		return err
 	}
+	h.failThingRequests(ctx, id.ID, thingID)
 	h.publish(wot.TDTopic(thingID), nil, true, nil)
 	for name := range e.TD.Properties {
 		h.publish(wot.PropertyTopic(thingID, name), nil, true, nil)
+		h.publish(wot.Topic{Kind: wot.TopicPropertyDesired, ThingID: thingID, Name: name}.String(), nil, true, nil)
 	}
 	for name := range e.TD.Actions {
 		h.publish(wot.ActionStatusTopic(thingID, name), nil, true, nil)
 	}
+	h.publish(wot.Topic{Kind: wot.TopicDelta, ThingID: thingID}.String(), nil, true, nil)
+	h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String(), nil, true, nil)
 	if err := h.outbox.DeleteThing(ctx, thingID); err != nil {
 		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot drop history of deleted thing")
 	}
-	h.failThingRequests(ctx, id.ID, thingID)
+	if err := h.inbox.DeleteThing(ctx, thingID); err != nil {
+		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot drop requests of deleted thing")
+	}
+	if err := h.presence.Delete(ctx, thingID); err != nil {
+		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot drop presence of deleted thing")
+	}
 	h.log.Info().Str("thing", thingID).Str("agent", id.ID).Msg("thing deleted")
 	return nil
 }
@@ -178,7 +197,7 @@ func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, 
 	}
 	rec, err := h.outbox.Append(ctx, outbox.Record{
 		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID,
-	}, retention(extra))
+	}, h.retention(t.Name, extra))
 	if err != nil {
 		return err
 	}
@@ -187,6 +206,7 @@ func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, 
 		h.publishQoS(wot.EventTopic(t.ThingID, t.Name), pk.Payload, false, pk.FixedHeader.Qos, props)
 	} else {
 		h.publish(wot.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
+		h.reported(ctx, t.ThingID, t.Name, pk.Payload)
 	}
 	return nil
 }
@@ -224,9 +244,16 @@ func checkValue(s *td.DataSchema, payload []byte, emptyOK bool) error {
 	return nil
 }
 
-// retention reads the RetentionMember of an affordance; checkRetention
-// made sure it parses.
-func retention(extra map[string]json.RawMessage) outbox.Retain {
+// retention is the history retention of an affordance: the hub's
+// override for its name, else its RetentionMember (checkRetention made
+// sure it parses), else the default.
+func (h *Hub) retention(name string, extra map[string]json.RawMessage) outbox.Retain {
+	if d, ok := h.opts.RetentionOverrides[name]; ok {
+		if d <= 0 {
+			return outbox.RetainNone
+		}
+		return outbox.Retain(d)
+	}
 	r, _ := parseRetention(extra)
 	return r
 }

@@ -99,21 +99,21 @@ func benchPublish(tb testing.TB, c *paho.Client, p *paho.Publish) {
 	}
 }
 
-// allowAll is Mochi's auth.AllowHook, restated: importing
+// benchAllowAll is Mochi's auth.AllowHook, restated: importing
 // hooks/auth would pull gopkg.in/yaml.v3 into go.mod for a benchmark.
-type allowAll struct{ mqtt.HookBase }
+type benchAllowAll struct{ mqtt.HookBase }
 
-func (allowAll) ID() string { return "allow-all" }
-func (allowAll) Provides(b byte) bool {
+func (benchAllowAll) ID() string { return "allow-all" }
+func (benchAllowAll) Provides(b byte) bool {
 	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
 }
-func (allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+func (benchAllowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (benchAllowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
 
-// startMochi starts a bare Mochi server on 127.0.0.1:0 that lets everyone
+// benchMochi starts a bare Mochi server on 127.0.0.1:0 that lets everyone
 // do everything, with the hub's socket buffer sizes, and returns its
 // address.
-func startMochi(tb testing.TB) string {
+func benchMochi(tb testing.TB) string {
 	tb.Helper()
 	srv := mqtt.New(&mqtt.Options{
 		Capabilities:             mqtt.NewDefaultServerCapabilities(),
@@ -121,7 +121,7 @@ func startMochi(tb testing.TB) string {
 		ClientNetWriteBufferSize: 4096,
 		ClientNetReadBufferSize:  4096,
 	})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
+	if err := srv.AddHook(new(benchAllowAll), nil); err != nil {
 		tb.Fatal(err)
 	}
 	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: "127.0.0.1:0"})
@@ -149,8 +149,8 @@ func benchHub(tb testing.TB, onAgentMsg func(*paho.Publish)) (string, *paho.Clie
 	return addr, agent
 }
 
-// jsonString returns a JSON string of exactly size bytes.
-func jsonString(size int) []byte {
+// benchJSONString returns a JSON string of exactly size bytes.
+func benchJSONString(size int) []byte {
 	return []byte(`"` + strings.Repeat("x", max(size-2, 0)) + `"`)
 }
 
@@ -162,17 +162,17 @@ func BenchmarkEvents(b *testing.B) {
 				topic := wot.Topic{Kind: wot.TopicAgentEvent, AgentID: benchAgent, ThingID: benchThingID, Name: benchEvent}.String()
 				addr, agent := benchHub(b, nil)
 				recv := benchReceiver(b, addr, wot.EventTopic(benchThingID, benchEvent))
-				benchStream(b, agent, topic, jsonString(size), recv)
+				benchStream(b, agent, topic, benchJSONString(size), recv)
 			})
 		}
 	})
 	b.Run("mochi", func(b *testing.B) {
 		for _, size := range sizes {
 			b.Run("payload="+strconv.Itoa(size), func(b *testing.B) {
-				addr := startMochi(b)
+				addr := benchMochi(b)
 				publisher := benchDial(b, addr, "bench-publisher", nil)
 				recv := benchReceiver(b, addr, "bench/events")
-				benchStream(b, publisher, "bench/events", jsonString(size), recv)
+				benchStream(b, publisher, "bench/events", benchJSONString(size), recv)
 			})
 		}
 	})
@@ -281,33 +281,33 @@ func benchStream(b *testing.B, pub *paho.Client, topic string, payload []byte, r
 func BenchmarkActionRoundTrip(b *testing.B) {
 	b.Run("hub", func(b *testing.B) {
 		reqs := make(chan *paho.Publish, 16)
-		addr, agent := benchHub(b, forward(reqs))
+		addr, agent := benchHub(b, benchForward(reqs))
 		benchSubscribe(b, agent, wot.RequestsTopic(benchAgent))
-		go respond(agent, reqs, wot.PropStatus, string(wot.StatusCompleted))
+		go benchRespond(agent, reqs, wot.PropStatus, string(wot.StatusCompleted))
 
 		replies := make(chan *paho.Publish, 16)
-		consumer := benchDial(b, addr, "bench-consumer", forward(replies))
+		consumer := benchDial(b, addr, "bench-consumer", benchForward(replies))
 		benchSubscribe(b, consumer, benchReplies)
 		benchRoundTrips(b, consumer, wot.ActionTopic(benchThingID, benchAction), replies,
 			paho.UserProperty{Key: wot.PropReplies, Value: wot.RepliesFinal})
 	})
 	b.Run("mochi", func(b *testing.B) {
-		addr := startMochi(b)
+		addr := benchMochi(b)
 		reqs := make(chan *paho.Publish, 16)
-		responder := benchDial(b, addr, "bench-responder", forward(reqs))
+		responder := benchDial(b, addr, "bench-responder", benchForward(reqs))
 		benchSubscribe(b, responder, "bench/requests")
-		go respond(responder, reqs)
+		go benchRespond(responder, reqs)
 
 		replies := make(chan *paho.Publish, 16)
-		consumer := benchDial(b, addr, "bench-consumer", forward(replies))
+		consumer := benchDial(b, addr, "bench-consumer", benchForward(replies))
 		benchSubscribe(b, consumer, benchReplies)
 		benchRoundTrips(b, consumer, "bench/requests", replies)
 	})
 }
 
-// forward returns a message handler that queues messages on ch. A full
+// benchForward returns a message handler that queues messages on ch. A full
 // channel drops the message; the round trip then times out and says so.
-func forward(ch chan<- *paho.Publish) func(*paho.Publish) {
+func benchForward(ch chan<- *paho.Publish) func(*paho.Publish) {
 	return func(m *paho.Publish) {
 		select {
 		case ch <- m:
@@ -316,9 +316,9 @@ func forward(ch chan<- *paho.Publish) func(*paho.Publish) {
 	}
 }
 
-// respond answers every request from reqs on its ResponseTopic with its
+// benchRespond answers every request from reqs on its ResponseTopic with its
 // CorrelationData, echoing the payload, until c's connection ends.
-func respond(c *paho.Client, reqs <-chan *paho.Publish, user ...string) {
+func benchRespond(c *paho.Client, reqs <-chan *paho.Publish, user ...string) {
 	props := func(req *paho.Publish) *paho.PublishProperties {
 		return reply("", req.Properties.CorrelationData, user...)
 	}

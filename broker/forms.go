@@ -44,6 +44,27 @@ func (h *Hub) mqttForm(ops td.Strings, packet, topic string, retain *bool) td.Fo
 	return f
 }
 
+// hubMember marks affordances the hub adds to a twin TD.
+const hubMember = "wotmq:hub"
+
+// presenceEvent describes the Thing's presence, which the hub publishes
+// retained on things/{id}/presence.
+func presenceEvent() *td.EventAffordance {
+	e := &td.EventAffordance{
+		Data: &td.DataSchema{Type: "object", Properties: map[string]*td.DataSchema{
+			"state": {Type: "string", Enum: []any{"online", "offline", "lost", "sleeping"}},
+			"since": {Type: "string", Format: "date-time"},
+			"seq":   {Type: "integer", Minimum: ptr(1.0)},
+		}, Required: []string{"state", "since", "seq"}},
+		Extra: map[string]json.RawMessage{hubMember: json.RawMessage("true")},
+	}
+	e.Title = "Presence"
+	e.Description = "Whether the Thing is reachable: online, offline, lost (its agent's connection broke) or sleeping. Retained; the hub adds this event to every twin."
+	return e
+}
+
+func ptr[T any](v T) *T { return &v }
+
 // twinTD derives the twin TD from an agent's TD: the hub's security and
 // forms replace the agent's, everything else is kept. It returns the JSON
 // the hub publishes.
@@ -75,7 +96,21 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 			h.mqttForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name), nil),
 		}
 	}
+	if _, taken := t.Events[PresenceEvent]; !taken {
+		if t.Events == nil {
+			t.Events = map[string]*td.EventAffordance{}
+		}
+		t.Events[PresenceEvent] = presenceEvent()
+	}
 	for name, e := range t.Events {
+		if name == PresenceEvent && e.Extra[hubMember] != nil {
+			topic := wot.Topic{Kind: wot.TopicPresence, ThingID: id}.String()
+			e.Forms = []td.Form{
+				h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, topic, nil),
+				h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, topic, nil),
+			}
+			continue
+		}
 		e.Forms = []td.Form{
 			h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, wot.EventTopic(id, name), nil),
 			h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, wot.EventTopic(id, name), nil),

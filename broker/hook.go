@@ -135,6 +135,12 @@ func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *pac
 		return h.consumerRequest(ctx, id, t, wot.OpWriteProperty, pk)
 	case wot.TopicThingHistory, wot.TopicEventHistory, wot.TopicPropertyHistory:
 		return h.consumerHistory(ctx, id, t, pk)
+	case wot.TopicActionCancel:
+		return h.cancelAction(ctx, id, t, pk)
+	case wot.TopicActionHistory:
+		return h.actionHistory(ctx, id, t, pk)
+	case wot.TopicAgentPresence:
+		return h.agentPresence(ctx, id, t, pk)
 	}
 	return wot.Errorf(wot.CodeInvalidTopic, "nothing can be published on %s", t.Kind)
 }
@@ -151,10 +157,11 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 	}
 }
 
-// OnSessionEstablished notices an agent resuming a session that holds its
-// requests subscription.
+// OnSessionEstablished notices a connection (presence) and an agent
+// resuming a session that holds its requests subscription.
 func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	id := identity(cl)
+	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl))
 	req := wot.RequestsTopic(id.ID)
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if matchFilter(sub.Filter, req) {
@@ -176,9 +183,14 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 	k.h.agentOffline(id.ID, cl)
 }
 
-// OnDisconnect notices a connection ending.
+// OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
 func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	k.h.agentOffline(identity(cl).ID, cl)
+	id := identity(cl)
+	k.h.agentOffline(id.ID, cl)
+	if k.h.conns.remove(id.ID, cl) {
+		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
+		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)
+	}
 }
 
 // matchFilter reports whether an MQTT topic filter matches a topic name

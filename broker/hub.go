@@ -18,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/presence"
 )
 
 // Defaults for Options.
@@ -27,6 +28,7 @@ const (
 	DefaultDataDir       = "./wotmq-data"
 	DefaultSweepInterval = time.Second
 	DefaultGCInterval    = 5 * time.Minute
+	DefaultMaxQueue      = 1000
 )
 
 // Options configures a Hub. The zero value runs a hub on the default ports
@@ -49,6 +51,17 @@ type Options struct {
 	// ActionExpiry bounds how long a request may wait when the consumer set
 	// no Message Expiry Interval; inbox.DefaultExpiry when zero.
 	ActionExpiry time.Duration
+	// MaxQueue is the most unfinished requests an agent may have; a new
+	// request beyond it is refused with quota. DefaultMaxQueue when zero.
+	MaxQueue int
+	// OutcomeRecall is how many finished requests per action or property
+	// are kept for the outcome history; inbox.DefaultOutcomeRecall when
+	// zero.
+	OutcomeRecall int
+	// RetentionOverrides sets the history retention of affordances by
+	// name, over the TD and the hub default; a value of 0 keeps only the
+	// latest value.
+	RetentionOverrides map[string]time.Duration
 	// SweepInterval is how often expired requests are failed;
 	// DefaultSweepInterval when zero.
 	SweepInterval time.Duration
@@ -77,6 +90,9 @@ func (o *Options) setDefaults() {
 	if o.PublicHost == "" {
 		o.PublicHost = "localhost"
 	}
+	if o.MaxQueue <= 0 {
+		o.MaxQueue = DefaultMaxQueue
+	}
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = DefaultSweepInterval
 	}
@@ -98,10 +114,11 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
-	db     *badger.DB
-	dir    *directory.Directory
-	inbox  *inbox.Store
-	outbox *outbox.Store
+	db       *badger.DB
+	dir      *directory.Directory
+	inbox    *inbox.Store
+	outbox   *outbox.Store
+	presence *presence.Store
 	srv    *mqtt.Server
 	self   *mqtt.Client // inline client the hub publishes with
 
@@ -110,7 +127,8 @@ type Hub struct {
 
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
 
-	agents   presence
+	agents   clientSet // connections subscribed to their requests topic
+	conns    clientSet // all connections, by identity
 	locks    [64]sync.Mutex // per-agent request locks, by hash of the agent ID
 	gate     sync.RWMutex   // handlers hold it shared; Close takes it exclusively
 	closed   bool
@@ -125,6 +143,7 @@ func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 	h.agents.init()
+	h.conns.init()
 
 	bopts := badger.DefaultOptions(opts.DataDir).
 		WithLogger(badgerLogger{h.log}).
@@ -144,7 +163,8 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
-	h.inbox = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry})
+	h.inbox = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall})
+	h.presence = presence.New(db, opts.Now)
 	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention})
 
 	caps := mqtt.NewDefaultServerCapabilities()

@@ -54,7 +54,7 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	var f outbox.Filter
 	switch t.Kind {
 	case wot.TopicEventHistory:
-		if _, ok := e.TD.Events[t.Name]; !ok {
+		if _, ok := e.TD.Events[t.Name]; !ok && t.Name != PresenceEvent {
 			return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
 		}
 		f = outbox.Filter{Kind: wot.KindEvent, Name: t.Name}
@@ -81,14 +81,6 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	if err != nil {
 		return err
 	}
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   replyTo,
-		Payload:     body,
-		Properties: packets.Properties{
-			CorrelationData: pk.Properties.CorrelationData,
-			User:            []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}},
-		},
-	})
+	h.reply(replyTo, pk.Properties.CorrelationData, body)
 	return nil
 }

@@ -16,8 +16,9 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
-// consumerRequest handles invokeaction and writeproperty: check, store as
-// pending, then deliver at once if the agent is online.
+// consumerRequest handles invokeaction and writeproperty: check, apply the
+// inbox rules, store as pending, then deliver at once if the agent is
+// online.
 func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *packets.Packet) error {
 	replyTo := pk.Properties.ResponseTopic
 	if replyTo != "" {
@@ -32,12 +33,7 @@ func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topi
 		FinalOnly:    userProp(pk, wot.PropReplies) == wot.RepliesFinal,
 	}
 	if err := h.checkRequest(t, op, pk.Payload, r); err != nil {
-		// Refused at once: the consumer also gets a failed status, so a
-		// client that only listens on its ResponseTopic learns why.
-		r.Status, r.Error = wot.StatusFailed, asWire(err)
-		r.Requested, r.Updated = h.opts.Now().UTC(), h.opts.Now().UTC()
-		h.notify(r, false)
-		return err
+		return h.refuseRequest(r, err)
 	}
 	if len(pk.Payload) > 0 {
 		r.Input = json.RawMessage(pk.Payload)
@@ -49,16 +45,75 @@ func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topi
 	mu := h.agentLock(r.AgentID)
 	mu.Lock()
 	defer mu.Unlock()
-	if err := h.inbox.Add(ctx, r); err != nil {
+	online := h.agents.isOnline(r.AgentID)
+	replace, err := h.applyRules(ctx, r, online)
+	if err != nil {
+		return h.refuseRequest(r, err)
+	}
+	superseded, err := h.inbox.Replace(ctx, r, replace, wot.Errorf(wot.CodeSuperseded, "a newer request replaced this one"))
+	if err != nil {
 		return err
 	}
-	if h.agents.isOnline(r.AgentID) {
+	for _, old := range superseded {
+		h.finished(ctx, old)
+	}
+	if op == wot.OpWriteProperty {
+		if _, err := h.inbox.SetDesired(ctx, r.ThingID, r.Name, r.Input, r.ID); err != nil {
+			return err
+		}
+		h.publishDesired(ctx, r.ThingID, r.Name)
+	}
+	if online {
 		h.drainLocked(ctx, r.AgentID)
 		return nil
 	}
 	h.notify(r, true)
 	h.log.Debug().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).Str("agent", r.AgentID).Msg("request queued for offline agent")
 	return nil
+}
+
+// refuseRequest answers a refused request: the consumer also gets a failed
+// status, so a client that only listens on its ResponseTopic learns why.
+func (h *Hub) refuseRequest(r *inbox.Request, err error) error {
+	r.Status, r.Error = wot.StatusFailed, asWire(err)
+	r.Requested, r.Updated = h.opts.Now().UTC(), h.opts.Now().UTC()
+	h.notify(r, false)
+	return err
+}
+
+// applyRules applies the inbox rules (docs/topics.md, "Inbox rules") to a
+// new request and returns the unfinished requests it replaces. The caller
+// holds the agent's lock.
+//   - A safe action is never queued: refused (offline) when the agent is
+//     offline, else delivered at once beside any others.
+//   - An unsafe action replaces a pending request for the same action and
+//     is refused (busy) while one is delivered and unfinished.
+//   - A property write replaces every unfinished write of that property:
+//     only the newest desired value matters.
+//   - An agent's queue holds at most MaxQueue unfinished requests (quota).
+func (h *Hub) applyRules(ctx context.Context, r *inbox.Request, online bool) ([]string, error) {
+	if r.Safe && !online {
+		return nil, wot.Errorf(wot.CodeOffline, "agent of Thing %q is offline and %q is a safe action, which is not queued", r.ThingID, r.Name)
+	}
+	q, err := h.inbox.Queue(ctx, r.AgentID)
+	if err != nil {
+		return nil, err
+	}
+	var replace []string
+	for _, e := range q {
+		if r.Safe || e.Safe || e.ThingID != r.ThingID || e.Name != r.Name || e.Op != r.Op {
+			continue
+		}
+		if r.Op == wot.OpWriteProperty || e.Status == wot.StatusPending {
+			replace = append(replace, e.ID)
+			continue
+		}
+		return nil, wot.Errorf(wot.CodeBusy, "request %s for %q is %s and not finished; try again when it is", e.ID, r.Name, e.Status)
+	}
+	if len(q)-len(replace) >= h.opts.MaxQueue {
+		return nil, wot.Errorf(wot.CodeQuota, "agent %q has %d unfinished requests, the most the hub queues", r.AgentID, len(q)-len(replace))
+	}
+	return replace, nil
 }
 
 // checkRequest checks a request against the directory and fills in the
@@ -74,6 +129,7 @@ func (h *Hub) checkRequest(t wot.Topic, op string, payload []byte, r *inbox.Requ
 		if !ok {
 			return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
 		}
+		r.Safe = a.Safe
 		return checkValue(a.Input, payload, true)
 	}
 	p, ok := e.TD.Properties[t.Name]
@@ -139,9 +195,38 @@ func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
 	}()
 }
 
+// agentOffline is called when a connection of agent stops receiving
+// requests. When it was the last one, the agent's unfinished safe actions
+// fail: safe actions are never queued.
 func (h *Hub) agentOffline(agent string, cl *mqtt.Client) {
-	if h.agents.remove(agent, cl) {
-		h.log.Info().Str("agent", agent).Str("client", cl.ID).Msg("agent offline")
+	if !h.agents.remove(agent, cl) {
+		return
+	}
+	h.log.Info().Str("agent", agent).Str("client", cl.ID).Msg("agent offline")
+	if !h.enter() {
+		return
+	}
+	defer h.leave()
+	mu := h.agentLock(agent)
+	mu.Lock()
+	defer mu.Unlock()
+	if h.agents.isOnline(agent) {
+		return // it came back meanwhile
+	}
+	h.failSafeLocked(context.Background(), agent)
+}
+
+// failSafeLocked fails an offline agent's unfinished safe actions.
+func (h *Hub) failSafeLocked(ctx context.Context, agent string) {
+	q, err := h.inbox.Queue(ctx, agent)
+	if err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
+		return
+	}
+	for _, e := range q {
+		if e.Safe {
+			_ = h.finishLocked(ctx, e.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeOffline, "the agent went offline before it answered a safe action"))
+		}
 	}
 }
 
@@ -156,7 +241,11 @@ func (h *Hub) redeliverLocked(ctx context.Context, agent string) {
 		return
 	}
 	for _, r := range reqs {
-		if r.Status == wot.StatusPending || r.Status == wot.StatusDelivered {
+		switch {
+		case r.Safe && r.Status != wot.StatusPending:
+			// Delivered before a hub restart: safe actions are not redelivered.
+			_ = h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeOffline, "the agent went offline before it answered a safe action"))
+		case r.Status == wot.StatusPending || r.Status == wot.StatusDelivered:
 			h.deliverLocked(ctx, r)
 		}
 	}
@@ -237,8 +326,10 @@ func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Pac
 	if status == "" {
 		status = wot.StatusCompleted
 	}
-	if status != wot.StatusRunning && status != wot.StatusCompleted && status != wot.StatusFailed {
-		return wot.Errorf(wot.CodeInvalidPayload, "status %q: an agent reports running, completed or failed", status)
+	switch status {
+	case wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted, wot.StatusFailed:
+	default:
+		return wot.Errorf(wot.CodeInvalidPayload, "status %q: an agent reports running, waiting, completed or failed", status)
 	}
 	r, err := h.inbox.Get(ctx, actionID)
 	if errors.Is(err, inbox.ErrNotFound) {
@@ -317,12 +408,27 @@ func (h *Hub) finishLocked(ctx context.Context, id string, status wot.Status, ou
 	if err != nil {
 		return err
 	}
-	h.notify(r, true)
+	h.finished(ctx, r)
 	if status == wot.StatusFailed {
 		h.log.Info().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).
 			Str("code", string(e.Code)).Str("reason", e.Message).Msg("request failed")
 	}
 	return nil
+}
+
+// finished tells the consumer about a request's new status and, when a
+// property write failed, ends the desired state it set.
+func (h *Hub) finished(ctx context.Context, r *inbox.Request) {
+	h.notify(r, true)
+	if r.Op == wot.OpWriteProperty && r.Status == wot.StatusFailed {
+		cleared, err := h.inbox.ClearDesired(ctx, r.ThingID, r.Name, r.ID)
+		if err != nil {
+			h.log.Error().Err(err).Str("thing", r.ThingID).Str("name", r.Name).Msg("cannot clear desired state")
+		}
+		if cleared {
+			h.publishDesired(ctx, r.ThingID, r.Name)
+		}
+	}
 }
 
 // notify tells the consumer about a request's status on its ResponseTopic
@@ -337,7 +443,7 @@ func (h *Hub) notify(r *inbox.Request, retain bool) {
 		}
 		var payload []byte
 		switch r.Status {
-		case wot.StatusCompleted, wot.StatusRunning:
+		case wot.StatusCompleted, wot.StatusRunning, wot.StatusWaiting:
 			payload = r.Output
 		case wot.StatusFailed:
 			user = append(user, packets.UserProperty{Key: wot.PropError, Val: string(r.Error.Code)},

@@ -41,6 +41,21 @@ func (h *Hub) restore(ctx context.Context) error {
 				h.publish(wot.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
 			}
 		}
+		desired, err := h.inbox.DesiredAll(ctx, e.ThingID)
+		if err != nil {
+			return err
+		}
+		for _, d := range desired {
+			h.publishDesired(ctx, e.ThingID, d.Name)
+		}
+		h.publishDelta(ctx, e.ThingID)
+		// No agent is connected yet: every Thing starts offline, in a new
+		// transition so that its sequence number moves on.
+		h.setPresence(ctx, e.ThingID, e.AgentID, wot.PresenceOffline, false)
+		if p, err := h.presence.Get(ctx, e.ThingID); err == nil {
+			b, _ := json.Marshal(presenceRecord{State: p.State, Since: p.Since, Seq: p.Seq})
+			h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: e.ThingID}.String(), b, true, stamp(e.AgentID, p.Since))
+		}
 	}
 	h.sweep(ctx)
 	return nil

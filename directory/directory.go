@@ -141,3 +141,17 @@ func (d *Directory) Delete(ctx context.Context, thingID, agentID string) (*Entry
 	delete(d.things, thingID)
 	return e, nil
 }
+
+// ByAgent returns the entries an agent registered, ordered by Thing ID.
+func (d *Directory) ByAgent(agentID string) []*Entry {
+	d.mu.RLock()
+	var out []*Entry
+	for _, e := range d.things {
+		if e.AgentID == agentID {
+			out = append(out, e)
+		}
+	}
+	d.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ThingID < out[j].ThingID })
+	return out
+}

@@ -2,7 +2,6 @@ package inbox
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,16 +22,19 @@ var (
 
 // Defaults for Options.
 const (
-	DefaultExpiry    = 24 * time.Hour
-	DefaultRetention = 7 * 24 * time.Hour
+	DefaultExpiry        = 24 * time.Hour
+	DefaultRetention     = 7 * 24 * time.Hour
+	DefaultOutcomeRecall = 10
 )
 
 const (
 	prefixRequest = "inbox/r/"
 	prefixQueue   = "inbox/q/"
-	prefixExpiry  = "inbox/x/"
 	prefixPending = "inbox/p/"
+	prefixExpiry  = "inbox/x/"
 	prefixLatest  = "inbox/l/"
+	prefixHistory = "inbox/h/"
+	prefixDesired = "inbox/d/"
 )
 
 // Options configures a Store. The zero value works.
@@ -45,6 +47,9 @@ type Options struct {
 	// Retention is how long finished requests stay queryable;
 	// DefaultRetention when zero.
 	Retention time.Duration
+	// OutcomeRecall is how many finished requests are kept per affordance
+	// for the outcome history; DefaultOutcomeRecall when zero.
+	OutcomeRecall int
 }
 
 // Request is an action invocation or property write and its progress.
@@ -58,6 +63,9 @@ type Request struct {
 	Correlation []byte `json:"correlation,omitempty"`
 	// FinalOnly asks for the outcome only, no intermediate statuses.
 	FinalOnly bool `json:"finalOnly,omitempty"`
+	// Safe marks a safe action: never queued for an offline agent, never
+	// delivered twice.
+	Safe bool `json:"safe,omitempty"`
 	// Deliveries counts how often the hub handed the request to the agent.
 	Deliveries int `json:"deliveries,omitempty"`
 }
@@ -68,6 +76,7 @@ type Store struct {
 	now       func() time.Time
 	expiry    time.Duration
 	retention time.Duration
+	recall    int
 
 	mu     sync.Mutex
 	lastID int64
@@ -75,7 +84,7 @@ type Store struct {
 
 // New returns a Store on db.
 func New(db *badger.DB, opts Options) *Store {
-	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention}
+	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -84,6 +93,9 @@ func New(db *badger.DB, opts Options) *Store {
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultRetention
+	}
+	if s.recall <= 0 {
+		s.recall = DefaultOutcomeRecall
 	}
 	return s
 }
@@ -95,8 +107,17 @@ func (s *Store) DefaultExpiry() time.Duration { return s.expiry }
 // and Status; Expires defaults to now + the store's default expiry. When Add
 // returns nil the request is in Badger's write-ahead log.
 func (s *Store) Add(ctx context.Context, r *Request) error {
+	_, err := s.Replace(ctx, r, nil, nil)
+	return err
+}
+
+// Replace adds r like Add and, in the same transaction, fails the
+// unfinished requests named in old with error e (superseded, say). It
+// returns the failed requests; IDs that are unknown or already finished
+// are skipped.
+func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Error) ([]*Request, error) {
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
 	now := s.now().UTC()
 	r.ID = s.newID(now)
@@ -105,7 +126,32 @@ func (s *Store) Add(ctx context.Context, r *Request) error {
 	if r.Expires.IsZero() {
 		r.Expires = now.Add(s.expiry)
 	}
-	return s.write(r, true, false)
+	var failed []*Request
+	err := s.db.Update(func(txn *badger.Txn) error {
+		for _, id := range old {
+			o, err := get(txn, id)
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if o.Status.Final() {
+				continue
+			}
+			wasPending := o.Status == wot.StatusPending
+			o.Status, o.Error, o.Updated = wot.StatusFailed, e, now
+			if err := s.put(txn, o, false, wasPending); err != nil {
+				return err
+			}
+			failed = append(failed, o)
+		}
+		return s.put(txn, r, true, false)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
+	}
+	return failed, nil
 }
 
 func (s *Store) newID(now time.Time) string {
@@ -119,53 +165,80 @@ func (s *Store) newID(now time.Time) string {
 	return fmt.Sprintf("%016x", n)
 }
 
-// write stores r and maintains the indexes. wasPending says r left the
-// pending state with this write.
+// write stores r and maintains the indexes in the same transaction.
+// wasPending says r left the pending state with this write.
 func (s *Store) write(r *Request, isNew, wasPending bool) error {
+	err := s.db.Update(func(txn *badger.Txn) error { return s.put(txn, r, isNew, wasPending) })
+	if err != nil {
+		return fmt.Errorf("inbox: store %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// put is write inside a transaction.
+func (s *Store) put(txn *badger.Txn, r *Request, isNew, wasPending bool) error {
 	val, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("inbox: encode %s: %w", r.ID, err)
 	}
-	err = s.db.Update(func(txn *badger.Txn) error {
-		rk := []byte(prefixRequest + r.ID)
-		if wasPending {
-			if err := txn.Delete(pendingKey(r.AgentID, r.ID)); err != nil {
-				return err
-			}
+	rk := []byte(prefixRequest + r.ID)
+	if wasPending {
+		if err := txn.Delete(pendingKey(r.AgentID, r.ID)); err != nil {
+			return err
 		}
-		if r.Status.Final() {
-			if err := txn.SetEntry(badger.NewEntry(rk, val).WithTTL(s.retention)); err != nil {
-				return err
-			}
-			if err := txn.Delete(queueKey(r.AgentID, r.ID)); err != nil {
-				return err
-			}
-			if err := txn.Delete(expiryKey(r.Expires, r.ID)); err != nil {
-				return err
-			}
-		} else {
-			if err := txn.Set(rk, val); err != nil {
-				return err
-			}
-			if isNew {
-				if err := txn.Set(queueKey(r.AgentID, r.ID), nil); err != nil {
-					return err
-				}
-				if err := txn.Set(pendingKey(r.AgentID, r.ID), nil); err != nil {
-					return err
-				}
-				if err := txn.Set(expiryKey(r.Expires, r.ID), nil); err != nil {
-					return err
-				}
-			}
-		}
-		if isNew {
-			return txn.Set(latestKey(r.ThingID, r.Name), []byte(r.ID))
-		}
+	}
+	if r.Status.Final() {
+		return s.finish(txn, r, rk, val)
+	}
+	if err := txn.Set(rk, val); err != nil {
+		return err
+	}
+	if err := txn.Set(queueKey(r.AgentID, r.ID), encodeEntry(r)); err != nil {
+		return err
+	}
+	if !isNew {
 		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("inbox: store %s: %w", r.ID, err)
+	}
+	if err := txn.Set(pendingKey(r.AgentID, r.ID), nil); err != nil {
+		return err
+	}
+	if err := txn.Set(expiryKey(r.Expires, r.ID), nil); err != nil {
+		return err
+	}
+	return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
+}
+
+// finish writes a finished request: it leaves the queue and expiry
+// indexes, joins the outcome history of its affordance, and the oldest
+// outcomes beyond the store's recall are deleted.
+func (s *Store) finish(txn *badger.Txn, r *Request, rk, val []byte) error {
+	if err := txn.SetEntry(badger.NewEntry(rk, val).WithTTL(s.retention)); err != nil {
+		return err
+	}
+	if err := txn.Delete(queueKey(r.AgentID, r.ID)); err != nil {
+		return err
+	}
+	if err := txn.Delete(expiryKey(r.Expires, r.ID)); err != nil {
+		return err
+	}
+	hp := historyPrefix(r.ThingID, r.Op, r.Name)
+	if err := txn.SetEntry(badger.NewEntry(append(hp, r.ID...), nil).WithTTL(s.retention)); err != nil {
+		return err
+	}
+	var ids []string
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: hp, Reverse: true})
+	seek := append(append([]byte{}, hp...), 0xff)
+	for it.Seek(seek); it.Valid(); it.Next() {
+		ids = append(ids, string(it.Item().Key()[len(hp):]))
+	}
+	it.Close()
+	for _, old := range ids[min(len(ids), s.recall):] {
+		if err := txn.Delete(append(hp, old...)); err != nil {
+			return err
+		}
+		if err := txn.Delete([]byte(prefixRequest + old)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -198,15 +271,18 @@ func get(txn *badger.Txn, id string) (*Request, error) {
 }
 
 // allowed lists the legal status transitions. Delivered may repeat (a
-// redelivery to a reconnected agent).
+// redelivery to a reconnected agent), running and waiting may repeat and
+// alternate.
 var allowed = map[wot.Status][]wot.Status{
 	wot.StatusPending:   {wot.StatusDelivered, wot.StatusFailed},
-	wot.StatusDelivered: {wot.StatusDelivered, wot.StatusRunning, wot.StatusCompleted, wot.StatusFailed},
-	wot.StatusRunning:   {wot.StatusRunning, wot.StatusCompleted, wot.StatusFailed},
+	wot.StatusDelivered: {wot.StatusDelivered, wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted, wot.StatusFailed},
+	wot.StatusRunning:   {wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted, wot.StatusFailed},
+	wot.StatusWaiting:   {wot.StatusWaiting, wot.StatusRunning, wot.StatusCompleted, wot.StatusFailed},
 }
 
 // Transition moves request id to status to, with output (completed, or
-// progress for running) or e (failed), and returns the updated request.
+// progress for running and waiting) or e (failed), and returns the updated
+// request. On ErrFinished and ErrTransition the request is returned too.
 // Updates of one request are serialised by the caller.
 func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output json.RawMessage, e *wot.Error) (*Request, error) {
 	r, err := s.Get(ctx, id)
@@ -229,8 +305,10 @@ func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output
 	switch to {
 	case wot.StatusDelivered:
 		r.Deliveries++
-	case wot.StatusRunning, wot.StatusCompleted:
-		r.Output = output
+	case wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted:
+		if output != nil || to == wot.StatusCompleted {
+			r.Output = output
+		}
 	case wot.StatusFailed:
 		r.Error = e
 	}
@@ -240,64 +318,12 @@ func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output
 	return r, nil
 }
 
-// Unfinished returns an agent's unfinished requests (pending, delivered or
-// running) in arrival order.
-func (s *Store) Unfinished(ctx context.Context, agentID string) ([]*Request, error) {
-	return s.scan(ctx, queuePrefix(agentID))
-}
-
-// Pending returns an agent's pending requests in arrival order. It is cheap
-// when there are none.
-func (s *Store) Pending(ctx context.Context, agentID string) ([]*Request, error) {
-	return s.scan(ctx, pendingPrefix(agentID))
-}
-
-func (s *Store) scan(ctx context.Context, prefix []byte) ([]*Request, error) {
-	var out []*Request
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			id := string(it.Item().Key()[len(prefix):])
-			r, err := get(txn, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// ExpiredBefore returns the IDs of unfinished requests whose expiry is at or
-// before t, oldest first, at most limit of them.
-func (s *Store) ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	var ids []string
-	end := expiryKey(t, "\xff")
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixExpiry)})
-		defer it.Close()
-		for it.Rewind(); it.Valid() && len(ids) < limit; it.Next() {
-			k := it.Item().Key()
-			if string(k) > string(end) {
-				break
-			}
-			ids = append(ids, string(k[len(prefixExpiry)+8:]))
-		}
-		return nil
-	})
-	return ids, err
-}
-
-// Latest returns the newest request for an affordance of a Thing.
-func (s *Store) Latest(ctx context.Context, thingID, name string) (*Request, error) {
+// Latest returns the newest request for an action (op OpInvokeAction) or
+// property write (OpWriteProperty) of a Thing.
+func (s *Store) Latest(ctx context.Context, thingID, op, name string) (*Request, error) {
 	var r *Request
 	err := s.db.View(func(txn *badger.Txn) error {
-		item, err := txn.Get(latestKey(thingID, name))
+		item, err := txn.Get(latestKey(thingID, op, name))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("%w: no request for %s %s", ErrNotFound, thingID, name)
 		}
@@ -341,19 +367,56 @@ func (s *Store) LatestAll(ctx context.Context, thingID string) ([]*Request, erro
 	return out, err
 }
 
-func queuePrefix(agentID string) []byte { return append([]byte(prefixQueue+agentID), 0) }
-
-func queueKey(agentID, id string) []byte { return append(queuePrefix(agentID), id...) }
-
-func pendingPrefix(agentID string) []byte { return append([]byte(prefixPending+agentID), 0) }
-
-func pendingKey(agentID, id string) []byte { return append(pendingPrefix(agentID), id...) }
-
-func expiryKey(t time.Time, id string) []byte {
-	b := binary.BigEndian.AppendUint64([]byte(prefixExpiry), uint64(max(t.UnixNano(), 0)))
-	return append(b, id...)
+// Outcomes returns the finished requests of an affordance that are still
+// kept (at most the store's recall), newest first.
+func (s *Store) Outcomes(ctx context.Context, thingID, op, name string) ([]*Request, error) {
+	var out []*Request
+	hp := historyPrefix(thingID, op, name)
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: hp, Reverse: true})
+		defer it.Close()
+		for it.Seek(append(append([]byte{}, hp...), 0xff)); it.Valid(); it.Next() {
+			r, err := get(txn, string(it.Item().Key()[len(hp):]))
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
 }
 
-func latestKey(thingID, name string) []byte {
-	return append(append([]byte(prefixLatest+thingID), 0), name...)
+// DeleteThing removes everything the inbox keeps about a Thing except its
+// unfinished requests, which the caller fails first.
+func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
+	for _, p := range [][]byte{
+		append([]byte(prefixLatest+thingID), 0),
+		append([]byte(prefixHistory+thingID), 0),
+		append([]byte(prefixDesired+thingID), 0),
+	} {
+		if err := s.db.DropPrefix(p); err != nil {
+			return fmt.Errorf("inbox: delete %s: %w", thingID, err)
+		}
+	}
+	return nil
+}
+
+func opByte(op string) byte {
+	if op == wot.OpWriteProperty {
+		return 'w'
+	}
+	return 'a'
+}
+
+func latestKey(thingID, op, name string) []byte {
+	return append(append(append([]byte(prefixLatest+thingID), 0), opByte(op)), name...)
+}
+
+func historyPrefix(thingID, op, name string) []byte {
+	b := append(append([]byte(prefixHistory+thingID), 0, opByte(op)), name...)
+	return append(b, 0)
 }

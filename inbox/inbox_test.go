@@ -62,7 +62,7 @@ func TestLifecycle(t *testing.T) {
 			t.Errorf("completed->failed: %v", err)
 		}
 	})
-	latest, err := s.Latest(ctx, "t", "a")
+	latest, err := s.Latest(ctx, "t", wot.OpInvokeAction, "a")
 	if err != nil || latest.ID != r.ID || latest.Status != wot.StatusCompleted {
 		t.Errorf("latest %+v %v", latest, err)
 	}

@@ -1,0 +1,152 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// cancelAction handles cancelaction: a pending request fails at once
+// (cancelled); a delivered one is cancelled with the agent, which then
+// reports the outcome; when the agent is offline it fails at once too. The
+// payload names the request (its ID as a JSON string); empty means the
+// newest unfinished request of the action. Only the consumer that made a
+// request may cancel it.
+func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	replyTo := pk.Properties.ResponseTopic
+	if replyTo != "" {
+		if err := checkReplyTopic(replyTo); err != nil {
+			return err
+		}
+	}
+	e, ok := h.dir.Get(t.ThingID)
+	if !ok {
+		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+	}
+	if _, ok := e.TD.Actions[t.Name]; !ok {
+		return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
+	}
+	mu := h.agentLock(e.AgentID)
+	mu.Lock()
+	defer mu.Unlock()
+	r, err := h.cancelTarget(ctx, e.AgentID, t, pk.Payload)
+	if err != nil {
+		return err
+	}
+	if r.Sender != id.ID {
+		return wot.Errorf(wot.CodeDenied, "request %s was made by another client", r.ID)
+	}
+	if r.Status.Final() {
+		return wot.Errorf(wot.CodeExpired, "request %s already ended %s", r.ID, r.Status)
+	}
+	if r.Status != wot.StatusPending && h.agents.isOnline(r.AgentID) {
+		h.inject(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+			TopicName:   wot.RequestsTopic(r.AgentID),
+			Properties: packets.Properties{
+				CorrelationData: []byte(r.ID),
+				User: []packets.UserProperty{
+					{Key: wot.PropOp, Val: wot.OpCancelAction},
+					{Key: wot.PropThing, Val: r.ThingID},
+					{Key: wot.PropName, Val: r.Name},
+					{Key: wot.PropActionID, Val: r.ID},
+					{Key: wot.PropSender, Val: id.ID},
+					{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)},
+				},
+			},
+		})
+		h.log.Debug().Str("id", r.ID).Msg("cancel forwarded to agent")
+	} else {
+		if err := h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeCancelled, "cancelled by %s", id.ID)); err != nil {
+			return err
+		}
+		if r, err = h.inbox.Get(ctx, r.ID); err != nil {
+			return err
+		}
+	}
+	if replyTo != "" {
+		body, _ := json.Marshal(r.ActionStatus)
+		h.reply(replyTo, pk.Properties.CorrelationData, body)
+	}
+	return nil
+}
+
+// cancelTarget finds the request a cancel names.
+func (h *Hub) cancelTarget(ctx context.Context, agent string, t wot.Topic, payload []byte) (*inbox.Request, error) {
+	if len(payload) == 0 {
+		q, err := h.inbox.Queue(ctx, agent)
+		if err != nil {
+			return nil, err
+		}
+		for i := len(q) - 1; i >= 0; i-- {
+			if q[i].ThingID == t.ThingID && q[i].Name == t.Name && q[i].Op == wot.OpInvokeAction {
+				return h.inbox.Get(ctx, q[i].ID)
+			}
+		}
+		return nil, wot.Errorf(wot.CodeUnknownAffordance, "no unfinished request of action %q to cancel", t.Name)
+	}
+	var id string
+	if err := json.Unmarshal(payload, &id); err != nil {
+		return nil, wot.Errorf(wot.CodeInvalidPayload, "a cancel names the request by its action ID as a JSON string, or is empty")
+	}
+	r, err := h.inbox.Get(ctx, id)
+	if errors.Is(err, inbox.ErrNotFound) || (err == nil && (r.ThingID != t.ThingID || r.Name != t.Name || r.Op != wot.OpInvokeAction)) {
+		return nil, wot.Errorf(wot.CodeUnknownAffordance, "no request %q of action %q", id, t.Name)
+	}
+	return r, err
+}
+
+// ActionHistory is the reply to an action history query: the kept
+// outcomes, newest first.
+type ActionHistory struct {
+	Items []wot.ActionStatus `json:"items"`
+}
+
+// actionHistory answers a query for the last outcomes of an action.
+func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	replyTo := pk.Properties.ResponseTopic
+	if replyTo == "" {
+		return wot.Errorf(wot.CodeInvalidPayload, "an action history query needs a ResponseTopic to answer on")
+	}
+	if err := checkReplyTopic(replyTo); err != nil {
+		return err
+	}
+	e, ok := h.dir.Get(t.ThingID)
+	if !ok {
+		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+	}
+	if _, ok := e.TD.Actions[t.Name]; !ok {
+		return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
+	}
+	reqs, err := h.inbox.Outcomes(ctx, t.ThingID, wot.OpInvokeAction, t.Name)
+	if err != nil {
+		return err
+	}
+	out := ActionHistory{Items: make([]wot.ActionStatus, 0, len(reqs))}
+	for _, r := range reqs {
+		out.Items = append(out.Items, r.ActionStatus)
+	}
+	body, _ := json.Marshal(out)
+	h.reply(replyTo, pk.Properties.CorrelationData, body)
+	return nil
+}
+
+// reply answers a query on the consumer's ResponseTopic.
+func (h *Hub) reply(topic string, corr, body []byte) {
+	h.inject(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		TopicName:   topic,
+		Payload:     body,
+		Properties: packets.Properties{
+			CorrelationData: corr,
+			User:            []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}},
+		},
+	})
+}

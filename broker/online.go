@@ -1,0 +1,64 @@
+package broker
+
+import (
+	"sync"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+)
+
+// clientSet tracks connections per identity. The hub keeps two: the
+// connections of each identity, and those subscribed to the identity's
+// requests topic (the agent can receive requests while it has one).
+// Connections are keyed by client pointer, so a session takeover (the same
+// client ID connecting again) never counts the agent gone by the old
+// connection's late disconnect.
+type clientSet struct {
+	mu     sync.Mutex
+	online map[string]map[*mqtt.Client]struct{}
+}
+
+func (p *clientSet) init() { p.online = make(map[string]map[*mqtt.Client]struct{}) }
+
+// add marks cl as a receiving connection of agent and reports whether the
+// agent was offline before.
+func (p *clientSet) add(agent string, cl *mqtt.Client) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set := p.online[agent]
+	if set == nil {
+		set = make(map[*mqtt.Client]struct{})
+		p.online[agent] = set
+	}
+	_, had := set[cl]
+	set[cl] = struct{}{}
+	return len(set) == 1 && !had
+}
+
+// remove drops cl and reports whether the agent is now offline.
+func (p *clientSet) remove(agent string, cl *mqtt.Client) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set := p.online[agent]
+	if set == nil {
+		return false
+	}
+	if _, ok := set[cl]; !ok {
+		return false
+	}
+	delete(set, cl)
+	if len(set) == 0 {
+		delete(p.online, agent)
+		return true
+	}
+	return false
+}
+
+// isOnline reports whether agent has a connection in the set.
+func (p *clientSet) isOnline(agent string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.online[agent]) > 0
+}
+
+// connected is isOnline, for the set of connections.
+func (p *clientSet) connected(agent string) bool { return p.isOnline(agent) }

@@ -1,0 +1,273 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math/big"
+	"reflect"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// PresenceEvent is the name of the event the hub adds to every twin TD
+// (unless the agent's TD has an event of that name) for the Thing's
+// presence, published retained on things/{id}/presence.
+const PresenceEvent = "presence"
+
+func agentRecord(agent string, online bool, remote string, now time.Time) presence.Agent {
+	return presence.Agent{ID: agent, Online: online, LastSeen: now.UTC(), Remote: remote}
+}
+
+func outboxEvent(thingID, name string, value []byte, sender string) outbox.Record {
+	return outbox.Record{Kind: wot.KindEvent, ThingID: thingID, Name: name, Value: value, Sender: sender}
+}
+
+// DesiredState is the retained payload of a property's desired topic.
+type DesiredState struct {
+	Value   json.RawMessage `json:"value"`
+	Time    time.Time       `json:"time"`
+	Version uint64          `json:"version"`
+	// ActionID is the write request that set it.
+	ActionID string `json:"actionID"`
+}
+
+// DeltaEntry is one property of a Thing's delta: desired and reported
+// differ.
+type DeltaEntry struct {
+	Desired      json.RawMessage `json:"desired"`
+	Reported     json.RawMessage `json:"reported,omitempty"`
+	Version      uint64          `json:"version"`
+	DesiredTime  time.Time       `json:"desiredTime"`
+	ReportedTime time.Time       `json:"reportedTime,omitzero"`
+}
+
+// publishDesired publishes (or clears) the retained desired state of a
+// property and the Thing's delta.
+func (h *Hub) publishDesired(ctx context.Context, thingID, name string) {
+	d, ok, err := h.inbox.GetDesired(ctx, thingID, name)
+	if err != nil {
+		h.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot read desired state")
+		return
+	}
+	topic := wot.Topic{Kind: wot.TopicPropertyDesired, ThingID: thingID, Name: name}.String()
+	if !ok {
+		h.publish(topic, nil, true, nil)
+	} else {
+		b, _ := json.Marshal(DesiredState{Value: d.Value, Time: d.Time, Version: d.Version, ActionID: d.ActionID})
+		h.publish(topic, b, true, nil)
+	}
+	h.publishDelta(ctx, thingID)
+}
+
+// publishDelta publishes the retained delta of a Thing: every property
+// whose desired state differs from its reported value ({} when none does).
+func (h *Hub) publishDelta(ctx context.Context, thingID string) {
+	all, err := h.inbox.DesiredAll(ctx, thingID)
+	if err != nil {
+		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot read desired state")
+		return
+	}
+	delta := map[string]DeltaEntry{}
+	for _, d := range all {
+		e := DeltaEntry{Desired: d.Value, Version: d.Version, DesiredTime: d.Time}
+		rep, ok, err := h.outbox.Latest(ctx, thingID, wot.KindProperty, d.Name)
+		if err != nil {
+			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot read reported state")
+			return
+		}
+		if ok {
+			if jsonEqual(rep.Value, d.Value) {
+				continue
+			}
+			e.Reported, e.ReportedTime = rep.Value, rep.Time
+		}
+		delta[d.Name] = e
+	}
+	b, _ := json.Marshal(delta)
+	h.publish(wot.Topic{Kind: wot.TopicDelta, ThingID: thingID}.String(), b, true, nil)
+}
+
+// reported updates the desired state after the agent reported a property
+// value. Conflict rule (docs/topics.md): the desired state ends when the
+// agent reports that value, or reports any value after it completed the
+// write that set it (the device has the last word on what it applied).
+func (h *Hub) reported(ctx context.Context, thingID, name string, value []byte) {
+	d, ok, err := h.inbox.GetDesired(ctx, thingID, name)
+	if err != nil || !ok {
+		return
+	}
+	done := jsonEqual(d.Value, value)
+	if !done {
+		if r, err := h.inbox.Get(ctx, d.ActionID); err == nil && r.Status == wot.StatusCompleted {
+			done = true
+		}
+	}
+	if done {
+		if _, err := h.inbox.ClearDesired(ctx, thingID, name, d.ActionID); err != nil {
+			h.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot clear desired state")
+		}
+		h.publishDesired(ctx, thingID, name)
+		return
+	}
+	h.publishDelta(ctx, thingID)
+}
+
+// jsonEqual compares two JSON documents by value: numbers by numeric
+// value, objects regardless of member order.
+func jsonEqual(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	va, ok1 := decodeJSON(a)
+	vb, ok2 := decodeJSON(b)
+	return ok1 && ok2 && equalValues(va, vb)
+}
+
+func decodeJSON(b []byte) (any, bool) {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var v any
+	return v, d.Decode(&v) == nil
+}
+
+func equalValues(a, b any) bool {
+	switch x := a.(type) {
+	case json.Number:
+		y, ok := b.(json.Number)
+		if !ok {
+			return false
+		}
+		fx, ok1 := new(big.Float).SetString(string(x))
+		fy, ok2 := new(big.Float).SetString(string(y))
+		return ok1 && ok2 && fx.Cmp(fy) == 0
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for k, v := range x {
+			w, ok := y[k]
+			if !ok || !equalValues(v, w) {
+				return false
+			}
+		}
+		return true
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return false
+		}
+		for i := range x {
+			if !equalValues(x[i], y[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+// presenceRecord is the retained payload of things/{id}/presence.
+type presenceRecord struct {
+	State wot.Presence `json:"state"`
+	Since time.Time    `json:"since"`
+	Seq   uint64       `json:"seq"`
+}
+
+// setPresence records and publishes a Thing's presence if it changed. The
+// caller holds the agent's lock, so transitions of one agent's Things are
+// published in the order they were decided.
+func (h *Hub) setPresence(ctx context.Context, thingID, agent string, state wot.Presence, byAgent bool) {
+	p, changed, err := h.presence.Set(ctx, thingID, state, byAgent)
+	if err != nil {
+		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence")
+		return
+	}
+	if !changed {
+		return
+	}
+	b, _ := json.Marshal(presenceRecord{State: p.State, Since: p.Since, Seq: p.Seq})
+	h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String(), b, true, stamp(agent, p.Since))
+	if e, ok := h.dir.Get(thingID); ok && e.TD.Events[PresenceEvent] == nil {
+		// The twin TD describes presence as its event "presence": keep it
+		// in the event history like any other event.
+		val, _ := json.Marshal(p.State)
+		if _, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, val, agent), outbox.RetainDefault); err != nil {
+			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence event")
+		}
+	}
+	h.log.Debug().Str("thing", thingID).Str("state", string(state)).Uint64("seq", p.Seq).Msg("presence")
+}
+
+// agentConnected and agentDisconnected follow an agent's connections:
+// its Things are online while it has at least one, and offline (clean
+// DISCONNECT) or lost (connection broken) after the last one ends.
+func (h *Hub) agentConnected(agent, remote string, first bool) {
+	if !first || !h.enter() {
+		return
+	}
+	defer h.leave()
+	ctx := context.Background()
+	mu := h.agentLock(agent)
+	mu.Lock()
+	defer mu.Unlock()
+	if !h.conns.connected(agent) {
+		return
+	}
+	things := h.dir.ByAgent(agent)
+	if err := h.presence.SetAgent(ctx, agentRecord(agent, true, remote, h.opts.Now())); err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
+	}
+	for _, e := range things {
+		h.setPresence(ctx, e.ThingID, agent, wot.PresenceOnline, false)
+	}
+}
+
+func (h *Hub) agentDisconnected(agent, remote string, clean bool) {
+	if !h.enter() {
+		return
+	}
+	defer h.leave()
+	ctx := context.Background()
+	mu := h.agentLock(agent)
+	mu.Lock()
+	defer mu.Unlock()
+	if h.conns.connected(agent) {
+		return // another connection of the agent is still up
+	}
+	if err := h.presence.SetAgent(ctx, agentRecord(agent, false, remote, h.opts.Now())); err != nil {
+		h.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
+	}
+	state := wot.PresenceLost
+	if clean {
+		state = wot.PresenceOffline
+	}
+	for _, e := range h.dir.ByAgent(agent) {
+		h.setPresence(ctx, e.ThingID, agent, state, false)
+	}
+}
+
+// agentPresence handles an agent setting one Thing's presence (a gateway
+// reporting a device behind it).
+func (h *Hub) agentPresence(ctx context.Context, who authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	if _, err := h.ownedThing(who, t.ThingID); err != nil {
+		return err
+	}
+	id := who.ID
+	var state wot.Presence
+	if err := json.Unmarshal(pk.Payload, &state); err != nil || !state.Valid() {
+		return wot.Errorf(wot.CodeInvalidPayload, "presence must be one of \"online\", \"offline\", \"lost\", \"sleeping\" (a JSON string)")
+	}
+	mu := h.agentLock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	h.setPresence(ctx, t.ThingID, id, state, true)
+	return nil
+}
