@@ -119,16 +119,16 @@ type Hub struct {
 	inbox    *inbox.Store
 	outbox   *outbox.Store
 	presence *presence.Store
-	srv    *mqtt.Server
-	self   *mqtt.Client // inline client the hub publishes with
+	srv      *mqtt.Server
+	self     *mqtt.Client // inline client the hub publishes with
 
 	tcp *listeners.TCP
 	ws  *wsListener
 
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
 
-	agents   clientSet // connections subscribed to their requests topic
-	conns    clientSet // all connections, by identity
+	agents   clientSet      // connections subscribed to their requests topic
+	conns    clientSet      // all connections, by identity
 	locks    [64]sync.Mutex // per-agent request locks, by hash of the agent ID
 	gate     sync.RWMutex   // handlers hold it shared; Close takes it exclusively
 	closed   bool
