@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -222,18 +223,23 @@ func (s *Store) finish(txn *badger.Txn, r *Request, rk, val []byte) error {
 		return err
 	}
 	hp := historyPrefix(r.ThingID, r.Op, r.Name)
-	if err := txn.SetEntry(badger.NewEntry(append(hp, r.ID...), nil).WithTTL(s.retention)); err != nil {
+	// Keys get their own backing arrays: Badger keeps the slices of
+	// pending writes, so appending to hp twice would rewrite an earlier key.
+	if err := txn.SetEntry(badger.NewEntry(join(hp, r.ID), nil).WithTTL(s.retention)); err != nil {
 		return err
 	}
 	var ids []string
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: hp, Reverse: true})
-	seek := append(append([]byte{}, hp...), 0xff)
-	for it.Seek(seek); it.Valid(); it.Next() {
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: hp})
+	for it.Rewind(); it.Valid(); it.Next() {
 		ids = append(ids, string(it.Item().Key()[len(hp):]))
 	}
 	it.Close()
+	// Newest first. (Sorted here rather than by a reverse iterator, whose
+	// merge with the transaction's own pending writes misorders keys.)
+	slices.Sort(ids)
+	slices.Reverse(ids)
 	for _, old := range ids[min(len(ids), s.recall):] {
-		if err := txn.Delete(append(hp, old...)); err != nil {
+		if err := txn.Delete(join(hp, old)); err != nil {
 			return err
 		}
 		if err := txn.Delete([]byte(prefixRequest + old)); err != nil {
@@ -419,4 +425,9 @@ func latestKey(thingID, op, name string) []byte {
 func historyPrefix(thingID, op, name string) []byte {
 	b := append(append([]byte(prefixHistory+thingID), 0, opByte(op)), name...)
 	return append(b, 0)
+}
+
+// join returns a new slice holding prefix and then id.
+func join(prefix []byte, id string) []byte {
+	return append(append(make([]byte, 0, len(prefix)+len(id)), prefix...), id...)
 }

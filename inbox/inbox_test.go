@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,5 +106,44 @@ func TestOrderAndExpiry(t *testing.T) {
 	}
 	if exp, _ := s.ExpiredBefore(ctx, now.Add(150*time.Second), 10); len(exp) != 1 {
 		t.Errorf("finished request still in expiry index: %v", exp)
+	}
+}
+
+// TestOutcomeRecall keeps the newest outcomes per affordance. IDs of many
+// lengths make sure no key slice aliases another (a bug once rewrote the
+// newest history key when older ones were trimmed).
+func TestOutcomeRecall(t *testing.T) {
+	ctx := context.Background()
+	_, db := mustOpen(t, t.TempDir(), nil)
+	s := inbox.New(db, inbox.Options{OutcomeRecall: 3})
+	for n := 1; n <= 24; n++ {
+		thing := strings.Repeat("x", n)
+		var ids []string
+		for range 5 {
+			r := newReq("ag", thing, "a")
+			if err := s.Add(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range []wot.Status{wot.StatusDelivered, wot.StatusCompleted} {
+				if _, err := s.Transition(ctx, r.ID, st, nil, nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ids = append(ids, r.ID)
+		}
+		out, err := s.Outcomes(ctx, thing, wot.OpInvokeAction, "a")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) != 3 || out[0].ID != ids[4] || out[1].ID != ids[3] || out[2].ID != ids[2] {
+			got := []string{}
+			for _, o := range out {
+				got = append(got, o.ID)
+			}
+			t.Fatalf("thing %q: outcomes %v, want the last three of %v newest first", thing, got, ids)
+		}
+		if _, err := s.Get(ctx, ids[0]); !errors.Is(err, inbox.ErrNotFound) {
+			t.Errorf("trimmed outcome still stored: %v", err)
+		}
 	}
 }
