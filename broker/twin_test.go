@@ -407,3 +407,90 @@ func TestPresence(t *testing.T) {
 		}
 	})
 }
+
+// TestThousandRequestsWhileOffline: 1,000 requests arrive for an offline
+// agent; after it returns, every request is accounted for: superseded by a
+// newer one for the same affordance, expired, or delivered in order.
+func TestThousandRequestsWhileOffline(t *testing.T) {
+	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	x := newHeater(t, func(o *broker.Options) { o.Now = clk.Now; o.ActionExpiry = time.Hour })
+	type sent struct {
+		corr, payload string
+		short         bool // 60 s expiry
+	}
+	topics := []string{
+		wot.ActionTopic(heaterID, "boost"),
+		wot.ActionTopic(heaterID, "descale"),
+		wot.Topic{Kind: wot.TopicPropertySet, ThingID: heaterID, Name: "setpoint"}.String(),
+		wot.Topic{Kind: wot.TopicPropertySet, ThingID: heaterID, Name: "mode"}.String(),
+	}
+	payloads := func(i int) string {
+		return []string{fmt.Sprint(i + 1), ``, fmt.Sprint(5 + i%25), []string{`"eco"`, `"comfort"`}[i%2]}[i%4]
+	}
+	last := map[string]sent{}
+	var all []sent
+	for i := range 1000 {
+		s := sent{corr: fmt.Sprintf("q%d", i), payload: payloads(i), short: i%7 == 0 || i == 997}
+		props := reply("replies/c", []byte(s.corr))
+		if s.short {
+			props.MessageExpiry = new(uint32)
+			*props.MessageExpiry = 60
+		}
+		x.consumer.mustPublish(topics[i%4], []byte(s.payload), props)
+		last[topics[i%4]] = s
+		all = append(all, s)
+	}
+	// Expire the short-lived survivors, then bring the agent back.
+	clk.Add(61 * time.Second)
+	var survivors []sent
+	for _, tp := range topics {
+		if !last[tp].short {
+			survivors = append(survivors, last[tp])
+		}
+	}
+	final := map[string]wot.Status{}
+	codes := map[string]string{}
+	collect := func(want int) {
+		for len(final) < want {
+			m := x.consumer.next("replies/c")
+			if st := wot.Status(userProp(m, wot.PropStatus)); st.Final() {
+				c := string(m.Properties.CorrelationData)
+				if _, dup := final[c]; dup {
+					t.Fatalf("%s ended twice", c)
+				}
+				final[c], codes[c] = st, userProp(m, wot.PropError)
+			}
+		}
+	}
+	collect(1000 - len(survivors))
+	x.listen()
+	for _, s := range survivors {
+		req := x.nextRequest()
+		if string(req.Payload) != s.payload {
+			t.Fatalf("delivered %q, want %q (%s): out of order", req.Payload, s.payload, s.corr)
+		}
+		x.agent.answer(req, wot.StatusCompleted, nil)
+	}
+	collect(1000)
+	counts := map[string]int{}
+	for _, s := range all {
+		st, code := final[s.corr], codes[s.corr]
+		isLast := last[topics[0]] == s || last[topics[1]] == s || last[topics[2]] == s || last[topics[3]] == s
+		switch {
+		case isLast && s.short:
+			if code != string(wot.CodeExpired) {
+				t.Errorf("%s: %s %s, want expired", s.corr, st, code)
+			}
+		case isLast:
+			if st != wot.StatusCompleted {
+				t.Errorf("%s: %s %s, want completed", s.corr, st, code)
+			}
+		default:
+			if code != string(wot.CodeSuperseded) && code != string(wot.CodeExpired) {
+				t.Errorf("%s: %s %s, want superseded", s.corr, st, code)
+			}
+		}
+		counts[string(st)+" "+code]++
+	}
+	t.Logf("outcomes of 1,000 requests: %v", counts)
+}
