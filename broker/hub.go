@@ -163,7 +163,10 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
-	h.inbox = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall})
+	if h.inbox, err = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
+		db.Close()
+		return nil, err
+	}
 	h.presence = presence.New(db, opts.Now)
 	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention})
 

@@ -14,15 +14,18 @@
 // The inbox owns the Badger keys that start with "inbox/" (see
 // docs/storage.md):
 //
-//	inbox/r/{id}                      the request (JSON)
-//	inbox/q/{agentID}\x00{id}         unfinished requests of an agent, in order
-//	inbox/p/{agentID}\x00{id}         pending requests of an agent, in order
-//	inbox/x/{expires}{id}             unfinished requests by expiry time
-//	inbox/l/{thingID}\x00{name}       ID of the newest request per affordance
+//	inbox/r/{id}                           the request (JSON)
+//	inbox/q/{agentID}\x00{id}              unfinished request summary (queue index)
+//	inbox/l/{thingID}\x00{op}{name}        ID of the newest request per affordance
+//	inbox/h/{thingID}\x00{op}{name}\x00{id} outcome history
+//	inbox/d/{thingID}\x00{name}            desired state of a property
 //
-// IDs are 16 hex digits of a strictly increasing nanosecond clock, so the
-// queue index sorts in arrival order. Finished requests are kept for the
-// store's retention (a Badger TTL) for queryaction, then disappear.
+// IDs are 16 hex digits of a strictly increasing nanosecond clock, so
+// queues sort in arrival order. The queue index is also held in memory
+// (loaded at New), so the rules, delivery and expiry never scan Badger,
+// where finished requests leave tombstones until compaction. Finished
+// requests are kept for the store's retention (a Badger TTL) and at most
+// OutcomeRecall of them per affordance.
 //
 // # Concurrency
 //

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,8 +32,6 @@ const (
 const (
 	prefixRequest = "inbox/r/"
 	prefixQueue   = "inbox/q/"
-	prefixPending = "inbox/p/"
-	prefixExpiry  = "inbox/x/"
 	prefixLatest  = "inbox/l/"
 	prefixHistory = "inbox/h/"
 	prefixDesired = "inbox/d/"
@@ -81,11 +80,23 @@ type Store struct {
 
 	mu     sync.Mutex
 	lastID int64
+
+	// qmu guards queues, the in-memory copy of the queue index: every
+	// unfinished request by agent. Rules, delivery and expiry read it, so
+	// the message path never scans Badger (where finished requests leave
+	// tombstones until compaction).
+	qmu    sync.Mutex
+	queues map[string]map[string]Entry
+	// hmu guards outcomes, the IDs of each affordance's outcome history,
+	// newest last, loaded on first use.
+	hmu      sync.Mutex
+	outcomes map[string][]string
 }
 
-// New returns a Store on db.
-func New(db *badger.DB, opts Options) *Store {
-	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall}
+// New returns a Store on db, loading the queue index.
+func New(db *badger.DB, opts Options) (*Store, error) {
+	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall,
+		queues: map[string]map[string]Entry{}, outcomes: map[string][]string{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -98,7 +109,10 @@ func New(db *badger.DB, opts Options) *Store {
 	if s.recall <= 0 {
 		s.recall = DefaultOutcomeRecall
 	}
-	return s
+	if err := s.loadQueues(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // DefaultExpiry is the store's expiry for requests that set none.
@@ -128,7 +142,10 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 		r.Expires = now.Add(s.expiry)
 	}
 	var failed []*Request
+	var ch changes
 	err := s.db.Update(func(txn *badger.Txn) error {
+		ch = changes{}
+		failed = failed[:0]
 		for _, id := range old {
 			o, err := get(txn, id)
 			if errors.Is(err, ErrNotFound) {
@@ -140,18 +157,18 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 			if o.Status.Final() {
 				continue
 			}
-			wasPending := o.Status == wot.StatusPending
 			o.Status, o.Error, o.Updated = wot.StatusFailed, e, now
-			if err := s.put(txn, o, false, wasPending); err != nil {
+			if err := s.put(txn, o, &ch); err != nil {
 				return err
 			}
 			failed = append(failed, o)
 		}
-		return s.put(txn, r, true, false)
+		return s.put(txn, r, &ch)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
 	}
+	s.apply(ch)
 	return failed, nil
 }
 
@@ -167,86 +184,99 @@ func (s *Store) newID(now time.Time) string {
 }
 
 // write stores r and maintains the indexes in the same transaction.
-// wasPending says r left the pending state with this write.
-func (s *Store) write(r *Request, isNew, wasPending bool) error {
-	err := s.db.Update(func(txn *badger.Txn) error { return s.put(txn, r, isNew, wasPending) })
+func (s *Store) write(r *Request) error {
+	var ch changes
+	err := s.db.Update(func(txn *badger.Txn) error {
+		ch = changes{}
+		return s.put(txn, r, &ch)
+	})
 	if err != nil {
 		return fmt.Errorf("inbox: store %s: %w", r.ID, err)
 	}
+	s.apply(ch)
 	return nil
 }
 
-// put is write inside a transaction.
-func (s *Store) put(txn *badger.Txn, r *Request, isNew, wasPending bool) error {
+// put is write inside a transaction; the in-memory indexes change only
+// after the transaction commits (apply).
+func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
 	val, err := json.Marshal(r)
 	if err != nil {
 		return fmt.Errorf("inbox: encode %s: %w", r.ID, err)
 	}
 	rk := []byte(prefixRequest + r.ID)
-	if wasPending {
-		if err := txn.Delete(pendingKey(r.AgentID, r.ID)); err != nil {
-			return err
-		}
-	}
 	if r.Status.Final() {
-		return s.finish(txn, r, rk, val)
+		return s.finish(txn, r, rk, val, ch)
 	}
 	if err := txn.Set(rk, val); err != nil {
 		return err
 	}
-	if err := txn.Set(queueKey(r.AgentID, r.ID), encodeEntry(r)); err != nil {
+	e := entryOf(r)
+	if err := txn.Set(queueKey(r.AgentID, r.ID), encodeEntry(e)); err != nil {
 		return err
 	}
-	if !isNew {
-		return nil
+	ch.set = append(ch.set, e)
+	if r.Status == wot.StatusPending && r.Deliveries == 0 {
+		return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
 	}
-	if err := txn.Set(pendingKey(r.AgentID, r.ID), nil); err != nil {
-		return err
-	}
-	if err := txn.Set(expiryKey(r.Expires, r.ID), nil); err != nil {
-		return err
-	}
-	return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
+	return nil
 }
 
-// finish writes a finished request: it leaves the queue and expiry
-// indexes, joins the outcome history of its affordance, and the oldest
-// outcomes beyond the store's recall are deleted.
-func (s *Store) finish(txn *badger.Txn, r *Request, rk, val []byte) error {
+// finish writes a finished request: it leaves the queue index, joins the
+// outcome history of its affordance, and the oldest outcomes beyond the
+// store's recall are deleted.
+func (s *Store) finish(txn *badger.Txn, r *Request, rk, val []byte, ch *changes) error {
 	if err := txn.SetEntry(badger.NewEntry(rk, val).WithTTL(s.retention)); err != nil {
 		return err
 	}
 	if err := txn.Delete(queueKey(r.AgentID, r.ID)); err != nil {
 		return err
 	}
-	if err := txn.Delete(expiryKey(r.Expires, r.ID)); err != nil {
-		return err
-	}
+	ch.drop = append(ch.drop, entryOf(r))
 	hp := historyPrefix(r.ThingID, r.Op, r.Name)
 	// Keys get their own backing arrays: Badger keeps the slices of
 	// pending writes, so appending to hp twice would rewrite an earlier key.
 	if err := txn.SetEntry(badger.NewEntry(join(hp, r.ID), nil).WithTTL(s.retention)); err != nil {
 		return err
 	}
-	var ids []string
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: hp})
-	for it.Rewind(); it.Valid(); it.Next() {
-		ids = append(ids, string(it.Item().Key()[len(hp):]))
+	ids, err := s.outcomeIDs(hp)
+	if err != nil {
+		return err
 	}
-	it.Close()
-	// Newest first. (Sorted here rather than by a reverse iterator, whose
-	// merge with the transaction's own pending writes misorders keys.)
+	ids = append(slices.Clone(ids), r.ID)
 	slices.Sort(ids)
-	slices.Reverse(ids)
-	for _, old := range ids[min(len(ids), s.recall):] {
-		if err := txn.Delete(join(hp, old)); err != nil {
+	ids = slices.Compact(ids)
+	for len(ids) > s.recall {
+		if err := txn.Delete(join(hp, ids[0])); err != nil {
 			return err
 		}
-		if err := txn.Delete([]byte(prefixRequest + old)); err != nil {
+		if err := txn.Delete([]byte(prefixRequest + ids[0])); err != nil {
 			return err
 		}
+		ids = ids[1:]
 	}
+	ch.outcomes = append(ch.outcomes, outcomeList{key: string(hp), ids: ids})
 	return nil
+}
+
+// outcomeIDs returns the outcome history IDs of an affordance, oldest
+// first, loading them from Badger the first time.
+func (s *Store) outcomeIDs(hp []byte) ([]string, error) {
+	s.hmu.Lock()
+	ids, ok := s.outcomes[string(hp)]
+	s.hmu.Unlock()
+	if ok {
+		return ids, nil
+	}
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: hp})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ids = append(ids, string(it.Item().Key()[len(hp):]))
+		}
+		return nil
+	})
+	return ids, err
 }
 
 // Get returns the request with the given ID.
@@ -305,7 +335,6 @@ func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output
 	if !ok {
 		return r, fmt.Errorf("%w: %s from %s to %s", ErrTransition, id, r.Status, to)
 	}
-	wasPending := r.Status == wot.StatusPending
 	r.Status = to
 	r.Updated = s.now().UTC()
 	switch to {
@@ -318,7 +347,7 @@ func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output
 	case wot.StatusFailed:
 		r.Error = e
 	}
-	if err := s.write(r, false, wasPending); err != nil {
+	if err := s.write(r); err != nil {
 		return nil, err
 	}
 	return r, nil
@@ -376,15 +405,16 @@ func (s *Store) LatestAll(ctx context.Context, thingID string) ([]*Request, erro
 // Outcomes returns the finished requests of an affordance that are still
 // kept (at most the store's recall), newest first.
 func (s *Store) Outcomes(ctx context.Context, thingID, op, name string) ([]*Request, error) {
+	ids, err := s.outcomeIDs(historyPrefix(thingID, op, name))
+	if err != nil {
+		return nil, err
+	}
 	var out []*Request
-	hp := historyPrefix(thingID, op, name)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: hp, Reverse: true})
-		defer it.Close()
-		for it.Seek(append(append([]byte{}, hp...), 0xff)); it.Valid(); it.Next() {
-			r, err := get(txn, string(it.Item().Key()[len(hp):]))
+	err = s.db.View(func(txn *badger.Txn) error {
+		for i := len(ids) - 1; i >= 0; i-- {
+			r, err := get(txn, ids[i])
 			if errors.Is(err, ErrNotFound) {
-				continue
+				continue // retention ended
 			}
 			if err != nil {
 				return err
@@ -408,6 +438,13 @@ func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 			return fmt.Errorf("inbox: delete %s: %w", thingID, err)
 		}
 	}
+	s.hmu.Lock()
+	for k := range s.outcomes {
+		if strings.HasPrefix(k, prefixHistory+thingID+"\x00") {
+			delete(s.outcomes, k)
+		}
+	}
+	s.hmu.Unlock()
 	return nil
 }
 

@@ -20,7 +20,16 @@ func mustOpen(tb testing.TB, dir string, now func() time.Time) (*inbox.Store, *b
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	return inbox.New(db, inbox.Options{Now: now}), db
+	return mustNew(tb, db, inbox.Options{Now: now}), db
+}
+
+func mustNew(tb testing.TB, db *badger.DB, opts inbox.Options) *inbox.Store {
+	tb.Helper()
+	s, err := inbox.New(db, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }
 
 func newReq(agent, thing, name string) *inbox.Request {
@@ -115,7 +124,7 @@ func TestOrderAndExpiry(t *testing.T) {
 func TestOutcomeRecall(t *testing.T) {
 	ctx := context.Background()
 	_, db := mustOpen(t, t.TempDir(), nil)
-	s := inbox.New(db, inbox.Options{OutcomeRecall: 3})
+	s := mustNew(t, db, inbox.Options{OutcomeRecall: 3})
 	for n := 1; n <= 24; n++ {
 		thing := strings.Repeat("x", n)
 		var ids []string

@@ -3,6 +3,8 @@ package inbox
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -11,39 +13,49 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
-// Entry summarises an unfinished request. It is kept in the queue index,
-// so rules that look at an agent's whole queue never decode requests.
+// Entry summarises an unfinished request. The queue index holds one per
+// unfinished request, in Badger and in memory, so rules that look at an
+// agent's whole queue never decode requests.
 type Entry struct {
 	ID      string
+	AgentID string
 	ThingID string
 	Name    string
 	Op      string
 	Status  wot.Status
 	Safe    bool
+	Expires time.Time
 }
 
-// encodeEntry is the queue index value: op byte, safe byte, status, NUL,
-// thing ID, NUL, name.
-func encodeEntry(r *Request) []byte {
+func entryOf(r *Request) Entry {
+	return Entry{ID: r.ID, AgentID: r.AgentID, ThingID: r.ThingID, Name: r.Name, Op: r.Op,
+		Status: r.Status, Safe: r.Safe, Expires: r.Expires}
+}
+
+// encodeEntry is the queue index value: op byte, safe byte, 8 bytes of
+// expiry (Unix nanoseconds, big-endian), status, NUL, thing ID, NUL, name.
+func encodeEntry(e Entry) []byte {
 	safe := byte('0')
-	if r.Safe {
+	if e.Safe {
 		safe = '1'
 	}
-	b := []byte{opByte(r.Op), safe}
-	b = append(append(b, r.Status...), 0)
-	b = append(append(b, r.ThingID...), 0)
-	return append(b, r.Name...)
+	b := []byte{opByte(e.Op), safe}
+	b = binary.BigEndian.AppendUint64(b, uint64(max(e.Expires.UnixNano(), 0)))
+	b = append(append(b, e.Status...), 0)
+	b = append(append(b, e.ThingID...), 0)
+	return append(b, e.Name...)
 }
 
-func decodeEntry(id string, v []byte) (Entry, bool) {
-	if len(v) < 2 {
+func decodeEntry(agentID, id string, v []byte) (Entry, bool) {
+	if len(v) < 10 {
 		return Entry{}, false
 	}
-	e := Entry{ID: id, Op: wot.OpInvokeAction, Safe: v[1] == '1'}
+	e := Entry{ID: id, AgentID: agentID, Op: wot.OpInvokeAction, Safe: v[1] == '1',
+		Expires: time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10]))).UTC()}
 	if v[0] == 'w' {
 		e.Op = wot.OpWriteProperty
 	}
-	parts := strings.SplitN(string(v[2:]), "\x00", 3)
+	parts := strings.SplitN(string(v[10:]), "\x00", 3)
 	if len(parts) != 3 {
 		return Entry{}, false
 	}
@@ -51,19 +63,64 @@ func decodeEntry(id string, v []byte) (Entry, bool) {
 	return e, true
 }
 
-// Queue summarises an agent's unfinished requests in arrival order.
-func (s *Store) Queue(ctx context.Context, agentID string) ([]Entry, error) {
-	var out []Entry
-	prefix := queuePrefix(agentID)
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 64})
+// changes are what a committed transaction did to the in-memory indexes.
+type changes struct {
+	set      []Entry
+	drop     []Entry
+	outcomes []outcomeList
+}
+
+type outcomeList struct {
+	key string
+	ids []string
+}
+
+// apply updates the in-memory indexes after a commit.
+func (s *Store) apply(ch changes) {
+	s.qmu.Lock()
+	for _, e := range ch.set {
+		q := s.queues[e.AgentID]
+		if q == nil {
+			q = map[string]Entry{}
+			s.queues[e.AgentID] = q
+		}
+		q[e.ID] = e
+	}
+	for _, e := range ch.drop {
+		if q := s.queues[e.AgentID]; q != nil {
+			delete(q, e.ID)
+			if len(q) == 0 {
+				delete(s.queues, e.AgentID)
+			}
+		}
+	}
+	s.qmu.Unlock()
+	if len(ch.outcomes) > 0 {
+		s.hmu.Lock()
+		for _, o := range ch.outcomes {
+			s.outcomes[o.key] = o.ids
+		}
+		s.hmu.Unlock()
+	}
+}
+
+// loadQueues reads the queue index into memory (at start).
+func (s *Store) loadQueues() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixQueue), PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			id := string(it.Item().Key()[len(prefix):])
+			key := string(it.Item().Key()[len(prefixQueue):])
+			agent, id, ok := strings.Cut(key, "\x00")
+			if !ok {
+				return fmt.Errorf("inbox: bad queue key %q", key)
+			}
 			err := it.Item().Value(func(v []byte) error {
-				if e, ok := decodeEntry(id, v); ok {
-					out = append(out, e)
+				e, ok := decodeEntry(agent, id, v)
+				if !ok {
+					return fmt.Errorf("inbox: bad queue entry %q", key)
 				}
+				s.apply(changes{set: []Entry{e}})
 				return nil
 			})
 			if err != nil {
@@ -72,71 +129,85 @@ func (s *Store) Queue(ctx context.Context, agentID string) ([]Entry, error) {
 		}
 		return nil
 	})
-	return out, err
+}
+
+// Queue summarises an agent's unfinished requests in arrival order.
+func (s *Store) Queue(ctx context.Context, agentID string) ([]Entry, error) {
+	s.qmu.Lock()
+	out := make([]Entry, 0, len(s.queues[agentID]))
+	for _, e := range s.queues[agentID] {
+		out = append(out, e)
+	}
+	s.qmu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }
 
 // Unfinished returns an agent's unfinished requests (pending, delivered,
 // running or waiting) in arrival order.
 func (s *Store) Unfinished(ctx context.Context, agentID string) ([]*Request, error) {
-	return s.scan(ctx, queuePrefix(agentID))
+	return s.requests(ctx, agentID, func(Entry) bool { return true })
 }
 
 // Pending returns an agent's pending requests in arrival order. It is cheap
 // when there are none.
 func (s *Store) Pending(ctx context.Context, agentID string) ([]*Request, error) {
-	return s.scan(ctx, pendingPrefix(agentID))
+	return s.requests(ctx, agentID, func(e Entry) bool { return e.Status == wot.StatusPending })
 }
 
-func (s *Store) scan(ctx context.Context, prefix []byte) ([]*Request, error) {
+func (s *Store) requests(ctx context.Context, agentID string, keep func(Entry) bool) ([]*Request, error) {
+	q, _ := s.Queue(ctx, agentID)
 	var out []*Request
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			id := string(it.Item().Key()[len(prefix):])
-			r, err := get(txn, id)
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
+	for _, e := range q {
+		if !keep(e) {
+			continue
 		}
-		return nil
-	})
-	return out, err
+		r, err := s.Get(ctx, e.ID)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Len is the number of unfinished requests of all agents.
+func (s *Store) Len() int {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	n := 0
+	for _, q := range s.queues {
+		n += len(q)
+	}
+	return n
 }
 
 // ExpiredBefore returns the IDs of unfinished requests whose expiry is at or
-// before t, oldest first, at most limit of them.
+// before t, oldest expiry first, at most limit of them.
 func (s *Store) ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error) {
-	var ids []string
-	end := expiryKey(t, "\xff")
-	err := s.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixExpiry)})
-		defer it.Close()
-		for it.Rewind(); it.Valid() && len(ids) < limit; it.Next() {
-			k := it.Item().Key()
-			if string(k) > string(end) {
-				break
+	var due []Entry
+	s.qmu.Lock()
+	for _, q := range s.queues {
+		for _, e := range q {
+			if !e.Expires.After(t) {
+				due = append(due, e)
 			}
-			ids = append(ids, string(k[len(prefixExpiry)+8:]))
 		}
-		return nil
+	}
+	s.qmu.Unlock()
+	sort.Slice(due, func(i, j int) bool {
+		if !due[i].Expires.Equal(due[j].Expires) {
+			return due[i].Expires.Before(due[j].Expires)
+		}
+		return due[i].ID < due[j].ID
 	})
-	return ids, err
+	ids := make([]string, 0, min(len(due), limit))
+	for _, e := range due[:min(len(due), limit)] {
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
 }
 
 func queuePrefix(agentID string) []byte { return append([]byte(prefixQueue+agentID), 0) }
 
 func queueKey(agentID, id string) []byte { return append(queuePrefix(agentID), id...) }
-
-func pendingPrefix(agentID string) []byte { return append([]byte(prefixPending+agentID), 0) }
-
-func pendingKey(agentID, id string) []byte { return append(pendingPrefix(agentID), id...) }
-
-func expiryKey(t time.Time, id string) []byte {
-	b := binary.BigEndian.AppendUint64([]byte(prefixExpiry), uint64(max(t.UnixNano(), 0)))
-	return append(b, id...)
-}
