@@ -304,6 +304,14 @@ func TestHistory(t *testing.T) {
 	if len(none.Items) != 0 {
 		t.Errorf("future range: %+v", none)
 	}
+	latest := query(wot.Topic{Kind: wot.TopicThingHistory, ThingID: lampID}.String(), wot.HistoryQuery{Latest: true})
+	vals := map[string]string{}
+	for _, it := range latest.Items {
+		vals[it.Name] = string(it.Value)
+	}
+	if len(latest.Items) != 3 || vals["overheating"] != "4" || vals["brightness"] != "9" || vals["presence"] != `"online"` {
+		t.Errorf("latest values: %v", vals)
+	}
 	rc, _ := consumer.publish(evTopic, []byte(`{"cursor":"zz"}`), reply("replies/consumer", nil))
 	if rc != wot.ReasonPayloadFormatInvalid {
 		t.Errorf("bad cursor: %#x", rc)

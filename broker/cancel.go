@@ -44,7 +44,7 @@ func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, 
 		return wot.Errorf(wot.CodeDenied, "request %s was made by another client", r.ID)
 	}
 	if r.Status.Final() {
-		return wot.Errorf(wot.CodeExpired, "request %s already ended %s", r.ID, r.Status)
+		return wot.Errorf(wot.CodeFinished, "request %s already ended %s", r.ID, r.Status)
 	}
 	if r.Status != wot.StatusPending && h.agents.isOnline(r.AgentID) {
 		h.inject(packets.Packet{

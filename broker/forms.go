@@ -9,8 +9,9 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
-// MQTTBindingIRI is the namespace of the MQTT binding vocabulary ("mqv").
-const MQTTBindingIRI = "http://www.example.org/mqtt-binding#"
+// MQTTBindingIRI is the namespace of the W3C MQTT binding vocabulary
+// ("mqv"), declared in every twin TD's @context.
+const MQTTBindingIRI = td.MQTTNamespace
 
 // HubThingID is the ID of the hub's own Thing Description.
 const HubThingID = "urn:wotmq:hub"

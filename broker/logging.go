@@ -29,6 +29,10 @@ var quiet = map[string]bool{
 	"client disconnected":       true,
 	"mochi mqtt starting":       true,
 	"mochi mqtt server started": true,
+	// A client vanishing with packets in flight: routine.
+	"error processing packet":  true,
+	"connection not open":      true,
+	"failed publishing packet": true,
 }
 
 func (s *slogHandler) Enabled(_ context.Context, l slog.Level) bool {

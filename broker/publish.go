@@ -70,6 +70,9 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 			return wot.Errorf(wot.CodeInvalidPayload, "history query: %v", err)
 		}
 	}
+	if q.Latest {
+		return h.latestValues(ctx, t.ThingID, f, replyTo, pk.Properties.CorrelationData)
+	}
 	page, err := h.outbox.History(ctx, t.ThingID, f, q)
 	if errors.Is(err, outbox.ErrBadCursor) {
 		return wot.Errorf(wot.CodeInvalidPayload, "%v", err)
@@ -82,5 +85,26 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 		return err
 	}
 	h.reply(replyTo, pk.Properties.CorrelationData, body)
+	return nil
+}
+
+// latestValues answers a history query with latest=true: the latest value
+// of every matching event and property.
+func (h *Hub) latestValues(ctx context.Context, thingID string, f outbox.Filter, replyTo string, corr []byte) error {
+	recs, err := h.outbox.LatestAll(ctx, thingID, f.Kind)
+	if err != nil {
+		return err
+	}
+	page := wot.HistoryPage{Items: []wot.HistoryItem{}}
+	for _, r := range recs {
+		if f.Name == "" || f.Name == r.Name {
+			page.Items = append(page.Items, wot.HistoryItem{Kind: r.Kind, Name: r.Name, Value: r.Value, Time: r.Time, Sender: r.Sender, Cursor: r.Cursor()})
+		}
+	}
+	body, err := json.Marshal(page)
+	if err != nil {
+		return err
+	}
+	h.reply(replyTo, corr, body)
 	return nil
 }

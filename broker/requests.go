@@ -400,7 +400,7 @@ func agentError(pk *packets.Packet) *wot.Error {
 func (h *Hub) finishLocked(ctx context.Context, id string, status wot.Status, out json.RawMessage, e *wot.Error) error {
 	r, err := h.inbox.Transition(ctx, id, status, out, e)
 	if errors.Is(err, inbox.ErrFinished) {
-		return wot.Errorf(wot.CodeExpired, "request %s already ended %s", id, r.Status)
+		return wot.Errorf(wot.CodeFinished, "request %s already ended %s", id, r.Status)
 	}
 	if errors.Is(err, inbox.ErrTransition) {
 		return wot.Errorf(wot.CodeInvalidPayload, "request %s is %s; it cannot become %s", id, r.Status, status)

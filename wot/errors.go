@@ -29,6 +29,7 @@ const (
 	CodeTimeout           Code = "timeout"            // no answer in time
 	CodeInternal          Code = "internal"           // the hub failed; see its log
 	CodeReadOnly          Code = "read_only"          // the property cannot be written
+	CodeFinished          Code = "finished"           // the request already ended
 )
 
 // MQTT 5 reason codes a hub may put in a PUBACK (MQTT 5.0 section 3.4.2.1).
@@ -67,6 +68,7 @@ var codes = map[Code]codeInfo{
 	CodeTimeout:           {ReasonImplementation, 504},
 	CodeInternal:          {ReasonUnspecified, 500},
 	CodeReadOnly:          {ReasonNotAuthorized, 405},
+	CodeFinished:          {ReasonImplementation, 409},
 }
 
 // Codes returns every known code, for documentation and tests.
