@@ -24,7 +24,7 @@ type ActionStatus struct {
 }
 
 // HistoryQuery is the payload of a history request. Every field is
-// optional; an empty payload asks for the newest items.
+// optional; an empty payload asks for the oldest items kept.
 type HistoryQuery struct {
 	// From and To bound the time range (inclusive, exclusive).
 	From time.Time `json:"from,omitzero"`
@@ -34,6 +34,9 @@ type HistoryQuery struct {
 	// Cursor continues after the last item of an earlier page: pass that
 	// page's Next.
 	Cursor string `json:"cursor,omitempty"`
+	// Latest asks for the latest value of each matching event and
+	// property instead of the history (kept even after history expired).
+	Latest bool `json:"latest,omitempty"`
 }
 
 // HistoryKind says whether a history item is an event or a property value.

@@ -93,15 +93,19 @@ func TestServeFlagsAndEnv(t *testing.T) {
 	if err := fs.Parse([]string{"--data", "/from/flag"}); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"WOTMQ_DATA": "/from/env", "WOTMQ_MQTT_ADDR": ":1999", "WOTMQ_RETENTION": "36h"}
+	env := map[string]string{"WOTMQ_DATA": "/from/env", "WOTMQ_MQTT_ADDR": ":1999", "WOTMQ_RETENTION": "36h",
+		"WOTMQ_RETENTION_OVERRIDE": "temperature=720h,presence=0", "WOTMQ_MAX_QUEUE": "50"}
 	if err := applyEnv(fs, func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	if m.Options.DataDir != "/from/flag" {
 		t.Errorf("flag lost to env: %s", m.Options.DataDir)
 	}
-	if m.Options.TCPAddr != ":1999" || m.Options.Retention != 36*time.Hour {
+	if m.Options.TCPAddr != ":1999" || m.Options.Retention != 36*time.Hour || m.Options.MaxQueue != 50 {
 		t.Errorf("env not applied: %+v", m.Options)
+	}
+	if ro := m.Options.RetentionOverrides; ro["temperature"] != 720*time.Hour || len(ro) != 2 {
+		t.Errorf("retention overrides: %v", ro)
 	}
 	env["WOTMQ_RETENTION"] = "soon"
 	fs2 := flag.NewFlagSet("t", flag.ContinueOnError)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,6 +91,9 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
 	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")
+	fs.IntVar(&o.MaxQueue, "max-queue", broker.DefaultMaxQueue, "most unfinished requests per agent; more are refused with quota")
+	fs.IntVar(&o.OutcomeRecall, "outcome-recall", 10, "finished requests kept per action or property for the outcome history")
+	fs.Var((*retentionOverrides)(&o.RetentionOverrides), "retention-override", "history retention for affordances of a name, over the TD: NAME=DURATION, repeatable or comma-separated (0 keeps only the latest value)")
 	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&m.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
@@ -141,4 +145,41 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	<-ctx.Done()
 	return m.Close()
+}
+
+// retentionOverrides is the --retention-override flag: NAME=DURATION
+// pairs, repeatable or comma-separated.
+type retentionOverrides map[string]time.Duration
+
+func (r *retentionOverrides) String() string {
+	if r == nil || *r == nil {
+		return ""
+	}
+	var parts []string
+	for k, v := range *r {
+		parts = append(parts, k+"="+v.String())
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, ",")
+}
+
+func (r *retentionOverrides) Set(s string) error {
+	if *r == nil {
+		*r = map[string]time.Duration{}
+	}
+	for _, part := range strings.Split(s, ",") {
+		name, dur, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || name == "" {
+			return fmt.Errorf("want NAME=DURATION, got %q", part)
+		}
+		d, err := time.ParseDuration(dur)
+		if dur == "0" {
+			d, err = 0, nil
+		}
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q: want a duration such as 36h, or 0", dur)
+		}
+		(*r)[name] = d
+	}
+	return nil
 }
