@@ -6,64 +6,186 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
-// Identity is who a client is.
+// Identity is who a connected client is.
 type Identity struct {
-	// ID is the account (agent) ID the hub stamps as sender.
+	// ID is the account ID the hub stamps as sender; for an anonymous
+	// client of a hub in development mode, its username or client ID.
 	ID string
+	// Role decides what the client may do.
+	Role Role
+	// Anonymous marks a client admitted without credentials (development
+	// mode, loopback only).
+	Anonymous bool
 }
 
-// IdentityOf derives an identity from MQTT CONNECT fields: the username if
-// set, else the client ID.
-func IdentityOf(username, clientID string) Identity {
-	if username != "" {
-		return Identity{ID: username}
-	}
-	return Identity{ID: clientID}
-}
+// AdminTopic is where clients send account and Thing management requests
+// (request/response with a ResponseTopic under replies/{ID}/).
+const AdminTopic = "wotmq/admin"
+
+// RepliesRoot is the first level of reply topics: a client receives
+// replies on replies/{its ID}/... and nobody else can read or write there.
+const RepliesRoot = "replies"
 
 func denied(format string, args ...any) error {
 	return wot.Errorf(wot.CodeDenied, format, args...)
 }
 
+// publishOps maps consumer request topics to the operation they perform.
+var publishOps = map[wot.TopicKind]Op{
+	wot.TopicAction:          OpInvokeAction,
+	wot.TopicPropertySet:     OpWriteProperty,
+	wot.TopicThingHistory:    OpReadHistory,
+	wot.TopicEventHistory:    OpReadHistory,
+	wot.TopicPropertyHistory: OpReadHistory,
+	wot.TopicActionCancel:    OpCancelAction,
+	wot.TopicActionHistory:   OpQueryAction,
+}
+
+// receiveOps maps the hub's twin topics to the operation receiving them is.
+var receiveOps = map[wot.TopicKind]Op{
+	wot.TopicTD:              OpReadTD,
+	wot.TopicProperty:        OpReadProperty,
+	wot.TopicPropertyDesired: OpReadProperty,
+	wot.TopicDelta:           OpReadProperty,
+	wot.TopicPresence:        OpReadProperty,
+	wot.TopicEvent:           OpSubscribeEvent,
+	wot.TopicActionStatus:    OpQueryAction,
+}
+
 // CanPublish decides whether id may publish on topic, parsed as t. A nil
 // error allows it; otherwise the error is a *wot.Error with CodeDenied or
-// CodeInvalidTopic.
-func CanPublish(id Identity, topic string, t wot.Topic) error {
+// CodeInvalidTopic. Whether an agent owns the Thing it publishes for is
+// directory state, checked by the hub.
+func (s *Store) CanPublish(id Identity, topic string, t wot.Topic) error {
 	if strings.HasPrefix(topic, "$") {
 		return denied("topics starting with $ are reserved for the broker")
 	}
+	if op, ok := publishOps[t.Kind]; ok {
+		return s.Decide(id, op, t.ThingID)
+	}
 	switch t.Kind {
 	case wot.TopicUnknown:
-		if topic == wot.HubTDTopic || strings.HasPrefix(topic, "wotmq/") {
+		switch {
+		case topic == AdminTopic:
+			return nil // each admin request is decided by its operation
+		case strings.HasPrefix(topic, "wotmq/"):
 			return denied("only the hub publishes on wotmq/ topics")
-		}
-		if strings.HasPrefix(topic, wot.ThingsRoot+"/") || strings.HasPrefix(topic, wot.AgentsRoot+"/") {
+		case strings.HasPrefix(topic, wot.ThingsRoot+"/"), strings.HasPrefix(topic, wot.AgentsRoot+"/"):
 			return wot.Errorf(wot.CodeInvalidTopic, "topic %q does not follow the wotmq topic scheme", topic)
 		}
-		return nil // free pub/sub space, e.g. consumers' reply topics
-	case wot.TopicAction, wot.TopicPropertySet, wot.TopicThingHistory,
-		wot.TopicEventHistory, wot.TopicPropertyHistory, wot.TopicActionCancel, wot.TopicActionHistory:
-		return nil // consumer requests
-	case wot.TopicTD, wot.TopicProperty, wot.TopicEvent, wot.TopicActionStatus,
-		wot.TopicPropertyDesired, wot.TopicDelta, wot.TopicPresence:
-		return denied("only the hub publishes on twin topics; agents publish under agents/{agentID}/")
+		return denied("topic %q is outside the wotmq topic scheme; see docs/topics.md", topic)
 	case wot.TopicAgentRequests:
 		return denied("only the hub publishes requests to agents")
+	case wot.TopicAgentTD, wot.TopicAgentEvent, wot.TopicAgentProperty, wot.TopicAgentReplies, wot.TopicAgentPresence:
+		if t.AgentID != id.ID {
+			return denied("%q cannot publish as agent %q", id.ID, t.AgentID)
+		}
+		if !Allowed(id.Role, OpExpose) {
+			return denied("role %s cannot expose Things", id.Role)
+		}
+		return nil
 	}
-	if t.AgentID != id.ID {
-		return denied("%q cannot publish as agent %q", id.ID, t.AgentID)
-	}
-	return nil
+	return denied("only the hub publishes on twin topics; agents publish under agents/{agentID}/")
 }
 
-// CanReceive decides whether id may subscribe to filter or receive a
-// message on the topic filter names. It is called for every delivery, so
-// it only compares strings.
-func CanReceive(id Identity, filter string) bool {
-	rest, ok := strings.CutPrefix(filter, wot.AgentsRoot+"/")
-	if !ok {
-		return true // deliveries on agents/ topics are checked per topic
+// Decide decides whether id may perform op on a Thing: the permission
+// table first, then the Thing's access list (admins are not bound by it).
+func (s *Store) Decide(id Identity, op Op, thingID string) error {
+	if !Allowed(id.Role, op) {
+		return denied("role %s may not %s", id.Role, op)
 	}
-	agent, _, _ := strings.Cut(rest, "/")
-	return agent == wot.EscapeLevel(id.ID)
+	if thingID == "" || id.Role == RoleAdmin {
+		return nil
+	}
+	acl, ok := s.ThingACL(thingID)
+	if !ok {
+		return nil
+	}
+	role := "role:" + string(id.Role)
+	for _, d := range acl.Deny {
+		if d == id.ID || d == role {
+			return denied("%q may not use Thing %q (its access list)", id.ID, thingID)
+		}
+	}
+	if len(acl.Allow) == 0 {
+		return nil
+	}
+	for _, a := range acl.Allow {
+		if a == id.ID || a == role {
+			return nil
+		}
+	}
+	return denied("%q may not use Thing %q (its access list)", id.ID, thingID)
+}
+
+// CanSubscribe decides a subscription filter. Filters that may match twin
+// topics are admitted for consumer roles; every delivery is then checked
+// by CanReceive, so a wide filter never shows more than the client may see.
+func (s *Store) CanSubscribe(id Identity, filter string) bool {
+	first, rest, _ := strings.Cut(filter, "/")
+	switch first {
+	case "$SYS", "$share":
+		return id.Role == RoleAdmin && first == "$SYS"
+	case wot.AgentsRoot:
+		agent, _, _ := strings.Cut(rest, "/")
+		return agent == wot.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
+	case RepliesRoot:
+		who, _, _ := strings.Cut(rest, "/")
+		return who == wot.EscapeLevel(id.ID)
+	case "wotmq":
+		return filter == wot.HubTDTopic
+	case wot.ThingsRoot, "+", "#":
+		return Allowed(id.Role, OpReadTD) || Allowed(id.Role, OpExpose)
+	}
+	return false
+}
+
+// CanReceive decides one delivery of a message on topic to id. It runs for
+// every message to every subscriber, so it only compares strings unless a
+// Thing has an access list.
+func (s *Store) CanReceive(id Identity, topic string) bool {
+	first, rest, _ := strings.Cut(topic, "/")
+	switch first {
+	case wot.ThingsRoot:
+	case wot.AgentsRoot:
+		agent, _, _ := strings.Cut(rest, "/")
+		return agent == wot.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
+	case RepliesRoot:
+		who, _, _ := strings.Cut(rest, "/")
+		return who == wot.EscapeLevel(id.ID)
+	case "wotmq":
+		return topic == wot.HubTDTopic
+	case "$SYS":
+		return id.Role == RoleAdmin
+	default:
+		return false
+	}
+	switch id.Role {
+	case RoleOperator, RoleManager, RoleAdmin, RoleService:
+		if id.Role == RoleAdmin || !s.HasACLs() {
+			return true // these roles receive every twin topic
+		}
+	case RoleAgent:
+		return false
+	}
+	t, err := wot.ParseTopic(topic)
+	if err != nil {
+		return false
+	}
+	op, ok := receiveOps[t.Kind]
+	return ok && s.Decide(id, op, t.ThingID) == nil
+}
+
+// ReplyTopicFor checks that a ResponseTopic belongs to id: replies/{ID} or
+// below it. Nobody else can subscribe there, so replies cannot be read by
+// or forged into another client's topics.
+func ReplyTopicFor(id Identity, topic string) error {
+	prefix := RepliesRoot + "/" + wot.EscapeLevel(id.ID)
+	if topic != prefix && !strings.HasPrefix(topic, prefix+"/") {
+		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q: replies go to %s or below it", topic, prefix)
+	}
+	if strings.ContainsAny(topic, "+#") {
+		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q holds a wildcard", topic)
+	}
+	return nil
 }

@@ -22,7 +22,7 @@ import (
 func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
 	replyTo := pk.Properties.ResponseTopic
 	if replyTo != "" {
-		if err := checkReplyTopic(replyTo); err != nil {
+		if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic,
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "an action history query needs a ResponseTopic to answer on")
 	}
-	if err := checkReplyTopic(replyTo); err != nil {
+	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 		return err
 	}
 	e, ok := h.dir.Get(t.ThingID)

@@ -74,8 +74,7 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 	id := t.ID
 	t.Context.SetPrefix("mqv", MQTTBindingIRI)
 	t.Base = ""
-	t.SecurityDefinitions = map[string]*td.SecurityScheme{nosecName: {Scheme: "nosec"}}
-	t.Security = td.Strings{nosecName}
+	t.SecurityDefinitions, t.Security = h.security()
 
 	for name, p := range t.Properties {
 		var forms []td.Form
@@ -171,10 +170,7 @@ func (h *Hub) hubTD() ([]byte, error) {
 		Type:        td.Strings{"ThingDirectory"},
 		Title:       "wotmq hub",
 		Description: "The wotmq hub: a directory of digital twins and the operations agents use to expose Things. Twin TDs are retained on things/{thingID}/td.",
-		Security:    td.Strings{nosecName},
-		SecurityDefinitions: map[string]*td.SecurityScheme{
-			nosecName: {Scheme: "nosec"},
-		},
+
 		Actions: map[string]*td.ActionAffordance{
 			wot.OpAgentUpdateTD: action("Update a Thing Description",
 				"Register or replace the TD of a Thing the agent exposes; an empty payload deletes the Thing. The agentID is the agent's username (else its client ID).",
@@ -200,6 +196,25 @@ func (h *Hub) hubTD() ([]byte, error) {
 			}(),
 		},
 	}
+	t.SecurityDefinitions, t.Security = h.security()
 	t.Context.SetPrefix("mqv", MQTTBindingIRI)
 	return json.Marshal(t)
+}
+
+// security describes what the hub accepts: in development mode nothing
+// (nosec); otherwise an account's user name and password, or a token as
+// the password (MQTT) or bearer token (HTTP).
+func (h *Hub) security() (map[string]*td.SecurityScheme, td.Strings) {
+	if h.opts.Dev {
+		return map[string]*td.SecurityScheme{nosecName: {Scheme: "nosec",
+			Description: "development mode: no credentials from loopback addresses"}}, td.Strings{nosecName}
+	}
+	return map[string]*td.SecurityScheme{
+		"basic_sc": {Scheme: "basic", In: "header",
+			Description: "MQTT: the account ID as user name and its password. HTTP: Basic authentication."},
+		"bearer_sc": {Scheme: "bearer", In: "header", Extra: map[string]json.RawMessage{
+			"format": json.RawMessage(`"jwt"`), "alg": json.RawMessage(`"HS256"`)},
+			Description: "A token from wotmq token: the MQTT password (user name empty or the account ID), or an HTTP bearer token."},
+		"combo_sc": {Scheme: "combo", Extra: map[string]json.RawMessage{"oneOf": json.RawMessage(`["basic_sc","bearer_sc"]`)}},
+	}, td.Strings{"combo_sc"}
 }

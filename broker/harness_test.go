@@ -37,6 +37,7 @@ func startHub(tb testing.TB, dir string, mod ...func(*broker.Options)) *broker.H
 		WSAddr:        "off",
 		DataDir:       dir,
 		PublicHost:    "hub.test",
+		Dev:           true,
 		SweepInterval: 10 * time.Millisecond,
 		Logger:        &log,
 	}

@@ -24,26 +24,36 @@ func (k *hook) ID() string { return "wotmq" }
 
 func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
-		mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
+		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
 	}, []byte{b})
 }
 
-// identity is who a client is (see package authz).
-func identity(cl *mqtt.Client) authz.Identity {
-	return authz.IdentityOf(string(cl.Properties.Username), cl.ID)
+// OnConnect authenticates a client (see auth.go); a refusal has already
+// been answered with a CONNACK.
+func (k *hook) OnConnect(cl *mqtt.Client, pk packets.Packet) error { return k.h.authenticate(cl, pk) }
+
+// OnConnectAuthenticate admits the clients OnConnect authenticated.
+func (k *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool {
+	_, ok := k.h.sessions.Load(cl)
+	return ok
 }
 
-// OnConnectAuthenticate admits every client until accounts exist.
-func (k *hook) OnConnectAuthenticate(cl *mqtt.Client, pk packets.Packet) bool { return true }
-
-// OnACLCheck decides subscriptions and deliveries. Publishes are decided in
-// OnPublish, where the refusal can carry a reason string.
+// OnACLCheck decides subscriptions (filters, which may hold wildcards) and
+// every delivery (topic names). Publishes are decided in OnPublish, where
+// the refusal can carry a reason string.
 func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	if write {
 		return true
 	}
-	return authz.CanReceive(identity(cl), topic)
+	id, ok := k.h.identity(cl)
+	if !ok {
+		return false
+	}
+	if strings.ContainsAny(topic, "+#") {
+		return k.h.authz.CanSubscribe(id, topic)
+	}
+	return k.h.authz.CanReceive(id, topic)
 }
 
 // OnPublish routes every client publish: consumer requests and agent
@@ -57,16 +67,20 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, packets.ErrServerShuttingDown
 	}
 	defer h.leave()
-	id := identity(cl)
+	id, ok := h.identity(cl)
+	if !ok {
+		return pk, packets.ErrNotAuthorized
+	}
 	t, err := wot.ParseTopic(pk.TopicName)
 	if err == nil {
-		err = authz.CanPublish(id, pk.TopicName, t)
+		err = h.authz.CanPublish(id, pk.TopicName, t)
 	}
 	if err == nil {
 		if t.Kind == wot.TopicUnknown {
-			return pk, nil
+			err = h.admin(context.Background(), id, &pk) // the only open topic outside the scheme
+		} else {
+			err = h.route(context.Background(), id, t, &pk)
 		}
-		err = h.route(context.Background(), id, t, &pk)
 		if err == nil {
 			return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
 		}
@@ -147,7 +161,10 @@ func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *pac
 
 // OnSubscribed notices an agent subscribing to its requests topic.
 func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []byte) {
-	id := identity(cl)
+	id, ok := k.h.identity(cl)
+	if !ok {
+		return
+	}
 	req := wot.RequestsTopic(id.ID)
 	for i, f := range pk.Filters {
 		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && matchFilter(f.Filter, req) {
@@ -160,7 +177,10 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 // OnSessionEstablished notices a connection (presence) and an agent
 // resuming a session that holds its requests subscription.
 func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
-	id := identity(cl)
+	id, ok := k.h.identity(cl)
+	if !ok {
+		return
+	}
 	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl))
 	req := wot.RequestsTopic(id.ID)
 	for _, sub := range cl.State.Subscriptions.GetAll() {
@@ -173,7 +193,10 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 
 // OnUnsubscribed notices an agent dropping its requests subscription.
 func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
-	id := identity(cl)
+	id, ok := k.h.identity(cl)
+	if !ok {
+		return
+	}
 	req := wot.RequestsTopic(id.ID)
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if matchFilter(sub.Filter, req) {
@@ -185,7 +208,11 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
 func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	id := identity(cl)
+	id, ok := k.h.identity(cl)
+	if !ok {
+		return
+	}
+	defer k.h.sessions.Delete(cl)
 	k.h.agentOffline(id.ID, cl)
 	if k.h.conns.remove(id.ID, cl) {
 		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)

@@ -15,6 +15,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
@@ -68,6 +69,17 @@ type Options struct {
 	// GCInterval is how often Badger's value log is garbage collected;
 	// DefaultGCInterval when zero.
 	GCInterval time.Duration
+	// Dev admits clients without credentials from loopback addresses, as
+	// anonymous accounts named by their user name (else client ID) with
+	// the service role. Never on a network.
+	Dev bool
+	// AdminPassword, when set and the hub has no accounts, creates the
+	// account "admin" with it. Without it, a hub that is not in Dev mode
+	// creates "admin" with a random password on its first start
+	// (InitialAdminPassword).
+	AdminPassword string
+	// Throttle limits failed logins; the zero value uses the defaults.
+	Throttle authz.ThrottleOptions
 	// SyncWrites makes Badger fsync every write (survives power loss, not
 	// only a process crash) at a cost in throughput.
 	SyncWrites bool
@@ -119,6 +131,9 @@ type Hub struct {
 	inbox    *inbox.Store
 	outbox   *outbox.Store
 	presence *presence.Store
+	authz    *authz.Store
+	sessions sync.Map // *mqtt.Client -> authz.Identity
+	adminPW  string   // the generated first admin password, if any
 	srv      *mqtt.Server
 	self     *mqtt.Client // inline client the hub publishes with
 
@@ -168,6 +183,14 @@ func New(opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.presence = presence.New(db, opts.Now)
+	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle}); err != nil {
+		db.Close()
+		return nil, err
+	}
+	if err := h.firstAdmin(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention})
 
 	caps := mqtt.NewDefaultServerCapabilities()
@@ -188,6 +211,30 @@ func New(opts Options) (*Hub, error) {
 	h.self.Properties.ProtocolVersion = 5
 	return h, nil
 }
+
+// firstAdmin creates the account "admin" on a hub without accounts.
+func (h *Hub) firstAdmin(ctx context.Context) error {
+	if h.authz.Len() > 0 || (h.opts.Dev && h.opts.AdminPassword == "") {
+		return nil
+	}
+	pw := h.opts.AdminPassword
+	if pw == "" {
+		pw = authz.NewPassword()
+		h.adminPW = pw
+	}
+	if err := h.authz.Add(ctx, "admin", authz.RoleAdmin, "Administrator", pw); err != nil {
+		return fmt.Errorf("broker: create the first admin account: %w", err)
+	}
+	h.log.Warn().Str("account", "admin").Bool("generated", h.adminPW != "").Msg("created the first admin account")
+	return nil
+}
+
+// InitialAdminPassword is the password generated for the account "admin"
+// when this start created it, else "". Show it to the operator once.
+func (h *Hub) InitialAdminPassword() string { return h.adminPW }
+
+// Accounts is the hub's account store (for the CLI and tests).
+func (h *Hub) Accounts() *authz.Store { return h.authz }
 
 // Start binds the listeners, publishes the retained twin state and starts
 // serving. It returns once clients can connect.

@@ -44,7 +44,7 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "a history query needs a ResponseTopic to answer on")
 	}
-	if err := checkReplyTopic(replyTo); err != nil {
+	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 		return err
 	}
 	e, ok := h.dir.Get(t.ThingID)

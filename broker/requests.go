@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
-	"strings"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -22,7 +21,7 @@ import (
 func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *packets.Packet) error {
 	replyTo := pk.Properties.ResponseTopic
 	if replyTo != "" {
-		if err := checkReplyTopic(replyTo); err != nil {
+		if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 			return err
 		}
 	}
@@ -140,20 +139,6 @@ func (h *Hub) checkRequest(t wot.Topic, op string, payload []byte, r *inbox.Requ
 		return wot.Errorf(wot.CodeReadOnly, "property %q of Thing %q is read-only", t.Name, t.ThingID)
 	}
 	return checkValue(&p.DataSchema, payload, false)
-}
-
-// checkReplyTopic refuses ResponseTopics the hub must not publish on for a
-// client: twin and agent topics (that would forge twin messages), $ topics
-// and anything with wildcards.
-func checkReplyTopic(topic string) error {
-	switch {
-	case strings.ContainsAny(topic, "+#"), strings.HasPrefix(topic, "$"), topic == "":
-		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q is not a valid topic name", topic)
-	case strings.HasPrefix(topic, wot.ThingsRoot+"/"), strings.HasPrefix(topic, wot.AgentsRoot+"/"),
-		strings.HasPrefix(topic, "wotmq/"):
-		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q is inside the hub's topic space; use e.g. replies/{clientID}", topic)
-	}
-	return nil
 }
 
 func asWire(err error) *wot.Error {

@@ -155,3 +155,29 @@ func (d *Directory) ByAgent(agentID string) []*Entry {
 	sort.Slice(out, func(i, j int) bool { return out[i].ThingID < out[j].ThingID })
 	return out
 }
+
+// Reassign gives a registered Thing to another agent and returns the
+// previous entry.
+func (d *Directory) Reassign(ctx context.Context, thingID, agentID string) (*Entry, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e, ok := d.things[thingID]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, thingID)
+	}
+	raw, err := json.Marshal(e.TD)
+	if err != nil {
+		return e, err
+	}
+	n := *e
+	n.AgentID = agentID
+	val, err := json.Marshal(record{Agent: agentID, Updated: e.Updated, TD: raw})
+	if err != nil {
+		return e, err
+	}
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixThing+thingID), val) }); err != nil {
+		return e, fmt.Errorf("directory: reassign %s: %w", thingID, err)
+	}
+	d.things[thingID] = &n
+	return e, nil
+}

@@ -30,6 +30,7 @@ const (
 	CodeInternal          Code = "internal"           // the hub failed; see its log
 	CodeReadOnly          Code = "read_only"          // the property cannot be written
 	CodeFinished          Code = "finished"           // the request already ended
+	CodeUnknownAccount    Code = "unknown_account"    // no account with that ID
 )
 
 // MQTT 5 reason codes a hub may put in a PUBACK (MQTT 5.0 section 3.4.2.1).
@@ -69,6 +70,7 @@ var codes = map[Code]codeInfo{
 	CodeInternal:          {ReasonUnspecified, 500},
 	CodeReadOnly:          {ReasonNotAuthorized, 405},
 	CodeFinished:          {ReasonImplementation, 409},
+	CodeUnknownAccount:    {ReasonImplementation, 404},
 }
 
 // Codes returns every known code, for documentation and tests.

@@ -1,0 +1,337 @@
+package authz
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/wotmq/wotmq/wot"
+)
+
+const (
+	prefixAccount = "authz/a/"
+	prefixACL     = "authz/t/"
+	keySecret     = "authz/secret"
+	// MinPassword is the shortest password accepted.
+	MinPassword = 12
+	bcryptCost  = 11
+)
+
+// Account is a user of the hub: a device agent, a person, a service.
+type Account struct {
+	ID      string    `json:"id"`
+	Role    Role      `json:"role"`
+	Name    string    `json:"name,omitempty"`
+	Enabled bool      `json:"enabled"`
+	Created time.Time `json:"created"`
+	// Hash is the bcrypt hash of the password; the password itself is
+	// never stored.
+	Hash []byte `json:"hash,omitempty"`
+	// Epoch counts password changes and disables; a token carries the
+	// epoch it was issued in and is void once it moves on.
+	Epoch int `json:"epoch"`
+}
+
+// ThingACL narrows who may use a Thing: Deny wins over Allow; a non-empty
+// Allow admits only the accounts and roles it names. Entries are account
+// IDs or "role:NAME".
+type ThingACL struct {
+	Allow []string `json:"allow,omitempty"`
+	Deny  []string `json:"deny,omitempty"`
+}
+
+// Options configures a Store. The zero value works.
+type Options struct {
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Throttle limits failed logins; the zero value uses the defaults.
+	Throttle ThrottleOptions
+}
+
+// Store keeps accounts, per-Thing access lists and the token signing key
+// in Badger (keys "authz/"), with an in-memory copy for the message path.
+// It is safe for concurrent use.
+type Store struct {
+	db       *badger.DB
+	now      func() time.Time
+	secret   []byte
+	throttle *throttle
+
+	mu       sync.RWMutex
+	accounts map[string]*Account
+	acls     map[string]ThingACL
+}
+
+// Open loads the accounts and access lists in db, creating the token
+// signing key on first use.
+func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
+	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.throttle = newThrottle(opts.Throttle, s.now)
+	err := db.Update(func(txn *badger.Txn) error {
+		item, err := txn.Get([]byte(keySecret))
+		switch {
+		case errors.Is(err, badger.ErrKeyNotFound):
+			s.secret = make([]byte, 32)
+			if _, err := rand.Read(s.secret); err != nil {
+				return err
+			}
+			return txn.Set([]byte(keySecret), s.secret)
+		case err != nil:
+			return err
+		}
+		s.secret, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("authz: signing key: %w", err)
+	}
+	err = db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("authz/"), PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := string(it.Item().Key())
+			err := it.Item().Value(func(v []byte) error {
+				switch {
+				case strings.HasPrefix(k, prefixAccount):
+					a := new(Account)
+					if err := json.Unmarshal(v, a); err != nil {
+						return err
+					}
+					s.accounts[a.ID] = a
+				case strings.HasPrefix(k, prefixACL):
+					var acl ThingACL
+					if err := json.Unmarshal(v, &acl); err != nil {
+						return err
+					}
+					s.acls[k[len(prefixACL):]] = acl
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("authz: decode %s: %w", k, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Len is the number of accounts.
+func (s *Store) Len() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.accounts)
+}
+
+// Get returns a copy of an account, without its hash.
+func (s *Store) Get(id string) (Account, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, ok := s.accounts[id]
+	if !ok {
+		return Account{}, false
+	}
+	c := *a
+	c.Hash = nil
+	return c, true
+}
+
+// List returns every account without hashes, ordered by ID.
+func (s *Store) List() []Account {
+	s.mu.RLock()
+	out := make([]Account, 0, len(s.accounts))
+	for _, a := range s.accounts {
+		c := *a
+		c.Hash = nil
+		out = append(out, c)
+	}
+	s.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// Add creates an enabled account with a password.
+func (s *Store) Add(ctx context.Context, id string, role Role, name, password string) error {
+	if err := wot.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") {
+		return fmt.Errorf("%w: %q", ErrBadID, id)
+	}
+	if _, err := ParseRole(string(role)); err != nil {
+		return err
+	}
+	hash, err := hashPassword(password)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.accounts[id]; ok {
+		return fmt.Errorf("%w: %s", ErrExists, id)
+	}
+	a := &Account{ID: id, Role: role, Name: name, Enabled: true, Created: s.now().UTC(), Hash: hash}
+	return s.saveLocked(a)
+}
+
+// Update changes an account: its role, its display name, whether it is
+// enabled, or its password (each when non-nil). Disabling and a new
+// password void the account's tokens.
+func (s *Store) Update(ctx context.Context, id string, role *Role, name *string, enabled *bool, password *string) error {
+	var hash []byte
+	if password != nil {
+		var err error
+		if hash, err = hashPassword(*password); err != nil {
+			return err
+		}
+	}
+	if role != nil {
+		if _, err := ParseRole(string(*role)); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cur, ok := s.accounts[id]
+	if !ok {
+		return fmt.Errorf("%w: %s", ErrNoAccount, id)
+	}
+	a := *cur
+	if role != nil {
+		a.Role = *role
+	}
+	if name != nil {
+		a.Name = *name
+	}
+	if enabled != nil {
+		if !*enabled && a.Enabled {
+			a.Epoch++
+		}
+		a.Enabled = *enabled
+	}
+	if hash != nil {
+		a.Hash = hash
+		a.Epoch++
+	}
+	return s.saveLocked(&a)
+}
+
+func (s *Store) saveLocked(a *Account) error {
+	b, err := json.Marshal(a)
+	if err != nil {
+		return err
+	}
+	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAccount+a.ID), b) }); err != nil {
+		return fmt.Errorf("authz: store account %s: %w", a.ID, err)
+	}
+	s.accounts[a.ID] = a
+	return nil
+}
+
+func hashPassword(pw string) ([]byte, error) {
+	if len(pw) < MinPassword {
+		return nil, ErrWeakPassword
+	}
+	if len(pw) > 72 {
+		return nil, fmt.Errorf("%w: at most 72 bytes", ErrWeakPassword)
+	}
+	return bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+}
+
+// NewPassword returns a random password of 24 characters.
+func NewPassword() string {
+	b := make([]byte, 18)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Login checks an account's password. remote is the client's address, for
+// throttling; failures are counted per account and per address.
+func (s *Store) Login(ctx context.Context, id, password, remote string) (Account, error) {
+	if err := s.throttle.check(id, remote); err != nil {
+		return Account{}, err
+	}
+	s.mu.RLock()
+	a, ok := s.accounts[id]
+	var hash []byte
+	if ok {
+		hash = a.Hash
+	}
+	s.mu.RUnlock()
+	if !ok {
+		// Spend the same time as a real check, so timing does not tell
+		// which account IDs exist.
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		s.throttle.fail(id, remote)
+		return Account{}, ErrBadCredentials
+	}
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+		s.throttle.fail(id, remote)
+		return Account{}, ErrBadCredentials
+	}
+	if !a.Enabled {
+		return Account{}, ErrDisabled
+	}
+	s.throttle.ok(id, remote)
+	c := *a
+	c.Hash = nil
+	return c, nil
+}
+
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wotmq-dummy-password"), bcryptCost)
+
+// SetThingACL sets (or, with an empty list, removes) a Thing's access list.
+func (s *Store) SetThingACL(ctx context.Context, thingID string, acl ThingACL) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.db.Update(func(txn *badger.Txn) error {
+		if len(acl.Allow) == 0 && len(acl.Deny) == 0 {
+			return txn.Delete([]byte(prefixACL + thingID))
+		}
+		b, err := json.Marshal(acl)
+		if err != nil {
+			return err
+		}
+		return txn.Set([]byte(prefixACL+thingID), b)
+	})
+	if err != nil {
+		return fmt.Errorf("authz: access list of %s: %w", thingID, err)
+	}
+	if len(acl.Allow) == 0 && len(acl.Deny) == 0 {
+		delete(s.acls, thingID)
+	} else {
+		s.acls[thingID] = acl
+	}
+	return nil
+}
+
+// ThingACL returns a Thing's access list.
+func (s *Store) ThingACL(thingID string) (ThingACL, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	acl, ok := s.acls[thingID]
+	return acl, ok
+}
+
+// HasACLs reports whether any Thing has an access list (the fast path of
+// delivery checks skips them otherwise).
+func (s *Store) HasACLs() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.acls) > 0
+}

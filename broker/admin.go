@@ -1,0 +1,240 @@
+package broker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// AdminRequest is the payload of a request on wotmq/admin. Op names the
+// operation; the other fields are its arguments. See docs/security.md.
+type AdminRequest struct {
+	Op       string   `json:"op"`
+	ID       string   `json:"id,omitempty"`       // account
+	Role     string   `json:"role,omitempty"`     // account role
+	Name     *string  `json:"name,omitempty"`     // account display name
+	Enabled  *bool    `json:"enabled,omitempty"`  // account enabled
+	Password *string  `json:"password,omitempty"` // account password
+	TTL      string   `json:"ttl,omitempty"`      // token lifetime, e.g. "24h"
+	Thing    string   `json:"thing,omitempty"`    // Thing ID
+	Agent    string   `json:"agent,omitempty"`    // new owner
+	Allow    []string `json:"allow,omitempty"`    // Thing access list
+	Deny     []string `json:"deny,omitempty"`
+}
+
+// Admin operations.
+const (
+	AdminAccountsList   = "accounts.list"
+	AdminAccountsAdd    = "accounts.add"
+	AdminAccountsUpdate = "accounts.update"
+	AdminToken          = "token"
+	AdminThingsDelete   = "things.delete"
+	AdminThingsReassign = "things.reassign"
+	AdminThingsACL      = "things.acl"
+)
+
+// TokenReply answers AdminToken.
+type TokenReply struct {
+	Token   string    `json:"token"`
+	Expires time.Time `json:"expires"`
+}
+
+// AccountReply answers AdminAccountsAdd; Password is set when the hub made
+// one up.
+type AccountReply struct {
+	authz.Account
+	Password string `json:"password,omitempty"`
+}
+
+// admin handles a request on wotmq/admin: it answers on the ResponseTopic
+// (status completed with the result, or failed with the error) and
+// returns the error for the PUBACK.
+func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
+	replyTo := pk.Properties.ResponseTopic
+	if replyTo == "" {
+		return wot.Errorf(wot.CodeInvalidPayload, "an admin request needs a ResponseTopic to answer on")
+	}
+	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
+		return err
+	}
+	var req AdminRequest
+	if err := json.Unmarshal(pk.Payload, &req); err != nil {
+		return h.adminReply(replyTo, pk, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
+	}
+	out, err := h.adminDo(ctx, id, req)
+	if err == nil {
+		h.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
+	}
+	return h.adminReply(replyTo, pk, out, err)
+}
+
+func (h *Hub) adminReply(replyTo string, pk *packets.Packet, out any, err error) error {
+	user := []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}}
+	var body []byte
+	if err != nil {
+		we := asWire(err)
+		user = []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusFailed)},
+			{Key: wot.PropError, Val: string(we.Code)}, {Key: wot.PropMessage, Val: we.Message}}
+		body, _ = json.Marshal(we)
+	} else {
+		body, _ = json.Marshal(out)
+	}
+	h.inject(packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
+		TopicName:   replyTo, Payload: body,
+		Properties: packets.Properties{CorrelationData: pk.Properties.CorrelationData, User: user},
+	})
+	return err
+}
+
+func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) (any, error) {
+	need := func(op authz.Op) error {
+		if !authz.Allowed(id.Role, op) {
+			return wot.Errorf(wot.CodeDenied, "role %s may not %s", id.Role, op)
+		}
+		return nil
+	}
+	switch req.Op {
+	case AdminAccountsList:
+		if err := need(authz.OpManageAccounts); err != nil {
+			return nil, err
+		}
+		return h.authz.List(), nil
+	case AdminAccountsAdd:
+		if err := need(authz.OpManageAccounts); err != nil {
+			return nil, err
+		}
+		role, err := authz.ParseRole(req.Role)
+		if err != nil {
+			return nil, wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+		}
+		out := AccountReply{}
+		pw := ""
+		if req.Password != nil {
+			pw = *req.Password
+		} else {
+			pw = authz.NewPassword()
+			out.Password = pw
+		}
+		name := ""
+		if req.Name != nil {
+			name = *req.Name
+		}
+		if err := h.authz.Add(ctx, req.ID, role, name, pw); err != nil {
+			return nil, accountErr(err)
+		}
+		out.Account, _ = h.authz.Get(req.ID)
+		return out, nil
+	case AdminAccountsUpdate:
+		self := req.ID == "" || req.ID == id.ID
+		if req.ID == "" {
+			req.ID = id.ID
+		}
+		// Anyone with an account may change their own password; the rest
+		// is for admins.
+		if !(self && req.Role == "" && req.Enabled == nil && req.Name == nil && !id.Anonymous) {
+			if err := need(authz.OpManageAccounts); err != nil {
+				return nil, err
+			}
+		}
+		var role *authz.Role
+		if req.Role != "" {
+			r, err := authz.ParseRole(req.Role)
+			if err != nil {
+				return nil, wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+			}
+			role = &r
+		}
+		if err := h.authz.Update(ctx, req.ID, role, req.Name, req.Enabled, req.Password); err != nil {
+			return nil, accountErr(err)
+		}
+		if req.Enabled != nil && !*req.Enabled {
+			h.disconnectAccount(req.ID)
+		}
+		a, _ := h.authz.Get(req.ID)
+		return a, nil
+	case AdminToken:
+		if req.ID == "" {
+			req.ID = id.ID
+		}
+		if req.ID != id.ID || id.Anonymous {
+			if err := need(authz.OpManageAccounts); err != nil {
+				return nil, err
+			}
+		}
+		var ttl time.Duration
+		if req.TTL != "" {
+			d, err := time.ParseDuration(req.TTL)
+			if err != nil || d <= 0 {
+				return nil, wot.Errorf(wot.CodeInvalidPayload, "ttl %q: want a duration such as 24h", req.TTL)
+			}
+			ttl = d
+		}
+		tok, exp, err := h.authz.IssueToken(req.ID, ttl)
+		if err != nil {
+			return nil, accountErr(err)
+		}
+		return TokenReply{Token: tok, Expires: exp}, nil
+	case AdminThingsDelete, AdminThingsReassign, AdminThingsACL:
+		if err := need(authz.OpManageThings); err != nil {
+			return nil, err
+		}
+		return h.adminThings(ctx, req)
+	}
+	return nil, wot.Errorf(wot.CodeInvalidPayload, "unknown admin op %q", req.Op)
+}
+
+func (h *Hub) adminThings(ctx context.Context, req AdminRequest) (any, error) {
+	e, ok := h.dir.Get(req.Thing)
+	if !ok {
+		return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", req.Thing)
+	}
+	switch req.Op {
+	case AdminThingsDelete:
+		return map[string]string{"deleted": req.Thing}, h.deleteThing(ctx, authz.Identity{ID: e.AgentID}, req.Thing)
+	case AdminThingsReassign:
+		if err := wot.ValidateID(req.Agent); err != nil {
+			return nil, err
+		}
+		h.failThingRequests(ctx, e.AgentID, req.Thing)
+		if _, err := h.dir.Reassign(ctx, req.Thing, req.Agent); err != nil {
+			if errors.Is(err, directory.ErrNotFound) {
+				return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", req.Thing)
+			}
+			return nil, err
+		}
+		return map[string]string{"thing": req.Thing, "agent": req.Agent}, nil
+	}
+	acl := authz.ThingACL{Allow: req.Allow, Deny: req.Deny}
+	return acl, h.authz.SetThingACL(ctx, req.Thing, acl)
+}
+
+func accountErr(err error) error {
+	switch {
+	case errors.Is(err, authz.ErrNoAccount):
+		return wot.Errorf(wot.CodeUnknownAccount, "%v", err)
+	case errors.Is(err, authz.ErrExists), errors.Is(err, authz.ErrWeakPassword), errors.Is(err, authz.ErrBadID), errors.Is(err, authz.ErrBadRole):
+		return wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+	case errors.Is(err, authz.ErrDisabled):
+		return wot.Errorf(wot.CodeDenied, "%v", err)
+	}
+	return err
+}
+
+// disconnectAccount ends the connections of a disabled account.
+func (h *Hub) disconnectAccount(account string) {
+	h.sessions.Range(func(k, v any) bool {
+		if v.(authz.Identity).ID == account {
+			_ = h.srv.DisconnectClient(k.(*mqtt.Client), packets.ErrNotAuthorized)
+		}
+		return true
+	})
+}

@@ -1,0 +1,161 @@
+package broker
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/authz"
+)
+
+// CONNACK refusals. MQTT 3.1.1 clients get "not authorized" (0x05) for all
+// of them: their protocol has no other codes.
+var (
+	connBadCredentials = packets.Code{Code: 0x86, Reason: "bad user name or password"}
+	connNotAuthorized  = packets.Code{Code: 0x87, Reason: "not authorized: credentials required"}
+	connDisabled       = packets.Code{Code: 0x87, Reason: "not authorized: account disabled"}
+	connExpired        = packets.Code{Code: 0x86, Reason: "token expired"}
+	connBadToken       = packets.Code{Code: 0x86, Reason: "invalid token"}
+	connThrottled      = packets.Code{Code: 0x9F, Reason: "too many failed logins; try again later"}
+	connIDTaken        = packets.Code{Code: 0x85, Reason: "client identifier in use by another account"}
+)
+
+// identity returns who an authenticated client is.
+func (h *Hub) identity(cl *mqtt.Client) (authz.Identity, bool) {
+	v, ok := h.sessions.Load(cl)
+	if !ok {
+		return authz.Identity{}, false
+	}
+	return v.(authz.Identity), true
+}
+
+// authenticate decides a CONNECT: a TLS client certificate whose common
+// name is an account, a token or password, or (development mode only) no
+// credentials from a loopback address. On refusal it sends the CONNACK
+// itself, with a reason code and string, and returns the code.
+func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
+	ctx := context.Background()
+	user := string(pk.Connect.Username)
+	pass := string(pk.Connect.Password)
+	host := remoteHost(cl.Net.Remote)
+	var id authz.Identity
+	var err error
+	switch {
+	case pass != "" && authz.LooksLikeToken(pass):
+		var a authz.Account
+		if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
+			err = authz.ErrBadCredentials
+		}
+		id = authz.Identity{ID: a.ID, Role: a.Role}
+	case user != "" && (pass != "" || h.accountExists(user)):
+		var a authz.Account
+		a, err = h.authz.Login(ctx, user, pass, host)
+		id = authz.Identity{ID: a.ID, Role: a.Role}
+	case user == "" && pass == "" && peerCertName(cl) != "":
+		name := peerCertName(cl)
+		a, ok := h.authz.Get(name)
+		switch {
+		case !ok:
+			err = authz.ErrBadCredentials
+		case !a.Enabled:
+			err = authz.ErrDisabled
+		}
+		id = authz.Identity{ID: a.ID, Role: a.Role}
+	case h.opts.Dev && isLoopback(host):
+		id = authz.Identity{ID: user, Role: authz.RoleService, Anonymous: true}
+		if id.ID == "" {
+			id.ID = cl.ID
+		}
+	default:
+		err = errNoCredentials
+	}
+	if err == nil {
+		err = h.checkClientID(cl, id)
+	}
+	if err != nil {
+		return h.refuseConnect(cl, user, host, err)
+	}
+	h.sessions.Store(cl, id)
+	h.log.Debug().Str("client", cl.ID).Str("account", id.ID).Str("role", string(id.Role)).Bool("anonymous", id.Anonymous).Msg("client authenticated")
+	return nil
+}
+
+var (
+	errNoCredentials = errors.New("credentials required")
+	errIDTaken       = errors.New("client ID in use by another account")
+)
+
+func (h *Hub) accountExists(id string) bool { _, ok := h.authz.Get(id); return ok }
+
+// checkClientID refuses a client ID that a connected client of another
+// account holds: a session takeover must not let one account cut another
+// off (or inherit its session).
+func (h *Hub) checkClientID(cl *mqtt.Client, id authz.Identity) error {
+	if cl.ID == "" {
+		return nil
+	}
+	old, ok := h.srv.Clients.Get(cl.ID)
+	if !ok {
+		return nil
+	}
+	if prev, ok := h.identity(old); ok && prev.ID != id.ID {
+		return errIDTaken
+	}
+	return nil
+}
+
+// refuseConnect answers a refused CONNECT and logs it without secrets.
+func (h *Hub) refuseConnect(cl *mqtt.Client, user, host string, err error) error {
+	code := connBadCredentials
+	switch {
+	case errors.Is(err, errNoCredentials):
+		code = connNotAuthorized
+	case errors.Is(err, authz.ErrDisabled):
+		code = connDisabled
+	case errors.Is(err, authz.ErrTokenExpired):
+		code = connExpired
+	case errors.Is(err, authz.ErrBadToken):
+		code = connBadToken
+	case errors.Is(err, authz.ErrThrottled):
+		code = connThrottled
+	case errors.Is(err, errIDTaken):
+		code = connIDTaken
+	}
+	h.log.Info().Str("client", cl.ID).Str("user", user).Str("remote", host).
+		Str("reason", code.Reason).Msg("connection refused")
+	if cl.Properties.ProtocolVersion < 5 {
+		code = packets.Err3NotAuthorized
+	}
+	_ = h.srv.SendConnack(cl, code, false, nil)
+	return code
+}
+
+func remoteHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// peerCertName is the common name of a verified TLS client certificate.
+func peerCertName(cl *mqtt.Client) string {
+	tc, ok := cl.Net.Conn.(*tls.Conn)
+	if !ok {
+		return ""
+	}
+	st := tc.ConnectionState()
+	if len(st.VerifiedChains) == 0 || len(st.PeerCertificates) == 0 {
+		return ""
+	}
+	return st.PeerCertificates[0].Subject.CommonName
+}
