@@ -24,7 +24,6 @@ const (
 	keySecret     = "authz/secret"
 	// MinPassword is the shortest password accepted.
 	MinPassword = 12
-	bcryptCost  = 11
 )
 
 // Account is a user of the hub: a device agent, a person, a service.
@@ -56,7 +55,14 @@ type Options struct {
 	Now func() time.Time
 	// Throttle limits failed logins; the zero value uses the defaults.
 	Throttle ThrottleOptions
+	// PasswordCost is the bcrypt cost of password hashes; DefaultCost when
+	// zero (tests use bcrypt's minimum, 4).
+	PasswordCost int
 }
+
+// DefaultCost is the bcrypt cost of password hashes (about 100 ms on a
+// small machine: cheap for a login, dear for a guesser).
+const DefaultCost = 11
 
 // Store keeps accounts, per-Thing access lists and the token signing key
 // in Badger (keys "authz/"), with an in-memory copy for the message path.
@@ -66,6 +72,7 @@ type Store struct {
 	now      func() time.Time
 	secret   []byte
 	throttle *throttle
+	cost     int
 
 	mu       sync.RWMutex
 	accounts map[string]*Account
@@ -75,7 +82,10 @@ type Store struct {
 // Open loads the accounts and access lists in db, creating the token
 // signing key on first use.
 func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}}
+	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, cost: opts.PasswordCost}
+	if s.cost == 0 {
+		s.cost = DefaultCost
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -174,7 +184,7 @@ func (s *Store) Add(ctx context.Context, id string, role Role, name, password st
 	if _, err := ParseRole(string(role)); err != nil {
 		return err
 	}
-	hash, err := hashPassword(password)
+	hash, err := s.hashPassword(password)
 	if err != nil {
 		return err
 	}
@@ -194,7 +204,7 @@ func (s *Store) Update(ctx context.Context, id string, role *Role, name *string,
 	var hash []byte
 	if password != nil {
 		var err error
-		if hash, err = hashPassword(*password); err != nil {
+		if hash, err = s.hashPassword(*password); err != nil {
 			return err
 		}
 	}
@@ -241,14 +251,14 @@ func (s *Store) saveLocked(a *Account) error {
 	return nil
 }
 
-func hashPassword(pw string) ([]byte, error) {
+func (s *Store) hashPassword(pw string) ([]byte, error) {
 	if len(pw) < MinPassword {
 		return nil, ErrWeakPassword
 	}
 	if len(pw) > 72 {
 		return nil, fmt.Errorf("%w: at most 72 bytes", ErrWeakPassword)
 	}
-	return bcrypt.GenerateFromPassword([]byte(pw), bcryptCost)
+	return bcrypt.GenerateFromPassword([]byte(pw), s.cost)
 }
 
 // NewPassword returns a random password of 24 characters.
@@ -293,7 +303,9 @@ func (s *Store) Login(ctx context.Context, id, password, remote string) (Account
 	return c, nil
 }
 
-var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wotmq-dummy-password"), bcryptCost)
+// dummyHash is compared against for unknown accounts. Its cost is the
+// default: a login for an unknown name takes as long as a real one.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wotmq-dummy-password"), DefaultCost)
 
 // SetThingACL sets (or, with an empty list, removes) a Thing's access list.
 func (s *Store) SetThingACL(ctx context.Context, thingID string, acl ThingACL) error {

@@ -80,6 +80,9 @@ type Options struct {
 	AdminPassword string
 	// Throttle limits failed logins; the zero value uses the defaults.
 	Throttle authz.ThrottleOptions
+	// PasswordCost is the bcrypt cost of password hashes;
+	// authz.DefaultCost when zero.
+	PasswordCost int
 	// SyncWrites makes Badger fsync every write (survives power loss, not
 	// only a process crash) at a cost in throughput.
 	SyncWrites bool
@@ -183,7 +186,7 @@ func New(opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.presence = presence.New(db, opts.Now)
-	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle}); err != nil {
+	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost}); err != nil {
 		db.Close()
 		return nil, err
 	}
