@@ -47,7 +47,6 @@ func secureHub(t *testing.T, mod ...func(*broker.Options)) (*broker.Hub, *locked
 	return h, logs
 }
 
-
 func thingTD(id string) []byte {
 	return []byte(`{"@context":"https://www.w3.org/2022/wot/td/v1.1","id":"` + id + `","title":"T",
 	"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n",
