@@ -149,7 +149,11 @@ func isLoopback(host string) bool {
 
 // peerCertName is the common name of a verified TLS client certificate.
 func peerCertName(cl *mqtt.Client) string {
-	tc, ok := cl.Net.Conn.(*tls.Conn)
+	conn := cl.Net.Conn
+	if ws, ok := conn.(*wsConn); ok {
+		conn = ws.Conn
+	}
+	tc, ok := conn.(*tls.Conn)
 	if !ok {
 		return ""
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -26,6 +27,8 @@ import (
 const (
 	DefaultTCPAddr       = ":1883"
 	DefaultWSAddr        = ":9001"
+	DefaultTLSAddr       = ":8883"
+	DefaultWSSAddr       = ":9443"
 	DefaultDataDir       = "./wotmq-data"
 	DefaultSweepInterval = time.Second
 	DefaultGCInterval    = 5 * time.Minute
@@ -41,6 +44,16 @@ type Options struct {
 	// WSAddr is the MQTT over WebSocket listen address; DefaultWSAddr when
 	// empty, "off" to disable.
 	WSAddr string
+	// TLS, when set, adds MQTT over TLS on TLSAddr and MQTT over secure
+	// WebSocket on WSSAddr. With ClientAuth set (VerifyClientCertIfGiven),
+	// a client certificate whose common name is an account logs in as it.
+	TLS *tls.Config
+	// TLSAddr is the MQTT over TLS listen address; DefaultTLSAddr when
+	// empty, "off" to disable.
+	TLSAddr string
+	// WSSAddr is the MQTT over secure WebSocket listen address;
+	// DefaultWSSAddr when empty, "off" to disable.
+	WSSAddr string
 	// DataDir is the Badger directory; DefaultDataDir when empty.
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when
@@ -99,6 +112,12 @@ func (o *Options) setDefaults() {
 	if o.WSAddr == "" {
 		o.WSAddr = DefaultWSAddr
 	}
+	if o.TLSAddr == "" {
+		o.TLSAddr = DefaultTLSAddr
+	}
+	if o.WSSAddr == "" {
+		o.WSSAddr = DefaultWSSAddr
+	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
 	}
@@ -142,6 +161,8 @@ type Hub struct {
 
 	tcp *listeners.TCP
 	ws  *wsListener
+	tls *listeners.TCP
+	wss *wsListener
 
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
 
@@ -254,6 +275,19 @@ func (h *Hub) Start(ctx context.Context) error {
 			return fmt.Errorf("broker: listen on %s (websocket): %w", h.opts.WSAddr, err)
 		}
 	}
+	if h.opts.TLS != nil && h.opts.TLSAddr != "off" {
+		h.tls = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tls", Address: h.opts.TLSAddr, TLSConfig: h.opts.TLS})
+		if err := h.srv.AddListener(h.tls); err != nil {
+			return fmt.Errorf("broker: listen on %s (TLS): %w", h.opts.TLSAddr, err)
+		}
+	}
+	if h.opts.TLS != nil && h.opts.WSSAddr != "off" {
+		h.wss = newWSListener("wss", h.opts.WSSAddr)
+		h.wss.tls = h.opts.TLS
+		if err := h.srv.AddListener(h.wss); err != nil {
+			return fmt.Errorf("broker: listen on %s (secure websocket): %w", h.opts.WSSAddr, err)
+		}
+	}
 	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
 
 	if err := h.restore(ctx); err != nil {
@@ -265,7 +299,8 @@ func (h *Hub) Start(ctx context.Context) error {
 	h.bg.Add(2)
 	go h.sweepLoop()
 	go h.gcLoop()
-	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("data", h.opts.DataDir).
+	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
+		Bool("dev", h.opts.Dev).Str("data", h.opts.DataDir).
 		Int("things", h.dir.Len()).Msg("hub started")
 	return nil
 }
@@ -284,6 +319,23 @@ func (h *Hub) MQTTAddr() string {
 		return ""
 	}
 	return h.tcp.Address()
+}
+
+// TLSAddr is the bound MQTT over TLS address ("" when disabled).
+func (h *Hub) TLSAddr() string {
+	if h.tls == nil {
+		return ""
+	}
+	return h.tls.Address()
+}
+
+// WSSAddr is the bound MQTT over secure WebSocket address ("" when
+// disabled).
+func (h *Hub) WSSAddr() string {
+	if h.wss == nil {
+		return ""
+	}
+	return h.wss.Address()
 }
 
 // WSAddr is the bound MQTT over WebSocket address ("" when disabled).

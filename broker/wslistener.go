@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
@@ -26,6 +27,7 @@ type wsListener struct {
 	once     sync.Once
 
 	establish listeners.EstablishFn // set by Serve before the server accepts
+	tls       *tls.Config           // wss when set
 }
 
 var _ listeners.Listener = (*wsListener)(nil)
@@ -39,8 +41,13 @@ func newWSListener(id, addr string) *wsListener {
 	}}
 }
 
-func (l *wsListener) ID() string       { return l.id }
-func (l *wsListener) Protocol() string { return "ws" }
+func (l *wsListener) ID() string { return l.id }
+func (l *wsListener) Protocol() string {
+	if l.tls != nil {
+		return "wss"
+	}
+	return "ws"
+}
 
 func (l *wsListener) Address() string {
 	if l.ln != nil {
@@ -54,6 +61,9 @@ func (l *wsListener) Init(log *slog.Logger) error {
 	ln, err := net.Listen("tcp", l.addr)
 	if err != nil {
 		return err
+	}
+	if l.tls != nil {
+		ln = tls.NewListener(ln, l.tls)
 	}
 	l.ln = ln
 	mux := http.NewServeMux()

@@ -27,6 +27,9 @@ const usage = `wotmq serves digital twins of IoT devices over MQTT 5, the W3C We
 
 Usage:
   wotmq serve [flags]    run the hub (see "wotmq serve -h")
+  wotmq accounts ...     manage accounts (see "wotmq accounts -h")
+  wotmq token [ID]       issue an access token
+  wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq version          print the version
   wotmq help             print this help
 
@@ -54,8 +57,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return usageError{"no command given"}
 	}
 	switch args[0] {
+	case "accounts":
+		return accounts(ctx, args[1:], stdout, stderr)
+	case "token":
+		return token(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "conformance":
+		return runConformance(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "wotmq", version)
 		return nil

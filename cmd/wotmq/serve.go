@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +26,10 @@ type Main struct {
 	LogLevel  string // trace, debug, info, warn, error
 	LogFormat string // auto, console, json
 	LogOutput io.Writer
+	// Stdout receives the first admin password, once (os.Stdout when nil).
+	Stdout io.Writer
+	// TLS files; see the serve flags.
+	TLSCert, TLSKey, TLSClientCA string
 
 	Hub *broker.Hub
 }
@@ -36,6 +42,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	opts := m.Options
 	opts.Logger = &log
+	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
+		return err
+	}
 	hub, err := broker.New(opts)
 	if err != nil {
 		return err
@@ -45,7 +54,42 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Hub = hub
+	if pw := hub.InitialAdminPassword(); pw != "" {
+		out := m.Stdout
+		if out == nil {
+			out = os.Stdout
+		}
+		fmt.Fprintf(out, "\nwotmq created the account \"admin\" with the password\n\n    %s\n\nIt is shown only this once. Change it with: wotmq accounts passwd admin\n\n", pw)
+	}
 	return nil
+}
+
+// loadTLS builds the TLS configuration of the serve flags (nil without a
+// certificate).
+func loadTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
+	if certFile == "" && keyFile == "" {
+		if clientCA != "" {
+			return nil, usageError{"--tls-client-ca needs --tls-cert and --tls-key"}
+		}
+		return nil, nil
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	if clientCA != "" {
+		pem, err := os.ReadFile(clientCA)
+		if err != nil {
+			return nil, fmt.Errorf("TLS client CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS client CA %s: no PEM certificates", clientCA)
+		}
+		cfg.ClientCAs, cfg.ClientAuth = pool, tls.VerifyClientCertIfGiven
+	}
+	return cfg, nil
 }
 
 // Close stops the hub.
@@ -88,6 +132,13 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.TCPAddr, "mqtt-addr", broker.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
 	fs.StringVar(&o.WSAddr, "ws-addr", broker.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
 	fs.StringVar(&o.DataDir, "data", broker.DefaultDataDir, "data directory (Badger)")
+	fs.BoolVar(&o.Dev, "dev", false, "development mode: admit clients without credentials from loopback addresses (never on a network)")
+	fs.StringVar(&o.AdminPassword, "admin-password", "", "password of the account admin created on a hub without accounts (default: a random one, printed once)")
+	fs.StringVar(&m.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables MQTT over TLS and secure WebSocket")
+	fs.StringVar(&m.TLSKey, "tls-key", "", "TLS private key file (PEM)")
+	fs.StringVar(&m.TLSClientCA, "tls-client-ca", "", "CA file (PEM) for optional client certificates; a certificate whose common name is an account logs in as it")
+	fs.StringVar(&o.TLSAddr, "mqtts-addr", broker.DefaultTLSAddr, "MQTT over TLS listen address (with --tls-cert; \"off\" to disable)")
+	fs.StringVar(&o.WSSAddr, "wss-addr", broker.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
 	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// adminConn are the connection flags of the admin verbs.
+type adminConn struct {
+	broker, username, password string
+	timeout                    time.Duration
+	json                       bool
+}
+
+func (a *adminConn) flags(fs *flag.FlagSet) {
+	fs.StringVar(&a.broker, "broker", "127.0.0.1:1883", "hub MQTT address host:port")
+	fs.StringVar(&a.username, "username", "", "account to act as")
+	fs.StringVar(&a.password, "password", "", "its password or token")
+	fs.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for the hub")
+	fs.BoolVar(&a.json, "json", false, "print JSON")
+}
+
+// parseAdmin parses a verb's flags (each also WOTMQ_<FLAG>) and returns the
+// positional arguments.
+func parseAdmin(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) ([]string, error) {
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	// Flags may come before, between or after the positional arguments.
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, flag.ErrHelp
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if err := applyEnv(fs, os.Getenv); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	return pos, nil
+}
+
+// do sends one request to the hub's admin topic and decodes the reply
+// into out.
+func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, a.timeout)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.broker)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", a.broker, err)
+	}
+	replies := make(chan *paho.Publish, 1)
+	c := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+		func(pr paho.PublishReceived) (bool, error) {
+			select {
+			case replies <- pr.Packet:
+			default:
+			}
+			return true, nil
+		}}, OnClientError: func(error) {}})
+	cp := &paho.Connect{CleanStart: true, KeepAlive: 30, ClientID: "wotmq-cli-" + randHex(6),
+		Username: a.username, UsernameFlag: a.username != "", Password: []byte(a.password), PasswordFlag: a.password != ""}
+	ca, err := c.Connect(ctx, cp)
+	if err != nil {
+		if ca != nil && ca.Properties != nil && ca.Properties.ReasonString != "" {
+			return fmt.Errorf("hub refused the connection: %s", ca.Properties.ReasonString)
+		}
+		return fmt.Errorf("connect: %w", err)
+	}
+	defer c.Disconnect(&paho.Disconnect{})
+	who := a.username
+	if who == "" {
+		who = tokenSubject(a.password)
+	}
+	if who == "" {
+		who = cp.ClientID // development mode: anonymous clients are named by their client ID
+	}
+	topic := authz.RepliesRoot + "/" + wot.EscapeLevel(who) + "/cli-" + randHex(6)
+	if _, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 1}}}); err != nil {
+		return fmt.Errorf("subscribe: %w", err)
+	}
+	body, _ := json.Marshal(req)
+	resp, err := c.Publish(ctx, &paho.Publish{Topic: authz.AdminTopic, QoS: 1, Payload: body,
+		Properties: &paho.PublishProperties{ResponseTopic: topic, CorrelationData: []byte("cli")}})
+	if err != nil {
+		if resp != nil && resp.Properties != nil && resp.Properties.ReasonString != "" {
+			return errors.New(resp.Properties.ReasonString)
+		}
+		return err
+	}
+	select {
+	case m := <-replies:
+		if m.Properties != nil && m.Properties.User.Get(wot.PropStatus) == string(wot.StatusFailed) {
+			return fmt.Errorf("%s: %s", m.Properties.User.Get(wot.PropError), m.Properties.User.Get(wot.PropMessage))
+		}
+		if out != nil {
+			return json.Unmarshal(m.Payload, out)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("no answer from the hub: %w", ctx.Err())
+	}
+}
+
+// tokenSubject reads the account ID out of a token (without checking it:
+// the hub does) so that replies can be addressed to it.
+func tokenSubject(pw string) string {
+	if !authz.LooksLikeToken(pw) {
+		return ""
+	}
+	parts := strings.Split(pw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.Unmarshal(b, &c)
+	return c.Sub
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+const accountsUsage = `Usage: wotmq accounts COMMAND [flags] ...
+
+Manage the hub's accounts (an admin account is needed, except to change
+one's own password).
+
+  wotmq accounts list
+  wotmq accounts add ID --role ROLE [--name NAME] [--new-password PW]
+  wotmq accounts role ID ROLE
+  wotmq accounts disable ID        (also ends its connections and voids its tokens)
+  wotmq accounts enable ID
+  wotmq accounts passwd [ID] [--new-password PW]
+
+Roles: agent, viewer, operator, manager, admin, service (docs/security.md).
+Without --new-password, add and passwd make up a password and print it.
+
+Example:
+  wotmq accounts add lamp-agent --role agent --username admin --password "$ADMIN_PW"
+
+Flags:
+`
+
+func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wotmq accounts", flag.ContinueOnError)
+	var a adminConn
+	a.flags(fs)
+	role := fs.String("role", "", "role of a new account")
+	name := fs.String("name", "", "display name of a new account")
+	newPW := fs.String("new-password", "", "password to set (default: a random one, printed)")
+	if len(args) == 0 {
+		fmt.Fprint(stderr, accountsUsage)
+		return usageError{"accounts: no command given"}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, accountsUsage)
+		fs.SetOutput(stdout)
+		fs.PrintDefaults()
+		return nil
+	}
+	verb := args[0]
+	rest, err := parseAdmin(fs, args[1:], stderr, accountsUsage)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	arg := func(i int, what string) (string, error) {
+		if len(rest) <= i {
+			return "", usageError{fmt.Sprintf("accounts %s: missing %s", verb, what)}
+		}
+		return rest[i], nil
+	}
+	var req broker.AdminRequest
+	switch verb {
+	case "list":
+		var list []authz.Account
+		if err := a.do(ctx, broker.AdminRequest{Op: broker.AdminAccountsList}, &list); err != nil {
+			return err
+		}
+		if a.json {
+			return json.NewEncoder(stdout).Encode(list)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tROLE\tENABLED\tNAME\tCREATED")
+		for _, x := range list {
+			fmt.Fprintf(tw, "%s\t%s\t%v\t%s\t%s\n", x.ID, x.Role, x.Enabled, x.Name, x.Created.Format(time.DateOnly))
+		}
+		return tw.Flush()
+	case "add":
+		id, err := arg(0, "account ID")
+		if err != nil {
+			return err
+		}
+		if *role == "" {
+			return usageError{"accounts add: --role is required"}
+		}
+		req = broker.AdminRequest{Op: broker.AdminAccountsAdd, ID: id, Role: *role, Name: name}
+		if *newPW != "" {
+			req.Password = newPW
+		}
+		var out broker.AccountReply
+		if err := a.do(ctx, req, &out); err != nil {
+			return err
+		}
+		if a.json {
+			return json.NewEncoder(stdout).Encode(out)
+		}
+		fmt.Fprintf(stdout, "added %s (%s)\n", out.ID, out.Role)
+		if out.Password != "" {
+			fmt.Fprintf(stdout, "password: %s\n", out.Password)
+		}
+		return nil
+	case "role":
+		id, err := arg(0, "account ID")
+		if err != nil {
+			return err
+		}
+		r, err := arg(1, "role")
+		if err != nil {
+			return err
+		}
+		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Role: r}
+	case "disable", "enable":
+		id, err := arg(0, "account ID")
+		if err != nil {
+			return err
+		}
+		on := verb == "enable"
+		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Enabled: &on}
+	case "passwd":
+		id := ""
+		if len(rest) > 0 {
+			id = rest[0]
+		}
+		pw := *newPW
+		made := pw == ""
+		if made {
+			pw = authz.NewPassword()
+		}
+		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Password: &pw}
+		if err := a.do(ctx, req, nil); err != nil {
+			return err
+		}
+		if made {
+			fmt.Fprintf(stdout, "new password: %s\n", pw)
+		} else {
+			fmt.Fprintln(stdout, "password changed")
+		}
+		return nil
+	default:
+		fmt.Fprint(stderr, accountsUsage)
+		return usageError{fmt.Sprintf("accounts: unknown command %q", verb)}
+	}
+	var out authz.Account
+	if err := a.do(ctx, req, &out); err != nil {
+		return err
+	}
+	if a.json {
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	fmt.Fprintf(stdout, "%s: role %s, enabled %v\n", out.ID, out.Role, out.Enabled)
+	return nil
+}
+
+const tokenUsage = `Usage: wotmq token [ID] [flags]
+
+Issue an access token: for yourself, or (as an admin) for another account.
+Use it as the MQTT password (user name empty or the account ID) or as an
+HTTP bearer token. Disabling the account or changing its password voids it.
+
+Example:
+  wotmq token --username app --password "$APP_PW" --ttl 720h
+
+Flags:
+`
+
+func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wotmq token", flag.ContinueOnError)
+	var a adminConn
+	a.flags(fs)
+	ttl := fs.Duration("ttl", authz.DefaultTokenTTL, "token lifetime")
+	rest, err := parseAdmin(fs, args, stderr, tokenUsage)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	req := broker.AdminRequest{Op: broker.AdminToken, TTL: ttl.String()}
+	if len(rest) > 0 {
+		req.ID = rest[0]
+	}
+	var out broker.TokenReply
+	if err := a.do(ctx, req, &out); err != nil {
+		return err
+	}
+	if a.json {
+		return json.NewEncoder(stdout).Encode(out)
+	}
+	fmt.Fprintln(stdout, out.Token)
+	fmt.Fprintf(stderr, "expires %s\n", out.Expires.Format(time.RFC3339))
+	return nil
+}

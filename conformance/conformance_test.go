@@ -1,0 +1,186 @@
+package conformance_test
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/conformance"
+)
+
+// startHub starts a wotmq hub on 127.0.0.1:0 and closes it when the test
+// ends.
+func startHub(tb testing.TB) *broker.Hub {
+	tb.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
+	h, err := broker.New(broker.Options{
+		TCPAddr:       "127.0.0.1:0",
+		WSAddr:        "off",
+		DataDir:       tb.TempDir(),
+		SweepInterval: 10 * time.Millisecond,
+		Dev:           true, // anonymous clients from loopback, as the suite's agent and consumer
+		Logger:        &log,
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		h.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := h.Close(); err != nil {
+			tb.Errorf("close hub: %v", err)
+		}
+	})
+	return h
+}
+
+func TestHubConforms(t *testing.T) {
+	h := startHub(t)
+	results := conformance.Run(t.Context(), conformance.Config{Broker: h.MQTTAddr()})
+	if len(results) != len(conformance.Checks()) {
+		t.Fatalf("%d results for %d checks", len(results), len(conformance.Checks()))
+	}
+	for _, r := range results {
+		t.Run(r.ID, func(t *testing.T) {
+			if r.Err != nil {
+				t.Errorf("%s: %v (cites %s)", r.Title, r.Err, r.Cites)
+			}
+		})
+	}
+	if err := conformance.Err(results); err != nil {
+		t.Logf("summary:\n%v", err)
+	}
+}
+
+func TestRunCleansUp(t *testing.T) {
+	h := startHub(t)
+	cfg := conformance.Config{Broker: h.MQTTAddr(), ThingID: "urn:wotmq:conformance:cleanup", AgentID: "cleanup-agent"}
+	if err := conformance.Err(conformance.Run(t.Context(), cfg)); err != nil {
+		t.Fatal(err)
+	}
+	// A second run with the same Thing ID and agent registers it anew: the
+	// first run deleted it and left no retained state behind.
+	if err := conformance.Err(conformance.Run(t.Context(), cfg)); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+}
+
+func TestChecksCatalogue(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range conformance.Checks() {
+		if c.ID == "" || c.Title == "" || c.Cites == "" {
+			t.Errorf("incomplete check %+v", c)
+		}
+		if seen[c.ID] {
+			t.Errorf("duplicate ID %s", c.ID)
+		}
+		seen[c.ID] = true
+	}
+	for _, id := range []string{"HUB-TD", "TD-REGISTER", "TD-VALID", "TD-MQV-CONTEXT", "TD-FORMS-COVER-OPS",
+		"TD-INVALID-REFUSED", "PROP-RETAINED", "PROP-INVALID-REFUSED", "EVENT-RELAY", "ACTION-ROUNDTRIP",
+		"ACTION-FINAL-ONLY", "ACTION-QUERY", "ACTION-INVALID-INPUT", "ACTION-UNKNOWN", "WRITE-READONLY",
+		"TWIN-TOPICS-HUB-ONLY", "HISTORY", "DELETE"} {
+		if !seen[id] {
+			t.Errorf("no check %s", id)
+		}
+	}
+}
+
+// allowHook admits every client and subscription, like Mochi's
+// auth.AllowHook (whose package needs a YAML module this one does not
+// require).
+type allowHook struct{ mqtt.HookBase }
+
+func (allowHook) ID() string { return "allow" }
+func (allowHook) Provides(b byte) bool {
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+}
+func (allowHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (allowHook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+
+// startMochi starts a bare Mochi broker: MQTT 5, but none of the hub's
+// behaviour.
+func startMochi(tb testing.TB) string {
+	tb.Helper()
+	srv := mqtt.New(nil)
+	if err := srv.AddHook(new(allowHook), nil); err != nil {
+		tb.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { srv.Close() })
+	return tcp.Address()
+}
+
+func TestWrongHubFails(t *testing.T) {
+	addr := startMochi(t)
+	start := time.Now()
+	results := conformance.Run(t.Context(), conformance.Config{Broker: addr, Timeout: 300 * time.Millisecond})
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("Run took %v against a bare broker", d)
+	}
+	byID := map[string]error{}
+	for _, r := range results {
+		byID[r.ID] = r.Err
+	}
+	if byID["CONNECT"] != nil {
+		t.Errorf("CONNECT failed against a plain MQTT 5 broker: %v", byID["CONNECT"])
+	}
+	if byID["HUB-TD"] == nil {
+		t.Error("HUB-TD passed against a bare broker")
+	}
+	if err := byID["DELETE"]; !errors.Is(err, conformance.ErrSkipped) || !strings.Contains(err.Error(), "skipped: prerequisite TD-REGISTER failed") {
+		t.Errorf("DELETE: %v, want skipped", err)
+	}
+	err := conformance.Err(results)
+	if err == nil {
+		t.Fatal("Err = nil for a bare broker")
+	}
+	if !strings.Contains(err.Error(), "HUB-TD ") || !strings.Contains(err.Error(), "(cites ") {
+		t.Errorf("Err = %v", err)
+	}
+}
+
+func TestNoBrokerFails(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	results := conformance.Run(t.Context(), conformance.Config{Broker: addr, Timeout: time.Second})
+	for _, r := range results {
+		if r.Err == nil {
+			t.Errorf("%s passed without a broker", r.ID)
+		}
+	}
+	if results[0].ID != "CONNECT" || results[0].Err == nil {
+		t.Errorf("first result %+v", results[0])
+	}
+}
+
+func TestCancelledContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for _, r := range conformance.Run(ctx, conformance.Config{Broker: "127.0.0.1:1"}) {
+		if r.Err == nil {
+			t.Errorf("%s passed with a cancelled context", r.ID)
+		}
+	}
+}
