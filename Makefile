@@ -11,9 +11,10 @@ all: build
 build:
 	$(GO) build -o bin/wotmq ./cmd/wotmq
 
-## run: start the hub (MQTT :1883, WebSocket :9001, data in ./wotmq-data)
+## run: start a development hub (MQTT :1883, WebSocket :9001, data in
+## ./wotmq-data; clients on this machine need no credentials)
 run:
-	$(GO) run ./cmd/wotmq serve --data $(DATA)
+	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 
 ## test: gofmt check, go vet, race-enabled tests, short fuzz runs
 test: fmt-check vet race fuzz-short
