@@ -155,6 +155,8 @@ type Hub struct {
 	presence *presence.Store
 	authz    *authz.Store
 	sessions sync.Map // *mqtt.Client -> authz.Identity
+	watchers watchers // in-process listeners of request statuses
+	bus      bus      // in-process listeners of the hub's publishes
 	adminPW  string   // the generated first admin password, if any
 	srv      *mqtt.Server
 	self     *mqtt.Client // inline client the hub publishes with

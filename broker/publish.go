@@ -36,6 +36,7 @@ func (h *Hub) inject(pk packets.Packet) {
 	if err := h.srv.InjectPacket(h.self, pk); err != nil {
 		h.log.Error().Err(err).Str("topic", pk.TopicName).Msg("cannot publish")
 	}
+	h.bus.publish(Message{Topic: pk.TopicName, Payload: pk.Payload, Retain: pk.FixedHeader.Retain, User: pk.Properties.User})
 }
 
 // consumerHistory answers a history query on the consumer's ResponseTopic.

@@ -15,30 +15,69 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
-// consumerRequest handles invokeaction and writeproperty: check, apply the
-// inbox rules, store as pending, then deliver at once if the agent is
-// online.
+// consumerRequest handles invokeaction and writeproperty published over
+// MQTT.
 func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
-	if replyTo != "" {
-		if err := authz.ReplyTopicFor(id, replyTo); err != nil {
-			return err
-		}
-	}
-	r := &inbox.Request{
-		ActionStatus: wot.ActionStatus{ThingID: t.ThingID, Name: t.Name, Op: op, Sender: id.ID},
-		ReplyTo:      replyTo,
-		Correlation:  pk.Properties.CorrelationData,
-		FinalOnly:    userProp(pk, wot.PropReplies) == wot.RepliesFinal,
-	}
-	if err := h.checkRequest(t, op, pk.Payload, r); err != nil {
-		return h.refuseRequest(r, err)
-	}
-	if len(pk.Payload) > 0 {
-		r.Input = json.RawMessage(pk.Payload)
+	sub := Submission{
+		ReplyTo:     pk.Properties.ResponseTopic,
+		Correlation: pk.Properties.CorrelationData,
+		FinalOnly:   userProp(pk, wot.PropReplies) == wot.RepliesFinal,
 	}
 	if exp := pk.Properties.MessageExpiryInterval; exp > 0 {
-		r.Expires = h.opts.Now().UTC().Add(time.Duration(exp) * time.Second)
+		sub.Expiry = time.Duration(exp) * time.Second
+	}
+	_, err := h.submit(ctx, id, t, op, pk.Payload, sub)
+	return err
+}
+
+// Submission says how a request was made and who hears of its progress.
+type Submission struct {
+	// ReplyTo and Correlation are an MQTT consumer's ResponseTopic and
+	// CorrelationData ("" for none).
+	ReplyTo     string
+	Correlation []byte
+	// FinalOnly sends only the outcome to ReplyTo.
+	FinalOnly bool
+	// Expiry bounds how long the request may wait; the hub default when 0.
+	Expiry time.Duration
+	// Watch, when set, is called with every status of the request, in
+	// order, from the first (the hub holds the agent's lock: it must not
+	// block). It is removed after the final status or by Unwatch.
+	Watch func(*inbox.Request)
+}
+
+// submit runs the request pipeline for every binding: check, apply the
+// inbox rules, store as pending, then deliver at once if the agent is
+// online. A refusal returns a *wot.Error (and is reported as a failed
+// status to ReplyTo and Watch).
+func (h *Hub) submit(ctx context.Context, id authz.Identity, t wot.Topic, op string, payload []byte, sub Submission) (*inbox.Request, error) {
+	r := &inbox.Request{
+		ActionStatus: wot.ActionStatus{ThingID: t.ThingID, Name: t.Name, Op: op, Sender: id.ID},
+		ReplyTo:      sub.ReplyTo,
+		Correlation:  sub.Correlation,
+		FinalOnly:    sub.FinalOnly,
+	}
+	refuse := func(err error) (*inbox.Request, error) {
+		err = h.refuseRequest(r, err)
+		if sub.Watch != nil {
+			sub.Watch(r)
+		}
+		return r, err
+	}
+	if sub.ReplyTo != "" {
+		if err := authz.ReplyTopicFor(id, sub.ReplyTo); err != nil {
+			r.ReplyTo = "" // never publish on a topic the client may not use
+			return refuse(err)
+		}
+	}
+	if err := h.checkRequest(t, op, payload, r); err != nil {
+		return refuse(err)
+	}
+	if len(payload) > 0 {
+		r.Input = json.RawMessage(payload)
+	}
+	if sub.Expiry > 0 {
+		r.Expires = h.opts.Now().UTC().Add(sub.Expiry)
 	}
 
 	mu := h.agentLock(r.AgentID)
@@ -47,28 +86,31 @@ func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topi
 	online := h.agents.isOnline(r.AgentID)
 	replace, err := h.applyRules(ctx, r, online)
 	if err != nil {
-		return h.refuseRequest(r, err)
+		return refuse(err)
 	}
 	superseded, err := h.inbox.Replace(ctx, r, replace, wot.Errorf(wot.CodeSuperseded, "a newer request replaced this one"))
 	if err != nil {
-		return err
+		return r, err
+	}
+	if sub.Watch != nil {
+		h.watch(r.ID, sub.Watch)
 	}
 	for _, old := range superseded {
 		h.finished(ctx, old)
 	}
 	if op == wot.OpWriteProperty {
 		if _, err := h.inbox.SetDesired(ctx, r.ThingID, r.Name, r.Input, r.ID); err != nil {
-			return err
+			return r, err
 		}
 		h.publishDesired(ctx, r.ThingID, r.Name)
 	}
 	if online {
 		h.drainLocked(ctx, r.AgentID)
-		return nil
+		return r, nil
 	}
 	h.notify(r, true)
 	h.log.Debug().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).Str("agent", r.AgentID).Msg("request queued for offline agent")
-	return nil
+	return r, nil
 }
 
 // refuseRequest answers a refused request: the consumer also gets a failed
@@ -420,6 +462,7 @@ func (h *Hub) finished(ctx context.Context, r *inbox.Request) {
 // (with its CorrelationData) and, for actions, updates the retained
 // queryaction topic when retain is set.
 func (h *Hub) notify(r *inbox.Request, retain bool) {
+	h.watchers.call(r)
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
 		user := []packets.UserProperty{
 			{Key: wot.PropStatus, Val: string(r.Status)},
