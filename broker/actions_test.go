@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,7 +310,7 @@ func TestHistory(t *testing.T) {
 	for _, it := range latest.Items {
 		vals[it.Name] = string(it.Value)
 	}
-	if len(latest.Items) != 3 || vals["overheating"] != "4" || vals["brightness"] != "9" || vals["presence"] != `"online"` {
+	if len(latest.Items) != 3 || vals["overheating"] != "4" || vals["brightness"] != "9" || !strings.Contains(vals["presence"], `"state":"online"`) {
 		t.Errorf("latest values: %v", vals)
 	}
 	rc, _ := consumer.publish(evTopic, []byte(`{"cursor":"zz"}`), reply("replies/consumer", nil))

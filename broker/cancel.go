@@ -146,7 +146,8 @@ func (h *Hub) reply(topic string, corr, body []byte) {
 		Payload:     body,
 		Properties: packets.Properties{
 			CorrelationData: corr,
-			User:            []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}},
+			User: []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)},
+				{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)}},
 		},
 	})
 }

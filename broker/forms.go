@@ -60,7 +60,7 @@ func presenceEvent() *td.EventAffordance {
 		Extra: map[string]json.RawMessage{hubMember: json.RawMessage("true")},
 	}
 	e.Title = "Presence"
-	e.Description = "Whether the Thing is reachable: online, offline, lost (its agent's connection broke) or sleeping. Retained; the hub adds this event to every twin."
+	e.Description = "Whether the Thing is reachable: online, offline, lost (its agent's connection broke) or sleeping. The hub adds this event to every twin; the current state is also retained on things/{id}/presence."
 	return e
 }
 
@@ -94,6 +94,7 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 		a.Forms = []td.Form{
 			h.mqttForm(td.Strings{td.OpInvokeAction}, packetPublish, wot.ActionTopic(id, name), &retainFalse),
 			h.mqttForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name), nil),
+			h.mqttForm(td.Strings{td.OpCancelAction}, packetPublish, wot.Topic{Kind: wot.TopicActionCancel, ThingID: id, Name: name}.String(), &retainFalse),
 		}
 	}
 	if _, taken := t.Events[PresenceEvent]; !taken {
@@ -103,14 +104,6 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 		t.Events[PresenceEvent] = presenceEvent()
 	}
 	for name, e := range t.Events {
-		if name == PresenceEvent && e.Extra[hubMember] != nil {
-			topic := wot.Topic{Kind: wot.TopicPresence, ThingID: id}.String()
-			e.Forms = []td.Form{
-				h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, topic, nil),
-				h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, topic, nil),
-			}
-			continue
-		}
 		e.Forms = []td.Form{
 			h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, wot.EventTopic(id, name), nil),
 			h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, wot.EventTopic(id, name), nil),
@@ -181,6 +174,9 @@ func (h *Hub) hubTD() ([]byte, error) {
 			wot.OpAgentUpdateProperty: action("Report a property value",
 				"Report the current value of a property; the hub stores it and publishes it retained.",
 				nameVars, nil, wot.TopicAgentProperty),
+			wot.OpAgentSetPresence: action("Set a Thing's presence",
+				"For an agent fronting devices: report one Thing's presence as a JSON string, \"online\", \"offline\", \"lost\" or \"sleeping\".",
+				agentVars, &td.DataSchema{Type: "string", Enum: []any{"online", "offline", "lost", "sleeping"}}, wot.TopicAgentPresence),
 			wot.OpAgentReply: action("Answer a request",
 				"Report progress (user property status=running) or the outcome (completed, failed) of a request, with the request's CorrelationData, on the ResponseTopic the request carried.",
 				map[string]*td.DataSchema{"agentID": str}, nil, wot.TopicAgentReplies),
@@ -189,7 +185,7 @@ func (h *Hub) hubTD() ([]byte, error) {
 			wot.OpAgentReceive: func() *td.EventAffordance {
 				e := &td.EventAffordance{}
 				e.Title = "Requests for the agent"
-				e.Description = "Action invocations and property writes for the agent's Things, with user properties op, thing, name, action-id, sender, and a ResponseTopic and CorrelationData for the reply."
+				e.Description = "Action invocations, property writes and cancellations for the agent's Things, with user properties op (invokeaction, writeproperty, cancelaction), thing, name, action-id, sender, and a ResponseTopic and CorrelationData for the reply."
 				e.URIVariables = map[string]*td.DataSchema{"agentID": str}
 				e.Forms = []td.Form{form(td.Strings{td.OpSubscribeEvent}, packetSub, tmpl(wot.TopicAgentRequests))}
 				return e

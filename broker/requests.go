@@ -204,21 +204,32 @@ func userProp(pk *packets.Packet, key string) string {
 // requests; the agent's waiting requests are then delivered (after the
 // SUBACK, hence the goroutine).
 func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
-	first := h.agents.add(agent, cl)
-	if first {
-		h.log.Info().Str("agent", agent).Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("agent online")
-	}
 	if !h.enter() {
 		return
+	}
+	mu := h.agentLock(agent)
+	mu.Lock()
+	// The requests delivered before the agent came (back) online are the
+	// ones to deliver again; those delivered on this connection are not.
+	q, _ := h.inbox.Queue(context.Background(), agent)
+	first := h.agents.add(agent, cl)
+	mu.Unlock()
+	again := map[string]bool{}
+	if first {
+		for _, e := range q {
+			if e.Status != wot.StatusPending {
+				again[e.ID] = true
+			}
+		}
+		h.log.Info().Str("agent", agent).Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("agent online")
 	}
 	h.bg.Add(1)
 	go func() {
 		defer h.bg.Done()
 		defer h.leave()
-		mu := h.agentLock(agent)
 		mu.Lock()
 		defer mu.Unlock()
-		h.redeliverLocked(context.Background(), agent)
+		h.redeliverLocked(context.Background(), agent, again)
 	}()
 }
 
@@ -257,11 +268,13 @@ func (h *Hub) failSafeLocked(ctx context.Context, agent string) {
 	}
 }
 
-// redeliverLocked hands an agent every unfinished request in order: pending
-// ones for the first time, delivered ones again (the agent may not have
-// received them before its connection dropped). Requests it reported
-// running are left alone. The caller holds the agent's lock.
-func (h *Hub) redeliverLocked(ctx context.Context, agent string) {
+// redeliverLocked hands an agent that came online its unfinished requests
+// in order: pending ones for the first time, and the delivered ones named
+// in again a second time (the agent may not have received them before its
+// connection dropped). Requests it reported running or waiting are left
+// alone; safe actions delivered before are failed, never repeated. The
+// caller holds the agent's lock.
+func (h *Hub) redeliverLocked(ctx context.Context, agent string, again map[string]bool) {
 	reqs, err := h.inbox.Unfinished(ctx, agent)
 	if err != nil {
 		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
@@ -269,10 +282,14 @@ func (h *Hub) redeliverLocked(ctx context.Context, agent string) {
 	}
 	for _, r := range reqs {
 		switch {
-		case r.Safe && r.Status != wot.StatusPending:
-			// Delivered before a hub restart: safe actions are not redelivered.
+		case r.Status == wot.StatusPending:
+			h.deliverLocked(ctx, r)
+		case !again[r.ID]:
+		case r.Safe:
+			// Delivered before the agent dropped (or the hub restarted):
+			// safe actions are never delivered twice.
 			_ = h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeOffline, "the agent went offline before it answered a safe action"))
-		case r.Status == wot.StatusPending || r.Status == wot.StatusDelivered:
+		case r.Status == wot.StatusDelivered:
 			h.deliverLocked(ctx, r)
 		}
 	}
@@ -466,8 +483,10 @@ func (h *Hub) notify(r *inbox.Request, retain bool) {
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
 		user := []packets.UserProperty{
 			{Key: wot.PropStatus, Val: string(r.Status)},
-			{Key: wot.PropActionID, Val: r.ID},
 			{Key: wot.PropTime, Val: r.Updated.Format(time.RFC3339Nano)},
+		}
+		if r.ID != "" { // a refused request never got one
+			user = append(user, packets.UserProperty{Key: wot.PropActionID, Val: r.ID})
 		}
 		var payload []byte
 		switch r.Status {

@@ -196,10 +196,11 @@ func (h *Hub) setPresence(ctx context.Context, thingID, agent string, state wot.
 	b, _ := json.Marshal(presenceRecord{State: p.State, Since: p.Since, Seq: p.Seq})
 	h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String(), b, true, stamp(agent, p.Since))
 	if e, ok := h.dir.Get(thingID); ok && e.TD.Events[PresenceEvent] == nil {
-		// The twin TD describes presence as its event "presence": keep it
-		// in the event history like any other event.
-		val, _ := json.Marshal(p.State)
-		if _, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, val, agent), outbox.RetainDefault); err != nil {
+		// The twin TD describes presence as its event "presence": publish
+		// it on the event topic and keep it in the event history like any
+		// other event.
+		h.publish(wot.EventTopic(thingID, PresenceEvent), b, false, stamp(agent, p.Since))
+		if _, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, b, agent), outbox.RetainDefault); err != nil {
 			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence event")
 		}
 	}

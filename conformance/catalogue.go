@@ -36,7 +36,7 @@ var catalogue = []entry{
 	{Check{"EVENT-RELAY", "an event reaches subscribeevent subscribers with sender and time",
 		"td-op-for-event; docs/topics.md#agentpublishevent-and-agentupdateproperty; docs/topics.md#user-properties"},
 		[]string{"TD-REGISTER"}, (*suite).checkEventRelay},
-	{Check{"PRESENCE", "the twin's presence event points at things/{id}/presence, which holds online while the agent is connected",
+	{Check{"PRESENCE", "the twin's presence event is on things/{id}/events/presence; things/{id}/presence holds online, retained, while the agent is connected",
 		"docs/topics.md#presence"},
 		[]string{"TD-REGISTER"}, (*suite).checkPresence},
 	{Check{"TWIN-TOPICS-HUB-ONLY", "a consumer publishing on twin topics is refused with 0x87 and nothing is relayed",

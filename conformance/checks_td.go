@@ -315,11 +315,11 @@ func schemeTopic(thingID, kind, name, op string) string {
 		if op == td.OpInvokeAction {
 			return wot.ActionTopic(thingID, name)
 		}
-	case "events":
-		if name == eventPresence { // the hub's event; the test TD has none of that name
-			return wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String()
+		if op == td.OpCancelAction {
+			return wot.Topic{Kind: wot.TopicActionCancel, ThingID: thingID, Name: name}.String()
 		}
-		return wot.EventTopic(thingID, name)
+	case "events":
+		return wot.EventTopic(thingID, name) // the hub's presence event too
 	case "":
 		switch op {
 		case td.OpReadAllProperties, td.OpObserveAllProperties, td.OpUnobserveAllProperties:

@@ -263,10 +263,12 @@ func (s *suite) checkPresence(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if want := (wot.Topic{Kind: wot.TopicPresence, ThingID: s.cfg.ThingID}).String(); filter != want {
+	if want := wot.EventTopic(s.cfg.ThingID, eventPresence); filter != want {
 		return fmt.Errorf("the %s event's subscribeevent form has filter %q, want %q", eventPresence, filter, want)
 	}
-	m, err := s.readRetained(ctx, filter)
+	// The event topic carries each change; the current state is retained
+	// on the presence topic.
+	m, err := s.readRetained(ctx, wot.Topic{Kind: wot.TopicPresence, ThingID: s.cfg.ThingID}.String())
 	if err != nil {
 		return fmt.Errorf("no presence: %w", err)
 	}

@@ -7,6 +7,7 @@ const (
 	OpAgentPublishEvent   = "AgentPublishEvent"
 	OpAgentUpdateProperty = "AgentUpdateProperty"
 	OpAgentReceive        = "AgentReceiveRequests"
+	OpAgentSetPresence    = "AgentSetPresence"
 	OpAgentReply          = "AgentReply"
 )
 
