@@ -87,6 +87,7 @@ type Store struct {
 	// tombstones until compaction).
 	qmu    sync.Mutex
 	queues map[string]map[string]Entry
+	live   map[string]*Request // the unfinished requests, by ID; never modified in place
 	// hmu guards outcomes, the IDs of each affordance's outcome history,
 	// newest last, loaded on first use.
 	hmu      sync.Mutex
@@ -96,7 +97,7 @@ type Store struct {
 // New returns a Store on db, loading the queue index.
 func New(db *badger.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall,
-		queues: map[string]map[string]Entry{}, outcomes: map[string][]string{}}
+		queues: map[string]map[string]Entry{}, live: map[string]*Request{}, outcomes: map[string][]string{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -215,7 +216,8 @@ func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
 	if err := txn.Set(queueKey(r.AgentID, r.ID), encodeEntry(e)); err != nil {
 		return err
 	}
-	ch.set = append(ch.set, e)
+	c := *r
+	ch.set = append(ch.set, &c)
 	if r.Status == wot.StatusPending && r.Deliveries == 0 {
 		return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
 	}
@@ -279,8 +281,16 @@ func (s *Store) outcomeIDs(hp []byte) ([]string, error) {
 	return ids, err
 }
 
-// Get returns the request with the given ID.
+// Get returns the request with the given ID. Unfinished requests come
+// from memory.
 func (s *Store) Get(ctx context.Context, id string) (*Request, error) {
+	s.qmu.Lock()
+	live, ok := s.live[id]
+	s.qmu.Unlock()
+	if ok {
+		c := *live
+		return &c, nil
+	}
 	var r *Request
 	err := s.db.View(func(txn *badger.Txn) error {
 		var err error

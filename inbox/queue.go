@@ -65,7 +65,7 @@ func decodeEntry(agentID, id string, v []byte) (Entry, bool) {
 
 // changes are what a committed transaction did to the in-memory indexes.
 type changes struct {
-	set      []Entry
+	set      []*Request // unfinished, as stored
 	drop     []Entry
 	outcomes []outcomeList
 }
@@ -78,15 +78,17 @@ type outcomeList struct {
 // apply updates the in-memory indexes after a commit.
 func (s *Store) apply(ch changes) {
 	s.qmu.Lock()
-	for _, e := range ch.set {
-		q := s.queues[e.AgentID]
+	for _, r := range ch.set {
+		q := s.queues[r.AgentID]
 		if q == nil {
 			q = map[string]Entry{}
-			s.queues[e.AgentID] = q
+			s.queues[r.AgentID] = q
 		}
-		q[e.ID] = e
+		q[r.ID] = entryOf(r)
+		s.live[r.ID] = r
 	}
 	for _, e := range ch.drop {
+		delete(s.live, e.ID)
 		if q := s.queues[e.AgentID]; q != nil {
 			delete(q, e.ID)
 			if len(q) == 0 {
@@ -104,7 +106,8 @@ func (s *Store) apply(ch changes) {
 	}
 }
 
-// loadQueues reads the queue index into memory (at start).
+// loadQueues reads the queue index and the unfinished requests into
+// memory (at start).
 func (s *Store) loadQueues() error {
 	return s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixQueue), PrefetchValues: true})
@@ -116,16 +119,19 @@ func (s *Store) loadQueues() error {
 				return fmt.Errorf("inbox: bad queue key %q", key)
 			}
 			err := it.Item().Value(func(v []byte) error {
-				e, ok := decodeEntry(agent, id, v)
-				if !ok {
+				if _, ok := decodeEntry(agent, id, v); !ok {
 					return fmt.Errorf("inbox: bad queue entry %q", key)
 				}
-				s.apply(changes{set: []Entry{e}})
 				return nil
 			})
 			if err != nil {
 				return err
 			}
+			r, err := get(txn, id)
+			if err != nil {
+				return err
+			}
+			s.apply(changes{set: []*Request{r}})
 		}
 		return nil
 	})
