@@ -266,7 +266,8 @@ func TestExpiry(t *testing.T) {
 }
 
 func TestHistory(t *testing.T) {
-	h := startHub(t, t.TempDir())
+	dir := t.TempDir()
+	h := startHub(t, dir)
 	agent := registerLamp(t, h)
 	for i := range 5 {
 		agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte{byte('0' + i)}, nil)
@@ -317,4 +318,22 @@ func TestHistory(t *testing.T) {
 	if rc != wot.ReasonPayloadFormatInvalid {
 		t.Errorf("bad cursor: %#x", rc)
 	}
+	t.Run("AfterRestart", func(t *testing.T) {
+		consumer.Disconnect(&paho.Disconnect{})
+		agent.Disconnect(&paho.Disconnect{})
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+		h = startHub(t, dir)
+		consumer = dial(t, h, "consumer")
+		consumer.subscribe("replies/consumer")
+		p := query(evTopic, wot.HistoryQuery{Cursor: p1.Next})
+		if len(p.Items) != 2 || string(p.Items[0].Value) != "3" {
+			t.Errorf("replay from a cursor after restart: %+v", p)
+		}
+		latest := query(evTopic, wot.HistoryQuery{Latest: true})
+		if len(latest.Items) != 1 || string(latest.Items[0].Value) != "4" {
+			t.Errorf("latest event after restart: %+v", latest)
+		}
+	})
 }

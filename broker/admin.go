@@ -67,16 +67,19 @@ func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *packets.Packet) 
 	}
 	var req AdminRequest
 	if err := json.Unmarshal(pk.Payload, &req); err != nil {
-		return h.adminReply(replyTo, pk, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
+		return h.answer(replyTo, pk.Properties.CorrelationData, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
 	}
 	out, err := h.adminDo(ctx, id, req)
 	if err == nil {
 		h.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
 	}
-	return h.adminReply(replyTo, pk, out, err)
+	return h.answer(replyTo, pk.Properties.CorrelationData, out, err)
 }
 
-func (h *Hub) adminReply(replyTo string, pk *packets.Packet, out any, err error) error {
+// answer replies to a query or command on the client's ResponseTopic:
+// status completed with out as JSON, or failed with the error (code and
+// message as user properties and payload). It returns err, for the PUBACK.
+func (h *Hub) answer(replyTo string, corr []byte, out any, err error) error {
 	user := []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}}
 	var body []byte
 	if err != nil {
@@ -87,10 +90,11 @@ func (h *Hub) adminReply(replyTo string, pk *packets.Packet, out any, err error)
 	} else {
 		body, _ = json.Marshal(out)
 	}
+	user = append(user, packets.UserProperty{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)})
 	h.inject(packets.Packet{
 		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
 		TopicName:   replyTo, Payload: body,
-		Properties: packets.Properties{CorrelationData: pk.Properties.CorrelationData, User: user},
+		Properties: packets.Properties{CorrelationData: corr, User: user},
 	})
 	return err
 }

@@ -26,25 +26,39 @@ func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, 
 			return err
 		}
 	}
+	st, err := h.cancel(ctx, id, t, pk.Payload)
+	if replyTo == "" {
+		return err
+	}
+	var out any
+	if st != nil {
+		out = st
+	}
+	return h.answer(replyTo, pk.Properties.CorrelationData, out, err)
+}
+
+// cancel is cancelaction for every binding: it returns the request's
+// status record after the cancel.
+func (h *Hub) cancel(ctx context.Context, id authz.Identity, t wot.Topic, payload []byte) (*wot.ActionStatus, error) {
 	e, ok := h.dir.Get(t.ThingID)
 	if !ok {
-		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+		return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
 	}
 	if _, ok := e.TD.Actions[t.Name]; !ok {
-		return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
+		return nil, wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
 	}
 	mu := h.agentLock(e.AgentID)
 	mu.Lock()
 	defer mu.Unlock()
-	r, err := h.cancelTarget(ctx, e.AgentID, t, pk.Payload)
+	r, err := h.cancelTarget(ctx, e.AgentID, t, payload)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if r.Sender != id.ID {
-		return wot.Errorf(wot.CodeDenied, "request %s was made by another client", r.ID)
+		return nil, wot.Errorf(wot.CodeDenied, "request %s was made by another client", r.ID)
 	}
 	if r.Status.Final() {
-		return wot.Errorf(wot.CodeFinished, "request %s already ended %s", r.ID, r.Status)
+		return nil, wot.Errorf(wot.CodeFinished, "request %s already ended %s", r.ID, r.Status)
 	}
 	if r.Status != wot.StatusPending && h.agents.isOnline(r.AgentID) {
 		h.inject(packets.Packet{
@@ -63,19 +77,15 @@ func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, 
 			},
 		})
 		h.log.Debug().Str("id", r.ID).Msg("cancel forwarded to agent")
-	} else {
-		if err := h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeCancelled, "cancelled by %s", id.ID)); err != nil {
-			return err
-		}
-		if r, err = h.inbox.Get(ctx, r.ID); err != nil {
-			return err
-		}
+		return &r.ActionStatus, nil
 	}
-	if replyTo != "" {
-		body, _ := json.Marshal(r.ActionStatus)
-		h.reply(replyTo, pk.Properties.CorrelationData, body)
+	if err := h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeCancelled, "cancelled by %s", id.ID)); err != nil {
+		return nil, err
 	}
-	return nil
+	if r, err = h.inbox.Get(ctx, r.ID); err != nil {
+		return nil, err
+	}
+	return &r.ActionStatus, nil
 }
 
 // cancelTarget finds the request a cancel names.
@@ -133,21 +143,5 @@ func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic,
 	for _, r := range reqs {
 		out.Items = append(out.Items, r.ActionStatus)
 	}
-	body, _ := json.Marshal(out)
-	h.reply(replyTo, pk.Properties.CorrelationData, body)
-	return nil
-}
-
-// reply answers a query on the consumer's ResponseTopic.
-func (h *Hub) reply(topic string, corr, body []byte) {
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   topic,
-		Payload:     body,
-		Properties: packets.Properties{
-			CorrelationData: corr,
-			User: []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)},
-				{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)}},
-		},
-	})
+	return h.answer(replyTo, pk.Properties.CorrelationData, out, nil)
 }

@@ -81,12 +81,7 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(page)
-	if err != nil {
-		return err
-	}
-	h.reply(replyTo, pk.Properties.CorrelationData, body)
-	return nil
+	return h.answer(replyTo, pk.Properties.CorrelationData, page, nil)
 }
 
 // latestValues answers a history query with latest=true: the latest value
@@ -102,10 +97,5 @@ func (h *Hub) latestValues(ctx context.Context, thingID string, f outbox.Filter,
 			page.Items = append(page.Items, wot.HistoryItem{Kind: r.Kind, Name: r.Name, Value: r.Value, Time: r.Time, Sender: r.Sender, Cursor: r.Cursor()})
 		}
 	}
-	body, err := json.Marshal(page)
-	if err != nil {
-		return err
-	}
-	h.reply(replyTo, corr, body)
-	return nil
+	return h.answer(replyTo, corr, page, nil)
 }

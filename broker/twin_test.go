@@ -194,11 +194,13 @@ func TestUnsafeOneAtATime(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	x := newHeater(t, func(o *broker.Options) { o.MaxQueue = 2 })
+	quota := func(o *broker.Options) { o.MaxQueue = 2 }
+	x := newHeater(t, quota)
 	a, _, _ := x.invoke("boost", "1")
 	b, _, _ := x.invoke("descale", "")
 	x.expect(a, wot.StatusPending, "")
 	x.expect(b, wot.StatusPending, "")
+	x.restart(quota) // the queue, and so the quota, survives a restart
 	c := x.write("setpoint", "20")
 	x.expect(c, wot.StatusFailed, wot.CodeQuota)
 	// Replacing a pending request does not grow the queue.
@@ -210,7 +212,7 @@ func TestQuota(t *testing.T) {
 func TestCancel(t *testing.T) {
 	x := newHeater(t)
 	cancel := func(action string, payload string, corr string) {
-		x.consumer.mustPublish(wot.Topic{Kind: wot.TopicActionCancel, ThingID: heaterID, Name: action}.String(), []byte(payload), reply("replies/c", []byte(corr)))
+		x.consumer.publish(wot.Topic{Kind: wot.TopicActionCancel, ThingID: heaterID, Name: action}.String(), []byte(payload), reply("replies/c", []byte(corr)))
 	}
 	t.Run("Pending", func(t *testing.T) {
 		a, _, _ := x.invoke("boost", "1")
@@ -218,6 +220,18 @@ func TestCancel(t *testing.T) {
 		cancel("boost", "", "k1")
 		x.expect(a, wot.StatusFailed, wot.CodeCancelled)
 		x.expect("k1", wot.StatusCompleted, "")
+	})
+	t.Run("PendingAfterRestart", func(t *testing.T) {
+		a, _, _ := x.invoke("boost", "2")
+		x.expect(a, wot.StatusPending, "")
+		x.restart()
+		cancel("boost", "", "k0")
+		x.expect(a, wot.StatusFailed, wot.CodeCancelled)
+		x.expect("k0", wot.StatusCompleted, "")
+		cancel("boost", "", "k00")
+		if st, code := x.status("k00"); st != wot.StatusFailed || code != string(wot.CodeUnknownAffordance) {
+			t.Errorf("second cancel: %s %s", st, code)
+		}
 	})
 	t.Run("DeliveredIsForwarded", func(t *testing.T) {
 		x.listen()
