@@ -39,6 +39,7 @@ var publishOps = map[wot.TopicKind]Op{
 	wot.TopicPropertyHistory: OpReadHistory,
 	wot.TopicActionCancel:    OpCancelAction,
 	wot.TopicActionHistory:   OpQueryAction,
+	wot.TopicChannel:         OpOpenChannel,
 }
 
 // receiveOps maps the hub's twin topics to the operation receiving them is.
@@ -76,7 +77,7 @@ func (s *Store) CanPublish(id Identity, topic string, t wot.Topic) error {
 		return denied("topic %q is outside the wotmq topic scheme; see docs/topics.md", topic)
 	case wot.TopicAgentRequests:
 		return denied("only the hub publishes requests to agents")
-	case wot.TopicAgentTD, wot.TopicAgentEvent, wot.TopicAgentProperty, wot.TopicAgentReplies, wot.TopicAgentPresence:
+	case wot.TopicAgentTD, wot.TopicAgentEvent, wot.TopicAgentProperty, wot.TopicAgentReplies, wot.TopicAgentPresence, wot.TopicAgentSignal:
 		if t.AgentID != id.ID {
 			return denied("%q cannot publish as agent %q", id.ID, t.AgentID)
 		}

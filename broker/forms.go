@@ -45,6 +45,14 @@ func (h *Hub) mqttForm(ops td.Strings, packet, topic string, retain *bool) td.Fo
 	return f
 }
 
+// ExtensionsIRI is the namespace of wotmq's TD extension members
+// ("wotmq:"), declared in twin TDs' @context.
+const ExtensionsIRI = "https://github.com/wotmq/wotmq/blob/main/docs/topics.md#td-extensions"
+
+// ChannelMember is the Thing-level member of a twin TD that advertises
+// real-time channels and says where to signal them.
+const ChannelMember = "wotmq:channel"
+
 // hubMember marks affordances the hub adds to a twin TD.
 const hubMember = "wotmq:hub"
 
@@ -124,6 +132,18 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 		t.Forms = append(t.Forms,
 			h.mqttForm(td.Strings{td.OpQueryAllActions}, packetSub, wot.AllActionStatusFilter(id), nil))
 	}
+	// Real-time channels: the topic where a consumer signals the Thing's
+	// agent (docs/channels.md).
+	chTopic := wot.Topic{Kind: wot.TopicChannel, ThingID: id}.String()
+	ch, _ := json.Marshal(map[string]string{
+		"href": h.mqttURL + (&url.URL{Path: "/" + chTopic}).EscapedPath(), "mqv:topic": chTopic,
+		"protocol": "webrtc-datachannel", "description": "WebRTC DataChannels to this Thing, signalled through the hub (offer, answer, ICE candidates); operator role and up",
+	})
+	if t.Extra == nil {
+		t.Extra = map[string]json.RawMessage{}
+	}
+	t.Extra[ChannelMember] = ch
+	t.Context.SetPrefix("wotmq", ExtensionsIRI)
 	if err := td.Validate(t, td.ValidateOptions{}); err != nil {
 		return nil, fmt.Errorf("broker: generated twin TD of %s is invalid: %w", id, err)
 	}

@@ -155,6 +155,10 @@ func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *pac
 		return h.actionHistory(ctx, id, t, pk)
 	case wot.TopicAgentPresence:
 		return h.agentPresence(ctx, id, t, pk)
+	case wot.TopicChannel:
+		return h.channelSignal(ctx, id, t, pk)
+	case wot.TopicAgentSignal:
+		return h.agentSignal(ctx, id, pk)
 	}
 	return wot.Errorf(wot.CodeInvalidTopic, "nothing can be published on %s", t.Kind)
 }

@@ -157,6 +157,7 @@ type Hub struct {
 	sessions sync.Map // *mqtt.Client -> authz.Identity
 	watchers watchers // in-process listeners of request statuses
 	bus      bus      // in-process listeners of the hub's publishes
+	signals  sessions // real-time channel signalling sessions
 	adminPW  string   // the generated first admin password, if any
 	srv      *mqtt.Server
 	self     *mqtt.Client // inline client the hub publishes with

@@ -538,6 +538,7 @@ func (h *Hub) sweepLoop() {
 			return
 		case <-t.C:
 			h.sweep(context.Background())
+			h.sweepSessions()
 		}
 	}
 }

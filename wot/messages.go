@@ -64,3 +64,31 @@ type HistoryPage struct {
 	Items []HistoryItem `json:"items"`
 	Next  string        `json:"next,omitempty"`
 }
+
+// SignalType is the kind of a real-time channel signalling message.
+type SignalType string
+
+// Signal types. A consumer sends an offer, the agent an answer; both trickle
+// candidates; either ends the session with bye; the hub or the agent reports
+// a refusal with error.
+const (
+	SignalOffer     SignalType = "offer"
+	SignalAnswer    SignalType = "answer"
+	SignalCandidate SignalType = "candidate"
+	SignalBye       SignalType = "bye"
+	SignalError     SignalType = "error"
+)
+
+// Signal is the payload of real-time channel signalling: a WebRTC session
+// description (offer, answer), an ICE candidate, or the end of a session.
+// The hub relays it between the consumer (on things/{id}/channel, answers
+// on its ResponseTopic) and the agent that owns the Thing (on
+// agents/{a}/requests with op "signal", answering on agents/{a}/signals).
+type Signal struct {
+	Session   string          `json:"session"`
+	Type      SignalType      `json:"type"`
+	Label     string          `json:"label,omitempty"`     // data channel label (offer)
+	SDP       string          `json:"sdp,omitempty"`       // offer, answer
+	Candidate json.RawMessage `json:"candidate,omitempty"` // an ICE candidate init (candidate)
+	Error     *Error          `json:"error,omitempty"`     // error
+}

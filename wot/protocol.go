@@ -19,6 +19,9 @@ const (
 	// OpCancelAction asks the agent to stop a request it was delivered;
 	// the request's action-id user property names it.
 	OpCancelAction = "cancelaction"
+	// OpSignal relays real-time channel signalling (a Signal) from a
+	// consumer to the agent; the session user property names the channel.
+	OpSignal = "signal"
 )
 
 // User-property names used on the wire (MQTT 5).
@@ -48,6 +51,8 @@ const (
 	// PropRedelivered marks a request the hub sends again to an agent that
 	// reconnected before answering it (at-least-once delivery).
 	PropRedelivered = "redelivered"
+	// PropSession names a real-time channel signalling session.
+	PropSession = "session"
 )
 
 // Presence is the connectivity state of a Thing, published retained on

@@ -39,18 +39,20 @@ const (
 	TopicPropertyDesired           // things/{id}/properties/{name}/desired  retained desired state
 	TopicDelta                     // things/{id}/delta                      retained desired/reported difference
 	TopicPresence                  // things/{id}/presence                   retained presence
+	TopicChannel                   // things/{id}/channel                    real-time channel signalling to the Thing
 	TopicAgentTD                   // agents/{a}/things/{id}/td              AgentUpdateTD
 	TopicAgentEvent                // agents/{a}/things/{id}/events/{name}   AgentPublishEvent
 	TopicAgentProperty             // agents/{a}/things/{id}/properties/{n}  AgentUpdateProperty
 	TopicAgentRequests             // agents/{a}/requests                    requests to the agent
 	TopicAgentReplies              // agents/{a}/replies                     the agent's replies
 	TopicAgentPresence             // agents/{a}/things/{id}/presence        a Thing's presence, set by its agent
+	TopicAgentSignal               // agents/{a}/signals                     the agent's channel signalling
 )
 
 var kindNames = [...]string{"unknown", "td", "property", "property-set", "property-history",
 	"event", "event-history", "action", "action-status", "thing-history",
-	"action-cancel", "action-history", "property-desired", "delta", "presence",
-	"agent-td", "agent-event", "agent-property", "agent-requests", "agent-replies", "agent-presence"}
+	"action-cancel", "action-history", "property-desired", "delta", "presence", "channel",
+	"agent-td", "agent-event", "agent-property", "agent-requests", "agent-replies", "agent-presence", "agent-signal"}
 
 func (k TopicKind) String() string {
 	if int(k) < len(kindNames) {
@@ -103,6 +105,10 @@ func (t Topic) String() string {
 		return ThingsRoot + "/" + id + "/delta"
 	case TopicPresence:
 		return ThingsRoot + "/" + id + "/presence"
+	case TopicChannel:
+		return ThingsRoot + "/" + id + "/channel"
+	case TopicAgentSignal:
+		return AgentsRoot + "/" + agent + "/signals"
 	case TopicAgentPresence:
 		return AgentsRoot + "/" + agent + "/things/" + id + "/presence"
 	case TopicAgentTD:
@@ -204,6 +210,8 @@ func parseThingTopic(s string, lv []string) (Topic, error) {
 		t.Kind = TopicDelta
 	case len(rest) == 1 && rest[0] == "presence":
 		t.Kind = TopicPresence
+	case len(rest) == 1 && rest[0] == "channel":
+		t.Kind = TopicChannel
 	case len(rest) == 2 || len(rest) == 3:
 		var suffix string
 		if len(rest) == 3 {
@@ -253,6 +261,8 @@ func parseAgentTopic(s string, lv []string) (Topic, error) {
 		t.Kind = TopicAgentRequests
 	case len(rest) == 1 && rest[0] == "replies":
 		t.Kind = TopicAgentReplies
+	case len(rest) == 1 && rest[0] == "signals":
+		t.Kind = TopicAgentSignal
 	case len(rest) == 3 && rest[0] == "things" && rest[2] == "td":
 		t.Kind = TopicAgentTD
 	case len(rest) == 3 && rest[0] == "things" && rest[2] == "presence":

@@ -32,6 +32,8 @@ func TestTopicRoundTrip(t *testing.T) {
 		{"Delta", Topic{Kind: TopicDelta, ThingID: "t"}, "things/t/delta"},
 		{"Presence", Topic{Kind: TopicPresence, ThingID: "t"}, "things/t/presence"},
 		{"AgentPresence", Topic{Kind: TopicAgentPresence, AgentID: "ag", ThingID: "t"}, "agents/ag/things/t/presence"},
+		{"Channel", Topic{Kind: TopicChannel, ThingID: "t"}, "things/t/channel"},
+		{"AgentSignal", Topic{Kind: TopicAgentSignal, AgentID: "ag"}, "agents/ag/signals"},
 		{"EscapedLevels", Topic{Kind: TopicEvent, ThingID: "a/b+c#d%e", Name: "x/y"}, "things/a%2Fb%2Bc%23d%25e/events/x%2Fy"},
 	}
 	for _, tt := range tests {
