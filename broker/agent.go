@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
@@ -44,6 +45,9 @@ func (h *Hub) agentUpdateTD(ctx context.Context, id authz.Identity, t wot.Topic,
 		return err
 	}
 	if err := checkRetention(thing); err != nil {
+		return err
+	}
+	if err := h.checkThingQuota(id.ID, thing.ID); err != nil {
 		return err
 	}
 	raw, err := json.Marshal(thing)
@@ -231,6 +235,9 @@ func checkValue(s *td.DataSchema, payload []byte, emptyOK bool) error {
 			return nil
 		}
 		return wot.Errorf(wot.CodeInvalidPayload, "empty payload; a JSON value is required")
+	}
+	if !utf8.Valid(payload) { // encoding/json would take it, with U+FFFD in place
+		return wot.Errorf(wot.CodeInvalidPayload, "payload is not valid UTF-8 (JSON must be, RFC 8259)")
 	}
 	if s == nil {
 		if !json.Valid(payload) {

@@ -96,14 +96,14 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 			forms = append(forms, h.mqttForm(td.Strings{td.OpWriteProperty}, packetPublish,
 				wot.Topic{Kind: wot.TopicPropertySet, ThingID: id, Name: name}.String(), &retainFalse))
 		}
-		p.Forms = forms
+		p.Forms = append(h.httpPropertyForms(id, name, p), forms...)
 	}
 	for name, a := range t.Actions {
-		a.Forms = []td.Form{
+		a.Forms = append(h.httpActionForms(id, name),
 			h.mqttForm(td.Strings{td.OpInvokeAction}, packetPublish, wot.ActionTopic(id, name), &retainFalse),
 			h.mqttForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name), nil),
 			h.mqttForm(td.Strings{td.OpCancelAction}, packetPublish, wot.Topic{Kind: wot.TopicActionCancel, ThingID: id, Name: name}.String(), &retainFalse),
-		}
+		)
 	}
 	if _, taken := t.Events[PresenceEvent]; !taken {
 		if t.Events == nil {
@@ -112,12 +112,12 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 		t.Events[PresenceEvent] = presenceEvent()
 	}
 	for name, e := range t.Events {
-		e.Forms = []td.Form{
+		e.Forms = append(h.httpEventForms(id, name),
 			h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, wot.EventTopic(id, name), nil),
 			h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, wot.EventTopic(id, name), nil),
-		}
+		)
 	}
-	t.Forms = nil
+	t.Forms = h.httpThingForms(t) // HTTP first, then MQTT (docs/http.md, "Forms")
 	if len(t.Properties) > 0 {
 		t.Forms = append(t.Forms,
 			h.mqttForm(td.Strings{td.OpReadAllProperties, td.OpObserveAllProperties}, packetSub, wot.AllPropertiesFilter(id), nil),
@@ -212,6 +212,7 @@ func (h *Hub) hubTD() ([]byte, error) {
 			}(),
 		},
 	}
+	h.directoryAPI(t)
 	t.SecurityDefinitions, t.Security = h.security()
 	t.Context.SetPrefix("mqv", MQTTBindingIRI)
 	return json.Marshal(t)
@@ -219,7 +220,9 @@ func (h *Hub) hubTD() ([]byte, error) {
 
 // security describes what the hub accepts: in development mode nothing
 // (nosec); otherwise an account's user name and password, or a token as
-// the password (MQTT) or bearer token (HTTP).
+// the password (MQTT) or bearer token (HTTP). HTTP event streams (forms
+// with security sseSecurity) also take the token from a query parameter
+// or a cookie, which a browser's EventSource can send.
 func (h *Hub) security() (map[string]*td.SecurityScheme, td.Strings) {
 	if h.opts.Dev {
 		return map[string]*td.SecurityScheme{nosecName: {Scheme: "nosec",
@@ -232,5 +235,12 @@ func (h *Hub) security() (map[string]*td.SecurityScheme, td.Strings) {
 			"format": json.RawMessage(`"jwt"`), "alg": json.RawMessage(`"HS256"`)},
 			Description: "A token from wotmq token: the MQTT password (user name empty or the account ID), or an HTTP bearer token."},
 		"combo_sc": {Scheme: "combo", Extra: map[string]json.RawMessage{"oneOf": json.RawMessage(`["basic_sc","bearer_sc"]`)}},
+		"bearer_query_sc": {Scheme: "bearer", In: "query", Name: TokenQuery, Extra: map[string]json.RawMessage{
+			"format": json.RawMessage(`"jwt"`), "alg": json.RawMessage(`"HS256"`)},
+			Description: "HTTP event streams only: a token from wotmq token as the " + TokenQuery + " query parameter."},
+		"bearer_cookie_sc": {Scheme: "bearer", In: "cookie", Name: TokenCookie, Extra: map[string]json.RawMessage{
+			"format": json.RawMessage(`"jwt"`), "alg": json.RawMessage(`"HS256"`)},
+			Description: "HTTP event streams only: a token from wotmq token in the " + TokenCookie + " cookie."},
+		sseSecurity: {Scheme: "combo", Extra: map[string]json.RawMessage{"oneOf": json.RawMessage(`["basic_sc","bearer_sc","bearer_query_sc","bearer_cookie_sc"]`)}},
 	}, td.Strings{"combo_sc"}
 }

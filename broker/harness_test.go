@@ -35,6 +35,7 @@ func startHub(tb testing.TB, dir string, mod ...func(*broker.Options)) *broker.H
 	opts := broker.Options{
 		TCPAddr:       "127.0.0.1:0",
 		WSAddr:        "off",
+		HTTPAddr:      "off", // tests of the HTTP binding turn it on (withHTTP)
 		DataDir:       dir,
 		PublicHost:    "hub.test",
 		Dev:           true,

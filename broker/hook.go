@@ -93,7 +93,9 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // otherwise a silent drop (QoS 0 has no acknowledgement; MQTT 3.1.1 has no
 // reason codes, so the publish is acknowledged and dropped).
 func (h *Hub) refuse(cl *mqtt.Client, pk *packets.Packet, err error) error {
+	err = h.storageError(err)
 	code := wot.CodeOf(err)
+	h.ops.refusal(code)
 	msg := err.Error()
 	var we *wot.Error
 	if errors.As(err, &we) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -33,6 +34,9 @@ const (
 	DefaultSweepInterval = time.Second
 	DefaultGCInterval    = 5 * time.Minute
 	DefaultMaxQueue      = 1000
+	DefaultHTTPAddr      = ":8080"
+	DefaultHTTPSAddr     = ":8443"
+	DefaultHTTPWait      = 10 * time.Second
 )
 
 // Options configures a Hub. The zero value runs a hub on the default ports
@@ -54,6 +58,25 @@ type Options struct {
 	// WSSAddr is the MQTT over secure WebSocket listen address;
 	// DefaultWSSAddr when empty, "off" to disable.
 	WSSAddr string
+	// HTTPAddr is the HTTP + SSE listen address (the WoT HTTP binding and
+	// the Discovery API, docs/http.md); DefaultHTTPAddr when empty, "off"
+	// to disable.
+	HTTPAddr string
+	// HTTPSAddr is the HTTPS listen address, used when TLS is set;
+	// DefaultHTTPSAddr when empty, "off" to disable.
+	HTTPSAddr string
+	// HTTPWait is how long an HTTP invokeaction or writeproperty waits for
+	// the outcome before it answers with the request's status URL;
+	// DefaultHTTPWait when zero. A request may ask for less or more with
+	// ?timeout= (at most MaxHTTPWait).
+	HTTPWait time.Duration
+	// MDNS advertises the HTTP API over DNS-SD (_wot._tcp, subtype
+	// _directory) on the local network. A failure to advertise is logged,
+	// never fatal.
+	MDNS bool
+	// MDNSInterface limits the advertisement to one network interface by
+	// name; the system's default multicast interface when empty.
+	MDNSInterface string
 	// DataDir is the Badger directory; DefaultDataDir when empty.
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when
@@ -99,6 +122,16 @@ type Options struct {
 	// SyncWrites makes Badger fsync every write (survives power loss, not
 	// only a process crash) at a cost in throughput.
 	SyncWrites bool
+	// Limits bound clients, agents and the store; see limits.go. The zero
+	// value selects safe defaults (no rate limit).
+	Limits Limits
+	// MetricsAddr is the listen address of the Prometheus metrics,
+	// /healthz and /readyz (metrics.go); no listener when empty or "off"
+	// (wotmq serve defaults to :9090).
+	MetricsAddr string
+	// BackupDir is where the backup admin operation writes its files;
+	// DataDir/backups when empty.
+	BackupDir string
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -118,6 +151,15 @@ func (o *Options) setDefaults() {
 	if o.WSSAddr == "" {
 		o.WSSAddr = DefaultWSSAddr
 	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = DefaultHTTPAddr
+	}
+	if o.HTTPSAddr == "" {
+		o.HTTPSAddr = DefaultHTTPSAddr
+	}
+	if o.HTTPWait <= 0 {
+		o.HTTPWait = DefaultHTTPWait
+	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
 	}
@@ -132,6 +174,10 @@ func (o *Options) setDefaults() {
 	}
 	if o.GCInterval <= 0 {
 		o.GCInterval = DefaultGCInterval
+	}
+	o.Limits.setDefaults()
+	if o.BackupDir == "" {
+		o.BackupDir = filepath.Join(o.DataDir, "backups")
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -168,6 +214,7 @@ type Hub struct {
 	wss *wsListener
 
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
+	web     web    // the HTTP + SSE binding and Discovery API (http.go)
 
 	agents   clientSet      // connections subscribed to their requests topic
 	conns    clientSet      // all connections, by identity
@@ -178,6 +225,7 @@ type Hub struct {
 	bg       sync.WaitGroup
 	closeMu  sync.Mutex
 	closeErr error
+	ops      ops // metrics, rate buckets, disk guard (metrics.go, limits.go)
 }
 
 // New opens the data directory and prepares a hub; Start runs it.
@@ -186,16 +234,9 @@ func New(opts Options) (*Hub, error) {
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 	h.agents.init()
 	h.conns.init()
+	h.ops.init()
 
-	bopts := badger.DefaultOptions(opts.DataDir).
-		WithLogger(badgerLogger{h.log}).
-		WithSyncWrites(opts.SyncWrites).
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(3).
-		WithValueLogFileSize(64 << 20).
-		WithBlockCacheSize(32 << 20).
-		WithValueThreshold(1 << 10)
-	db, err := badger.Open(bopts)
+	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
 	if err != nil {
 		return nil, fmt.Errorf("broker: open data directory %s: %w", opts.DataDir, err)
 	}
@@ -218,11 +259,12 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
-	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention})
+	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: opts.Limits.MaxHistory})
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
+	opts.Limits.capabilities(caps)
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             false,
@@ -230,6 +272,10 @@ func New(opts Options) (*Hub, error) {
 		ClientNetWriteBufferSize: 4096,
 		ClientNetReadBufferSize:  4096,
 	})
+	if err := h.srv.AddHook(&guard{h: h}, nil); err != nil { // runs first: limits
+		db.Close()
+		return nil, err
+	}
 	if err := h.srv.AddHook(&hook{h: h}, nil); err != nil {
 		db.Close()
 		return nil, err
@@ -292,6 +338,12 @@ func (h *Hub) Start(ctx context.Context) error {
 		}
 	}
 	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
+	if err := h.listenHTTP(); err != nil {
+		return err
+	}
+	if err := h.listenOps(); err != nil {
+		return err
+	}
 
 	if err := h.restore(ctx); err != nil {
 		return err
@@ -299,6 +351,8 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.srv.Serve(); err != nil {
 		return fmt.Errorf("broker: serve: %w", err)
 	}
+	h.serveHTTP()
+	h.startOps()
 	h.bg.Add(2)
 	go h.sweepLoop()
 	go h.gcLoop()
@@ -359,6 +413,8 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.stopOps()
+	h.stopHTTP() // ends event streams; no HTTP handler runs after it
 	err := h.srv.Close()
 	h.gate.Lock() // wait for in-flight handlers
 	h.bg.Wait()

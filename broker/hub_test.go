@@ -43,7 +43,7 @@ func agentTopic(kind wot.TopicKind, name string) string {
 }
 
 func TestTwinTD(t *testing.T) {
-	h := startHub(t, t.TempDir())
+	h := startHub(t, t.TempDir(), withHTTP)
 	registerLamp(t, h)
 	consumer := dial(t, h, "consumer")
 	consumer.subscribe(wot.TDTopic(lampID))
@@ -70,9 +70,17 @@ func TestTwinTD(t *testing.T) {
 	})
 	t.Run("PropertyForms", func(t *testing.T) {
 		f := twin.Properties["brightness"].Forms
-		if len(f) != 3 {
-			t.Fatalf("brightness has %d forms, want 3", len(f))
+		if len(f) != 5 {
+			t.Fatalf("brightness has %d forms, want 5 (2 HTTP, then 3 MQTT)", len(f))
 		}
+		// HTTP first (generic consumers pick the scheme of the first form),
+		// covering every operation: read/write, and observe as SSE.
+		if !regexp.MustCompile(`^http://hub\.test:\d+/things/urn:dev:ops:32473-WoTLamp-1234/properties/brightness$`).MatchString(f[0].Href) ||
+			!f[0].Op.Contains("readproperty") || !f[0].Op.Contains("writeproperty") || f[1].Href != f[0].Href ||
+			f[1].Subprotocol != "sse" || !f[1].Op.Contains("observeproperty") {
+			t.Errorf("HTTP forms = %+v, %+v", f[0], f[1])
+		}
+		f = f[2:]
 		want := wot.PropertyTopic(lampID, "brightness")
 		if f[0].MQTTFilter != want || f[0].MQTTControlPacket != "subscribe" || !f[0].Op.Contains("readproperty") || f[0].MQTTQoS != "1" {
 			t.Errorf("read form = %+v", f[0])
@@ -110,7 +118,8 @@ func TestTwinTD(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := json.MarshalIndent(pretty, "", "  ")
-		got = regexp.MustCompile(`hub\.test:\d+`).ReplaceAll(got, []byte("hub.test:1883"))
+		got = regexp.MustCompile(`mqtt://hub\.test:\d+`).ReplaceAll(got, []byte("mqtt://hub.test:1883"))
+		got = regexp.MustCompile(`http://hub\.test:\d+`).ReplaceAll(got, []byte("http://hub.test:8080"))
 		golden := filepath.Join("testdata", "lamp.twin.golden.json")
 		if *update {
 			if err := os.WriteFile(golden, append(got, '\n'), 0o644); err != nil {

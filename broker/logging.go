@@ -33,6 +33,9 @@ var quiet = map[string]bool{
 	"error processing packet":  true,
 	"connection not open":      true,
 	"failed publishing packet": true,
+	// A slow consumer's dropped messages: counted in the metrics
+	// (wotmq_messages_dropped_total), not logged one by one.
+	"client store quota reached": true,
 }
 
 func (s *slogHandler) Enabled(_ context.Context, l slog.Level) bool {

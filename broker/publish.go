@@ -33,6 +33,7 @@ func (h *Hub) inject(pk packets.Packet) {
 	if pk.FixedHeader.Qos > 0 && pk.PacketID == 0 {
 		pk.PacketID = 1 // unused for inline clients, but validated
 	}
+	h.ops.sent(pk.TopicName)
 	if err := h.srv.InjectPacket(h.self, pk); err != nil {
 		h.log.Error().Err(err).Str("topic", pk.TopicName).Msg("cannot publish")
 	}

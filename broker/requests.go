@@ -479,6 +479,9 @@ func (h *Hub) finished(ctx context.Context, r *inbox.Request) {
 // (with its CorrelationData) and, for actions, updates the retained
 // queryaction topic when retain is set.
 func (h *Hub) notify(r *inbox.Request, retain bool) {
+	if r.ID != "" && r.Status.Final() {
+		h.ops.observe(r.Op, r.Status, r.Updated.Sub(r.Requested))
+	}
 	h.watchers.call(r)
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
 		user := []packets.UserProperty{

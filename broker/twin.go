@@ -196,13 +196,16 @@ func (h *Hub) setPresence(ctx context.Context, thingID, agent string, state wot.
 	b, _ := json.Marshal(presenceRecord{State: p.State, Since: p.Since, Seq: p.Seq})
 	h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String(), b, true, stamp(agent, p.Since))
 	if e, ok := h.dir.Get(thingID); ok && e.TD.Events[PresenceEvent] == nil {
-		// The twin TD describes presence as its event "presence": publish
-		// it on the event topic and keep it in the event history like any
-		// other event.
-		h.publish(wot.EventTopic(thingID, PresenceEvent), b, false, stamp(agent, p.Since))
-		if _, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, b, agent), outbox.RetainDefault); err != nil {
+		// The twin TD describes presence as its event "presence": keep it
+		// in the event history like any other event, then publish it on the
+		// event topic stamped with the stored record's time (its cursor,
+		// which HTTP event streams resume from).
+		rec, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, b, agent), outbox.RetainDefault)
+		if err != nil {
 			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence event")
+			rec.Time = p.Since
 		}
+		h.publish(wot.EventTopic(thingID, PresenceEvent), b, false, stamp(agent, rec.Time))
 	}
 	h.log.Debug().Str("thing", thingID).Str("state", string(state)).Uint64("seq", p.Seq).Msg("presence")
 }

@@ -25,6 +25,7 @@ func startHub(tb testing.TB) *broker.Hub {
 	h, err := broker.New(broker.Options{
 		TCPAddr:       "127.0.0.1:0",
 		WSAddr:        "off",
+		HTTPAddr:      "127.0.0.1:0", // HTTP forms come first in twin TDs: the suite must pick the MQTT ones
 		DataDir:       tb.TempDir(),
 		SweepInterval: 10 * time.Millisecond,
 		Dev:           true, // anonymous clients from loopback, as the suite's agent and consumer

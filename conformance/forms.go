@@ -77,9 +77,14 @@ func thingTD(id string) ([]byte, error) {
 	return td.Marshal(t)
 }
 
-// formFor returns the first form whose op contains op.
+// formFor returns the first MQTT form (mqtt:// or mqtts:// href) whose op
+// contains op; the suite checks the MQTT binding, and a TD may list forms of
+// other protocols first (a wotmq hub puts its HTTP forms first).
 func formFor(forms []td.Form, op string) (td.Form, bool) {
 	for _, f := range forms {
+		if _, err := hrefTopic(f.Href); err != nil {
+			continue
+		}
 		if f.Op.Contains(op) {
 			return f, true
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -40,6 +41,9 @@ type Options struct {
 	// DefaultRetention is how long history is kept when Append is given a
 	// retention of 0; DefaultRetention when zero.
 	DefaultRetention time.Duration
+	// MaxHistory caps the history records kept per Thing: past 110% of
+	// it, the oldest are deleted down to it (see trim.go). 0: no cap.
+	MaxHistory int
 }
 
 // Store is the outbox over a Badger database it shares with other packages.
@@ -50,11 +54,14 @@ type Store struct {
 
 	mu   sync.Mutex
 	last int64 // last timestamp handed out, for unique, increasing keys
+
+	trim trimmer
 }
 
 // New returns a Store on db.
 func New(db *badger.DB, opts Options) *Store {
-	s := &Store{db: db, now: opts.Now, retention: opts.DefaultRetention}
+	s := &Store{db: db, now: opts.Now, retention: opts.DefaultRetention,
+		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]int{}}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -114,6 +121,10 @@ func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, 
 	})
 	if err != nil {
 		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+	}
+	if retain != RetainNone {
+		// The record is stored: a failed trim is retried by a later one.
+		_ = s.noteHistory(rec.ThingID)
 	}
 	return rec, nil
 }
@@ -207,7 +218,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 	limit = min(limit, MaxPageSize)
 	start := historyKey(thingID, 0)
 	if !q.From.IsZero() {
-		start = historyKey(thingID, max(q.From.UnixNano(), 0))
+		start = historyKey(thingID, keyNanos(q.From))
 	}
 	if q.Cursor != "" {
 		ts, err := decodeCursor(q.Cursor)
@@ -220,7 +231,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 	}
 	var end []byte
 	if !q.To.IsZero() {
-		end = historyKey(thingID, max(q.To.UnixNano(), 0))
+		end = historyKey(thingID, keyNanos(q.To))
 	}
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: historyThingPrefix(thingID), PrefetchValues: true, PrefetchSize: 64})
@@ -260,6 +271,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 
 // DeleteThing removes a Thing's history and latest values.
 func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
+	defer s.trim.forget(thingID)
 	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
 		if err := s.db.DropPrefix(p); err != nil {
 			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
@@ -317,10 +329,24 @@ func encodeCursor(ts int64) string {
 
 func decodeCursor(c string) (int64, error) {
 	b, err := hex.DecodeString(c)
-	if err != nil || len(b) != 8 {
+	if err != nil || len(b) != 8 || b[0]&0x80 != 0 { // keys are never negative
 		return 0, fmt.Errorf("%w: %q", ErrBadCursor, c)
 	}
 	return int64(binary.BigEndian.Uint64(b)), nil
+}
+
+// keyNanos is t as the Unix nanoseconds of a history key: times before
+// 1970 come before every key, times past 2262 (where UnixNano overflows)
+// after every key. FuzzHistoryQuery found queries with such bounds
+// answered wrongly.
+func keyNanos(t time.Time) int64 {
+	switch {
+	case t.Unix() < 0:
+		return 0
+	case t.After(time.Unix(0, math.MaxInt64)):
+		return math.MaxInt64
+	}
+	return t.UnixNano()
 }
 
 // Record encoding: kind byte, uvarint len + name, uvarint len + sender,

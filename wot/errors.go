@@ -31,6 +31,13 @@ const (
 	CodeReadOnly          Code = "read_only"          // the property cannot be written
 	CodeFinished          Code = "finished"           // the request already ended
 	CodeUnknownAccount    Code = "unknown_account"    // no account with that ID
+	CodeTooLarge          Code = "too_large"          // the payload is over the hub's size limit
+	CodeRateLimited       Code = "rate_limited"       // the client publishes faster than the hub's rate limit
+	CodeStorageFull       Code = "storage_full"       // the hub's disk is (nearly) full; try again later
+	CodeUnauthenticated   Code = "unauthenticated"    // no credentials, or ones the hub does not accept
+	CodeNotFound          Code = "not_found"          // no such resource (an HTTP path outside the API)
+	CodeMethodNotAllowed  Code = "method_not_allowed" // the resource does not support the HTTP method
+	CodeNoValue           Code = "no_value"           // the property has no value yet
 )
 
 // MQTT 5 reason codes a hub may put in a PUBACK (MQTT 5.0 section 3.4.2.1).
@@ -71,6 +78,13 @@ var codes = map[Code]codeInfo{
 	CodeReadOnly:          {ReasonNotAuthorized, 405},
 	CodeFinished:          {ReasonImplementation, 409},
 	CodeUnknownAccount:    {ReasonImplementation, 404},
+	CodeTooLarge:          {ReasonQuotaExceeded, 413},
+	CodeRateLimited:       {ReasonQuotaExceeded, 429},
+	CodeStorageFull:       {ReasonQuotaExceeded, 507},
+	CodeUnauthenticated:   {ReasonNotAuthorized, 401},
+	CodeNotFound:          {ReasonTopicNameInvalid, 404},
+	CodeMethodNotAllowed:  {ReasonImplementation, 405},
+	CodeNoValue:           {ReasonImplementation, 404},
 }
 
 // Codes returns every known code, for documentation and tests.

@@ -30,6 +30,7 @@ func startSecure(t *testing.T, mod func(*Main)) *Main {
 	m := &Main{LogOutput: &lockedBuffer{}, LogFormat: "json", Stdout: &lockedBuffer{}}
 	m.Options.TCPAddr, m.Options.WSAddr, m.Options.DataDir = "127.0.0.1:0", "off", t.TempDir()
 	m.Options.TLSAddr, m.Options.WSSAddr = "off", "off"
+	m.Options.HTTPAddr, m.Options.HTTPSAddr = "off", "off"
 	m.Options.AdminPassword, m.Options.PasswordCost = adminPW, 4
 	if mod != nil {
 		mod(m)
@@ -93,6 +94,7 @@ func TestFirstStartPrintsAdminPassword(t *testing.T) {
 	out := &lockedBuffer{}
 	m := &Main{LogOutput: &lockedBuffer{}, LogFormat: "json", Stdout: out}
 	m.Options.TCPAddr, m.Options.WSAddr, m.Options.TLSAddr, m.Options.WSSAddr = "127.0.0.1:0", "off", "off", "off"
+	m.Options.HTTPAddr, m.Options.HTTPSAddr = "off", "off"
 	m.Options.DataDir = t.TempDir()
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 func TestConformanceCommand(t *testing.T) {
 	m := &Main{LogOutput: &lockedBuffer{}, LogFormat: "json", LogLevel: "warn"}
 	m.Options.TCPAddr, m.Options.WSAddr, m.Options.DataDir = "127.0.0.1:0", "off", t.TempDir()
+	m.Options.HTTPAddr = "127.0.0.1:0"
 	m.Options.Dev = true // the suite's clients connect without credentials
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

@@ -30,11 +30,25 @@ Usage:
   wotmq accounts ...     manage accounts (see "wotmq accounts -h")
   wotmq token [ID]       issue an access token
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
+  wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
+  wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")
+  wotmq bench ...        load a hub or any MQTT broker and measure it (see "wotmq bench -h")
   wotmq version          print the version
   wotmq help             print this help
 
-Every flag of "serve" can also be set with an environment variable named
-WOTMQ_ and the flag name in upper case with - as _ (e.g. WOTMQ_MQTT_ADDR).
+Client commands (each with -h for its flags and an example; --json for scripts):
+  wotmq things                     list the Things in the directory
+  wotmq td ID                      print a Thing's twin TD
+  wotmq read ID [PROP]             read a property (or all)
+  wotmq observe ID [PROP]          print a property's values as they change
+  wotmq write ID PROP VALUE        write a property and wait until applied
+  wotmq invoke ID ACTION [INPUT]   invoke an action, print its statuses and output
+  wotmq sub FILTER                 print messages on a raw MQTT topic filter
+  wotmq history ID [NAME]          print stored events and property values
+
+Every flag of "serve" and of the client commands can also be set with an
+environment variable named WOTMQ_ and the flag name in upper case with - as
+_ (e.g. WOTMQ_MQTT_ADDR, WOTMQ_BROKER, WOTMQ_USERNAME, WOTMQ_PASSWORD).
 `
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -65,6 +79,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return serve(ctx, args[1:], stdout, stderr)
 	case "conformance":
 		return runConformance(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return backup(ctx, args[1:], stdout, stderr)
+	case "restore":
+		return restore(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return runBench(ctx, args[1:], stdout, stderr)
+	case "things":
+		return cmdThings(ctx, args[1:], stdout, stderr)
+	case "td":
+		return cmdTD(ctx, args[1:], stdout, stderr)
+	case "read":
+		return cmdRead(ctx, args[1:], stdout, stderr)
+	case "observe":
+		return cmdObserve(ctx, args[1:], stdout, stderr)
+	case "write":
+		return cmdWrite(ctx, args[1:], stdout, stderr)
+	case "invoke":
+		return cmdInvoke(ctx, args[1:], stdout, stderr)
+	case "sub":
+		return cmdSub(ctx, args[1:], stdout, stderr)
+	case "history":
+		return cmdHistory(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "wotmq", version)
 		return nil

@@ -37,6 +37,7 @@ func TestMainServes(t *testing.T) {
 	logs := &lockedBuffer{}
 	m := &Main{LogOutput: logs, LogFormat: "json", LogLevel: "info"}
 	m.Options.TCPAddr, m.Options.WSAddr, m.Options.DataDir = "127.0.0.1:0", "127.0.0.1:0", t.TempDir()
+	m.Options.HTTPAddr = "127.0.0.1:0"
 	m.Options.Dev = true
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatal(err)

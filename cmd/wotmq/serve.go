@@ -148,6 +148,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&m.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
+	opsFlags(fs, m)
 }
 
 // applyEnv sets every flag not given on the command line from its

@@ -116,7 +116,7 @@ func TestConsumerExitsAfterDuration(t *testing.T) {
 
 func startHub(t *testing.T) *broker.Hub {
 	t.Helper()
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", DataDir: t.TempDir(), Dev: true})
+	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

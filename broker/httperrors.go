@@ -1,0 +1,138 @@
+package broker
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// ProblemTypeBase is the base of the type URI of every problem the HTTP
+// API answers with; the error code follows (docs/http.md, "Errors").
+const ProblemTypeBase = "https://github.com/wotmq/wotmq/blob/main/docs/http.md#error-"
+
+// Problem is the body of every HTTP error (RFC 9457,
+// application/problem+json). Code is the wire error code, the same the MQTT
+// side reports; Status is Code.HTTPStatus(), the one mapping of codes to
+// statuses.
+type Problem struct {
+	Type     string   `json:"type"`
+	Title    string   `json:"title"`
+	Status   int      `json:"status"`
+	Detail   string   `json:"detail,omitempty"`
+	Instance string   `json:"instance,omitempty"`
+	Code     wot.Code `json:"code"`
+	// ValidationErrors lists what is wrong with a refused TD (WoT
+	// Discovery), one entry per problem.
+	ValidationErrors []ValidationError `json:"validationErrors,omitempty"`
+}
+
+// ValidationError is one problem of a refused TD: the JSON path of the
+// member and what is wrong with it.
+type ValidationError struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+}
+
+// tdProblem is an invalid_td error that carries the TD's validation
+// problems.
+type tdProblem struct {
+	err    *wot.Error
+	fields []ValidationError
+}
+
+func (e *tdProblem) Error() string { return e.err.Error() }
+func (e *tdProblem) Unwrap() error { return e.err }
+
+// invalidTD wraps a TD refusal with its validation errors: from a
+// *td.ValidationError when err has one, else split from the message
+// ("$.path: what").
+func invalidTD(err error) error {
+	var ve *td.ValidationError
+	if errors.As(err, &ve) {
+		p := &tdProblem{err: wot.Errorf(wot.CodeInvalidTD, "%s", strings.TrimPrefix(ve.Error(), "td: "))}
+		for _, pr := range ve.Problems {
+			p.fields = append(p.fields, ValidationError{Field: pr.Path, Description: pr.Message})
+		}
+		return p
+	}
+	we := asWire(err)
+	if we.Code != wot.CodeInvalidTD {
+		return err
+	}
+	p := &tdProblem{err: we}
+	for _, part := range strings.Split(strings.TrimPrefix(we.Message, "invalid Thing Description: "), "; ") {
+		field, desc, ok := strings.Cut(part, ": ")
+		if !ok || !strings.HasPrefix(field, "$") {
+			field, desc = "$", part
+		}
+		p.fields = append(p.fields, ValidationError{Field: field, Description: desc})
+	}
+	return p
+}
+
+// problem answers a request with err as problem+json. Internal errors are
+// logged and their details kept from the client.
+func (h *Hub) problem(w http.ResponseWriter, r *http.Request, err error) {
+	h.problemAt(w, r, err, "")
+}
+
+// problemAt is problem with an instance URI (the status URL of a failed
+// request).
+func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, instance string) {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		err = wot.Errorf(wot.CodeTooLarge, "the body is over %d bytes", mbe.Limit)
+	}
+	we := asWire(err)
+	p := Problem{Type: ProblemTypeBase + string(we.Code), Status: we.Code.HTTPStatus(), Detail: we.Message,
+		Instance: instance, Code: we.Code}
+	p.Title = http.StatusText(p.Status)
+	var tp *tdProblem
+	if errors.As(err, &tp) {
+		p.ValidationErrors = tp.fields
+	}
+	if we.Code == wot.CodeInternal {
+		h.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.EscapedPath()).Msg("http request failed")
+		p.Detail = "internal error; see the hub log"
+	}
+	if p.Status == http.StatusUnauthorized && !h.opts.Dev {
+		w.Header().Set("WWW-Authenticate", `Basic realm="wotmq", Bearer realm="wotmq"`)
+	}
+	body, _ := json.Marshal(p)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(p.Status)
+	w.Write(append(body, '\n'))
+}
+
+// writeJSON answers with a JSON body.
+func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
+	body, ok := v.([]byte)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(v); err != nil {
+			body, status = []byte(`{"code":"internal"}`), http.StatusInternalServerError
+		}
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// readBody reads a request body of at most maxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, wot.Errorf(wot.CodeInvalidPayload, "cannot read the body: %v", err)
+	}
+	return b, nil
+}

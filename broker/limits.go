@@ -1,0 +1,310 @@
+package broker
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/wotmq/wotmq/wot"
+)
+
+// Defaults for Limits.
+const (
+	DefaultMaxConnections    = 10000
+	DefaultMaxThingsPerAgent = 1000
+	DefaultMaxPayload        = 256 << 10
+	DefaultMaxHistory        = 100000
+	DefaultClientQueue       = 8192
+	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
+	DefaultMinFreeDisk       = 128 << 20
+	DefaultDiskCheckInterval = time.Second
+
+	// PacketOverhead is what an MQTT packet may carry beside its payload
+	// (topic, properties): the broker cuts a connection whose packet is
+	// larger than MaxPayload + PacketOverhead (DISCONNECT 0x95); payloads
+	// between are refused with a reason (PUBACK 0x97 too_large).
+	PacketOverhead = 64 << 10
+)
+
+// Limits bound what one client, one agent and the whole hub may use
+// (docs/operations.md, "Limits"). A field's zero value selects its
+// default; a negative value turns the limit off. RateLimit is the
+// exception: zero means no rate limit, because a rate that suits a hub on a
+// network would throttle tests and benchmarks; `wotmq serve` sets
+// DefaultRateLimit.
+type Limits struct {
+	// MaxConnections is the most clients connected at once; one more is
+	// refused with CONNACK 0x89 (server busy).
+	MaxConnections int
+	// MaxThingsPerAgent is the most Things one agent may register; a TD
+	// for one more is refused with quota (PUBACK 0x97).
+	MaxThingsPerAgent int
+	// MaxPayload is the largest payload in bytes the hub accepts; a larger
+	// one is refused with too_large (PUBACK 0x97).
+	MaxPayload int
+	// MaxHistory is the most history records (events and property values)
+	// kept per Thing: past 110% of it the oldest are deleted down to it.
+	MaxHistory int
+	// ClientQueue is the most messages waiting for one client (queued for
+	// its socket, or sent with QoS 1 or 2 and not yet acknowledged); more
+	// are dropped for that client and counted
+	// (wotmq_messages_dropped_total), other clients are not affected.
+	ClientQueue int
+	// RateLimit is the publishes per second one connection may sustain, in
+	// bursts of up to RateBurst (2 x RateLimit when zero). A publish over
+	// the rate is refused with rate_limited (PUBACK 0x97; a QoS 0 publish
+	// is dropped); a client that goes on publishing a whole burst over the
+	// rate is disconnected with 0x96 (message rate too high).
+	RateLimit float64
+	RateBurst int
+	// MinFreeDisk is the free space, in bytes, that the file system of the
+	// data directory keeps: below it every publish that writes to the store
+	// is refused with storage_full (PUBACK 0x97) until space returns.
+	// Badger cannot fail gracefully on a full disk (its logs are memory
+	// mapped), so the hub stops writing before it is full.
+	MinFreeDisk int64
+	// DiskCheckInterval is how often the free space is checked.
+	DiskCheckInterval time.Duration
+	// FreeSpace returns the free bytes of the file system that holds dir;
+	// statfs when nil (tests inject a full disk here).
+	FreeSpace func(dir string) (uint64, error)
+}
+
+func (l *Limits) setDefaults() {
+	def := func(p *int, v int) {
+		if *p == 0 {
+			*p = v
+		}
+	}
+	def(&l.MaxConnections, DefaultMaxConnections)
+	def(&l.MaxThingsPerAgent, DefaultMaxThingsPerAgent)
+	def(&l.MaxPayload, DefaultMaxPayload)
+	def(&l.MaxHistory, DefaultMaxHistory)
+	def(&l.ClientQueue, DefaultClientQueue)
+	if l.RateLimit > 0 && l.RateBurst <= 0 {
+		l.RateBurst = int(2*l.RateLimit) + 1
+	}
+	if l.MinFreeDisk == 0 {
+		l.MinFreeDisk = DefaultMinFreeDisk
+	}
+	if l.DiskCheckInterval <= 0 {
+		l.DiskCheckInterval = DefaultDiskCheckInterval
+	}
+	if l.FreeSpace == nil {
+		l.FreeSpace = freeSpace
+	}
+}
+
+// capabilities applies the limits that Mochi enforces.
+func (l *Limits) capabilities(caps *mqtt.Capabilities) {
+	if l.MaxConnections > 0 {
+		caps.MaximumClients = int64(l.MaxConnections)
+	}
+	if l.MaxPayload > 0 {
+		caps.MaximumPacketSize = uint32(min(l.MaxPayload+PacketOverhead, 1<<28)) // the MQTT maximum is 256 MiB
+	}
+	if l.ClientQueue > 0 {
+		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<20))
+		caps.MaximumInflight = uint16(min(l.ClientQueue, 65535))
+	}
+}
+
+// guard is the hook that runs before the hub's own on every publish: rate
+// limit, payload size, UTF-8, and the disk guard. It also answers publishes
+// Mochi would drop without an acknowledgement.
+type guard struct {
+	mqtt.HookBase
+	h *Hub
+}
+
+func (g *guard) ID() string { return "wotmq-guard" }
+
+func (g *guard) Provides(b byte) bool {
+	switch b {
+	case mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
+		return true
+	}
+	return false
+}
+
+// OnPacketRead answers a publish on a $SYS topic, which Mochi drops
+// without a PUBACK (a QoS 1 publisher would wait for ever): the refusal is
+// sent here and Mochi then drops the packet as before.
+func (g *guard) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if pk.FixedHeader.Type != packets.Publish || cl.Net.Inline || len(pk.TopicName) < 4 || !strings.EqualFold(pk.TopicName[:4], "$SYS") {
+		return pk, nil
+	}
+	g.h.ops.in[kindOther].Add(1)
+	err := g.h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "topics starting with $ are the broker's"))
+	var ack packets.Packet
+	switch {
+	case pk.FixedHeader.Qos == 1:
+		ack = packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID}
+	case pk.FixedHeader.Qos == 2 && cl.Properties.ProtocolVersion < 5:
+		ack = packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Pubrec}, PacketID: pk.PacketID}
+	default:
+		return pk, nil // QoS 0, or a PUBREC refuse already sent
+	}
+	if code, ok := err.(packets.Code); ok {
+		ack.ReasonCode = code.Code
+		ack.Properties.ReasonString = code.Reason
+	}
+	_ = cl.WritePacket(ack)
+	return pk, nil
+}
+
+// OnPublish checks a client's publish against the limits before the hub
+// routes it.
+func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
+	if cl.Net.Inline {
+		return pk, nil
+	}
+	h := g.h
+	kind := classify(pk.TopicName)
+	h.ops.in[kind].Add(1)
+	err := h.admit(cl, &pk, kind)
+	if err == nil {
+		return pk, nil
+	}
+	if errors.Is(err, errFlood) {
+		h.ops.floodDisconnects.Add(1)
+		h.ops.refusal(wot.CodeRateLimited)
+		h.log.Warn().Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("client disconnected: message rate too high")
+		_ = h.srv.DisconnectClient(cl, packets.Code{Code: packets.ErrMessageRateTooHigh.Code,
+			Reason: fmt.Sprintf("message rate too high: over %g publishes a second", h.opts.Limits.RateLimit)})
+		return pk, packets.ErrRejectPacket
+	}
+	return pk, h.refuse(cl, &pk, err)
+}
+
+// OnSessionEstablished counts connections.
+func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) { g.h.ops.connections.Add(1) }
+
+// OnDisconnect forgets the client's rate and counts protocol errors.
+func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	g.h.ops.buckets.Delete(cl)
+	var code packets.Code
+	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
+		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code) {
+		g.h.ops.protocolErrors.Add(1)
+	}
+}
+
+var errFlood = errors.New("broker: message rate too high")
+
+// admit decides whether a publish may go on to the hub.
+func (h *Hub) admit(cl *mqtt.Client, pk *packets.Packet, kind msgKind) error {
+	l := &h.opts.Limits
+	if l.RateLimit > 0 {
+		v, ok := h.ops.buckets.Load(cl)
+		if !ok {
+			v, _ = h.ops.buckets.LoadOrStore(cl, &bucket{tokens: float64(l.RateBurst), last: time.Now()})
+		}
+		switch tokens := v.(*bucket).take(time.Now(), l.RateLimit, float64(l.RateBurst)); {
+		case tokens <= -float64(l.RateBurst):
+			return errFlood
+		case tokens < 0:
+			return wot.Errorf(wot.CodeRateLimited, "over %g publishes a second; slow down", l.RateLimit)
+		}
+	}
+	if l.MaxPayload > 0 && len(pk.Payload) > l.MaxPayload {
+		return wot.Errorf(wot.CodeTooLarge, "payload of %d bytes is over the hub's limit of %d", len(pk.Payload), l.MaxPayload)
+	}
+	if kind == kindOther {
+		return nil // a plain broker topic: nothing the hub reads or stores
+	}
+	if !utf8.Valid(pk.Payload) {
+		return wot.Errorf(wot.CodeInvalidPayload, "payload is not valid UTF-8 (JSON must be, RFC 8259)")
+	}
+	if kind.writes() && h.ops.full.Load() {
+		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is nearly full (under %d bytes free); try again later", l.MinFreeDisk)
+	}
+	return nil
+}
+
+// bucket is a token bucket: one token per publish, refilled at the rate,
+// at most burst; it goes into debt down to -burst while refusing.
+type bucket struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+// take spends one token and returns what is left (negative: over the rate).
+func (b *bucket) take(now time.Time, rate, burst float64) float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tokens = min(burst, b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	b.tokens = max(b.tokens-1, -burst)
+	return b.tokens
+}
+
+// checkThingQuota refuses a new Thing for an agent that has registered
+// MaxThingsPerAgent already.
+func (h *Hub) checkThingQuota(agentID, thingID string) error {
+	max := h.opts.Limits.MaxThingsPerAgent
+	if max <= 0 {
+		return nil
+	}
+	if _, ok := h.dir.Get(thingID); ok {
+		return nil // an update
+	}
+	if n := len(h.dir.ByAgent(agentID)); n >= max {
+		return wot.Errorf(wot.CodeQuota, "agent %q has registered %d Things, the most the hub allows", agentID, n)
+	}
+	return nil
+}
+
+// storageError turns a full disk found by a write into storage_full.
+func (h *Hub) storageError(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		h.ops.full.Store(true) // until the next disk check finds space
+		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is full; try again later")
+	}
+	return err
+}
+
+// diskLoop watches the free space of the data directory's file system.
+func (h *Hub) diskLoop() {
+	defer h.bg.Done()
+	t := time.NewTicker(h.opts.Limits.DiskCheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			h.checkDisk()
+		}
+	}
+}
+
+// checkDisk updates the disk guard from the file system's free space.
+func (h *Hub) checkDisk() {
+	l := &h.opts.Limits
+	if l.MinFreeDisk < 0 {
+		return
+	}
+	free, err := l.FreeSpace(h.opts.DataDir)
+	if err != nil {
+		h.log.Debug().Err(err).Msg("cannot read free disk space")
+		return
+	}
+	h.ops.freeBytes.Store(free)
+	full := free < uint64(l.MinFreeDisk)
+	if h.ops.full.Swap(full) != full {
+		if full {
+			h.log.Error().Uint64("free", free).Int64("min", l.MinFreeDisk).Msg("disk nearly full: refusing writes")
+		} else {
+			h.log.Warn().Uint64("free", free).Msg("disk space back: accepting writes")
+		}
+	}
+}

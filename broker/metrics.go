@@ -1,0 +1,491 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/wotmq/wotmq/wot"
+)
+
+// msgKind classifies a message by its topic, for the message counters.
+type msgKind uint8
+
+const (
+	kindOther    msgKind = iota // a plain broker topic (in); a reply (out)
+	kindTD                      // a TD: AgentUpdateTD, twin TDs, the hub TD
+	kindEvent                   // AgentPublishEvent, events relayed
+	kindProperty                // AgentUpdateProperty, values relayed
+	kindPresence                // presence set by an agent, or published
+	kindReply                   // an agent's answer, or a reply to a consumer
+	kindAction                  // invokeaction
+	kindWrite                   // writeproperty
+	kindCancel                  // cancelaction
+	kindHistory                 // history and outcome-history queries
+	kindAdmin                   // admin requests
+	kindRequest                 // requests to agents
+	kindStatus                  // action status, desired state, delta
+	kindSignal                  // real-time channel signalling (relayed, not stored)
+	numKinds
+)
+
+var kindNames = [numKinds]string{"other", "td", "event", "property", "presence", "reply", "action", "write", "cancel", "history", "admin", "request", "status", "signal"}
+
+// writes reports whether a client publish of this kind writes to the
+// store (refused while the disk is nearly full).
+func (k msgKind) writes() bool { return k != kindOther && k != kindHistory && k != kindSignal }
+
+// classify tells a topic's kind from its levels without allocating. It
+// does not validate: the hub refuses malformed topics itself.
+func classify(topic string) msgKind {
+	var lv [7]string
+	n := 0
+	for rest, more := topic, true; more; {
+		if n == len(lv) {
+			return kindOther
+		}
+		lv[n], rest, more = strings.Cut(rest, "/")
+		n++
+	}
+	switch {
+	case lv[0] == "things" && n >= 3:
+		return thingKind(lv[2:n])
+	case lv[0] == "agents" && n == 3 && lv[2] == "requests":
+		return kindRequest
+	case lv[0] == "agents" && n == 3 && lv[2] == "replies":
+		return kindReply
+	case lv[0] == "agents" && n == 3 && lv[2] == "signals":
+		return kindSignal
+	case lv[0] == "agents" && n >= 5 && lv[2] == "things":
+		return thingKind(lv[4:n])
+	case lv[0] == "wotmq" && n == 2 && lv[1] == "td":
+		return kindTD
+	case lv[0] == "wotmq" && n == 2 && lv[1] == "admin":
+		return kindAdmin
+	}
+	return kindOther
+}
+
+// thingKind classifies the levels after things/{id} (or
+// agents/{a}/things/{id}).
+func thingKind(lv []string) msgKind {
+	last := lv[len(lv)-1]
+	switch len(lv) {
+	case 1:
+		switch last {
+		case "td":
+			return kindTD
+		case "history":
+			return kindHistory
+		case "presence":
+			return kindPresence
+		case "delta":
+			return kindStatus
+		case "channel":
+			return kindSignal
+		}
+	case 2:
+		switch lv[0] {
+		case "events":
+			return kindEvent
+		case "properties":
+			return kindProperty
+		case "actions":
+			return kindAction
+		}
+	case 3:
+		switch {
+		case last == "history":
+			return kindHistory
+		case lv[0] == "properties" && last == "set":
+			return kindWrite
+		case last == "status" || last == "desired":
+			return kindStatus
+		case lv[0] == "actions" && last == "cancel":
+			return kindCancel
+		}
+	}
+	return kindOther
+}
+
+// latencyBuckets are the upper bounds (seconds) of the action latency
+// histogram: from a request's acceptance to its outcome.
+var latencyBuckets = [...]float64{0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600}
+
+type histogram struct {
+	counts [len(latencyBuckets) + 1]atomic.Uint64 // per bucket, not cumulative; the last is +Inf
+	sum    atomic.Int64                           // nanoseconds
+}
+
+func (hg *histogram) observe(d time.Duration) {
+	s := d.Seconds()
+	i := 0
+	for i < len(latencyBuckets) && s > latencyBuckets[i] {
+		i++
+	}
+	hg.counts[i].Add(1)
+	hg.sum.Add(int64(d))
+}
+
+// ops is the hub's operational state: counters for the metrics, the
+// per-connection rate buckets, the disk guard and the metrics listener.
+// The message path touches only atomics here.
+type ops struct {
+	in, out          [numKinds]atomic.Uint64
+	refused          map[wot.Code]*atomic.Uint64 // read-only after init
+	refusedOther     atomic.Uint64
+	connections      atomic.Uint64
+	floodDisconnects atomic.Uint64
+	protocolErrors   atomic.Uint64
+	latency          [2][2]histogram // [invokeaction, writeproperty][completed, failed]
+
+	buckets   sync.Map // *mqtt.Client -> *bucket
+	full      atomic.Bool
+	freeBytes atomic.Uint64
+	ready     atomic.Bool
+
+	ln     net.Listener
+	server *http.Server
+}
+
+func (o *ops) init() {
+	o.refused = map[wot.Code]*atomic.Uint64{}
+	for _, c := range wot.Codes() {
+		o.refused[c] = new(atomic.Uint64)
+	}
+}
+
+func (o *ops) refusal(c wot.Code) {
+	if n, ok := o.refused[c]; ok {
+		n.Add(1)
+		return
+	}
+	o.refusedOther.Add(1)
+}
+
+// observe records a request's latency when it reaches its outcome.
+func (o *ops) observe(op string, status wot.Status, d time.Duration) {
+	i, j := 0, 0
+	if op == wot.OpWriteProperty {
+		i = 1
+	}
+	switch status {
+	case wot.StatusCompleted:
+	case wot.StatusFailed:
+		j = 1
+	default:
+		return
+	}
+	o.latency[i][j].observe(d)
+}
+
+// listenOps binds the metrics listener (before the MQTT listeners serve,
+// so that a bind error stops the start).
+func (h *Hub) listenOps() error {
+	addr := h.opts.MetricsAddr
+	if addr == "" || addr == "off" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("broker: listen on %s (metrics): %w", addr, err)
+	}
+	h.ops.ln = ln
+	return nil
+}
+
+// startOps serves metrics and health, starts the disk guard, and marks
+// the hub ready. It runs once the MQTT listeners serve.
+func (h *Hub) startOps() {
+	if h.opts.Limits.MinFreeDisk >= 0 {
+		h.checkDisk()
+		h.bg.Add(1)
+		go h.diskLoop()
+	}
+	if h.ops.ln != nil {
+		h.ops.server = &http.Server{Handler: h.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		go func(srv *http.Server, ln net.Listener) { _ = srv.Serve(ln) }(h.ops.server, h.ops.ln)
+		h.log.Info().Str("addr", h.MetricsAddr()).Msg("metrics serving")
+	}
+	h.ops.ready.Store(true)
+}
+
+// stopOps marks the hub not ready and stops the metrics listener.
+func (h *Hub) stopOps() {
+	h.ops.ready.Store(false)
+	if h.ops.server != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := h.ops.server.Shutdown(ctx); err != nil {
+			_ = h.ops.server.Close()
+		}
+	} else if h.ops.ln != nil {
+		_ = h.ops.ln.Close()
+	}
+}
+
+// MetricsAddr is the bound address of the metrics listener ("" when
+// disabled).
+func (h *Hub) MetricsAddr() string {
+	if h.ops.ln == nil {
+		return ""
+	}
+	return h.ops.ln.Addr().String()
+}
+
+// OpsHandler serves /metrics, /healthz and /readyz (what the metrics
+// listener serves; another server may mount it too).
+func (h *Hub) OpsHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h.MetricsHandler())
+	mux.Handle("GET /healthz", h.HealthHandler())
+	mux.Handle("GET /readyz", h.ReadyHandler())
+	return mux
+}
+
+// HealthHandler answers 200 while the process runs (liveness).
+func (h *Hub) HealthHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+}
+
+// ReadyHandler answers 200 while the hub serves: its store is open and
+// its listeners accept clients; 503 otherwise (starting, stopping).
+func (h *Hub) ReadyHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if !h.enter() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "stopping")
+			return
+		}
+		defer h.leave()
+		switch {
+		case !h.ops.ready.Load():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "not serving")
+		case h.db.IsClosed():
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintln(w, "store closed")
+		default:
+			fmt.Fprintln(w, "ready")
+			if h.ops.full.Load() {
+				fmt.Fprintln(w, "warning: disk nearly full, writes refused")
+			}
+		}
+	})
+}
+
+// MetricsHandler serves the Prometheus text exposition format (0.0.4);
+// docs/operations.md explains every metric.
+func (h *Hub) MetricsHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !h.enter() {
+			http.Error(w, "stopping", http.StatusServiceUnavailable)
+			return
+		}
+		defer h.leave()
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		bw := bufio.NewWriter(w)
+		h.writeMetrics(&expo{w: bw})
+		_ = bw.Flush()
+	})
+}
+
+// expo writes the text exposition format.
+type expo struct{ w *bufio.Writer }
+
+func (e *expo) family(name, typ, help string) {
+	e.w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
+}
+
+func (e *expo) sample(name, labels string, v float64) {
+	e.w.WriteString(name)
+	if labels != "" {
+		e.w.WriteString("{" + labels + "}")
+	}
+	e.w.WriteByte(' ')
+	e.w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	e.w.WriteByte('\n')
+}
+
+func (e *expo) one(name, typ, help string, v float64) {
+	e.family(name, typ, help)
+	e.sample(name, "", v)
+}
+
+func (h *Hub) writeMetrics(e *expo) {
+	info := h.srv.Info
+	ld := func(p *int64) float64 { return float64(atomic.LoadInt64(p)) }
+
+	e.one("wotmq_connections", "gauge", "MQTT clients connected now.", ld(&info.ClientsConnected))
+	e.one("wotmq_connections_total", "counter", "MQTT connections accepted since the start.", float64(h.ops.connections.Load()))
+	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.agents.count()))
+	e.one("wotmq_things", "gauge", "Things registered.", float64(h.dir.Len()))
+
+	e.family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
+	for k := range numKinds {
+		e.sample("wotmq_messages_received_total", `kind="`+kindNames[k]+`"`, float64(h.ops.in[k].Load()))
+	}
+	e.family("wotmq_messages_sent_total", "counter", "Messages the hub published, by kind (once per message, before fan-out to subscribers).")
+	for k := range numKinds {
+		e.sample("wotmq_messages_sent_total", `kind="`+kindNames[k]+`"`, float64(h.ops.out[k].Load()))
+	}
+	e.family("wotmq_messages_refused_total", "counter", "Publishes the hub refused, by error code.")
+	codes := wot.Codes()
+	slices.Sort(codes)
+	for _, c := range codes {
+		e.sample("wotmq_messages_refused_total", `code="`+string(c)+`"`, float64(h.ops.refused[c].Load()))
+	}
+	e.family("wotmq_messages_dropped_total", "counter", "Messages not delivered to a client whose queue was full (slow consumer), by reason.")
+	e.sample("wotmq_messages_dropped_total", `reason="client_queue_full"`, ld(&info.MessagesDropped))
+	e.sample("wotmq_messages_dropped_total", `reason="inflight_full"`, ld(&info.InflightDropped))
+	e.one("wotmq_rate_limit_disconnects_total", "counter", "Clients disconnected for publishing far over the rate limit.", float64(h.ops.floodDisconnects.Load()))
+	e.one("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet or a protocol violation.", float64(h.ops.protocolErrors.Load()))
+	e.one("wotmq_mqtt_messages_received_total", "counter", "PUBLISH packets received by the broker.", ld(&info.MessagesReceived))
+	e.one("wotmq_mqtt_messages_sent_total", "counter", "PUBLISH packets sent to clients (after fan-out).", ld(&info.MessagesSent))
+	e.one("wotmq_mqtt_bytes_received_total", "counter", "Bytes received from clients.", ld(&info.BytesReceived))
+	e.one("wotmq_mqtt_bytes_sent_total", "counter", "Bytes sent to clients.", ld(&info.BytesSent))
+	e.one("wotmq_subscriptions", "gauge", "Subscriptions held by clients.", ld(&info.Subscriptions))
+	e.one("wotmq_retained_messages", "gauge", "Retained messages held by the broker.", ld(&info.Retained))
+	e.one("wotmq_inflight_messages", "gauge", "QoS 1 and 2 messages sent and not yet acknowledged.", ld(&info.Inflight))
+
+	e.family("wotmq_inbox_requests", "gauge", "Unfinished action requests and property writes, by status.")
+	counts := h.inbox.Counts()
+	for _, st := range []wot.Status{wot.StatusPending, wot.StatusDelivered, wot.StatusRunning, wot.StatusWaiting} {
+		e.sample("wotmq_inbox_requests", `status="`+string(st)+`"`, float64(counts[st]))
+	}
+	e.family("wotmq_action_latency_seconds", "histogram", "Time from accepting a request to its outcome, by operation and outcome.")
+	for i, op := range []string{wot.OpInvokeAction, wot.OpWriteProperty} {
+		for j, st := range []string{"completed", "failed"} {
+			hg := &h.ops.latency[i][j]
+			labels := `op="` + op + `",status="` + st + `"`
+			var cum uint64
+			for b, le := range latencyBuckets {
+				cum += hg.counts[b].Load()
+				e.sample("wotmq_action_latency_seconds_bucket", labels+`,le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+			}
+			cum += hg.counts[len(latencyBuckets)].Load()
+			e.sample("wotmq_action_latency_seconds_bucket", labels+`,le="+Inf"`, float64(cum))
+			e.sample("wotmq_action_latency_seconds_sum", labels, time.Duration(hg.sum.Load()).Seconds())
+			e.sample("wotmq_action_latency_seconds_count", labels, float64(cum))
+		}
+	}
+	e.one("wotmq_history_trimmed_total", "counter", "History records deleted because a Thing had more than --max-history.", float64(h.outbox.Trimmed()))
+
+	lsm, vlog, wal := h.storeSize()
+	e.one("wotmq_store_lsm_bytes", "gauge", "Disk space of the store's LSM tree (tables of keys and small values).", float64(lsm))
+	e.one("wotmq_store_vlog_bytes", "gauge", "Disk space of the store's value log (values over 1 KiB).", float64(vlog))
+	e.one("wotmq_store_wal_bytes", "gauge", "Disk space of the store's write-ahead logs of the memtables.", float64(wal))
+	e.one("wotmq_store_free_bytes", "gauge", "Free space of the data directory's file system at the last check.", float64(h.ops.freeBytes.Load()))
+	full := 0.0
+	if h.ops.full.Load() {
+		full = 1
+	}
+	e.one("wotmq_store_full", "gauge", "1 while writes are refused because the disk is nearly full.", full)
+
+	writeRuntimeMetrics(e)
+}
+
+var processStart = time.Now()
+
+// writeRuntimeMetrics writes the Go runtime and process metrics under
+// their customary names.
+func writeRuntimeMetrics(e *expo) {
+	e.one("go_goroutines", "gauge", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
+	samples := []metrics.Sample{
+		{Name: "/memory/classes/heap/objects:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/gc/cycles/total:gc-cycles"},
+	}
+	metrics.Read(samples)
+	val := func(s metrics.Sample) float64 {
+		if s.Value.Kind() == metrics.KindUint64 {
+			return float64(s.Value.Uint64())
+		}
+		return 0
+	}
+	e.one("go_memstats_heap_alloc_bytes", "gauge", "Heap bytes in live and not yet swept objects.", val(samples[0]))
+	e.one("go_memstats_sys_bytes", "gauge", "Bytes of memory the Go runtime obtained from the OS.", val(samples[1]))
+	e.one("go_gc_cycles_total", "counter", "Completed GC cycles.", val(samples[2]))
+	e.one("process_start_time_seconds", "gauge", "Start time of the process, Unix seconds.", float64(processStart.UnixNano())/1e9)
+	if rss, ok := residentBytes(); ok {
+		e.one("process_resident_memory_bytes", "gauge", "Resident memory of the process.", float64(rss))
+	}
+	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+		e.one("process_open_fds", "gauge", "Open file descriptors.", float64(len(fds)))
+	}
+}
+
+// residentBytes reads the resident set size from /proc (Linux only).
+func residentBytes() (uint64, bool) {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * uint64(os.Getpagesize()), true
+}
+
+// count is the number of identities with a connection in the set.
+func (p *clientSet) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.online)
+}
+
+// sent counts a message the hub publishes.
+func (o *ops) sent(topic string) {
+	k := classify(topic)
+	if k == kindOther {
+		k = kindReply // the hub publishes outside its scheme only on ResponseTopics
+	}
+	o.out[k].Add(1)
+}
+
+// storeSize is the disk space the store's files take, by kind: LSM tables
+// (and manifest), value log, memtable logs. Badger's own Size is updated
+// only once a minute and counts the value log's reserved, sparse space.
+func (h *Hub) storeSize() (lsm, vlog, wal int64) {
+	entries, err := os.ReadDir(h.opts.DataDir)
+	if err != nil {
+		return 0, 0, 0
+	}
+	for _, e := range entries {
+		fi, err := e.Info()
+		if err != nil || !fi.Mode().IsRegular() {
+			continue
+		}
+		n := allocated(fi)
+		switch filepath.Ext(e.Name()) {
+		case ".vlog":
+			vlog += n
+		case ".mem":
+			wal += n
+		default:
+			lsm += n
+		}
+	}
+	return lsm, vlog, wal
+}

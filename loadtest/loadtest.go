@@ -1,0 +1,498 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Target says which topic scheme the load uses.
+type Target string
+
+// Targets.
+const (
+	// TargetWotmq drives a wotmq hub the way agents and consumers do:
+	// agents register a Thing and publish on agents/{a}/things/{id}/...,
+	// consumers subscribe to the twin topics and invoke actions.
+	TargetWotmq Target = "wotmq"
+	// TargetRaw sends the same traffic on plain topics, for any broker:
+	// the baseline of a broker that only relays.
+	TargetRaw Target = "raw"
+)
+
+// Kind is a kind of scenario.
+type Kind string
+
+// Scenario kinds.
+const (
+	// FanIn: Agents agents publish events as fast as the window allows;
+	// each of Consumers consumers receives every event.
+	FanIn Kind = "fan-in"
+	// FanOut: one agent publishes events; each of Consumers consumers
+	// receives every one.
+	FanOut Kind = "fan-out"
+	// Action: Concurrency consumers invoke an action in a loop, one
+	// request at a time each; one agent answers every request.
+	Action Kind = "action"
+	// Idle: Agents connections with keep-alive, each publishing one event
+	// every Interval; Consumers consumers share them, each subscribed to
+	// the events of its share of the Things.
+	Idle Kind = "idle"
+)
+
+// Scenario is one bounded load.
+type Scenario struct {
+	Kind        Kind
+	Agents      int           // FanIn, Idle: publishing connections
+	Consumers   int           // FanIn, FanOut, Idle: subscribers
+	Concurrency int           // Action: round trips in flight
+	Interval    time.Duration // Idle: time between one agent's events
+}
+
+// Name describes the scenario in reports, e.g. "fan-in 8->4".
+func (s Scenario) Name() string {
+	switch s.Kind {
+	case FanIn:
+		return fmt.Sprintf("fan-in %d->%d", s.Agents, s.Consumers)
+	case FanOut:
+		return fmt.Sprintf("fan-out 1->%d", s.Consumers)
+	case Action:
+		return fmt.Sprintf("action c=%d", s.Concurrency)
+	case Idle:
+		return fmt.Sprintf("idle %d x 1/%v", s.Agents, s.Interval)
+	}
+	return string(s.Kind)
+}
+
+func (s Scenario) check() error {
+	bad := func(what string) error { return fmt.Errorf("loadtest: %s: %s", s.Kind, what) }
+	switch s.Kind {
+	case FanIn:
+		if s.Agents < 1 || s.Consumers < 1 {
+			return bad("needs at least one agent and one consumer")
+		}
+	case FanOut:
+		if s.Consumers < 1 {
+			return bad("needs at least one consumer")
+		}
+	case Action:
+		if s.Concurrency < 1 {
+			return bad("needs a concurrency of at least 1")
+		}
+	case Idle:
+		if s.Agents < 1 || s.Consumers < 1 || s.Interval <= 0 {
+			return bad("needs agents, a consumer and an interval")
+		}
+	default:
+		return fmt.Errorf("loadtest: unknown scenario %q", s.Kind)
+	}
+	return nil
+}
+
+// Config says where and how hard to load. The zero value of every field
+// but Broker has a default.
+type Config struct {
+	// Broker is the MQTT over TCP address, host:port.
+	Broker string
+	// Target is the topic scheme; TargetWotmq when empty.
+	Target Target
+	// Username and Password, when set, are sent by every client (a wotmq
+	// hub then knows every agent and consumer by that account). Without
+	// them clients are named by their client IDs, as a wotmq hub in
+	// development mode does.
+	Username, Password string
+	// Prefix starts every client ID and Thing ID; "bench" when empty.
+	Prefix string
+	// Duration is how long each scenario is measured; 10 s when zero.
+	Duration time.Duration
+	// Warmup runs each scenario's load unmeasured first; 2 s when zero,
+	// none when negative.
+	Warmup time.Duration
+	// Count bounds the messages (round trips for Action) sent during each
+	// measurement; no bound when zero.
+	Count int64
+	// Payload is the size of event payloads in bytes; 64 when zero.
+	Payload int
+	// Window bounds the events of FanIn and FanOut published but not yet
+	// received by every consumer; 256 when zero.
+	Window int
+	// InFlight is how many publishes each FanIn and FanOut agent has
+	// waiting for their acknowledgement at once; 4 when zero.
+	InFlight int
+	// KeepAlive is every client's MQTT keep-alive; 30 s when zero.
+	KeepAlive time.Duration
+	// Timeout bounds every connect, subscribe, publish and round trip; 5 s
+	// when zero.
+	Timeout time.Duration
+	// Wait is how long to wait for the broker to accept connections before
+	// the first scenario; no waiting when zero.
+	Wait time.Duration
+	// Drain is how long to wait after a measurement for the messages still
+	// on their way; 5 s when zero.
+	Drain time.Duration
+	// Pid is the broker's process ID, whose CPU and memory are reported;
+	// when zero it is found from the port, if the broker runs on this
+	// machine and the caller may inspect it.
+	Pid int
+	// DialConcurrency is how many clients connect at once; 64 when zero.
+	DialConcurrency int
+	// Progress, when set, receives a line for every step.
+	Progress io.Writer
+}
+
+func (c *Config) setDefaults() {
+	if c.Target == "" {
+		c.Target = TargetWotmq
+	}
+	if c.Prefix == "" {
+		c.Prefix = "bench"
+	}
+	if c.Duration <= 0 {
+		c.Duration = 10 * time.Second
+	}
+	if c.Warmup == 0 {
+		c.Warmup = 2 * time.Second
+	}
+	c.Warmup = max(c.Warmup, 0)
+	if c.Count <= 0 {
+		c.Count = math.MaxInt64
+	}
+	if c.Payload <= 0 {
+		c.Payload = 64
+	}
+	if c.Window <= 0 {
+		c.Window = 256
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = 4
+	}
+	if c.KeepAlive <= 0 {
+		c.KeepAlive = 30 * time.Second
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 5 * time.Second
+	}
+	if c.Drain <= 0 {
+		c.Drain = 5 * time.Second
+	}
+	if c.DialConcurrency <= 0 {
+		c.DialConcurrency = 64
+	}
+	if c.Progress == nil {
+		c.Progress = io.Discard
+	}
+}
+
+// Latency holds percentiles in microseconds.
+type Latency struct {
+	P50 float64 `json:"p50"`
+	P90 float64 `json:"p90"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// Result is what one scenario measured.
+type Result struct {
+	Scenario string `json:"scenario"`
+	Kind     Kind   `json:"kind"`
+	// Seconds is the length of the measurement: from its start to the last
+	// measured message received.
+	Seconds float64 `json:"seconds"`
+	// Sent counts the measured events (round trips for Action) whose
+	// publish was acknowledged.
+	Sent int64 `json:"sent"`
+	// Expected counts the deliveries they should make (Sent times the
+	// consumers); Received those that arrived; Drops the difference.
+	Expected int64 `json:"expected"`
+	Received int64 `json:"received"`
+	Drops    int64 `json:"drops"`
+	// Errors counts refused publishes, failed replies and lost
+	// connections.
+	Errors int64 `json:"errors"`
+	// FirstError describes the first of them.
+	FirstError string `json:"firstError,omitempty"`
+	// Rate is Received per second: events delivered to consumers, or
+	// round trips completed.
+	Rate float64 `json:"msgsPerSec"`
+	// Latency is publish to delivery for events (time stamps in the
+	// payload), request to final reply for actions.
+	Latency Latency `json:"latencyMicros"`
+	// CPU is the broker process's CPU use in percent of one core while the
+	// load ran, RSS its peak resident memory in bytes; -1 when unknown.
+	CPU float64 `json:"brokerCPUPercent"`
+	RSS int64   `json:"brokerRSSBytes"`
+	// ClientCPU is the load tool's own CPU use, in percent of one core.
+	ClientCPU float64 `json:"clientCPUPercent"`
+}
+
+// Report is a run of scenarios against one broker.
+type Report struct {
+	Label   string    `json:"label"`
+	Target  Target    `json:"target"`
+	Broker  string    `json:"broker"`
+	Pid     int       `json:"pid,omitempty"`
+	Started time.Time `json:"started"`
+	// LoadAvg is /proc/loadavg's one-minute figure before and after.
+	LoadAvg  [2]string `json:"loadAvg"`
+	Settings Settings  `json:"settings"`
+	Results  []Result  `json:"results"`
+}
+
+// Settings are the Config values that shape the figures.
+type Settings struct {
+	Duration string `json:"duration"`
+	Warmup   string `json:"warmup"`
+	Count    int64  `json:"count,omitempty"`
+	Payload  int    `json:"payload"`
+	Window   int    `json:"window"`
+	InFlight int    `json:"inFlight"`
+}
+
+// Run runs the scenarios one after the other against cfg.Broker. A
+// scenario that cannot set up (a refused connection, a refused TD) ends
+// the run with an error; Report holds the scenarios run until then.
+func Run(ctx context.Context, cfg Config, scenarios []Scenario) (Report, error) {
+	cfg.setDefaults()
+	rep := Report{Target: cfg.Target, Broker: cfg.Broker, Started: time.Now().UTC(), LoadAvg: [2]string{loadAvg(), ""},
+		Settings: Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Payload: cfg.Payload, Window: cfg.Window, InFlight: cfg.InFlight}}
+	if cfg.Count < math.MaxInt64 {
+		rep.Settings.Count = cfg.Count
+	}
+	defer func() { rep.LoadAvg[1] = loadAvg() }()
+	if cfg.Target != TargetWotmq && cfg.Target != TargetRaw {
+		return rep, fmt.Errorf("loadtest: unknown target %q (want %s or %s)", cfg.Target, TargetWotmq, TargetRaw)
+	}
+	for _, s := range scenarios {
+		if err := s.check(); err != nil {
+			return rep, err
+		}
+	}
+	if _, err := RaiseFileLimit(); err != nil {
+		fmt.Fprintf(cfg.Progress, "cannot raise the open file limit: %v\n", err)
+	}
+	if cfg.Wait > 0 {
+		if err := waitListening(ctx, cfg.Broker, cfg.Wait); err != nil {
+			return rep, err
+		}
+	}
+	if cfg.Pid == 0 {
+		if _, port, err := net.SplitHostPort(cfg.Broker); err == nil {
+			if p, err := strconv.Atoi(port); err == nil {
+				cfg.Pid, _ = FindListener(p)
+			}
+		}
+	}
+	rep.Pid = cfg.Pid
+	r := &runner{cfg: cfg, sh: shape{target: cfg.Target}, epoch: time.Now()}
+	for _, s := range scenarios {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(cfg.Progress, "%s: %s\n", s.Name(), "setting up")
+		var res Result
+		var err error
+		switch s.Kind {
+		case Action:
+			res, err = r.runAction(ctx, s)
+		default:
+			res, err = r.runEvents(ctx, s)
+		}
+		if err != nil {
+			return rep, fmt.Errorf("%s: %w", s.Name(), err)
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return rep, nil
+}
+
+// waitListening polls until addr accepts TCP connections or wait passes.
+func waitListening(ctx context.Context, addr string, wait time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, wait)
+	defer cancel()
+	t := time.NewTicker(50 * time.Millisecond)
+	defer t.Stop()
+	var d net.Dialer
+	for {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("loadtest: %s does not accept connections after %v: %w", addr, wait, err)
+		case <-t.C:
+		}
+	}
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}
+
+// runner holds what the scenarios of one run share.
+type runner struct {
+	cfg   Config
+	sh    shape
+	epoch time.Time // payload time stamps count from here
+}
+
+// now is the time since the run began, for payload time stamps.
+func (r *runner) now() int64 { return int64(time.Since(r.epoch)) }
+
+// name is a client or Thing ID of this run: prefix-part.
+func (r *runner) name(part string) string { return r.cfg.Prefix + "-" + part }
+
+// Measurement phases.
+const (
+	phaseWarmup int32 = iota
+	phaseMeasure
+	phaseDone
+)
+
+// meter counts one scenario's traffic. Senders call take before each
+// message; receivers call delivered for each one.
+type meter struct {
+	phase    atomic.Int32
+	budget   atomic.Int64 // measured messages left to send
+	sent     atomic.Int64
+	expected atomic.Int64
+	received atomic.Int64
+	errs     atomic.Int64
+	lastRecv atomic.Int64 // runner.now() of the last measured delivery
+	lat      Histogram
+
+	errMu    sync.Mutex
+	firstErr error
+
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when sending ends
+}
+
+func newMeter(budget int64) *meter {
+	m := &meter{stopped: make(chan struct{})}
+	m.budget.Store(budget)
+	return m
+}
+
+// take says whether a sender may send one more message and whether it is
+// measured. It returns ok false once the measurement ended or its count
+// is used up.
+func (m *meter) take() (measured, ok bool) {
+	switch m.phase.Load() {
+	case phaseWarmup:
+		return false, true
+	case phaseMeasure:
+		if m.budget.Add(-1) >= 0 {
+			return true, true
+		}
+		m.stop()
+	}
+	return false, false
+}
+
+// stop ends sending.
+func (m *meter) stop() {
+	m.stopOnce.Do(func() {
+		m.phase.Store(phaseDone)
+		close(m.stopped)
+	})
+}
+
+// fail counts an error and keeps the first.
+func (m *meter) fail(err error) {
+	m.errs.Add(1)
+	m.errMu.Lock()
+	if m.firstErr == nil {
+		m.firstErr = err
+	}
+	m.errMu.Unlock()
+}
+
+// measure runs the warm-up, the measurement and the drain of a scenario
+// whose senders and receivers already run, and returns its result.
+// senders is waited for after sending stops.
+func (r *runner) measure(ctx context.Context, s Scenario, m *meter, senders *sync.WaitGroup, warmup time.Duration) Result {
+	p := r.cfg.Progress
+	if warmup > 0 {
+		fmt.Fprintf(p, "%s: warming up for %v\n", s.Name(), warmup)
+		wait(ctx, warmup, nil)
+	}
+	fmt.Fprintf(p, "%s: measuring for %v\n", s.Name(), r.cfg.Duration)
+	broker := watchProc(r.cfg.Pid, 250*time.Millisecond)
+	self := watchProc(os.Getpid(), time.Hour)
+	start := r.now()
+	m.phase.Store(phaseMeasure)
+	wait(ctx, r.cfg.Duration, m.stopped)
+	m.stop()
+	cpu, rss := broker.finish()
+	clientCPU, _ := self.finish()
+	senders.Wait()
+
+	// Let the messages on their way arrive.
+	deadline := time.Now().Add(r.cfg.Drain)
+	t := time.NewTicker(20 * time.Millisecond)
+	for m.received.Load() < m.expected.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+		<-t.C
+	}
+	t.Stop()
+
+	res := Result{
+		Scenario: s.Name(), Kind: s.Kind,
+		Sent: m.sent.Load(), Expected: m.expected.Load(), Received: m.received.Load(),
+		Errors: m.errs.Load(), CPU: cpu, RSS: rss, ClientCPU: clientCPU,
+		Latency: Latency{
+			P50: micros(m.lat.Quantile(0.50)), P90: micros(m.lat.Quantile(0.90)),
+			P99: micros(m.lat.Quantile(0.99)), Max: micros(m.lat.Max()),
+		},
+	}
+	res.Drops = max(res.Expected-res.Received, 0)
+	m.errMu.Lock()
+	if m.firstErr != nil {
+		res.FirstError = m.firstErr.Error()
+	}
+	m.errMu.Unlock()
+	if last := m.lastRecv.Load(); last > start {
+		res.Seconds = time.Duration(last - start).Seconds()
+		res.Rate = float64(res.Received) / res.Seconds
+	}
+	return res
+}
+
+// wait returns after d, when done is closed, or when ctx ends.
+func wait(ctx context.Context, d time.Duration, done <-chan struct{}) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-done:
+	case <-ctx.Done():
+	}
+}
+
+func micros(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
+
+// errorOf formats a setup failure.
+func errorOf(what string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}

@@ -1,0 +1,201 @@
+package loadtest_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/loadtest"
+)
+
+// allowAll lets every client do everything (Mochi denies everything
+// without an auth hook; its own AllowHook would pull in a YAML module).
+type allowAll struct{ mqtt.HookBase }
+
+func (allowAll) ID() string { return "allow-all" }
+func (allowAll) Provides(b byte) bool {
+	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
+}
+func (allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
+func (allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
+
+// startRelay starts a bare Mochi broker on 127.0.0.1:0.
+func startRelay(tb testing.TB) string {
+	tb.Helper()
+	srv := mqtt.New(&mqtt.Options{Capabilities: mqtt.NewDefaultServerCapabilities(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(allowAll), nil); err != nil {
+		tb.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		tb.Fatal(err)
+	}
+	if err := srv.Serve(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = srv.Close() })
+	return tcp.Address()
+}
+
+// startHub starts a development hub on 127.0.0.1:0.
+func startHub(tb testing.TB) string {
+	tb.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
+	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		h.Close()
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = h.Close() })
+	return h.MQTTAddr()
+}
+
+var scenarios = []loadtest.Scenario{
+	{Kind: loadtest.FanIn, Agents: 3, Consumers: 2},
+	{Kind: loadtest.FanOut, Consumers: 3},
+	{Kind: loadtest.Action, Concurrency: 1},
+	{Kind: loadtest.Action, Concurrency: 4},
+	{Kind: loadtest.Idle, Agents: 20, Consumers: 1, Interval: 100 * time.Millisecond},
+}
+
+func TestScenariosRun(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		target loadtest.Target
+		start  func(testing.TB) string
+	}{
+		{"WotmqHub", loadtest.TargetWotmq, startHub},
+		{"RawThroughMochi", loadtest.TargetRaw, startRelay},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := tc.start(t)
+			var progress bytes.Buffer
+			rep, err := loadtest.Run(context.Background(), loadtest.Config{
+				Broker: addr, Target: tc.target, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
+				Count: 5000, Pid: os.Getpid(), Wait: time.Second, Progress: &progress,
+			}, scenarios)
+			if err != nil {
+				t.Fatalf("%v\n%s", err, progress.String())
+			}
+			if len(rep.Results) != len(scenarios) {
+				t.Fatalf("%d results for %d scenarios", len(rep.Results), len(scenarios))
+			}
+			for _, r := range rep.Results {
+				if r.Sent == 0 || r.Received == 0 || r.Rate <= 0 {
+					t.Errorf("%s: sent %d received %d rate %.0f", r.Scenario, r.Sent, r.Received, r.Rate)
+				}
+				if r.Drops != 0 || r.Errors != 0 {
+					t.Errorf("%s: %d drops, %d errors (%s)", r.Scenario, r.Drops, r.Errors, r.FirstError)
+				}
+				if r.Latency.P50 <= 0 || r.Latency.P50 > r.Latency.P99 || r.Latency.P99 > r.Latency.Max {
+					t.Errorf("%s: latency %+v", r.Scenario, r.Latency)
+				}
+				if r.RSS <= 0 || r.CPU < 0 {
+					t.Errorf("%s: broker RSS %d CPU %.0f", r.Scenario, r.RSS, r.CPU)
+				}
+				if r.Sent > 5000 {
+					t.Errorf("%s: sent %d, more than the count of 5000", r.Scenario, r.Sent)
+				}
+			}
+			var out bytes.Buffer
+			if err := loadtest.WriteTable(&out, rep); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("\n%s", out.String())
+		})
+	}
+}
+
+func TestCountEndsTheMeasurement(t *testing.T) {
+	addr := startRelay(t)
+	start := time.Now()
+	rep, err := loadtest.Run(context.Background(), loadtest.Config{
+		Broker: addr, Target: loadtest.TargetRaw, Duration: time.Minute, Warmup: -1, Count: 200,
+	}, []loadtest.Scenario{{Kind: loadtest.FanIn, Agents: 2, Consumers: 1}, {Kind: loadtest.Action, Concurrency: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 30*time.Second {
+		t.Fatalf("took %v: the count did not end the measurement", time.Since(start))
+	}
+	for _, r := range rep.Results {
+		if r.Sent != 200 || r.Received != r.Expected {
+			t.Errorf("%s: sent %d, received %d of %d", r.Scenario, r.Sent, r.Received, r.Expected)
+		}
+	}
+}
+
+func TestRefusedSetupFails(t *testing.T) {
+	addr := startHub(t)
+	cfg := loadtest.Config{Broker: addr, Username: "agent-one", Duration: 100 * time.Millisecond, Warmup: -1}
+	fanOut := []loadtest.Scenario{{Kind: loadtest.FanOut, Consumers: 1}}
+	if _, err := loadtest.Run(context.Background(), cfg, fanOut); err != nil {
+		t.Fatal(err)
+	}
+	// The same Thing IDs, now registered by another agent: refused.
+	cfg.Username = "agent-two"
+	_, err := loadtest.Run(context.Background(), cfg, fanOut)
+	if err == nil || !strings.Contains(err.Error(), "denied") {
+		t.Fatalf("registering another agent's Thing: %v", err)
+	}
+}
+
+func TestUnknownTargetAndScenario(t *testing.T) {
+	if _, err := loadtest.Run(context.Background(), loadtest.Config{Broker: "127.0.0.1:1", Target: "nats"}, nil); err == nil {
+		t.Error("unknown target accepted")
+	}
+	if _, err := loadtest.Run(context.Background(), loadtest.Config{Broker: "127.0.0.1:1"}, []loadtest.Scenario{{Kind: "storm"}}); err == nil {
+		t.Error("unknown scenario accepted")
+	}
+}
+
+func TestSpliceReplacesOnlyBetweenMarkers(t *testing.T) {
+	section := []byte(loadtest.BeginMarker + "\nnew table\n" + loadtest.EndMarker + "\n")
+	doc := []byte("# Benchmarks\n\nintro\n\n" + loadtest.BeginMarker + "\nold table\n" + loadtest.EndMarker + "\n\n## Soak\n\nsoak text\n")
+	got := string(loadtest.Splice(doc, section))
+	want := "# Benchmarks\n\nintro\n\n" + string(section) + "\n## Soak\n\nsoak text\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	if got := string(loadtest.Splice(nil, section)); !strings.HasPrefix(got, "# Benchmarks\n\n"+loadtest.BeginMarker) {
+		t.Errorf("empty doc: got %q", got)
+	}
+	appended := string(loadtest.Splice([]byte("# Benchmarks\n\n## Soak\n"), section))
+	if !strings.HasSuffix(appended, "## Soak\n\n"+string(section)) {
+		t.Errorf("doc without markers: got %q", appended)
+	}
+}
+
+func TestComparisonHasAColumnPerReport(t *testing.T) {
+	res := loadtest.Result{Scenario: "fan-in 2->1", Rate: 12345.6, Latency: loadtest.Latency{P50: 80, P90: 120, P99: 900, Max: 2500}, Expected: 10, CPU: 150, RSS: 40 << 20}
+	reps := []loadtest.Report{
+		{Label: "wotmq", Results: []loadtest.Result{res}},
+		{Label: "Mosquitto", Results: []loadtest.Result{res}},
+		{Label: "Mosquitto", Results: []loadtest.Result{{Scenario: "idle 10 x 1/1s", CPU: -1, RSS: -1}}},
+	}
+	var b bytes.Buffer
+	if err := loadtest.WriteComparison(&b, reps, loadtest.ThisMachine(), ""); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"| scenario | figure | wotmq | Mosquitto |", "| **fan-in 2->1** | msgs/s | 12,346 | 12,346 |",
+		"80 µs / 120 µs / 900 µs / 2.50 ms", "| **idle 10 x 1/1s** | msgs/s | – | – |", "150% / 40 MiB"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("comparison lacks %q:\n%s", want, out)
+		}
+	}
+}
