@@ -151,8 +151,14 @@ func (h *Hub) applyRules(ctx context.Context, r *inbox.Request, online bool) ([]
 		}
 		return nil, wot.Errorf(wot.CodeBusy, "request %s for %q is %s and not finished; try again when it is", e.ID, r.Name, e.Status)
 	}
-	if len(q)-len(replace) >= h.opts.MaxQueue {
-		return nil, wot.Errorf(wot.CodeQuota, "agent %q has %d unfinished requests, the most the hub queues", r.AgentID, len(q)-len(replace))
+	queued := 0 // safe actions are not queued, so they do not count
+	for _, e := range q {
+		if !e.Safe {
+			queued++
+		}
+	}
+	if !r.Safe && queued-len(replace) >= h.opts.MaxQueue {
+		return nil, wot.Errorf(wot.CodeQuota, "agent %q has %d unfinished requests, the most the hub queues", r.AgentID, queued-len(replace))
 	}
 	return replace, nil
 }
@@ -483,6 +489,12 @@ func (h *Hub) notify(r *inbox.Request, retain bool) {
 		h.ops.observe(r.Op, r.Status, r.Updated.Sub(r.Requested))
 	}
 	h.watchers.call(r)
+	// The queryable status first: a consumer that queries right after the
+	// reply sees this status or a later one.
+	if retain && r.Op == wot.OpInvokeAction && r.ID != "" {
+		st, _ := json.Marshal(r.ActionStatus)
+		h.publish(wot.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
+	}
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
 		user := []packets.UserProperty{
 			{Key: wot.PropStatus, Val: string(r.Status)},
@@ -506,10 +518,6 @@ func (h *Hub) notify(r *inbox.Request, retain bool) {
 			Payload:     payload,
 			Properties:  packets.Properties{CorrelationData: r.Correlation, User: user},
 		})
-	}
-	if retain && r.Op == wot.OpInvokeAction && r.ID != "" {
-		st, _ := json.Marshal(r.ActionStatus)
-		h.publish(wot.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
 	}
 }
 
