@@ -115,9 +115,7 @@ func (h *Hub) cancelTarget(ctx context.Context, agent string, t wot.Topic, paylo
 
 // ActionHistory is the reply to an action history query: the kept
 // outcomes, newest first.
-type ActionHistory struct {
-	Items []wot.ActionStatus `json:"items"`
-}
+type ActionHistory = wot.ActionHistoryPage
 
 // actionHistory answers a query for the last outcomes of an action.
 func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {

@@ -29,24 +29,12 @@ func outboxEvent(thingID, name string, value []byte, sender string) outbox.Recor
 	return outbox.Record{Kind: wot.KindEvent, ThingID: thingID, Name: name, Value: value, Sender: sender}
 }
 
-// DesiredState is the retained payload of a property's desired topic.
-type DesiredState struct {
-	Value   json.RawMessage `json:"value"`
-	Time    time.Time       `json:"time"`
-	Version uint64          `json:"version"`
-	// ActionID is the write request that set it.
-	ActionID string `json:"actionID"`
-}
-
-// DeltaEntry is one property of a Thing's delta: desired and reported
-// differ.
-type DeltaEntry struct {
-	Desired      json.RawMessage `json:"desired"`
-	Reported     json.RawMessage `json:"reported,omitempty"`
-	Version      uint64          `json:"version"`
-	DesiredTime  time.Time       `json:"desiredTime"`
-	ReportedTime time.Time       `json:"reportedTime,omitzero"`
-}
+// DesiredState and DeltaEntry are the wire records of desired state (see
+// package wot).
+type (
+	DesiredState = wot.DesiredState
+	DeltaEntry   = wot.DeltaEntry
+)
 
 // publishDesired publishes (or clears) the retained desired state of a
 // property and the Thing's delta.
@@ -175,11 +163,7 @@ func equalValues(a, b any) bool {
 }
 
 // presenceRecord is the retained payload of things/{id}/presence.
-type presenceRecord struct {
-	State wot.Presence `json:"state"`
-	Since time.Time    `json:"since"`
-	Seq   uint64       `json:"seq"`
-}
+type presenceRecord = wot.PresenceState
 
 // setPresence records and publishes a Thing's presence if it changed. The
 // caller holds the agent's lock, so transitions of one agent's Things are
