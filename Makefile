@@ -4,7 +4,7 @@ GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
 
-.PHONY: all build run test fmt-check vet race fuzz fuzz-short bench clean
+.PHONY: all build run test fmt-check vet interop-deps race fuzz fuzz-short bench bench-go crash soak clean
 
 all: build
 
@@ -16,8 +16,9 @@ build:
 run:
 	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 
-## test: gofmt check, go vet, race-enabled tests, short fuzz runs
-test: fmt-check vet race fuzz-short
+## test: gofmt check, go vet, the npm packages of the interop checks,
+## race-enabled tests, short fuzz runs
+test: fmt-check vet interop-deps race fuzz-short
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -28,8 +29,21 @@ vet:
 race:
 	$(GO) test -race -count=1 ./...
 
+## interop-deps: node-wot and the TD playground validator for interop/,
+## exactly as pinned in interop/package-lock.json (again only when the lock
+## file changed). Without npm the interop tests skip themselves.
+INTEROP_STAMP = interop/node_modules/.package-lock.json
+interop-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the interop tests (node-wot, TD validator) will be skipped"; \
+	elif [ ! -f $(INTEROP_STAMP) ] || [ interop/package-lock.json -nt $(INTEROP_STAMP) ]; then \
+		npm ci --prefix interop --prefer-offline --no-audit --no-fund --loglevel=error; \
+	fi
+
 # Each fuzzer for a few seconds in CI; `make fuzz FUZZTIME=10m` for longer runs.
-FUZZERS = ./wot:FuzzTopic ./wot:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue
+FUZZERS = ./wot:FuzzTopic ./wot:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
+	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
+	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./outbox:FuzzHistoryQuery
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=5s
 
@@ -40,8 +54,27 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
-## bench: the hub's benchmarks beside a bare Mochi relay, in one run
-bench:
+## bench: load scenarios (wotmq bench) through wotmq with persistence,
+## Mosquitto and bare Mochi, one after the other on loopback; writes the
+## table into docs/benchmarks.md (installs mosquitto if missing; ~6 min)
+bench: build
+	$(GO) build -o bin/mochi-relay ./cmd/mochi-relay
+	WOTMQ=bin/wotmq RELAY=bin/mochi-relay ./scripts/bench.sh
+
+## crash: kill -9 the hub 20 times in a row under load, restarting it on
+## the same data each time; nothing it acknowledged may be lost (make test
+## does 5 kills)
+crash:
+	WOTMQ_CRASH_KILLS=20 $(GO) test -count=1 -timeout 10m -run '^TestCrashSafety$$' -v ./reliability/
+
+## soak: 1,000 clients with steady traffic for 10 minutes against a hub
+## process on loopback; memory and goroutines must stay flat after warm-up.
+## Writes its figures into docs/benchmarks.md (section "Soak")
+soak:
+	WOTMQ_SOAK=1 WOTMQ_SOAK_REPORT=$(CURDIR)/docs/benchmarks.md $(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./reliability/
+
+## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay
+bench-go:
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./broker/ ./outbox/
 
 clean:

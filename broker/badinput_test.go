@@ -270,7 +270,7 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		}},
-		{name: "DropsForASlowConsumerOnly", opts: func(o *broker.Options) { o.Limits.ClientQueue = 64 }, run: func(t *testing.T, e *badEnv) {
+		{name: "DropsForASlowConsumerOnly", opts: func(o *broker.Options) { o.Limits.ClientQueue = 512 }, run: func(t *testing.T, e *badEnv) {
 			e.agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "lamp-agent", ThingID: "urn:noise"}.String(),
 				tdWith("urn:noise", `,"events":{"blob":{"data":{"type":"string"}}}`), nil)
 			topic := wot.EventTopic("urn:noise", "blob")

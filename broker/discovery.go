@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,6 +90,13 @@ func (h *Hub) listThings(w http.ResponseWriter, r *http.Request, id authz.Identi
 	}
 	writeJSON(w, http.StatusOK, contentLD, []byte(b.String()))
 	return nil
+}
+
+// pageLink is the Link header of the next page of a listing.
+func pageLink(path string, q url.Values, offset, limit int) string {
+	q.Set("offset", strconv.Itoa(offset))
+	q.Set("limit", strconv.Itoa(limit))
+	return "<" + path + "?" + q.Encode() + `>; rel="next"`
 }
 
 // twinBytes is the current twin TD of a directory entry.

@@ -8,9 +8,19 @@
 //	if err := h.Start(ctx); err != nil { ... }
 //	defer h.Close()
 //
-// The zero Options listen on :1883 (MQTT) and :9001 (MQTT over WebSocket)
-// and keep data in ./wotmq-data. Tests use TCPAddr "127.0.0.1:0" and read
-// the bound address from MQTTAddr.
+// The zero Options listen on :1883 (MQTT), :9001 (MQTT over WebSocket) and
+// :8080 (HTTP) and keep data in ./wotmq-data. Tests use TCPAddr
+// "127.0.0.1:0" and read the bound address from MQTTAddr (HTTPAddr "off"
+// or "127.0.0.1:0" likewise).
+//
+// # HTTP
+//
+// The HTTP side (http.go and the files named http*, sse, discovery) serves
+// every twin over the WoT HTTP binding, with event streams as Server-Sent
+// Events, and the WoT Discovery directory API at /.well-known/wot and
+// /things. It uses the same request pipeline (submit), authorization
+// (authz) and stores as the MQTT side, and reads the hub's own publishes
+// from the in-process bus. See docs/http.md.
 //
 // # Message path
 //

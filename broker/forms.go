@@ -187,7 +187,7 @@ func (h *Hub) hubTD() ([]byte, error) {
 		Actions: map[string]*td.ActionAffordance{
 			wot.OpAgentUpdateTD: action("Update a Thing Description",
 				"Register or replace the TD of a Thing the agent exposes; an empty payload deletes the Thing. The agentID is the agent's username (else its client ID).",
-				agentVars, &td.DataSchema{Type: "object"}, wot.TopicAgentTD),
+				agentVars, tdSchema("the Thing's TD"), wot.TopicAgentTD),
 			wot.OpAgentPublishEvent: action("Publish an event",
 				"Publish an event of a Thing; the payload is the event data as its TD describes.",
 				nameVars, nil, wot.TopicAgentEvent),

@@ -11,6 +11,15 @@ import (
 	"github.com/wotmq/wotmq/wot"
 )
 
+// Errors of the HTTP side.
+var (
+	// errShuttingDown answers requests that arrive while the hub closes.
+	errShuttingDown = wot.Errorf(wot.CodeInternal, "the hub is shutting down")
+	// errNotJSON is returned by applyMergePatch for a document or patch
+	// that is not one JSON value.
+	errNotJSON = errors.New("broker: not a JSON document")
+)
+
 // ProblemTypeBase is the base of the type URI of every problem the HTTP
 // API answers with; the error code follows (docs/http.md, "Errors").
 const ProblemTypeBase = "https://github.com/wotmq/wotmq/blob/main/docs/http.md#error-"

@@ -104,7 +104,7 @@ func (h *Hub) directoryAPI(t *td.Thing) {
 	}
 	t.Context = td.NewContext(append(t.Context.IRIs(), ContextDiscovery)...)
 	idVar := map[string]*td.DataSchema{"id": {Type: "string", Format: "iri-reference", Description: "the Thing's ID"}}
-	object := func(desc string) *td.DataSchema { return &td.DataSchema{Type: "object", Description: desc} }
+	object := func(desc string) *td.DataSchema { return tdSchema(desc) }
 	form := func(path, method, contentType, response string) td.Form {
 		f := h.httpForm(nil, path, method, "")
 		f.Op = nil
@@ -166,6 +166,17 @@ func (h *Hub) directoryAPI(t *td.Thing) {
 		e.Forms = []td.Form{f}
 		t.Events[name] = e
 	}
+}
+
+// tdSchema describes a Thing Description (or a part of one) as a data
+// schema: an object with its main members.
+func tdSchema(desc string) *td.DataSchema {
+	str := func(d string) *td.DataSchema { return &td.DataSchema{Type: "string", Description: d} }
+	return &td.DataSchema{Type: "object", Description: desc, Properties: map[string]*td.DataSchema{
+		"@context": {Description: "the TD context: https://www.w3.org/2022/wot/td/v1.1 (and more)"},
+		"id":       str("the Thing's ID"),
+		"title":    str("the Thing's title"),
+	}}
 }
 
 func mustJSON(v any) json.RawMessage {

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/wotmq/wotmq/authz"
@@ -458,11 +456,4 @@ func (h *Hub) outcomes(w http.ResponseWriter, r *http.Request, id authz.Identity
 	}
 	writeJSON(w, http.StatusOK, contentJSON, out)
 	return nil
-}
-
-// pageLink is the Link header of the next page of a listing.
-func pageLink(path string, q url.Values, offset, limit int) string {
-	q.Set("offset", strconv.Itoa(offset))
-	q.Set("limit", strconv.Itoa(limit))
-	return "<" + path + "?" + q.Encode() + `>; rel="next"`
 }

@@ -152,7 +152,7 @@ func (g *guard) OnPacketRead(cl *mqtt.Client, pk packets.Packet) (packets.Packet
 	default:
 		return pk, nil // QoS 0, or a PUBREC refuse already sent
 	}
-	if code, ok := err.(packets.Code); ok {
+	if code, ok := err.(packets.Code); ok && code.Code >= 0x80 { // MQTT 5: the refusal; 3.1.1: a plain ack
 		ack.ReasonCode = code.Code
 		ack.Properties.ReasonString = code.Reason
 	}
@@ -223,10 +223,25 @@ func (h *Hub) admit(cl *mqtt.Client, pk *packets.Packet, kind msgKind) error {
 	if !utf8.Valid(pk.Payload) {
 		return wot.Errorf(wot.CodeInvalidPayload, "payload is not valid UTF-8 (JSON must be, RFC 8259)")
 	}
-	if kind.writes() && h.ops.full.Load() {
+	if kind.writes() && l.MinFreeDisk > 0 && !h.ops.spend(int64(len(pk.Payload)), l.MinFreeDisk) {
 		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is nearly full (under %d bytes free); try again later", l.MinFreeDisk)
 	}
 	return nil
+}
+
+// spend accounts for a write of a payload of n bytes against the free
+// space found by the last disk check, and reports whether the reserve
+// allows it. Between checks (a second apart) a hub can write tens of
+// megabytes: the estimate keeps it from running through its reserve
+// before the next check sees the real figure.
+func (o *ops) spend(n, reserve int64) bool {
+	if o.full.Load() {
+		return false
+	}
+	// What a write costs on disk, roughly: the write-ahead log and the
+	// value log or a table, plus keys and headers.
+	written := o.written.Add(2*n + 512)
+	return int64(o.freeBytes.Load())-written >= reserve
 }
 
 // bucket is a token bucket: one token per publish, refilled at the rate,
@@ -293,12 +308,14 @@ func (h *Hub) checkDisk() {
 	if l.MinFreeDisk < 0 {
 		return
 	}
+	written := h.ops.written.Load()
 	free, err := l.FreeSpace(h.opts.DataDir)
 	if err != nil {
 		h.log.Debug().Err(err).Msg("cannot read free disk space")
 		return
 	}
 	h.ops.freeBytes.Store(free)
+	h.ops.written.Add(-written) // now in the figure
 	full := free < uint64(l.MinFreeDisk)
 	if h.ops.full.Swap(full) != full {
 		if full {

@@ -1,9 +1,6 @@
 package broker_test
 
 import (
-	"context"
-	"io"
-	"log"
 	"net"
 	"slices"
 	"strconv"
@@ -11,8 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/mdns"
+	"github.com/miekg/dns"
 	"github.com/rs/zerolog"
+	"golang.org/x/net/ipv4"
 
 	"github.com/wotmq/wotmq/broker"
 )
@@ -45,33 +43,75 @@ func TestDNSSDAdvertisement(t *testing.T) {
 	lo := loopbackMulticast(t)
 	h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) { o.MDNS, o.MDNSInterface = true, lo.Name })
 	port := h.HTTPAddr()[strings.LastIndex(h.HTTPAddr(), ":")+1:]
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	for ctx.Err() == nil {
-		entries := make(chan *mdns.ServiceEntry, 16)
-		params := mdns.DefaultParams(broker.DNSSDSubtype)
-		params.Interface, params.Entries, params.Timeout, params.DisableIPv6 = lo, entries, time.Second, true
-		params.Logger = log.New(io.Discard, "", 0)
-		go func() {
-			_ = mdns.QueryContext(ctx, params)
-			close(entries)
-		}()
-		for e := range entries {
-			if strconv.Itoa(e.Port) != port {
-				continue // another hub on this machine
-			}
-			for _, want := range []string{"td=/.well-known/wot", "type=Directory", "scheme=http"} {
-				if !slices.Contains(e.InfoFields, want) {
-					t.Errorf("TXT %v lacks %s", e.InfoFields, want)
-				}
-			}
-			if !strings.Contains(e.Name, "_wot._tcp") {
-				t.Errorf("instance %q", e.Name)
-			}
-			return
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		srv, txt := browse(t, lo, broker.DNSSDSubtype+".local.", time.Second)
+		if srv == nil || strconv.Itoa(int(srv.Port)) != port {
+			continue
 		}
+		for _, want := range []string{"td=/.well-known/wot", "type=Directory", "scheme=http"} {
+			if !slices.Contains(txt.Txt, want) {
+				t.Errorf("TXT %v lacks %s", txt.Txt, want)
+			}
+		}
+		if !strings.HasSuffix(srv.Hdr.Name, "._wot._tcp.local.") {
+			t.Errorf("instance %q", srv.Hdr.Name)
+		}
+		return
 	}
 	t.Fatal("no DNS-SD answer for the hub's _directory._sub._wot._tcp within 15s")
+}
+
+// browse sends one DNS-SD query (PTR, unicast response asked) on the
+// loopback interface only and returns the SRV and TXT records of the
+// answer, if one comes within wait.
+func browse(t *testing.T, lo *net.Interface, name string, wait time.Duration) (*dns.SRV, *dns.TXT) {
+	t.Helper()
+	conn, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pc := ipv4.NewPacketConn(conn)
+	if err := pc.SetMulticastInterface(lo); err != nil {
+		t.Skipf("cannot send multicast on %s: %v", lo.Name, err)
+	}
+	q := new(dns.Msg)
+	q.SetQuestion(name, dns.TypePTR)
+	q.RecursionDesired = false
+	q.Question[0].Qclass |= 1 << 15 // QU: answer to this socket (RFC 6762, 5.4)
+	b, err := q.Pack()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.WriteTo(b, &net.UDPAddr{IP: net.IPv4(224, 0, 0, 251), Port: 5353}); err != nil {
+		t.Skipf("cannot send an mDNS query on %s: %v", lo.Name, err)
+	}
+	conn.SetReadDeadline(time.Now().Add(wait))
+	buf := make([]byte, 9000)
+	for {
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil, nil
+		}
+		var m dns.Msg
+		if m.Unpack(buf[:n]) != nil {
+			continue
+		}
+		var srv *dns.SRV
+		var txt *dns.TXT
+		for _, rr := range append(m.Answer, m.Extra...) {
+			switch r := rr.(type) {
+			case *dns.SRV:
+				srv = r
+			case *dns.TXT:
+				txt = r
+			}
+		}
+		if srv != nil && txt != nil {
+			return srv, txt
+		}
+	}
 }
 
 func TestDNSSDFailureOnlyWarns(t *testing.T) {

@@ -3,12 +3,7 @@ package broker
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 )
-
-// errNotJSON is returned by applyMergePatch for a document or patch that is
-// not one JSON value.
-var errNotJSON = errors.New("broker: not a JSON document")
 
 // applyMergePatch applies a JSON Merge Patch (RFC 7396) to doc: members of
 // a patch object replace the target's, null removes them, objects merge

@@ -154,6 +154,7 @@ type ops struct {
 	buckets   sync.Map // *mqtt.Client -> *bucket
 	full      atomic.Bool
 	freeBytes atomic.Uint64
+	written   atomic.Int64 // estimated bytes written since the last disk check
 	ready     atomic.Bool
 
 	ln     net.Listener

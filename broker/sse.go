@@ -132,19 +132,21 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, thingID strin
 	if err != nil {
 		return
 	}
-	var last time.Time
 	event := func(it valueItem) error {
-		last = it.time
 		ev := ""
 		if name == "" {
 			ev = it.name
 		}
 		return s.send(outbox.Record{Time: it.time}.Cursor(), ev, it.value)
 	}
+	// Live messages the store already gave are skipped by time; later ones
+	// go out as they come (publishes of two writers may cross).
+	var floor time.Time
 	for _, it := range first {
 		if event(it) != nil {
 			return
 		}
+		floor = it.time
 	}
 	tick := time.NewTicker(sseKeepAlive)
 	defer tick.Stop()
@@ -161,7 +163,7 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, thingID strin
 		case m := <-live:
 			t := messageTime(m, h.opts.Now)
 			tp, err := wot.ParseTopic(m.Topic)
-			if err != nil || !t.After(last) || (kind == wot.KindProperty && len(m.Payload) == 0) {
+			if err != nil || !t.After(floor) || (kind == wot.KindProperty && len(m.Payload) == 0) {
 				continue // already sent, or a cleared retained value
 			}
 			if event(valueItem{name: tp.Name, value: m.Payload, time: t}) != nil {
@@ -244,6 +246,3 @@ func messageTime(m Message, now func() time.Time) time.Time {
 	}
 	return now()
 }
-
-// errShuttingDown answers requests that arrive while the hub closes.
-var errShuttingDown = wot.Errorf(wot.CodeInternal, "the hub is shutting down")

@@ -352,8 +352,8 @@ func (s *suite) checkFormsTopics(ctx context.Context) error {
 	var p problems
 	n := 0
 	for _, pf := range allForms(s.twin) {
-		if !ownAffordance(pf.kind, pf.name) {
-			continue // the hub's own affordances have topics of their own
+		if !ownAffordance(pf.kind, pf.name) || !isMQTT(pf.form) {
+			continue // the hub's own affordances have topics of their own; other protocols' forms have none
 		}
 		got := cmp.Or(pf.form.MQTTTopic, pf.form.MQTTFilter)
 		for _, op := range pf.form.Op {

@@ -77,12 +77,12 @@ func thingTD(id string) ([]byte, error) {
 	return td.Marshal(t)
 }
 
-// formFor returns the first MQTT form (mqtt:// or mqtts:// href) whose op
-// contains op; the suite checks the MQTT binding, and a TD may list forms of
-// other protocols first (a wotmq hub puts its HTTP forms first).
+// formFor returns the first MQTT form whose op contains op; the suite
+// checks the MQTT binding, and a TD may list forms of other protocols first
+// (a wotmq hub puts its HTTP forms first).
 func formFor(forms []td.Form, op string) (td.Form, bool) {
 	for _, f := range forms {
-		if _, err := hrefTopic(f.Href); err != nil {
+		if !isMQTT(f) {
 			continue
 		}
 		if f.Op.Contains(op) {
@@ -90,6 +90,13 @@ func formFor(forms []td.Form, op string) (td.Form, bool) {
 		}
 	}
 	return td.Form{}, false
+}
+
+// isMQTT reports whether a form is one of the MQTT binding: an mqtt:// or
+// mqtts:// href, or MQTT terms.
+func isMQTT(f td.Form) bool {
+	_, err := hrefTopic(f.Href)
+	return err == nil || f.MQTTControlPacket != ""
 }
 
 // formTopic returns the topic (publish) or filter (subscribe, unsubscribe)

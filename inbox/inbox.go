@@ -12,6 +12,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/wotmq/wotmq/groupcommit"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -73,6 +74,7 @@ type Request struct {
 // Store is the inbox over a Badger database shared with other packages.
 type Store struct {
 	db        *badger.DB
+	commit    *groupcommit.Committer // request writes, batched
 	now       func() time.Time
 	expiry    time.Duration
 	retention time.Duration
@@ -96,7 +98,7 @@ type Store struct {
 
 // New returns a Store on db, loading the queue index.
 func New(db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall,
+	s := &Store{db: db, commit: groupcommit.New(db, 0), now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall,
 		queues: map[string]map[string]Entry{}, live: map[string]*Request{}, outcomes: map[string][]string{}}
 	if s.now == nil {
 		s.now = time.Now
@@ -144,7 +146,7 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 	}
 	var failed []*Request
 	var ch changes
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.commit.Update(func(txn *badger.Txn) error {
 		ch = changes{}
 		failed = failed[:0]
 		for _, id := range old {
@@ -187,7 +189,7 @@ func (s *Store) newID(now time.Time) string {
 // write stores r and maintains the indexes in the same transaction.
 func (s *Store) write(r *Request) error {
 	var ch changes
-	err := s.db.Update(func(txn *badger.Txn) error {
+	err := s.commit.Update(func(txn *badger.Txn) error {
 		ch = changes{}
 		return s.put(txn, r, &ch)
 	})

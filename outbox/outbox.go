@@ -13,6 +13,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/wotmq/wotmq/groupcommit"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -49,6 +50,7 @@ type Options struct {
 // Store is the outbox over a Badger database it shares with other packages.
 type Store struct {
 	db        *badger.DB
+	commit    *groupcommit.Committer // Append's writes, batched
 	now       func() time.Time
 	retention time.Duration
 
@@ -60,7 +62,7 @@ type Store struct {
 
 // New returns a Store on db.
 func New(db *badger.DB, opts Options) *Store {
-	s := &Store{db: db, now: opts.Now, retention: opts.DefaultRetention,
+	s := &Store{db: db, commit: groupcommit.New(db, 0), now: opts.Now, retention: opts.DefaultRetention,
 		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]int{}}}
 	if s.now == nil {
 		s.now = time.Now
@@ -103,10 +105,12 @@ func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, 
 	if err := ctx.Err(); err != nil {
 		return rec, err
 	}
-	ts := s.stamp()
-	rec.Time = time.Unix(0, ts).UTC()
-	val := encodeRecord(rec)
-	err := s.db.Update(func(txn *badger.Txn) error {
+	// Stamped inside the write: a shared transaction applies writes in
+	// the order they queued, so the latest value is the newest stamp.
+	err := s.commit.Update(func(txn *badger.Txn) error {
+		ts := s.stamp()
+		rec.Time = time.Unix(0, ts).UTC()
+		val := encodeRecord(rec)
 		if retain != RetainNone {
 			ttl := time.Duration(retain)
 			if ttl <= 0 {

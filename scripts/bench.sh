@@ -10,7 +10,8 @@
 # Settings (environment): WOTMQ, RELAY (binaries), DOC, BENCH_PORT (first
 # of three loopback ports), BENCH_DURATION, BENCH_WARMUP, BENCH_IDLE
 # (connections of the idle scenario), BENCH_ARGS (more wotmq bench flags),
-# BENCH_ONLY (a subset of: wotmq mosquitto mochi).
+# BENCH_ONLY (a subset of: wotmq mosquitto mochi), BENCH_PPROF (a loopback
+# address for the hub's profiler, e.g. 127.0.0.1:6060).
 set -euo pipefail
 
 WOTMQ=${WOTMQ:-bin/wotmq}
@@ -80,10 +81,15 @@ for which in $ONLY; do
 	case $which in
 	wotmq)
 		port=$PORT
+		# Listeners the benchmark does not use stay off, and limits that
+		# would refuse its traffic (10,000 connections, thousands of
+		# publishes a second from one agent) are lifted.
+		help=$("$WOTMQ" serve -h 2>&1 || true)
 		off=()
-		for f in http-addr metrics-addr pprof-addr; do
-			if "$WOTMQ" serve -h 2>&1 | grep -q -- "-$f "; then off+=("--$f" off); fi
+		for f in "http-addr off" "metrics-addr off" "max-connections 0" "rate-limit 0"; do
+			if grep -q -- "-${f% *} " <<<"$help"; then off+=("--${f% *}" "${f#* }"); fi
 		done
+		[ -n "${BENCH_PPROF:-}" ] && off+=(--pprof-addr "$BENCH_PPROF")
 		for run in busy idle; do
 			rm -rf "$work/wotmq-data"
 			"$WOTMQ" serve --dev --data "$work/wotmq-data" --mqtt-addr "127.0.0.1:$port" --ws-addr off \

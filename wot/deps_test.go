@@ -7,8 +7,9 @@ import (
 )
 
 // TestNoHubImports keeps package wot free of the hub: a device binary that
-// imports it must not link the broker, Badger, Mochi or the hub's stores
-// (tailscale's tstest/deptest does the same).
+// imports it must not link the broker, Badger, Mochi or the hub's stores,
+// nor pion's WebRTC stack (package wot/rtc) (tailscale's tstest/deptest
+// does the same).
 func TestNoHubImports(t *testing.T) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -29,6 +30,7 @@ func TestNoHubImports(t *testing.T) {
 		"github.com/dgraph-io/",
 		"github.com/mochi-mqtt/",
 		"github.com/rs/zerolog",
+		"github.com/pion/", // WebRTC lives in wot/rtc: devices without channels do not link it
 	}
 	deps := strings.Fields(string(out))
 	if len(deps) == 0 {

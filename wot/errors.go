@@ -37,7 +37,7 @@ const (
 	CodeUnauthenticated   Code = "unauthenticated"    // no credentials, or ones the hub does not accept
 	CodeNotFound          Code = "not_found"          // no such resource (an HTTP path outside the API)
 	CodeMethodNotAllowed  Code = "method_not_allowed" // the resource does not support the HTTP method
-	CodeNoValue           Code = "no_value"           // the property has no value yet
+	CodeNoValue           Code = "no_value"           // nothing to read yet: a property without a value, an action without a request
 )
 
 // MQTT 5 reason codes a hub may put in a PUBACK (MQTT 5.0 section 3.4.2.1).

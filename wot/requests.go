@@ -151,6 +151,7 @@ type agent struct {
 	order    []string                 // finished action IDs, oldest first
 	wg       sync.WaitGroup
 	repeats  atomic.Uint64 // requests delivered again that were not run again
+	sig      signalState   // channel signalling (signal.go)
 }
 
 // running is a request being handled.
@@ -230,6 +231,10 @@ func (a *agent) restore(ctx context.Context) {
 // goroutine: it only books the request and starts its handler goroutine.
 func (a *agent) receive(p *paho.Publish) {
 	if p.Properties == nil {
+		return
+	}
+	if userProp(p, PropOp) == OpSignal { // channel signalling: no action ID
+		a.signal(p)
 		return
 	}
 	id := userProp(p, PropActionID)

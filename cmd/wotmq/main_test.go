@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -43,6 +44,11 @@ func TestMainServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer m.Close()
+	resp, err := http.Get("http://" + m.Hub.HTTPAddr() + "/.well-known/wot")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /.well-known/wot: %v %v", resp, err)
+	}
+	resp.Body.Close()
 	for _, addr := range []string{m.Hub.MQTTAddr(), m.Hub.WSAddr()} {
 		c, err := net.Dial("tcp", addr)
 		if err != nil {
@@ -114,6 +120,25 @@ func TestServeFlagsAndEnv(t *testing.T) {
 	serveFlags(fs2, &Main{})
 	if err := applyEnv(fs2, func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "WOTMQ_RETENTION") {
 		t.Errorf("bad env value: %v", err)
+	}
+}
+
+func TestServeHTTPFlags(t *testing.T) {
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	m := &Main{}
+	serveFlags(fs, m)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if o := m.Options; o.HTTPAddr != ":8080" || o.HTTPSAddr != ":8443" || !o.MDNS || o.MDNSInterface != "" {
+		t.Errorf("defaults: http %q https %q mdns %v %q", o.HTTPAddr, o.HTTPSAddr, o.MDNS, o.MDNSInterface)
+	}
+	env := map[string]string{"WOTMQ_HTTP_ADDR": "off", "WOTMQ_MDNS": "false", "WOTMQ_MDNS_INTERFACE": "eth1"}
+	if err := applyEnv(fs, func(k string) string { return env[k] }); err != nil {
+		t.Fatal(err)
+	}
+	if o := m.Options; o.HTTPAddr != "off" || o.MDNS || o.MDNSInterface != "eth1" {
+		t.Errorf("env not applied: http %q mdns %v %q", o.HTTPAddr, o.MDNS, o.MDNSInterface)
 	}
 }
 

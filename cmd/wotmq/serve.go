@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"slices"
 	"strings"
@@ -30,12 +31,19 @@ type Main struct {
 	Stdout io.Writer
 	// TLS files; see the serve flags.
 	TLSCert, TLSKey, TLSClientCA string
+	// PprofAddr serves the Go profiler on a loopback address (pprof.go).
+	PprofAddr string
 
-	Hub *broker.Hub
+	Hub       *broker.Hub
+	pprof     *http.Server
+	pprofAddr string // bound address of PprofAddr
 }
 
 // Run starts the hub and returns once it serves.
 func (m *Main) Run(ctx context.Context) error {
+	if err := checkPprofAddr(m.PprofAddr); err != nil {
+		return err
+	}
 	log, err := newLogger(m.LogOutput, m.LogLevel, m.LogFormat)
 	if err != nil {
 		return err
@@ -54,6 +62,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.Hub = hub
+	if err := m.startPprof(); err != nil {
+		hub.Close()
+		m.Hub = nil
+		return err
+	}
 	if pw := hub.InitialAdminPassword(); pw != "" {
 		out := m.Stdout
 		if out == nil {
@@ -94,6 +107,7 @@ func loadTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
 
 // Close stops the hub.
 func (m *Main) Close() error {
+	m.stopPprof()
 	if m.Hub == nil {
 		return nil
 	}
@@ -139,6 +153,10 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&m.TLSClientCA, "tls-client-ca", "", "CA file (PEM) for optional client certificates; a certificate whose common name is an account logs in as it")
 	fs.StringVar(&o.TLSAddr, "mqtts-addr", broker.DefaultTLSAddr, "MQTT over TLS listen address (with --tls-cert; \"off\" to disable)")
 	fs.StringVar(&o.WSSAddr, "wss-addr", broker.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", broker.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
+	fs.StringVar(&o.HTTPSAddr, "https-addr", broker.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
+	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory)")
+	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
 	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")
@@ -148,6 +166,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&m.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
+	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	opsFlags(fs, m)
 }
 

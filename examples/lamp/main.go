@@ -1,33 +1,28 @@
-// Command lamp is a simulated dimmable lamp: a wotmq agent that exposes one
-// Thing through the hub.
+// Command lamp is a simulated dimmable lamp: a wotmq agent, written with
+// the Go SDK (package wot), that exposes one Thing through the hub.
 //
-// It publishes the lamp's Thing Description and property values, emits an
-// "overheating" event every few seconds, and serves the requests the hub
-// hands it: the actions toggle and fade, and writes of its properties. It
-// uses plain MQTT 5 (paho) and the topic builders of package wot; see
-// examples/README.md.
+// It describes the lamp with wot.NewThing, registers a handler per action
+// and per writable property, exposes the Thing (the hub publishes its twin
+// TD), reports its property values and emits an "overheating" event every
+// few seconds. The SDK reconnects by itself and publishes the TD again
+// when the connection comes back. See README.md beside this file.
 //
-//	go run ./examples/lamp -broker 127.0.0.1:1883 -agent lamp-agent -id urn:dev:ops:lamp-1
+//	go run ./examples/lamp -broker mqtt://127.0.0.1:1883 -agent lamp-agent -id urn:dev:ops:lamp-1
 package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
-	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
@@ -35,8 +30,10 @@ import (
 
 // config is what the flags set.
 type config struct {
-	Broker     string        // host:port of the hub's MQTT listener
-	Agent      string        // our agent ID: the MQTT client ID the hub knows us by
+	Broker     string        // hub URL: mqtt://, mqtts://, ws:// or wss://
+	Username   string        // MQTT credentials; none on a hub started with --dev
+	Password   string        //
+	Agent      string        // MQTT client ID; the agent ID too unless Username is set
 	ThingID    string        // the ID of the Thing we expose
 	EventEvery time.Duration // how often the lamp overheats
 	FadeStep   time.Duration // the time one of the fade's five steps takes
@@ -44,8 +41,10 @@ type config struct {
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.Broker, "broker", "127.0.0.1:1883", "hub MQTT address (host:port)")
-	flag.StringVar(&cfg.Agent, "agent", "lamp-agent", "agent ID (MQTT client ID)")
+	flag.StringVar(&cfg.Broker, "broker", wot.DefaultURL, "hub URL (mqtt://, mqtts://, ws://, wss://)")
+	flag.StringVar(&cfg.Username, "username", os.Getenv("WOTMQ_USERNAME"), "MQTT username (default $WOTMQ_USERNAME)")
+	flag.StringVar(&cfg.Password, "password", os.Getenv("WOTMQ_PASSWORD"), "MQTT password or access token (default $WOTMQ_PASSWORD)")
+	flag.StringVar(&cfg.Agent, "agent", "lamp-agent", "MQTT client ID (the agent ID when there is no username)")
 	flag.StringVar(&cfg.ThingID, "id", "urn:dev:ops:lamp-1", "Thing ID of the lamp")
 	flag.DurationVar(&cfg.EventEvery, "event-every", 3*time.Second, "interval between overheating events")
 	flag.DurationVar(&cfg.FadeStep, "fade-step", 200*time.Millisecond, "duration of one of the five fade steps")
@@ -59,350 +58,187 @@ func main() {
 	}
 }
 
-// lampTD is the lamp's Thing Description, without forms: the hub writes the
-// forms of the twin TD that consumers read. The "id" is set from -id.
-const lampTD = `{
-  "@context": "https://www.w3.org/2022/wot/td/v1.1",
-  "title": "Dimmable lamp",
-  "description": "A simulated lamp from the wotmq examples",
-  "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}},
-  "security": "nosec_sc",
-  "properties": {
-    "on": {"type": "boolean", "title": "Switched on"},
-    "brightness": {"type": "integer", "minimum": 0, "maximum": 100, "unit": "percent"}
-  },
-  "actions": {
-    "toggle": {
-      "title": "Toggle",
-      "description": "Switch the lamp on or off; the output is the new state",
-      "output": {"type": "boolean"}
-    },
-    "fade": {
-      "title": "Fade",
-      "description": "Change the brightness gradually, reporting progress",
-      "input": {
-        "type": "object",
-        "properties": {"to": {"type": "integer", "minimum": 0, "maximum": 100}},
-        "required": ["to"]
-      },
-      "output": {"type": "integer"}
-    }
-  },
-  "events": {
-    "overheating": {
-      "title": "Overheating",
-      "description": "The lamp got hot; the data is its temperature",
-      "data": {"type": "number", "unit": "celsius"}
-    }
-  }
-}`
+// lampTD describes the lamp. It has no forms: the hub writes them into the
+// twin TD that consumers read.
+func lampTD(id string) *td.Thing {
+	percent := &td.DataSchema{Type: td.TypeInteger, Minimum: ptr(0.0), Maximum: ptr(100.0), Unit: "percent"}
+	return wot.NewThing(id, "Dimmable lamp").
+		Description("A simulated lamp from the wotmq examples").
+		Property("on", td.DataSchema{Type: td.TypeBoolean}).
+		Property("brightness", *percent).
+		Event("overheating", &td.DataSchema{Type: td.TypeNumber, Unit: "celsius"}).
+		Action("toggle", nil, &td.DataSchema{Type: td.TypeBoolean}).
+		Action("fade", &td.DataSchema{
+			Type:       td.TypeObject,
+			Properties: map[string]*td.DataSchema{"to": percent},
+			Required:   []string{"to"},
+		}, percent).
+		TD()
+}
 
-// lamp is the simulated device. Its state is only touched by the session
-// loop, one goroutine, so it needs no lock.
+// lamp is the simulated device. Handlers run concurrently, each on a
+// goroutine of its own, so its state has a lock.
 type lamp struct {
-	cfg config
-	log *logger
-	td  []byte // the TD we publish
+	thing *wot.ExposedThing
+	cfg   config
+	log   *logger
 
-	c *paho.Client // the current connection
-
+	mu         sync.Mutex
 	on         bool
 	brightness int
 }
 
-// run runs the lamp until ctx is done, reconnecting whenever the connection
-// to the hub is lost.
+// run exposes the lamp and runs it until ctx is done.
 func run(ctx context.Context, cfg config, out io.Writer) error {
-	thing, err := td.Parse([]byte(lampTD))
-	if err != nil {
-		return err
-	}
-	thing.ID = cfg.ThingID
-	if err := td.Validate(thing, td.ValidateOptions{FormsOptional: true}); err != nil {
-		return err
-	}
-	doc, err := td.Marshal(thing)
-	if err != nil {
-		return err
-	}
-	if cfg.EventEvery <= 0 {
-		cfg.EventEvery = 3 * time.Second
-	}
-	l := &lamp{cfg: cfg, log: &logger{w: out}, td: doc, brightness: 50}
-
-	const maxBackoff = 30 * time.Second
-	backoff := time.Second
-	for {
-		connected, err := l.session(ctx)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if connected {
-			backoff = time.Second
-		}
-		l.log.printf("%v; reconnecting in %v", err, backoff)
-		select {
-		case <-time.After(backoff):
-		case <-ctx.Done():
-			return nil
-		}
-		backoff = min(2*backoff, maxBackoff)
-	}
-}
-
-// session connects, announces the lamp and serves requests until ctx is
-// done (it returns nil) or the connection fails. connected tells whether it
-// got as far as connecting.
-func (l *lamp) session(ctx context.Context) (connected bool, err error) {
-	// paho calls the handler on one goroutine and acknowledges a message
-	// only after it returns: never block there, queue the request.
-	requests := make(chan *paho.Publish, 64)
-	l.log.printf("connecting to %s as agent %s", l.cfg.Broker, l.cfg.Agent)
-	c, err := connect(ctx, l.cfg.Broker, l.cfg.Agent, l.log, func(m *paho.Publish) {
-		select {
-		case requests <- m:
-		default:
-			// The hub delivers it again when we reconnect.
-			l.log.printf("too many requests queued; dropped one")
-		}
+	log := &logger{w: out}
+	log.printf("connecting to %s as agent %s", cfg.Broker, cfg.Agent)
+	var connections atomic.Int32
+	c, err := wot.Connect(ctx, wot.Options{
+		URL:      cfg.Broker,
+		ClientID: cfg.Agent,
+		Username: cfg.Username,
+		Password: cfg.Password,
+		OnConnectionLost: func() {
+			log.printf("connection lost; reconnecting")
+		},
+		OnConnect: func() {
+			if connections.Add(1) > 1 {
+				log.printf("reconnected; TD published again")
+			}
+		},
 	})
 	if err != nil {
-		return false, err
+		return err
 	}
-	l.c = c
-	defer c.Disconnect(&paho.Disconnect{})
+	defer c.Close(context.Background())
 
-	// Announce the Thing: its TD first (the hub refuses values of unknown
-	// Things), then the current property values.
-	tdTopic := wot.Topic{Kind: wot.TopicAgentTD, AgentID: l.cfg.Agent, ThingID: l.cfg.ThingID}.String()
-	l.log.printf("connected; publishing the TD of %s on %s", l.cfg.ThingID, tdTopic)
-	if err := l.publish(ctx, tdTopic, l.td, nil); err != nil {
-		return true, err
-	}
-	if err := l.publishProperty(ctx, "on", l.on); err != nil {
-		return true, err
-	}
-	if err := l.publishProperty(ctx, "brightness", l.brightness); err != nil {
-		return true, err
-	}
-
-	// Requests: action invocations and property writes for our Things.
-	// Requests that waited in the hub while we were away arrive now.
-	reqTopic := wot.RequestsTopic(l.cfg.Agent)
-	subCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	_, err = c.Subscribe(subCtx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: reqTopic, QoS: 1}}})
-	cancel()
-	if err != nil {
-		return true, fmt.Errorf("subscribe %s: %w", reqTopic, err)
-	}
-	l.log.printf("waiting for requests on %s", reqTopic)
-
-	events := time.NewTicker(l.cfg.EventEvery)
-	defer events.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			l.log.printf("disconnecting")
-			return true, nil
-		case <-c.Done():
-			return true, errors.New("connection lost")
-		case <-events.C:
-			err = l.overheat(ctx)
-		case req := <-requests:
-			err = l.serve(ctx, req)
-		}
-		if err != nil {
-			return true, err
-		}
-	}
-}
-
-// overheat emits an overheating event with a random temperature.
-func (l *lamp) overheat(ctx context.Context) error {
-	celsius := math.Round((40+50*rand.Float64())*10) / 10
-	value := strconv.FormatFloat(celsius, 'f', 1, 64)
-	l.log.printf("event overheating %s", value)
-	topic := wot.Topic{Kind: wot.TopicAgentEvent, AgentID: l.cfg.Agent, ThingID: l.cfg.ThingID, Name: "overheating"}.String()
-	return l.publish(ctx, topic, []byte(value), nil)
-}
-
-// publishProperty reports a property's current value; the hub keeps it and
-// publishes it retained on the twin's property topic.
-func (l *lamp) publishProperty(ctx context.Context, name string, value any) error {
-	b, err := json.Marshal(value)
+	thing, err := c.Produce(lampTD(cfg.ThingID))
 	if err != nil {
 		return err
 	}
-	l.log.printf("property %s = %s", name, b)
-	topic := wot.Topic{Kind: wot.TopicAgentProperty, AgentID: l.cfg.Agent, ThingID: l.cfg.ThingID, Name: name}.String()
-	return l.publish(ctx, topic, b, nil)
+	l := &lamp{thing: thing, cfg: cfg, log: log, brightness: 50}
+
+	// Handlers first, then Expose: no request finds the lamp without one.
+	thing.HandleAction("toggle", l.toggle)
+	thing.HandleAction("fade", wot.ActionFunc(l.fade))
+	thing.HandleWrite("on", l.writeOn)
+	thing.HandleWrite("brightness", l.writeBrightness)
+	if err := thing.Expose(ctx); err != nil {
+		return err
+	}
+	log.printf("exposed %s as agent %s", cfg.ThingID, c.AgentID())
+	// The reported state: the hub keeps it and serves it retained. The
+	// lock keeps a request that arrives meanwhile from reporting first.
+	l.mu.Lock()
+	err = thing.UpdateProperties(ctx, map[string]any{"on": l.on, "brightness": l.brightness})
+	log.printf("property on = %v, brightness = %d", l.on, l.brightness)
+	l.mu.Unlock()
+	if err != nil {
+		return err
+	}
+
+	every := cfg.EventEvery
+	if every <= 0 {
+		every = 3 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			log.printf("stopping")
+			return nil
+		case <-tick.C:
+			celsius := math.Round((40+50*rand.Float64())*10) / 10
+			if err := thing.PublishEvent(ctx, "overheating", celsius); err != nil {
+				log.printf("event overheating: %v", err) // e.g. the hub is away: the next one may pass
+				continue
+			}
+			log.printf("event overheating %.1f", celsius)
+		}
+	}
 }
 
-// serve handles one request from the hub. The request's user properties
-// say what it is (op, thing, name, action-id, sender); the answer goes to
-// its ResponseTopic with its CorrelationData and a status user property.
-func (l *lamp) serve(ctx context.Context, req *paho.Publish) error {
-	p := req.Properties
-	if p == nil || p.ResponseTopic == "" {
-		l.log.printf("ignoring a message on %s without a ResponseTopic", req.Topic)
-		return nil
-	}
-	op, name := p.User.Get(wot.PropOp), p.User.Get(wot.PropName)
-	l.log.printf("request %s %s %s from %s (action-id %s)", op, name, orNone(req.Payload), p.User.Get(wot.PropSender), p.User.Get(wot.PropActionID))
-	if p.User.Get(wot.PropRedelivered) != "" {
-		// The hub sends a request again when we reconnected before
-		// answering it. A real device would remember action-ids it already
-		// carried out; this lamp simply does it again.
-		l.log.printf("(a redelivery)")
-	}
-
-	answer := func(status wot.Status, payload []byte) error {
-		l.log.printf("%s %s: %s %s", op, name, status, orNone(payload))
-		props := &paho.PublishProperties{
-			CorrelationData: p.CorrelationData,
-			User:            paho.UserProperties{{Key: wot.PropStatus, Value: string(status)}},
-		}
-		return l.publish(ctx, p.ResponseTopic, payload, props)
-	}
-	fail := func(msg string) error {
-		b, _ := json.Marshal(msg) // an agent reports a failure as a JSON string
-		return answer(wot.StatusFailed, b)
-	}
-
-	if thing := p.User.Get(wot.PropThing); thing != l.cfg.ThingID {
-		return fail("this agent has no Thing " + thing)
-	}
-	switch {
-	case op == wot.OpInvokeAction && name == "toggle":
-		l.on = !l.on
-		if err := answer(wot.StatusCompleted, []byte(strconv.FormatBool(l.on))); err != nil {
-			return err
-		}
-		return l.publishProperty(ctx, "on", l.on)
-
-	case op == wot.OpInvokeAction && name == "fade":
-		var in struct {
-			To *int `json:"to"`
-		}
-		if err := json.Unmarshal(req.Payload, &in); err != nil || in.To == nil {
-			return fail("fade needs {\"to\": 0..100}")
-		}
-		return l.fade(ctx, *in.To, answer)
-
-	case op == wot.OpWriteProperty && name == "on":
-		var on bool
-		if err := json.Unmarshal(req.Payload, &on); err != nil {
-			return fail("on is a boolean")
-		}
-		l.on = on
-		if err := answer(wot.StatusCompleted, nil); err != nil {
-			return err
-		}
-		return l.publishProperty(ctx, "on", l.on)
-
-	case op == wot.OpWriteProperty && name == "brightness":
-		var b int
-		if err := json.Unmarshal(req.Payload, &b); err != nil {
-			return fail("brightness is an integer")
-		}
-		l.brightness = b
-		if err := answer(wot.StatusCompleted, nil); err != nil {
-			return err
-		}
-		return l.publishProperty(ctx, "brightness", l.brightness)
-	}
-	return fail(fmt.Sprintf("the lamp cannot %s %q", op, name))
+// toggle switches the lamp; its output is the new state. It reports the
+// new value under the lock, so the hub gets values in the order they
+// changed.
+func (l *lamp) toggle(ctx context.Context, req *wot.Request) (any, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.on = !l.on
+	l.log.printf("toggle from %s: on = %v", req.Sender, l.on)
+	return l.on, l.thing.UpdateProperty(ctx, "on", l.on)
 }
 
-// fade moves the brightness to target in five steps, reporting each step
-// as progress (status running), then the final brightness (completed).
-func (l *lamp) fade(ctx context.Context, target int, answer func(wot.Status, []byte) error) error {
-	const steps = 5
+// fadeInput is the input of fade; the hub has checked it against the TD.
+type fadeInput struct {
+	To int `json:"to"`
+}
+
+// fade moves the brightness to the target in five steps, reporting each
+// step as progress (status running); its output is the final brightness.
+func (l *lamp) fade(ctx context.Context, in fadeInput) (int, error) {
+	req := wot.RequestFromContext(ctx)
+	l.log.printf("fade from %s: to %d", req.Sender, in.To)
+	l.mu.Lock()
 	from := l.brightness
+	l.mu.Unlock()
+	const steps = 5
+	level := from
 	for i := 1; i <= steps; i++ {
 		select {
 		case <-time.After(l.cfg.FadeStep): // the lamp takes its time
-		case <-ctx.Done():
-			return nil
+		case <-ctx.Done(): // cancelled, expired, or the lamp stops
+			return 0, ctx.Err()
 		}
-		l.brightness = from + (target-from)*i/steps
-		if err := l.publishProperty(ctx, "brightness", l.brightness); err != nil {
-			return err
+		level = from + (in.To-from)*i/steps
+		l.mu.Lock()
+		l.brightness = level
+		err := l.thing.UpdateProperty(ctx, "brightness", level)
+		l.mu.Unlock()
+		if err != nil {
+			return 0, err
 		}
 		if i < steps {
-			if err := answer(wot.StatusRunning, []byte(strconv.Itoa(l.brightness))); err != nil {
-				return err
+			if err := req.Progress(ctx, level); err != nil {
+				return 0, err
 			}
 		}
 	}
-	return answer(wot.StatusCompleted, []byte(strconv.Itoa(l.brightness)))
+	l.log.printf("fade done: brightness = %d", level)
+	return level, nil
 }
 
-// publish sends a QoS 1 message. A refusal by the hub (a PUBACK with an
-// error reason code, e.g. a value that does not fit the TD) is logged; only
-// a connection problem is returned as an error.
-func (l *lamp) publish(ctx context.Context, topic string, payload []byte, props *paho.PublishProperties) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	resp, err := l.c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload, Properties: props})
-	if resp != nil && resp.ReasonCode >= 0x80 {
-		reason := ""
-		if resp.Properties != nil {
-			reason = resp.Properties.ReasonString
-		}
-		l.log.printf("the hub refused the publish on %s: %#x %s", topic, resp.ReasonCode, reason)
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("publish on %s: %w", topic, err)
-	}
-	return nil
-}
-
-// connect opens an MQTT 5 connection; onMessage gets every message
-// received, on paho's handler goroutine.
-func connect(ctx context.Context, addr, clientID string, log *logger, onMessage func(*paho.Publish)) (*paho.Client, error) {
-	var d net.Dialer
-	dctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	conn, err := d.DialContext(dctx, "tcp", addr)
-	if err != nil {
+// writeOn applies a write of "on" (the desired state). Returning nil
+// reports the value asked for as the new value.
+func (l *lamp) writeOn(ctx context.Context, req *wot.Request) (any, error) {
+	var on bool
+	if err := req.Decode(&on); err != nil {
 		return nil, err
 	}
-	c := paho.NewClient(paho.ClientConfig{
-		ClientID: clientID,
-		Conn:     conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) {
-				onMessage(pr.Packet)
-				return true, nil
-			},
-		},
-		OnServerDisconnect: func(d *paho.Disconnect) {
-			log.printf("the hub disconnected us: %#x", d.ReasonCode)
-		},
-		OnClientError: func(error) {}, // the session loop notices c.Done()
-	})
-	ca, err := c.Connect(dctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30})
-	if err != nil {
-		conn.Close()
-		if ca != nil {
-			return nil, fmt.Errorf("connect: refused with %#x", ca.ReasonCode)
-		}
-		return nil, fmt.Errorf("connect: %w", err)
-	}
-	return c, nil
+	l.mu.Lock()
+	l.on = on
+	l.mu.Unlock()
+	l.log.printf("write from %s: on = %v", req.Sender, on)
+	return nil, nil
 }
 
-func orNone(b []byte) string {
-	if len(b) == 0 {
-		return "(no payload)"
+// writeBrightness applies a write of "brightness".
+func (l *lamp) writeBrightness(ctx context.Context, req *wot.Request) (any, error) {
+	var b int
+	if err := req.Decode(&b); err != nil {
+		return nil, err
 	}
-	return string(b)
+	l.mu.Lock()
+	l.brightness = b
+	l.mu.Unlock()
+	l.log.printf("write from %s: brightness = %d", req.Sender, b)
+	return nil, nil
 }
 
-// logger writes plain lines; the session loop and paho's goroutines share
-// it.
+func ptr[T any](v T) *T { return &v }
+
+// logger writes whole lines; handlers print from their own goroutines.
 type logger struct {
 	mu sync.Mutex
 	w  io.Writer
