@@ -220,7 +220,11 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	}
 	defer k.h.sessions.Delete(cl)
 	k.h.agentOffline(id.ID, cl)
-	if k.h.conns.remove(id.ID, cl) {
+	// A session taken over by a new connection of the same client: that
+	// connection is about to count itself in, so the Things stay online
+	// (it may not have been added yet when this runs).
+	takenOver := errors.Is(cl.StopCause(), packets.ErrSessionTakenOver)
+	if k.h.conns.remove(id.ID, cl) && !takenOver {
 		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
 		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)
 	}
