@@ -4,21 +4,21 @@ GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
 
-.PHONY: all build run test fmt-check vet interop-deps race fuzz fuzz-short bench bench-go crash soak clean
+.PHONY: all build run test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
 
 all: build
 
 build:
 	$(GO) build -o bin/wotmq ./cmd/wotmq
 
-## run: start a development hub (MQTT :1883, WebSocket :9001, data in
-## ./wotmq-data; clients on this machine need no credentials)
+## run: start a development hub (MQTT :1883, WebSocket :9001, HTTP :8080,
+## data in ./wotmq-data; clients on this machine need no credentials)
 run:
 	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 
-## test: gofmt check, go vet, the npm packages of the interop checks,
-## race-enabled tests, short fuzz runs
-test: fmt-check vet interop-deps race fuzz-short
+## test: gofmt check, go vet, the npm packages of the interop checks and
+## of examples/js, race-enabled tests, short fuzz runs
+test: fmt-check vet interop-deps examples-deps race fuzz-short
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -38,6 +38,17 @@ interop-deps:
 		echo "npm not found: the interop tests (node-wot, TD validator) will be skipped"; \
 	elif [ ! -f $(INTEROP_STAMP) ] || [ interop/package-lock.json -nt $(INTEROP_STAMP) ]; then \
 		npm ci --prefix interop --prefer-offline --no-audit --no-fund --loglevel=error; \
+	fi
+
+## examples-deps: MQTT.js for examples/js, as pinned in its
+## package-lock.json (again only when the lock file changed). Without npm
+## its test skips itself.
+EXAMPLES_JS_STAMP = examples/js/node_modules/.package-lock.json
+examples-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the test of examples/js (MQTT.js) will be skipped"; \
+	elif [ ! -f $(EXAMPLES_JS_STAMP) ] || [ examples/js/package-lock.json -nt $(EXAMPLES_JS_STAMP) ]; then \
+		npm ci --prefix examples/js --prefer-offline --no-audit --no-fund --loglevel=error; \
 	fi
 
 # Each fuzzer for a few seconds in CI; `make fuzz FUZZTIME=10m` for longer runs.

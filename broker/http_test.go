@@ -499,13 +499,27 @@ func TestHTTPPaths(t *testing.T) {
 	const id = "urn:x/../y z%"
 	agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "odd-agent", ThingID: id}.String(),
 		[]byte(`{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"odd","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n",
-		"properties":{"a/b":{"type":"integer"}}}`), nil)
+		"properties":{"a/b":{"type":"integer"},"w":{"type":"integer","writeOnly":true}}}`), nil)
 	agent.mustPublish(wot.Topic{Kind: wot.TopicAgentProperty, AgentID: "odd-agent", ThingID: id, Name: "a/b"}.String(), []byte("7"), nil)
 	web := newWeb(t, h)
 	t.Run("EscapedIDsStandInOneSegment", func(t *testing.T) {
 		r := web.do("GET", "/things/urn:x%2F..%2Fy%20z%25/properties/a%2Fb", nil).want(t, 200)
 		if string(r.body) != "7" {
 			t.Errorf("value %q", r.body)
+		}
+	})
+	t.Run("WriteOnlyPropertyIsNotReadable", func(t *testing.T) {
+		r := web.do("GET", "/things/urn:x%2F..%2Fy%20z%25/properties/w", nil)
+		r.problem(t, 405, wot.CodeMethodNotAllowed)
+		if r.header.Get("Allow") != "PUT" {
+			t.Errorf("Allow %q", r.header.Get("Allow"))
+		}
+		_, r = web.tryStream("/things/urn:x%2F..%2Fy%20z%25/properties/w")
+		r.problem(t, 405, wot.CodeMethodNotAllowed)
+		var all map[string]any
+		web.do("GET", "/things/urn:x%2F..%2Fy%20z%25/properties", nil).want(t, 200).json(t, &all)
+		if _, ok := all["w"]; ok || len(all) != 1 {
+			t.Errorf("readallproperties %v", all)
 		}
 	})
 	t.Run("UnknownPaths", func(t *testing.T) {
@@ -534,4 +548,18 @@ func TestHTTPOff(t *testing.T) {
 		t.Error("twin TD has HTTP forms with HTTP off")
 	}
 	_ = agent
+}
+
+func TestHTTPActionWithoutOutput(t *testing.T) {
+	h := startHub(t, t.TempDir(), withHTTP)
+	agent := dial(t, h, "agent2")
+	agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "agent2", ThingID: "urn:t:x"}.String(), thingTD("urn:t:x"), nil)
+	agent.subscribe(wot.RequestsTopic("agent2"))
+	web := newWeb(t, h)
+	done := make(chan webReply, 1)
+	go func() { done <- web.do("POST", "/things/urn:t:x/actions/a", nil) }()
+	agent.answer(agent.next(wot.RequestsTopic("agent2")), wot.StatusCompleted, nil)
+	if r := (<-done).want(t, 204); len(r.body) != 0 {
+		t.Errorf("body %q", r.body)
+	}
 }

@@ -88,6 +88,9 @@ func TestHTTPPermissionTable(t *testing.T) {
 		{authz.OpExpose, "RegisterOwnThing", func(t *testing.T, w *webClient, me string) int {
 			return w.do("PUT", "/things/urn:t:"+me, thingTD("urn:t:"+me)).status
 		}},
+		{authz.OpExpose, "RegisterAnonymousThing", func(t *testing.T, w *webClient, me string) int {
+			return w.do("POST", "/things", thingTD(""), "Content-Type", "application/td+json").status
+		}},
 		{authz.OpManageThings, "PatchOtherAgentsThing", func(t *testing.T, w *webClient, me string) int {
 			return w.do("PATCH", thing, []byte(`{"description":"by `+me+`"}`), "Content-Type", "application/merge-patch+json").status
 		}},

@@ -213,7 +213,7 @@ func TestMetricsExposition(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	log := zerolog.Nop()
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
+	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,13 +1,15 @@
 package groupcommit
 
 import (
+	"errors"
 	"sync"
 
 	"github.com/dgraph-io/badger/v4"
 )
 
-// DefaultMaxBatch is how many writes share a transaction at most.
-const DefaultMaxBatch = 128
+// DefaultMaxBatch is how many writes share a transaction at most. A batch
+// too big for one Badger transaction is split.
+const DefaultMaxBatch = 1024
 
 // Committer commits the writes of concurrent Update calls together. The
 // zero value is not usable; call New.
@@ -91,9 +93,10 @@ func (c *Committer) Update(fn func(txn *badger.Txn) error) error {
 }
 
 // commit writes a batch in one transaction and sets each request's error.
-// When a write function fails or the transaction cannot commit, every
-// write of the batch is committed again alone, so that a failure is only
-// reported to the write that caused it.
+// A batch too big for one transaction is split in halves. When a write
+// function fails or the transaction cannot commit, every write of the
+// batch is committed again alone, so that a failure is only reported to
+// the write that caused it.
 func (c *Committer) commit(batch []*request) {
 	if len(batch) == 1 {
 		batch[0].err = c.db.Update(batch[0].fn)
@@ -109,13 +112,17 @@ func (c *Committer) commit(batch []*request) {
 		return txn.Commit()
 	}()
 	txn.Discard()
-	if err == nil {
+	switch {
+	case err == nil:
 		for _, r := range batch {
 			r.err = nil
 		}
-		return
-	}
-	for _, r := range batch {
-		r.err = c.db.Update(r.fn)
+	case errors.Is(err, badger.ErrTxnTooBig):
+		c.commit(batch[:len(batch)/2])
+		c.commit(batch[len(batch)/2:])
+	default:
+		for _, r := range batch {
+			r.err = c.db.Update(r.fn)
+		}
 	}
 }

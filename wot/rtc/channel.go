@@ -99,7 +99,9 @@ func (c *Channel) Ordered() bool { return c.dc.Ordered() }
 
 // Reliable reports whether every message arrives (no MaxRetransmits or
 // MaxPacketLifeTime).
-func (c *Channel) Reliable() bool { return c.dc.MaxRetransmits() == nil && c.dc.MaxPacketLifeTime() == nil }
+func (c *Channel) Reliable() bool {
+	return c.dc.MaxRetransmits() == nil && c.dc.MaxPacketLifeTime() == nil
+}
 
 // BufferedAmount is how many bytes of sent messages are queued and not yet
 // handed to the network.

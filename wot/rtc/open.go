@@ -68,6 +68,7 @@ type opener struct {
 	ch      *Channel
 	out     serial
 	ice     candidates
+	gate    gate            // the offer before our candidates
 	life    context.Context // cancelled when the session ends
 	kill    context.CancelFunc
 
@@ -144,7 +145,7 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 			return // gathering complete
 		}
 		if sig, err := candidateSignal(o.session, cand); err == nil {
-			o.send(sig)
+			o.gate.candidate(sig, o.send)
 		}
 	})
 	offer, err := o.pc.CreateOffer(nil)
@@ -152,11 +153,11 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 		o.ch.shutdown(false)
 		return nil, fmt.Errorf("rtc: offer: %w", err)
 	}
-	o.send(wot.Signal{Session: o.session, Type: wot.SignalOffer, Label: label, SDP: offer.SDP})
-	if err := o.pc.SetLocalDescription(offer); err != nil { // starts gathering: candidates follow the offer
-		o.ch.shutdown(true)
+	if err := o.pc.SetLocalDescription(offer); err != nil {
+		o.ch.shutdown(false)
 		return nil, fmt.Errorf("rtc: offer: %w", err)
 	}
+	o.gate.release(wot.Signal{Session: o.session, Type: wot.SignalOffer, Label: label, SDP: offer.SDP}, o.send)
 	select {
 	case <-o.opened:
 		return o.ch, nil

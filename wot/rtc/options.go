@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/pion/ice/v4"
@@ -127,24 +126,21 @@ func (o Options) dataChannelInit() *webrtc.DataChannelInit {
 	return init
 }
 
-// peerConnection makes a PeerConnection with o's ICE servers.
+// peerConnection makes a PeerConnection with o's ICE servers; pion's log
+// goes to o.Logger.
 func (o Options) peerConnection() (*webrtc.PeerConnection, error) {
-	api := defaultAPI()
+	var se webrtc.SettingEngine
 	if o.Loopback {
-		api = loopbackAPI()
+		se = LoopbackSettings()
 	}
+	se.LoggerFactory = pionLogs{o.Logger}
+	api := webrtc.NewAPI(webrtc.WithSettingEngine(se))
 	pc, err := api.NewPeerConnection(webrtc.Configuration{ICEServers: o.ICEServers})
 	if err != nil {
 		return nil, fmt.Errorf("rtc: new peer connection: %w", err)
 	}
 	return pc, nil
 }
-
-// The pion APIs, made once: one with pion's defaults, one for loopback.
-var (
-	defaultAPI  = sync.OnceValue(func() *webrtc.API { return webrtc.NewAPI() })
-	loopbackAPI = sync.OnceValue(func() *webrtc.API { return webrtc.NewAPI(webrtc.WithSettingEngine(LoopbackSettings())) })
-)
 
 // LoopbackSettings is the pion configuration of Options.Loopback: loopback
 // candidates included (pion skips them by default), only loopback

@@ -99,6 +99,7 @@ type accepted struct {
 	in   serial             // the consumer's signals, in order
 	out  serial             // ours
 	ice  candidates
+	gate gate            // the answer before our candidates
 	life context.Context // cancelled when the session ends
 	kill context.CancelFunc
 
@@ -186,7 +187,7 @@ func (s *accepted) answer(r *wot.SignalRequest) error {
 			return
 		}
 		if sig, err := candidateSignal(r.Session, cand); err == nil {
-			s.send(sig)
+			s.gate.candidate(sig, s.send)
 		}
 	})
 	if err := s.ice.setRemote(pc, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: r.SDP}); err != nil {
@@ -196,10 +197,10 @@ func (s *accepted) answer(r *wot.SignalRequest) error {
 	if err != nil {
 		return fmt.Errorf("rtc: answer: %w", err)
 	}
-	s.send(wot.Signal{Type: wot.SignalAnswer, SDP: ans.SDP})
-	if err := pc.SetLocalDescription(ans); err != nil { // starts gathering: candidates follow the answer
+	if err := pc.SetLocalDescription(ans); err != nil {
 		return fmt.Errorf("rtc: answer: %w", err)
 	}
+	s.gate.release(wot.Signal{Type: wot.SignalAnswer, SDP: ans.SDP}, s.send)
 	return nil
 }
 

@@ -71,6 +71,38 @@ func (s *serial) stop(wait bool) {
 	}
 }
 
+// gate sends a session description before the candidates gathered while
+// it was applied: SetLocalDescription starts gathering, and the peer's
+// answer may come back before SetLocalDescription returns if the
+// description went out first.
+type gate struct {
+	mu   sync.Mutex
+	open bool
+	held []wot.Signal
+}
+
+// candidate sends a candidate signal, or holds it until release.
+func (g *gate) candidate(sig wot.Signal, send func(wot.Signal)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.open {
+		g.held = append(g.held, sig)
+		return
+	}
+	send(sig)
+}
+
+// release sends the description, then the candidates held.
+func (g *gate) release(desc wot.Signal, send func(wot.Signal)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	send(desc)
+	for _, sig := range g.held {
+		send(sig)
+	}
+	g.held, g.open = nil, true
+}
+
 // candidates applies the peer's ICE candidates to a PeerConnection,
 // holding those that arrive before the remote description (trickle ICE:
 // they may overtake it).

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/broker"
+)
+
+// TestStream runs the sensor and the consumer against an in-process hub
+// for 500 readings at 1 kHz, which must all arrive, in order.
+func TestStream(t *testing.T) {
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
+		MetricsAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out := &syncBuffer{}
+	cfg := config{Broker: h.MQTTAddr(), ThingID: "urn:dev:ops:sensor-1", Role: "both", Rate: 1000, Count: 500, Loopback: true}
+	if err := run(ctx, cfg, out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("timed out:\n%s", out)
+	}
+	for _, want := range []string{"sensor: urn:dev:ops:sensor-1 exposed", "consumer: channel to urn:dev:ops:sensor-1 open", "500 in all, last seq 500, 0 out of order"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	t.Log(out)
+	if err := run(ctx, config{Role: "viewer", Rate: 1}, out); err == nil {
+		t.Error("role viewer accepted")
+	}
+}
+
+// syncBuffer is a bytes.Buffer for several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
