@@ -348,6 +348,9 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.restore(ctx); err != nil {
 		return err
 	}
+	if h.opts.Limits.MinFreeDisk >= 0 {
+		h.checkDisk() // before the first client can write
+	}
 	if err := h.srv.Serve(); err != nil {
 		return fmt.Errorf("broker: serve: %w", err)
 	}

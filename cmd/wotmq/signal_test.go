@@ -24,7 +24,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), "WOTMQ_TEST_RUN_MAIN=1",
-		"WOTMQ_TEST_ARGS=serve --log-format json --mqtt-addr 127.0.0.1:0 --ws-addr off --metrics-addr off --data "+dir)
+		"WOTMQ_TEST_ARGS=serve --log-format json --mqtt-addr 127.0.0.1:0 --ws-addr off --http-addr off --mdns=false --metrics-addr off --data "+dir)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
