@@ -131,6 +131,8 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 			defer wg.Done()
 			for u := range inv.Updates() {
 				switch {
+				case u.Status == wot.StatusCompleted && len(u.Payload) == 0:
+					log.printf("%s: completed (no output)", cfg.Action)
 				case u.Status == wot.StatusCompleted:
 					log.printf("%s: completed, output %s", cfg.Action, u.Payload)
 				case u.Err != nil:

@@ -8,8 +8,8 @@
 // Without THING-ID it uses the first Thing that has a "toggle" action. It
 // prints the Thing's property values and events, invokes toggle once and
 // prints the output, then listens for SECONDS more (default 5) and exits.
-// The same code runs in a browser (bundle it, or import
-// https://unpkg.com/mqtt/dist/mqtt.esm.js) minus process.argv.
+// In a browser, with MQTT.js's browser bundle, the MQTT calls are the
+// same; process.argv, node:crypto and Buffer are Node's.
 import mqtt from 'mqtt';
 import { randomBytes } from 'node:crypto';
 
