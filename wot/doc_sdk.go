@@ -45,6 +45,13 @@
 // ([Subscription.Dropped]); an [Invocation] keeps 32 status updates for a
 // slow reader and never drops the final one.
 //
+// # Real-time channels
+//
+// Package wot/rtc opens WebRTC DataChannels between a consumer and the
+// agent of a Thing, signalled through the hub ([ExposedThing.HandleSignals]
+// and [Client.SendSignal] carry the signalling; docs/channels.md). It is a
+// package of its own so that binaries without channels do not link pion.
+//
 // # Reconnection
 //
 // The Client reconnects with exponential backoff and jitter. On every new

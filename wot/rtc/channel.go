@@ -107,7 +107,10 @@ func (c *Channel) Reliable() bool {
 // handed to the network.
 func (c *Channel) BufferedAmount() uint64 { return c.dc.BufferedAmount() }
 
-// Done is closed when the channel has closed.
+// Done is closed when the channel has closed: by either side (Close, or
+// bye through the hub), or because the connection failed. A peer that
+// vanishes without a word is noticed when ICE gives up on it, about 30 s
+// later.
 func (c *Channel) Done() <-chan struct{} { return c.done }
 
 // OnMessage sets the function that receives the peer's messages, replacing

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 
@@ -74,7 +75,7 @@ type opener struct {
 
 	mu      sync.Mutex
 	sub     *wot.Subscription
-	offered bool // the hub took the offer: the session exists there
+	refused bool // the hub refused the offer: there is no session to end
 	failed  chan error
 	opened  chan struct{}
 	isOpen  bool
@@ -85,6 +86,7 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 	if err != nil {
 		return nil, err
 	}
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, opts.SetupTimeout)
 	defer cancel()
 	o := &opener{
@@ -121,7 +123,7 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 	sub, err := c.Subscribe(ctx, o.replyTo, o.receive)
 	if err != nil {
 		o.ch.shutdown(false)
-		return nil, o.setupError(ctx, opts, fmt.Errorf("rtc: open channel to %s: %w", thingID, err))
+		return nil, o.setupError(ctx, start, fmt.Errorf("rtc: open channel to %s: %w", thingID, err))
 	}
 	o.mu.Lock()
 	o.sub = sub
@@ -166,16 +168,16 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 		err = fmt.Errorf("rtc: open channel %q to %s: %w", label, thingID, ctx.Err())
 	}
 	o.mu.Lock()
-	offered := o.offered
+	refused := o.refused
 	o.mu.Unlock()
-	o.ch.shutdown(offered)
-	return nil, o.setupError(ctx, opts, err)
+	o.ch.shutdown(!refused) // bye: the agent may have the offer
+	return nil, o.setupError(ctx, start, err)
 }
 
 // setupError turns a setup that ran out of time into ErrSetupTimeout.
-func (o *opener) setupError(ctx context.Context, opts Options, err error) error {
+func (o *opener) setupError(ctx context.Context, start time.Time, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) && !errors.Is(err, wot.ErrDenied) && !errors.Is(err, wot.ErrNotFound) && !errors.Is(err, wot.ErrOffline) {
-		return fmt.Errorf("%w (Thing %s, after %v): %w", ErrSetupTimeout, o.thingID, opts.SetupTimeout, wot.ErrTimeout)
+		return fmt.Errorf("%w (Thing %s, after %v): %w", ErrSetupTimeout, o.thingID, time.Since(start).Round(time.Millisecond), wot.ErrTimeout)
 	}
 	return err
 }
@@ -186,14 +188,17 @@ func (o *opener) send(sig wot.Signal) {
 		ctx, cancel := context.WithTimeout(o.life, DefaultSetupTimeout)
 		defer cancel()
 		err := o.c.SendSignal(ctx, o.topic, o.replyTo, sig)
-		if err != nil {
-			o.fail(fmt.Errorf("rtc: open channel to %s: %w", o.thingID, err))
-			return
-		}
-		if sig.Type == wot.SignalOffer {
+		switch {
+		case err == nil:
+		case sig.Type == wot.SignalOffer:
 			o.mu.Lock()
-			o.offered = true
+			o.refused = true
 			o.mu.Unlock()
+			o.fail(fmt.Errorf("rtc: open channel to %s: %w", o.thingID, err))
+		default:
+			// A candidate the hub refused: the session ended (the agent's
+			// error or bye says why), or the setup times out.
+			o.ch.log.Debug("channel signal not taken", "type", sig.Type, "thing", o.thingID, "session", o.session, "err", err)
 		}
 	})
 }

@@ -26,8 +26,9 @@ type Listener struct {
 // Serve accepts the channels that consumers open to a Thing this client
 // exposes: it answers their offers through the hub and calls handler, on a
 // goroutine of its own, with each channel once it is open. Call it before
-// or after Expose; Close stops it. Only the consumer's first DataChannel
-// of a session is taken.
+// Expose, so that no offer finds the Thing without it (such offers are
+// refused); Close stops it. Only the consumer's first DataChannel of a
+// session is taken.
 func Serve(thing *wot.ExposedThing, opts Options, handler func(*Channel)) (*Listener, error) {
 	opts, err := opts.withDefaults()
 	if err != nil {
@@ -54,6 +55,9 @@ func (l *Listener) Close() error {
 	for _, s := range open {
 		s.end(true)
 	}
+	for _, s := range open {
+		<-s.gone // ended by another goroutine, maybe
+	}
 	return nil
 }
 
@@ -71,7 +75,7 @@ func (l *Listener) signal(r *wot.SignalRequest) {
 	l.mu.Lock()
 	s := l.sessions[key]
 	if s == nil && r.Type == wot.SignalOffer && !l.closed {
-		s = &accepted{l: l, key: key, req: r, opened: make(chan struct{})}
+		s = &accepted{l: l, key: key, req: r, gone: make(chan struct{})}
 		s.life, s.kill = context.WithCancel(context.Background())
 		l.sessions[key] = s
 	}
@@ -106,10 +110,12 @@ type accepted struct {
 	mu     sync.Mutex
 	pc     *webrtc.PeerConnection
 	ch     *Channel
-	opened chan struct{}
 	isOpen bool
 	ended  bool
 	timer  *time.Timer
+
+	gone     chan struct{} // closed by cleanup
+	goneOnce sync.Once
 }
 
 // handle applies one of the consumer's signals.
@@ -298,4 +304,5 @@ func (s *accepted) cleanup() {
 	s.in.stop(false)
 	s.out.stop(false)
 	s.l.forget(s)
+	s.goneOnce.Do(func() { close(s.gone) })
 }
