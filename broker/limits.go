@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unicode/utf8"
@@ -128,10 +129,60 @@ func (g *guard) ID() string { return "wotmq-guard" }
 
 func (g *guard) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
+	case mqtt.OnSessionEstablish, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
 		return true
 	}
 	return false
+}
+
+// OnSessionEstablish notices a client ID still held by another
+// connection (a takeover, or a reconnection faster than the cleanup of the
+// old one) and schedules a repair of the new connection.
+func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
+	if old, ok := g.h.srv.Clients.Get(cl.ID); ok && old != cl {
+		g.h.scheduleRepair(cl)
+	}
+}
+
+// scheduleRepair checks a connection a little later and again after a
+// while. Mochi removes an ended client from its client list by ID (and
+// its subscriptions by ID), after the OnDisconnect hooks and a check that
+// races with a new connection of the same ID: a client that reconnected
+// quickly could be removed in place of the old one and then silently
+// received nothing it subscribed to (about 1 in 200 quick reconnects in
+// the soak test; TestReconnectKeepsSubscriptions). The repair puts it back.
+func (h *Hub) scheduleRepair(cl *mqtt.Client) {
+	for _, d := range []time.Duration{100 * time.Millisecond, 2 * time.Second} {
+		time.AfterFunc(d, func() { h.repairClient(cl) })
+	}
+}
+
+// repairClient puts a connected client back into Mochi's client list and
+// its subscriptions back into the topic index when a cleanup of an earlier
+// connection with the same ID removed them.
+func (h *Hub) repairClient(cl *mqtt.Client) {
+	if cl.Closed() || !h.enter() {
+		return
+	}
+	defer h.leave()
+	cur, ok := h.srv.Clients.Get(cl.ID)
+	if ok && cur != cl {
+		return // a newer connection holds the ID
+	}
+	repaired := !ok
+	if !ok {
+		h.srv.Clients.Add(cl)
+	}
+	for _, sub := range cl.State.Subscriptions.GetAll() {
+		if h.srv.Topics.Subscribe(cl.ID, sub) {
+			atomic.AddInt64(&h.srv.Info.Subscriptions, 1)
+			repaired = true
+		}
+	}
+	if repaired {
+		h.ops.sessionRepairs.Add(1)
+		h.log.Warn().Str("client", cl.ID).Msg("connection repaired: the cleanup of an earlier connection with its client ID had removed it")
+	}
 }
 
 // OnPacketRead answers a publish on a $SYS topic, which Mochi drops
@@ -190,6 +241,9 @@ func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) { g.h.o
 // OnDisconnect forgets the client's rate and counts protocol errors.
 func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	g.h.ops.buckets.Delete(cl)
+	if cur, ok := g.h.srv.Clients.Get(cl.ID); ok && cur != cl && expire {
+		g.h.scheduleRepair(cur) // a newer connection with the ID, which the cleanup of cl may remove
+	}
 	var code packets.Code
 	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
 		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code) {

@@ -21,8 +21,18 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 )
 
+// TestMain removes the binary built for the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
 var (
 	buildOnce sync.Once
+	buildDir  string
 	binPath   string
 	binFlags  string // the serve usage, to tell which flags the binary has
 	buildErr  error
@@ -40,7 +50,7 @@ func wotmqBin(t *testing.T) string {
 				buildErr = err
 				return
 			}
-			binPath = filepath.Join(dir, "wotmq")
+			buildDir, binPath = dir, filepath.Join(dir, "wotmq")
 			gocmd, err := exec.LookPath("go")
 			if err != nil {
 				gocmd = filepath.Join(runtime.GOROOT(), "bin", "go")
@@ -264,15 +274,25 @@ func (c *mqttClient) sub(ctx context.Context, filters ...string) error {
 		s.Subscriptions = append(s.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: 1})
 	}
 	sa, err := c.Subscribe(ctx, s)
-	if err != nil {
+	if sa == nil {
 		return err
 	}
 	for i, rc := range sa.Reasons {
 		if rc >= 0x80 {
-			return fmt.Errorf("%s: subscribe %s refused: %#x", c.id, filters[i], rc)
+			return &subRefused{filter: filters[i], code: rc}
 		}
 	}
 	return nil
+}
+
+// subRefused is a SUBACK refusal.
+type subRefused struct {
+	filter string
+	code   byte
+}
+
+func (e *subRefused) Error() string {
+	return fmt.Sprintf("subscribe %s refused: %#x", e.filter, e.code)
 }
 
 // next returns the next queued message on topic.
