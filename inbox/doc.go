@@ -31,5 +31,7 @@
 //
 // A Store is safe for concurrent use. The order of requests of one agent is
 // the order of Add calls; callers that need delivery order to match must
-// serialise Add and delivery per agent themselves.
+// serialise Add and delivery per agent themselves. Writes of concurrent
+// callers share Badger transactions (package groupcommit); each call still
+// returns only after its own write committed.
 package inbox

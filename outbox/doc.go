@@ -23,5 +23,8 @@
 //
 // # Concurrency
 //
-// A Store is safe for concurrent use.
+// A Store is safe for concurrent use. Concurrent Appends share Badger
+// transactions (package groupcommit); each returns only after its own
+// record committed, and records are stamped in the order they are written,
+// so the latest value is always the newest record.
 package outbox

@@ -26,9 +26,16 @@ read -r -a EXTRA <<<"${BENCH_ARGS:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wotmq-bench.XXXXXX")
 server=""
+# stop_server stops the server started last: SIGTERM, and SIGKILL if it
+# has not ended 30 s later.
 stop_server() {
 	if [ -n "$server" ]; then
 		kill "$server" 2>/dev/null || true
+		for _ in $(seq 300); do
+			kill -0 "$server" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$server" 2>/dev/null || true
 		wait "$server" 2>/dev/null || true
 		server=""
 	fi
@@ -65,7 +72,7 @@ mochi_version=$(go list -m -f '{{.Version}}' github.com/mochi-mqtt/server/v2 2>/
 bench() {
 	echo "bench: $2 on 127.0.0.1:$4 (pid $server): $5" >&2
 	"$WOTMQ" bench --broker "127.0.0.1:$4" --target "$3" --pid "$server" --wait 15s --label "$2" \
-		--duration "$DURATION" --warmup "$WARMUP" --idle "$IDLE" --scenarios "$5" --json "${EXTRA[@]}" >"$work/$1.json"
+		--duration "$DURATION" --warmup "$WARMUP" --idle "$IDLE" --scenarios "$5" --timeout 10s --json "${EXTRA[@]}" >"$work/$1.json"
 	"$WOTMQ" bench report "$work/$1.json" >/dev/null # fails on a broken file
 	stop_server
 	reports+=("$work/$1.json")
