@@ -260,9 +260,9 @@ type Settings struct {
 // Run runs the scenarios one after the other against cfg.Broker. A
 // scenario that cannot set up (a refused connection, a refused TD) ends
 // the run with an error; Report holds the scenarios run until then.
-func Run(ctx context.Context, cfg Config, scenarios []Scenario) (Report, error) {
+func Run(ctx context.Context, cfg Config, scenarios []Scenario) (rep Report, err error) {
 	cfg.setDefaults()
-	rep := Report{Target: cfg.Target, Broker: cfg.Broker, Started: time.Now().UTC(), LoadAvg: [2]string{loadAvg(), ""},
+	rep = Report{Target: cfg.Target, Broker: cfg.Broker, Started: time.Now().UTC(), LoadAvg: [2]string{loadAvg(), ""},
 		Settings: Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Payload: cfg.Payload, Window: cfg.Window, InFlight: cfg.InFlight}}
 	if cfg.Count < math.MaxInt64 {
 		rep.Settings.Count = cfg.Count
@@ -299,7 +299,6 @@ func Run(ctx context.Context, cfg Config, scenarios []Scenario) (Report, error) 
 		}
 		fmt.Fprintf(cfg.Progress, "%s: %s\n", s.Name(), "setting up")
 		var res Result
-		var err error
 		switch s.Kind {
 		case Action:
 			res, err = r.runAction(ctx, s)

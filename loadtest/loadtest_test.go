@@ -91,6 +91,9 @@ func TestScenariosRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v\n%s", err, progress.String())
 			}
+			if rep.LoadAvg[0] == "" || rep.LoadAvg[1] == "" {
+				t.Errorf("load average before and after: %q", rep.LoadAvg)
+			}
 			if len(rep.Results) != len(scenarios) {
 				t.Fatalf("%d results for %d scenarios", len(rep.Results), len(scenarios))
 			}
