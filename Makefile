@@ -67,7 +67,7 @@ fuzz:
 
 ## bench: load scenarios (wotmq bench) through wotmq with persistence,
 ## Mosquitto and bare Mochi, one after the other on loopback; writes the
-## table into docs/benchmarks.md (installs mosquitto if missing; ~6 min)
+## table into docs/benchmarks.md (installs mosquitto if missing; about 4 min)
 bench: build
 	$(GO) build -o bin/mochi-relay ./cmd/mochi-relay
 	WOTMQ=bin/wotmq RELAY=bin/mochi-relay ./scripts/bench.sh
