@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -38,33 +37,10 @@ func (a *adminConn) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 }
 
-// parseAdmin parses a verb's flags (each also WOTMQ_<FLAG>) and returns the
-// positional arguments.
+// parseAdmin parses an admin verb's flags (interspersed with its
+// positional arguments, each flag also WOTMQ_<FLAG>) like the client verbs.
 func parseAdmin(fs *flag.FlagSet, args []string, stderr io.Writer, usage string) ([]string, error) {
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
-	// Flags may come before, between or after the positional arguments.
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, flag.ErrHelp
-			}
-			return nil, usageError{err.Error()}
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
-	}
-	if err := applyEnv(fs, os.Getenv); err != nil {
-		return nil, usageError{err.Error()}
-	}
-	return pos, nil
+	return parseVerb(fs, clientVerb{name: fs.Name(), usage: usage, max: -1}, args, stderr)
 }
 
 // do sends one request to the hub's admin topic and decodes the reply
@@ -170,8 +146,6 @@ Without --new-password, add and passwd make up a password and print it.
 
 Example:
   wotmq accounts add lamp-agent --role agent --username admin --password "$ADMIN_PW"
-
-Flags:
 `
 
 func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -305,8 +279,6 @@ HTTP bearer token. Disabling the account or changing its password voids it.
 
 Example:
   wotmq token --username app --password "$APP_PW" --ttl 720h
-
-Flags:
 `
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
