@@ -207,8 +207,11 @@ func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, 
 	}
 	props := stamp(id.ID, rec.Time)
 	if kind == wot.KindEvent {
-		h.publishQoS(wot.EventTopic(t.ThingID, t.Name), pk.Payload, false, pk.FixedHeader.Qos, props)
+		topic, payload, qos := wot.EventTopic(t.ThingID, t.Name), pk.Payload, pk.FixedHeader.Qos
+		afterAck(ctx, func() { h.publishQoS(topic, payload, false, qos, props) })
 	} else {
+		// A property's retained value is in place before the PUBACK, so
+		// that a subscription made after it gets the new value.
 		h.publish(wot.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
 		h.reported(ctx, t.ThingID, t.Name, pk.Payload)
 	}

@@ -25,7 +25,7 @@ func (k *hook) ID() string { return "wotmq" }
 func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
-		mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+		mqtt.OnPublished, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
 	}, []byte{b})
 }
 
@@ -79,7 +79,11 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if t.Kind == wot.TopicUnknown {
 			err = h.admin(context.Background(), id, &pk) // the only open topic outside the scheme
 		} else {
-			err = h.route(context.Background(), id, t, &pk)
+			var after []func()
+			err = h.route(withAfterAck(context.Background(), &after), id, t, &pk)
+			if err == nil && len(after) > 0 {
+				h.afterAck.Store(cl, after)
+			}
 		}
 		if err == nil {
 			return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
@@ -87,6 +91,12 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	return pk, h.refuse(cl, &pk, err)
 }
+
+// OnPublished runs the work that waited for the acknowledgement of the
+// client's publish (see afterAckFrom). Mochi calls it on the client's
+// read goroutine right after the PUBACK is written, before the client's
+// next packet.
+func (k *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) { k.h.runAfterAck(cl) }
 
 // refuse logs a refused publish and returns what Mochi needs to answer it:
 // an MQTT 5 PUBACK reason code with a reason string for QoS 1 and 2,
@@ -219,6 +229,9 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		return
 	}
 	defer k.h.sessions.Delete(cl)
+	// A PUBACK that could not be written still acknowledged nothing, but
+	// what the hub stored is delivered all the same.
+	k.h.runAfterAck(cl)
 	k.h.agentOffline(id.ID, cl)
 	// A session taken over by a new connection of the same client: that
 	// connection is about to count itself in, so the Things stay online

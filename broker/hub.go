@@ -201,6 +201,7 @@ type Hub struct {
 	presence *presence.Store
 	authz    *authz.Store
 	sessions sync.Map // *mqtt.Client -> authz.Identity
+	afterAck sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
 	watchers watchers // in-process listeners of request statuses
 	bus      bus      // in-process listeners of the hub's publishes
 	signals  sessions // real-time channel signalling sessions

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 
+	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
@@ -99,4 +100,41 @@ func (h *Hub) latestValues(ctx context.Context, thingID string, f outbox.Filter,
 		}
 	}
 	return h.answer(replyTo, corr, page, nil)
+}
+
+// afterAckKey is the context key of the work list a publish handler may
+// leave for after the acknowledgement (withAfterAck).
+type afterAckKey struct{}
+
+// withAfterAck returns a context under which afterAck appends to *after
+// instead of running the work at once.
+func withAfterAck(ctx context.Context, after *[]func()) context.Context {
+	return context.WithValue(ctx, afterAckKey{}, after)
+}
+
+// afterAck runs fn once the publish being handled has been acknowledged,
+// or at once when the handler runs outside an MQTT publish. An agent's
+// event is stored before its PUBACK, as before, but fanned out after it:
+// the agent's next publish does not wait for the deliveries, as in a plain
+// broker, which acknowledges first too.
+func afterAck(ctx context.Context, fn func()) {
+	if after, ok := ctx.Value(afterAckKey{}).(*[]func()); ok {
+		*after = append(*after, fn)
+		return
+	}
+	fn()
+}
+
+// runAfterAck runs what the client's last handled publish left for after
+// its acknowledgement. Once the hub is stopping, the work is dropped:
+// what it would deliver is stored.
+func (h *Hub) runAfterAck(cl *mqtt.Client) {
+	v, ok := h.afterAck.LoadAndDelete(cl)
+	if !ok || !h.enter() {
+		return
+	}
+	defer h.leave()
+	for _, fn := range v.([]func()) {
+		fn()
+	}
 }
