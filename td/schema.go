@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -113,18 +114,18 @@ func (s *DataSchema) validate(value any, p string, depth int) *ValueError {
 }
 
 func (s *DataSchema) validateNumber(value any, f float64, p string) *ValueError {
-	v := formatValue(value)
+	v := func() string { return formatValue(value) } // only for a message
 	switch {
 	case s.Minimum != nil && f < *s.Minimum:
-		return valueErrorf(p, "%s is below minimum %s", v, formatFloat(*s.Minimum))
+		return valueErrorf(p, "%s is below minimum %s", v(), formatFloat(*s.Minimum))
 	case s.Maximum != nil && f > *s.Maximum:
-		return valueErrorf(p, "%s is above maximum %s", v, formatFloat(*s.Maximum))
+		return valueErrorf(p, "%s is above maximum %s", v(), formatFloat(*s.Maximum))
 	case s.ExclusiveMinimum != nil && f <= *s.ExclusiveMinimum:
-		return valueErrorf(p, "%s is not above exclusiveMinimum %s", v, formatFloat(*s.ExclusiveMinimum))
+		return valueErrorf(p, "%s is not above exclusiveMinimum %s", v(), formatFloat(*s.ExclusiveMinimum))
 	case s.ExclusiveMaximum != nil && f >= *s.ExclusiveMaximum:
-		return valueErrorf(p, "%s is not below exclusiveMaximum %s", v, formatFloat(*s.ExclusiveMaximum))
+		return valueErrorf(p, "%s is not below exclusiveMaximum %s", v(), formatFloat(*s.ExclusiveMaximum))
 	case s.MultipleOf != nil && *s.MultipleOf > 0 && !isMultiple(f, *s.MultipleOf):
-		return valueErrorf(p, "%s is not a multiple of %s", v, formatFloat(*s.MultipleOf))
+		return valueErrorf(p, "%s is not a multiple of %s", v(), formatFloat(*s.MultipleOf))
 	}
 	return nil
 }
@@ -150,7 +151,7 @@ func (s *DataSchema) validateString(v string, p string) *ValueError {
 		}
 	}
 	if s.Pattern != "" {
-		re, err := regexp.Compile(s.Pattern)
+		re, err := compilePattern(s.Pattern)
 		if err != nil {
 			return valueErrorf(p, "schema pattern %q is invalid: %v", truncate(s.Pattern), err)
 		}
@@ -176,7 +177,10 @@ func (s *DataSchema) validateArray(v []any, p string, depth int) *ValueError {
 		if item == nil {
 			continue
 		}
-		if err := item.validate(e, pathIndex(p, i), depth+1); err != nil {
+		// Paths are built only for an error: a child reports its path
+		// relative to itself and each parent prepends its step.
+		if err := item.validate(e, "", depth+1); err != nil {
+			err.Path = pathIndex(p, i) + err.Path
 			return err
 		}
 	}
@@ -189,15 +193,22 @@ func (s *DataSchema) validateObject(v map[string]any, p string, depth int) *Valu
 			return valueErrorf(pathKey(p, name), "required property missing")
 		}
 	}
-	for _, name := range sortedKeys(s.Properties) {
-		sub := s.Properties[name]
+	// The error reported is that of the first failing property in name
+	// order, without sorting the names when every property is valid.
+	var first *ValueError
+	firstName := ""
+	for name, sub := range s.Properties {
 		member, ok := v[name]
-		if !ok || sub == nil {
+		if !ok || sub == nil || (first != nil && name > firstName) {
 			continue
 		}
-		if err := sub.validate(member, pathKey(p, name), depth+1); err != nil {
-			return err
+		if err := sub.validate(member, "", depth+1); err != nil {
+			first, firstName = err, name
 		}
+	}
+	if first != nil {
+		first.Path = pathKey(p, firstName) + first.Path
+		return first
 	}
 	return nil
 }
@@ -408,4 +419,34 @@ func formatValue(v any) string {
 // valueErrorf builds a *ValueError.
 func valueErrorf(p, format string, args ...any) *ValueError {
 	return &ValueError{Path: p, Message: fmt.Sprintf(format, args...)}
+}
+
+// patterns caches compiled schema patterns: a TD's schemas are checked
+// against every value its agent sends. The cache stops growing at
+// maxPatterns entries; patterns beyond are compiled at each use.
+var (
+	patternMu sync.Mutex
+	patterns  = map[string]*regexp.Regexp{}
+)
+
+const maxPatterns = 4096
+
+// compilePattern compiles a schema's pattern (RE2 syntax), once.
+func compilePattern(pattern string) (*regexp.Regexp, error) {
+	patternMu.Lock()
+	re, ok := patterns[pattern]
+	patternMu.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(pattern)
+	if err != nil {
+		return nil, err
+	}
+	patternMu.Lock()
+	if len(patterns) < maxPatterns {
+		patterns[pattern] = re
+	}
+	patternMu.Unlock()
+	return re, nil
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // parseSchema decodes a DataSchema.
-func parseSchema(t *testing.T, raw string) *DataSchema {
+func parseSchema(t testing.TB, raw string) *DataSchema {
 	t.Helper()
 	s := new(DataSchema)
 	if err := json.Unmarshal([]byte(raw), s); err != nil {
@@ -78,6 +78,11 @@ func TestValidateValue(t *testing.T) {
 		{"QuotesOddPropertyNames", `{"properties":{"a.b":{"type":"string"}}}`, `{"a.b":1}`, "$['a.b']: want string, got integer"},
 		{"ReportsNestedPaths", `{"properties":{"list":{"items":{"properties":{"x":{"maximum":1}}}}}}`, `{"list":[{"x":0},{"x":2}]}`,
 			"$.list[1].x: 2 is above maximum 1"},
+		{"ReportsFirstFailingPropertyByName", `{"properties":{"z":{"type":"string"},"b":{"type":"string"},"m":{"type":"string"},"a":{"type":"integer"}}}`,
+			`{"z":1,"m":2,"b":3,"a":4}`, "$.b: want string, got integer"},
+		{"ReportsPathThroughOneOf", `{"properties":{"p":{"items":{"oneOf":[{"properties":{"q":{"type":"string"}}}]}}}}`,
+			`{"p":[{"q":"ok"},{"q":5}]}`, "$.p[1].q: want string, got integer"},
+		{"AcceptsObjectsRepeatedly", `{"properties":{"s":{"pattern":"^a+$"},"n":{"minimum":0}}}`, `{"s":"aaa","n":3}`, ""},
 		{"AcceptsExactlyOneOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `3`, ""},
 		{"RejectsNoOneOf", `{"oneOf":[{"type":"string"},{"type":"integer"}]}`, `true`, "$: matches 0 of 2 oneOf schemas, want exactly 1"},
 		{"RejectsTwoOneOf", `{"oneOf":[{"type":"number"},{"type":"integer"}]}`, `3`, "$: matches 2 of 2 oneOf schemas, want exactly 1"},
@@ -214,6 +219,20 @@ func TestIsWholeDecimal(t *testing.T) {
 	for _, tc := range cases {
 		if got := isWholeDecimal(tc.in); got != tc.want {
 			t.Errorf("isWholeDecimal(%s) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// BenchmarkValidateJSON checks an event payload of the kind a sensor sends
+// against its schema, the hub's work for every AgentPublishEvent.
+func BenchmarkValidateJSON(b *testing.B) {
+	s := parseSchema(b, `{"type":"object","required":["seq"],"properties":{"seq":{"type":"integer"},"ts":{"type":"integer"},`+
+		`"temp":{"type":"number","minimum":-40,"maximum":125},"unit":{"type":"string","pattern":"^(C|F)$"}}}`)
+	payload := []byte(`{"seq":123456,"ts":1763750000000000000,"temp":21.5,"unit":"C"}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.ValidateJSON(payload); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
