@@ -41,13 +41,40 @@ type record struct {
 type Directory struct {
 	db *badger.DB
 
-	mu     sync.RWMutex
-	things map[string]*Entry
+	mu      sync.RWMutex
+	things  map[string]*Entry
+	byAgent map[string]map[string]*Entry // agent ID -> Thing ID -> entry
+}
+
+// set records e under its Thing and its agent, replacing the entry the
+// Thing had. The caller holds mu.
+func (d *Directory) set(e *Entry) {
+	if prev, ok := d.things[e.ThingID]; ok {
+		d.unset(prev)
+	}
+	d.things[e.ThingID] = e
+	m := d.byAgent[e.AgentID]
+	if m == nil {
+		m = make(map[string]*Entry)
+		d.byAgent[e.AgentID] = m
+	}
+	m[e.ThingID] = e
+}
+
+// unset forgets e. The caller holds mu.
+func (d *Directory) unset(e *Entry) {
+	delete(d.things, e.ThingID)
+	if m := d.byAgent[e.AgentID]; m != nil {
+		delete(m, e.ThingID)
+		if len(m) == 0 {
+			delete(d.byAgent, e.AgentID)
+		}
+	}
 }
 
 // Open loads the directory stored in db.
 func Open(ctx context.Context, db *badger.DB) (*Directory, error) {
-	d := &Directory{db: db, things: make(map[string]*Entry)}
+	d := &Directory{db: db, things: make(map[string]*Entry), byAgent: make(map[string]map[string]*Entry)}
 	err := db.View(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte(prefixThing), PrefetchValues: true})
 		defer it.Close()
@@ -64,7 +91,7 @@ func Open(ctx context.Context, db *badger.DB) (*Directory, error) {
 			if err != nil {
 				return fmt.Errorf("directory: decode TD of %s: %w", id, err)
 			}
-			d.things[id] = &Entry{ThingID: id, AgentID: rec.Agent, TD: t, Updated: rec.Updated}
+			d.set(&Entry{ThingID: id, AgentID: rec.Agent, TD: t, Updated: rec.Updated})
 		}
 		return nil
 	})
@@ -119,7 +146,7 @@ func (d *Directory) Put(ctx context.Context, e *Entry, raw []byte) (prev *Entry,
 	if err != nil {
 		return prev, fmt.Errorf("directory: store %s: %w", e.ThingID, err)
 	}
-	d.things[e.ThingID] = e
+	d.set(e)
 	return prev, nil
 }
 
@@ -138,18 +165,18 @@ func (d *Directory) Delete(ctx context.Context, thingID, agentID string) (*Entry
 	if err != nil {
 		return e, fmt.Errorf("directory: delete %s: %w", thingID, err)
 	}
-	delete(d.things, thingID)
+	d.unset(e)
 	return e, nil
 }
 
 // ByAgent returns the entries an agent registered, ordered by Thing ID.
+// Its cost follows the agent's Things, not the directory's size: it runs
+// at every connect and disconnect of an agent.
 func (d *Directory) ByAgent(agentID string) []*Entry {
 	d.mu.RLock()
 	var out []*Entry
-	for _, e := range d.things {
-		if e.AgentID == agentID {
-			out = append(out, e)
-		}
+	for _, e := range d.byAgent[agentID] {
+		out = append(out, e)
 	}
 	d.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ThingID < out[j].ThingID })
@@ -178,6 +205,6 @@ func (d *Directory) Reassign(ctx context.Context, thingID, agentID string) (*Ent
 	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixThing+thingID), val) }); err != nil {
 		return e, fmt.Errorf("directory: reassign %s: %w", thingID, err)
 	}
-	d.things[thingID] = &n
+	d.set(&n)
 	return e, nil
 }
