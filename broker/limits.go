@@ -22,7 +22,7 @@ const (
 	DefaultMaxThingsPerAgent = 1000
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
-	DefaultClientQueue       = 8192
+	DefaultClientQueue       = 1024 // Mochi preallocates it: 8 KiB a client (Mochi's own default, 8192, is 64 KiB)
 	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
