@@ -207,6 +207,7 @@ type Hub struct {
 	signals  sessions // real-time channel signalling sessions
 	adminPW  string   // the generated first admin password, if any
 	srv      *mqtt.Server
+	window   int          // most requests delivered to one agent and not yet answered
 	self     *mqtt.Client // inline client the hub publishes with
 
 	tcp *listeners.TCP
@@ -266,6 +267,11 @@ func New(opts Options) (*Hub, error) {
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
 	opts.Limits.capabilities(caps)
+	// Requests delivered to an agent and not yet answered use at most
+	// half of its client queue: Mochi drops a QoS 1 message for a client
+	// whose queue is full, and a dropped request would stay delivered
+	// until the agent reconnects. More wait as pending.
+	h.window = max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2)
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             false,

@@ -22,6 +22,7 @@ const (
 	DefaultMaxThingsPerAgent = 1000
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
+	DefaultInflight          = 8192 // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
 	DefaultClientQueue       = 1024 // Mochi preallocates it: 8 KiB a client (Mochi's own default, 8192, is 64 KiB)
 	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
@@ -53,10 +54,12 @@ type Limits struct {
 	// MaxHistory is the most history records (events and property values)
 	// kept per Thing: past 110% of it the oldest are deleted down to it.
 	MaxHistory int
-	// ClientQueue is the most messages waiting for one client (queued for
-	// its socket, or sent with QoS 1 or 2 and not yet acknowledged); more
-	// are dropped for that client and counted
+	// ClientQueue is the most messages waiting for one client's socket;
+	// more are dropped for that client and counted
 	// (wotmq_messages_dropped_total), other clients are not affected.
+	// Mochi preallocates the queue, 8 bytes an entry. Messages sent with
+	// QoS 1 or 2 and not yet acknowledged are limited apart, to the larger
+	// of ClientQueue and DefaultInflight.
 	ClientQueue int
 	// RateLimit is the publishes per second one connection may sustain, in
 	// bursts of up to RateBurst (2 x RateLimit when zero). A publish over
@@ -113,7 +116,7 @@ func (l *Limits) capabilities(caps *mqtt.Capabilities) {
 	}
 	if l.ClientQueue > 0 {
 		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<20))
-		caps.MaximumInflight = uint16(min(l.ClientQueue, 65535))
+		caps.MaximumInflight = uint16(min(max(l.ClientQueue, DefaultInflight), 65535))
 	}
 }
 

@@ -88,6 +88,15 @@ func (h *Hub) submit(ctx context.Context, id authz.Identity, t wot.Topic, op str
 	if err != nil {
 		return refuse(err)
 	}
+	// An online agent with nothing waiting and room in its delivery
+	// window gets the request at once: it is stored as delivered in one
+	// commit instead of pending, then delivered (two commits), and the
+	// order of its requests still holds.
+	delivered, waiting := h.inbox.Outstanding(r.AgentID)
+	direct := online && !waiting && delivered < h.window
+	if direct {
+		r.Status = wot.StatusDelivered
+	}
 	superseded, err := h.inbox.Replace(ctx, r, replace, wot.Errorf(wot.CodeSuperseded, "a newer request replaced this one"))
 	if err != nil {
 		return r, err
@@ -104,8 +113,16 @@ func (h *Hub) submit(ctx context.Context, id authz.Identity, t wot.Topic, op str
 		}
 		h.publishDesired(ctx, r.ThingID, r.Name)
 	}
-	if online {
+	switch {
+	case direct:
+		h.notify(r, true)
+		h.sendLocked(r, false)
+		return r, nil
+	case online:
 		h.drainLocked(ctx, r.AgentID)
+		if cur, err := h.inbox.Get(ctx, r.ID); err == nil && cur.Status == wot.StatusPending {
+			h.notify(cur, true) // behind others in the agent's delivery window
+		}
 		return r, nil
 	}
 	h.notify(r, true)
@@ -286,10 +303,11 @@ func (h *Hub) redeliverLocked(ctx context.Context, agent string, again map[strin
 		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
 		return
 	}
+	// Delivered requests go out again first; pending ones follow, as far
+	// as the delivery window allows (the rest as answers come in).
 	for _, r := range reqs {
 		switch {
 		case r.Status == wot.StatusPending:
-			h.deliverLocked(ctx, r)
 		case !again[r.ID]:
 		case r.Safe:
 			// Delivered before the agent dropped (or the hub restarted):
@@ -299,40 +317,67 @@ func (h *Hub) redeliverLocked(ctx context.Context, agent string, again map[strin
 			h.deliverLocked(ctx, r)
 		}
 	}
+	h.drainLocked(ctx, agent)
 }
 
-// drainLocked delivers an online agent's pending requests in order. The
-// caller holds the agent's lock.
+// drainLocked delivers an online agent's pending requests in order, as
+// far as its delivery window allows. The caller holds the agent's lock.
 func (h *Hub) drainLocked(ctx context.Context, agent string) {
+	delivered, waiting := h.inbox.Outstanding(agent)
+	if !waiting || delivered >= h.window {
+		return
+	}
 	reqs, err := h.inbox.Pending(ctx, agent)
 	if err != nil {
 		h.log.Error().Err(err).Str("agent", agent).Msg("cannot read pending requests")
 		return
 	}
 	for _, r := range reqs {
-		h.deliverLocked(ctx, r)
+		if delivered >= h.window {
+			return
+		}
+		if h.deliverLocked(ctx, r) {
+			delivered++
+		}
+	}
+}
+
+// drainOnline delivers what waits for an agent once one of its delivered
+// requests was answered or ended, if the agent is online. The caller holds
+// the agent's lock.
+func (h *Hub) drainOnline(ctx context.Context, agent string) {
+	if h.agents.isOnline(agent) {
+		h.drainLocked(ctx, agent)
 	}
 }
 
 // deliverLocked hands one request to its agent. It records delivered and
 // tells the consumer before the agent can see the request, so the agent's
 // reply always finds it delivered and the consumer sees statuses in order.
-func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) {
+// It reports whether the request went out (not when it had expired).
+func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) bool {
 	now := h.opts.Now()
 	if !r.Expires.IsZero() && !now.Before(r.Expires) {
 		h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "the request expired before the agent took it"))
-		return
+		return false
 	}
 	redelivery := r.Status == wot.StatusDelivered
 	id := r.ID
 	r, err := h.inbox.Transition(ctx, id, wot.StatusDelivered, nil, nil)
 	if err != nil {
 		h.log.Error().Err(err).Str("id", id).Msg("cannot record delivery")
-		return
+		return false
 	}
 	if !redelivery {
 		h.notify(r, true)
 	}
+	h.sendLocked(r, redelivery)
+	return true
+}
+
+// sendLocked publishes a request recorded as delivered to its agent. The
+// caller holds the agent's lock.
+func (h *Hub) sendLocked(r *inbox.Request, redelivery bool) {
 	user := []packets.UserProperty{
 		{Key: wot.PropOp, Val: r.Op},
 		{Key: wot.PropThing, Val: r.ThingID},
@@ -354,7 +399,7 @@ func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) {
 			User:            user,
 		},
 	}
-	if left := r.Expires.Sub(now); !r.Expires.IsZero() && left > 0 {
+	if left := r.Expires.Sub(h.opts.Now()); !r.Expires.IsZero() && left > 0 {
 		pk.Properties.MessageExpiryInterval = uint32((left + time.Second - 1) / time.Second)
 	}
 	h.inject(pk)
@@ -416,7 +461,11 @@ func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Pac
 	mu := h.agentLock(r.AgentID)
 	mu.Lock()
 	defer mu.Unlock()
-	return h.finishLocked(ctx, actionID, status, out, werr)
+	if err := h.finishLocked(ctx, actionID, status, out, werr); err != nil {
+		return err
+	}
+	h.drainOnline(ctx, r.AgentID)
+	return nil
 }
 
 // agentError reads the error of a failed reply: a wot.Error JSON object,
@@ -571,6 +620,7 @@ func (h *Hub) sweep(ctx context.Context) {
 			mu := h.agentLock(r.AgentID)
 			mu.Lock()
 			_ = h.finishLocked(ctx, id, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "no outcome before the request expired (%s after it was made)", r.Expires.Sub(r.Requested).Round(time.Second)))
+			h.drainOnline(ctx, r.AgentID)
 			mu.Unlock()
 		}
 		if len(ids) < 256 {

@@ -157,6 +157,49 @@ func TestSafeActions(t *testing.T) {
 	})
 }
 
+// TestDeliveryWindow checks that an online agent has at most half of its
+// client queue in requests delivered and not yet answered: the others wait
+// as pending, in order, and go out as answers come in, so that none is
+// dropped on the way to a busy agent.
+func TestDeliveryWindow(t *testing.T) {
+	x := newHeater(t, func(o *broker.Options) { o.Limits.ClientQueue = 8 }) // window 4
+	x.listen()
+	var corrs []string
+	for range 6 {
+		corr, rc, reason := x.invoke("ping", "")
+		if rc != 0 {
+			t.Fatalf("PUBACK %#x %q", rc, reason)
+		}
+		corrs = append(corrs, corr)
+	}
+	for i, corr := range corrs {
+		want := wot.StatusDelivered
+		if i >= 4 {
+			want = wot.StatusPending
+		}
+		x.expect(corr, want, "")
+	}
+	var reqs []*paho.Publish
+	for range 4 {
+		reqs = append(reqs, x.nextRequest())
+	}
+	x.agent.none(wot.RequestsTopic("heater-agent"), 100*time.Millisecond)
+	// Each answer lets one more through, oldest first.
+	for i, r := range reqs[:2] {
+		x.agent.answer(r, wot.StatusCompleted, []byte(`"pong"`))
+		x.expect(corrs[i], wot.StatusCompleted, "")
+		x.expect(corrs[4+i], wot.StatusDelivered, "")
+		if id := userProp(x.nextRequest(), wot.PropActionID); id == "" {
+			t.Fatal("request without action-id")
+		}
+	}
+	// A running report frees the slot as well: the agent has the request.
+	x.agent.answer(reqs[2], wot.StatusRunning, nil)
+	x.expect(corrs[2], wot.StatusRunning, "")
+	corr, _, _ := x.invoke("ping", "")
+	x.expect(corr, wot.StatusDelivered, "")
+}
+
 func TestUnsafeOneAtATime(t *testing.T) {
 	for _, restart := range []bool{false, true} {
 		t.Run(fmt.Sprintf("restart=%v", restart), func(t *testing.T) {

@@ -133,13 +133,24 @@ func (s *Store) Add(ctx context.Context, r *Request) error {
 // unfinished requests named in old with error e (superseded, say). It
 // returns the failed requests; IDs that are unknown or already finished
 // are skipped.
+//
+// A request whose Status is StatusDelivered on entry is stored as
+// delivered once (Deliveries 1) instead of pending: for a caller that
+// hands it to its agent right after the commit, which saves the second
+// commit of a Transition. Should the hub stop before the hand-over, the
+// request is delivered again when the agent comes back, as any delivered
+// request that was never answered.
 func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Error) ([]*Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	r.ID = s.newID(now)
-	r.Status = wot.StatusPending
+	if r.Status == wot.StatusDelivered {
+		r.Deliveries = 1
+	} else {
+		r.Status, r.Deliveries = wot.StatusPending, 0
+	}
 	r.Requested, r.Updated = now, now
 	if r.Expires.IsZero() {
 		r.Expires = now.Add(s.expiry)
@@ -166,7 +177,13 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 			}
 			failed = append(failed, o)
 		}
-		return s.put(txn, r, &ch)
+		if err := s.put(txn, r, &ch); err != nil {
+			return err
+		}
+		if r.Status == wot.StatusDelivered { // put indexes new requests by their pending status
+			return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)

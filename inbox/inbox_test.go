@@ -78,6 +78,44 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
+// TestAddDelivered checks a request stored as delivered at once: one
+// delivery counted, indexed as the action's latest request, counted as
+// outstanding, and still there after the store is reopened.
+func TestAddDelivered(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, db := mustOpen(t, dir, nil)
+	p := newReq("ag", "t", "a")
+	if err := s.Add(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	r := newReq("ag", "t", "b")
+	r.Status = wot.StatusDelivered
+	if err := s.Add(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Status != wot.StatusDelivered || r.Deliveries != 1 {
+		t.Fatalf("added %s with %d deliveries, want delivered once", r.Status, r.Deliveries)
+	}
+	if d, pending := s.Outstanding("ag"); d != 1 || !pending {
+		t.Fatalf("Outstanding = %d delivered, pending %v; want 1, true", d, pending)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = mustOpen(t, dir, nil)
+	latest, err := s.Latest(ctx, "t", wot.OpInvokeAction, "b")
+	if err != nil || latest.ID != r.ID || latest.Status != wot.StatusDelivered || latest.Deliveries != 1 {
+		t.Fatalf("latest after reopen %+v %v", latest, err)
+	}
+	if _, err := s.Transition(ctx, r.ID, wot.StatusCompleted, []byte(`1`), nil); err != nil {
+		t.Fatal(err)
+	}
+	if d, pending := s.Outstanding("ag"); d != 0 || !pending {
+		t.Fatalf("after the outcome, Outstanding = %d delivered, pending %v; want 0, true", d, pending)
+	}
+}
+
 func TestOrderAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)

@@ -155,6 +155,23 @@ func (s *Store) Unfinished(ctx context.Context, agentID string) ([]*Request, err
 	return s.requests(ctx, agentID, func(Entry) bool { return true })
 }
 
+// Outstanding reports how many of an agent's requests are delivered and
+// not yet answered (not even with running or waiting), and whether any
+// wait to be delivered.
+func (s *Store) Outstanding(agentID string) (delivered int, pending bool) {
+	s.qmu.Lock()
+	defer s.qmu.Unlock()
+	for _, e := range s.queues[agentID] {
+		switch e.Status {
+		case wot.StatusDelivered:
+			delivered++
+		case wot.StatusPending:
+			pending = true
+		}
+	}
+	return delivered, pending
+}
+
 // Pending returns an agent's pending requests in arrival order. It is cheap
 // when there are none.
 func (s *Store) Pending(ctx context.Context, agentID string) ([]*Request, error) {
