@@ -585,6 +585,7 @@ func (h *Hub) failThingRequests(ctx context.Context, agent, thingID string) {
 			_ = h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeUnknownThing, "Thing %q was deleted", thingID))
 		}
 	}
+	h.drainOnline(ctx, agent) // the agent's other Things may have requests waiting
 }
 
 // sweepLoop fails requests whose expiry has passed.
