@@ -273,8 +273,18 @@ func probe(t *testing.T, h *broker.Hub, agent *client) {
 	c.subscribe(wot.EventTopic(lampID, "overheating"))
 	v := fmt.Sprintf("%d.5", probes.Load())
 	agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte(v), nil)
-	if m := c.next(wot.EventTopic(lampID, "overheating")); string(m.Payload) != v {
-		t.Errorf("probe: event %s, want %s", m.Payload, v)
+	// An event the row's agent had published just before may still be on
+	// its way: events are fanned out after their PUBACK, as by a plain
+	// broker. A few such are skipped.
+	for i := 0; ; i++ {
+		m := c.next(wot.EventTopic(lampID, "overheating"))
+		if string(m.Payload) == v {
+			break
+		}
+		if i == 3 {
+			t.Errorf("probe: event %s, want %s", m.Payload, v)
+			break
+		}
 	}
 	_ = c.Disconnect(&paho.Disconnect{})
 	for _, p := range []string{"/healthz", "/readyz"} {
