@@ -93,7 +93,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 }
 
 // OnPublished runs the work that waited for the acknowledgement of the
-// client's publish (see afterAckFrom). Mochi calls it on the client's
+// client's publish (see afterAck). Mochi calls it on the client's
 // read goroutine right after the PUBACK is written, before the client's
 // next packet.
 func (k *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) { k.h.runAfterAck(cl) }

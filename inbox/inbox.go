@@ -180,10 +180,7 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 		if err := s.put(txn, r, &ch); err != nil {
 			return err
 		}
-		if r.Status == wot.StatusDelivered { // put indexes new requests by their pending status
-			return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
-		}
-		return nil
+		return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID)) // the newest request of its action
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
@@ -237,9 +234,6 @@ func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
 	}
 	c := *r
 	ch.set = append(ch.set, &c)
-	if r.Status == wot.StatusPending && r.Deliveries == 0 {
-		return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
-	}
 	return nil
 }
 

@@ -7,7 +7,6 @@ import (
 	"mime"
 	"net/url"
 	"reflect"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -353,7 +352,7 @@ func (v *validator) schema(path string, s *DataSchema, depth int) {
 		v.add(path+".enum", "must not be empty")
 	}
 	if s.Pattern != "" {
-		if _, err := regexp.Compile(s.Pattern); err != nil {
+		if _, err := compilePattern(s.Pattern); err != nil { // also ready for value checks
 			v.addf(path+".pattern", "invalid regular expression: %v", err)
 		}
 	}
