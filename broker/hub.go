@@ -202,6 +202,7 @@ type Hub struct {
 	authz    *authz.Store
 	sessions sync.Map // *mqtt.Client -> authz.Identity
 	afterAck sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
+	replaced sync.Map // *mqtt.Client -> struct{}: connections a new one with the same client ID is taking over
 	watchers watchers // in-process listeners of request statuses
 	bus      bus      // in-process listeners of the hub's publishes
 	signals  sessions // real-time channel signalling sessions

@@ -141,9 +141,23 @@ func (g *guard) Provides(b byte) bool {
 // OnSessionEstablish notices a client ID still held by another
 // connection (a takeover, or a reconnection faster than the cleanup of the
 // old one) and schedules a repair of the new connection.
+//
+// The old connection is marked taken over here, before Mochi disconnects
+// it: Mochi records the takeover as the old connection's stop cause only
+// after it has sent the DISCONNECT, and a client that closes its end at
+// once ends with a read error instead. Unmarked, its agent would be
+// counted gone (presence "lost") while the new connection is on its way in.
 func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
-	if old, ok := g.h.srv.Clients.Get(cl.ID); ok && old != cl {
-		g.h.scheduleRepair(cl)
+	old, ok := g.h.srv.Clients.Get(cl.ID)
+	if !ok || old == cl {
+		return
+	}
+	g.h.scheduleRepair(cl)
+	g.h.replaced.Store(old, struct{}{})
+	if _, live := g.h.sessions.Load(old); !live {
+		// Its OnDisconnect has run (the session record goes before the
+		// mark is cleared): nothing would clear the mark.
+		g.h.replaced.Delete(old)
 	}
 }
 
