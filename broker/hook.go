@@ -228,10 +228,7 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	if !ok {
 		return
 	}
-	defer func() {
-		k.h.sessions.Delete(cl)
-		k.h.replaced.Delete(cl) // after the session record: see guard.OnSessionEstablish
-	}()
+	defer k.h.sessions.Delete(cl)
 	// A PUBACK that could not be written still acknowledged nothing, but
 	// what the hub stored is delivered all the same.
 	k.h.runAfterAck(cl)
@@ -239,8 +236,7 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	// A session taken over by a new connection of the same client: that
 	// connection is about to count itself in, so the Things stay online
 	// (it may not have been added yet when this runs).
-	_, marked := k.h.replaced.Load(cl)
-	takenOver := marked || errors.Is(cl.StopCause(), packets.ErrSessionTakenOver)
+	takenOver := k.h.replacedBy(cl) != nil || errors.Is(cl.StopCause(), packets.ErrSessionTakenOver)
 	if k.h.conns.remove(id.ID, cl) && !takenOver {
 		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
 		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)

@@ -202,7 +202,7 @@ type Hub struct {
 	authz    *authz.Store
 	sessions sync.Map // *mqtt.Client -> authz.Identity
 	afterAck sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
-	replaced sync.Map // *mqtt.Client -> struct{}: connections a new one with the same client ID is taking over
+	links    links    // network connections Mochi is not done with (links.go)
 	watchers watchers // in-process listeners of request statuses
 	bus      bus      // in-process listeners of the hub's publishes
 	signals  sessions // real-time channel signalling sessions
@@ -237,6 +237,7 @@ func New(opts Options) (*Hub, error) {
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 	h.agents.init()
 	h.conns.init()
+	h.links.init()
 	h.ops.init()
 
 	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
@@ -322,26 +323,26 @@ func (h *Hub) Accounts() *authz.Store { return h.authz }
 func (h *Hub) Start(ctx context.Context) error {
 	if h.opts.TCPAddr != "off" {
 		h.tcp = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: h.opts.TCPAddr})
-		if err := h.srv.AddListener(h.tcp); err != nil {
+		if err := h.srv.AddListener(h.watchEnds(h.tcp)); err != nil {
 			return fmt.Errorf("broker: listen on %s: %w", h.opts.TCPAddr, err)
 		}
 	}
 	if h.opts.WSAddr != "off" {
 		h.ws = newWSListener("ws", h.opts.WSAddr)
-		if err := h.srv.AddListener(h.ws); err != nil {
+		if err := h.srv.AddListener(h.watchEnds(h.ws)); err != nil {
 			return fmt.Errorf("broker: listen on %s (websocket): %w", h.opts.WSAddr, err)
 		}
 	}
 	if h.opts.TLS != nil && h.opts.TLSAddr != "off" {
 		h.tls = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tls", Address: h.opts.TLSAddr, TLSConfig: h.opts.TLS})
-		if err := h.srv.AddListener(h.tls); err != nil {
+		if err := h.srv.AddListener(h.watchEnds(h.tls)); err != nil {
 			return fmt.Errorf("broker: listen on %s (TLS): %w", h.opts.TLSAddr, err)
 		}
 	}
 	if h.opts.TLS != nil && h.opts.WSSAddr != "off" {
 		h.wss = newWSListener("wss", h.opts.WSSAddr)
 		h.wss.tls = h.opts.TLS
-		if err := h.srv.AddListener(h.wss); err != nil {
+		if err := h.srv.AddListener(h.watchEnds(h.wss)); err != nil {
 			return fmt.Errorf("broker: listen on %s (secure websocket): %w", h.opts.WSSAddr, err)
 		}
 	}

@@ -138,42 +138,6 @@ func (g *guard) Provides(b byte) bool {
 	return false
 }
 
-// OnSessionEstablish notices a client ID still held by another
-// connection (a takeover, or a reconnection faster than the cleanup of the
-// old one) and schedules a repair of the new connection.
-//
-// The old connection is marked taken over here, before Mochi disconnects
-// it: Mochi records the takeover as the old connection's stop cause only
-// after it has sent the DISCONNECT, and a client that closes its end at
-// once ends with a read error instead. Unmarked, its agent would be
-// counted gone (presence "lost") while the new connection is on its way in.
-func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
-	old, ok := g.h.srv.Clients.Get(cl.ID)
-	if !ok || old == cl {
-		return
-	}
-	g.h.scheduleRepair(cl)
-	g.h.replaced.Store(old, struct{}{})
-	if _, live := g.h.sessions.Load(old); !live {
-		// Its OnDisconnect has run (the session record goes before the
-		// mark is cleared): nothing would clear the mark.
-		g.h.replaced.Delete(old)
-	}
-}
-
-// scheduleRepair checks a connection a little later and again after a
-// while. Mochi removes an ended client from its client list by ID (and
-// its subscriptions by ID), after the OnDisconnect hooks and a check that
-// races with a new connection of the same ID: a client that reconnected
-// quickly could be removed in place of the old one and then silently
-// received nothing it subscribed to (about 1 in 200 quick reconnects in
-// the soak test; TestReconnectKeepsSubscriptions). The repair puts it back.
-func (h *Hub) scheduleRepair(cl *mqtt.Client) {
-	for _, d := range []time.Duration{100 * time.Millisecond, 2 * time.Second} {
-		time.AfterFunc(d, func() { h.repairClient(cl) })
-	}
-}
-
 // repairClient puts a connected client back into Mochi's client list and
 // its subscriptions back into the topic index when a cleanup of an earlier
 // connection with the same ID removed them.
@@ -253,14 +217,14 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 }
 
 // OnSessionEstablished counts connections.
-func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) { g.h.ops.connections.Add(1) }
+func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	g.h.ops.connections.Add(1)
+	g.h.established(cl)
+}
 
 // OnDisconnect forgets the client's rate and counts protocol errors.
 func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	g.h.ops.buckets.Delete(cl)
-	if cur, ok := g.h.srv.Clients.Get(cl.ID); ok && cur != cl && expire {
-		g.h.scheduleRepair(cur) // a newer connection with the ID, which the cleanup of cl may remove
-	}
 	var code packets.Code
 	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
 		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code) {
