@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -40,10 +41,24 @@ type layout struct {
 	known    map[string]int
 }
 
-// layoutOf computes the layout of the codec struct type t. It is cheap
-// enough to recompute on each use, which keeps the package free of caches.
-func layoutOf(t reflect.Type) layout {
-	var l layout
+// layouts caches layoutOf per type: there are a handful of codec structs,
+// and recomputing a layout for every object of every TD made encoding a
+// TD cost over a millisecond (BenchmarkThingRoundTrip).
+var layouts sync.Map // reflect.Type -> *layout
+
+// layoutOf returns the layout of the codec struct type t. The result is
+// shared: read only.
+func layoutOf(t reflect.Type) *layout {
+	if l, ok := layouts.Load(t); ok {
+		return l.(*layout)
+	}
+	l, _ := layouts.LoadOrStore(t, computeLayout(t))
+	return l.(*layout)
+}
+
+// computeLayout computes the layout of the codec struct type t.
+func computeLayout(t reflect.Type) *layout {
+	l := new(layout)
 	l.known = make(map[string]int)
 	var walk func(t reflect.Type, prefix []int)
 	walk = func(t reflect.Type, prefix []int) {

@@ -3,6 +3,7 @@ package td
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -232,6 +233,25 @@ func BenchmarkValidateJSON(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := s.ValidateJSON(payload); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkThingRoundTrip decodes and re-encodes a TD, the hub's work for
+// every AgentUpdateTD (the twin TD is the agent's TD plus forms).
+func BenchmarkThingRoundTrip(b *testing.B) {
+	data, err := os.ReadFile("testdata/lamp.td.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		thing, err := Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := json.Marshal(thing); err != nil {
 			b.Fatal(err)
 		}
 	}
