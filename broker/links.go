@@ -36,6 +36,8 @@ import (
 // guarded by the hub's linkMu.
 type link struct {
 	id          string       // client ID, once the CONNECT is read
+	cl          *mqtt.Client // the client, once authenticated (OnSessionEstablish)
+	heirOf      bool         // arrived while another connection with its ID was up
 	heir        *mqtt.Client // the newest connection with the same ID that arrived while this one was up
 	established bool         // in Mochi's client list (OnSessionEstablished has run)
 	repair      bool         // a repair waits for established
@@ -80,10 +82,13 @@ func (w endWatch) Serve(establish listeners.EstablishFn) {
 				delete(r.byID, l.id)
 			}
 		}
-		heir := l.heir
+		heir, cl, established, heirOf := l.heir, l.cl, l.established, l.heirOf
 		r.mu.Unlock()
 		if heir != nil {
 			w.h.repairEstablished(heir)
+		}
+		if cl != nil && !established {
+			w.h.neverEstablished(cl, heirOf)
 		}
 		return err
 	})
@@ -99,7 +104,7 @@ func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	if l == nil {
 		return // the hub's inline client
 	}
-	l.id = cl.ID
+	l.id, l.cl = cl.ID, cl
 	set := r.byID[cl.ID]
 	if set == nil {
 		set = make(map[*link]struct{})
@@ -107,8 +112,21 @@ func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	}
 	for other := range set {
 		other.heir = cl
+		l.heirOf = true
 	}
 	set[l] = struct{}{}
+}
+
+// neverEstablished cleans up after an authenticated connection that ended
+// before Mochi put it in its client list (its CONNACK could not be
+// written), for which no OnDisconnect runs. If it had replaced another
+// connection, that one's Things were left online for it: they are lost.
+func (h *Hub) neverEstablished(cl *mqtt.Client, heirOf bool) {
+	id, ok := h.identity(cl)
+	h.sessions.Delete(cl)
+	if ok && heirOf && !h.conns.connected(id.ID) {
+		h.agentDisconnected(id.ID, cl.Net.Remote, false)
+	}
 }
 
 // replacedBy returns the newer connection with cl's client ID that
