@@ -233,9 +233,10 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	// what the hub stored is delivered all the same.
 	k.h.runAfterAck(cl)
 	k.h.agentOffline(id.ID, cl)
-	// A session taken over by a new connection of the same client: that
-	// connection is about to count itself in, so the Things stay online
-	// (it may not have been added yet when this runs).
+	// A connection replaced by a newer one with its client ID (a takeover,
+	// or a reconnect faster than Mochi's cleanup; links.go): that one is
+	// about to count itself in, so the Things stay online (it may not have
+	// been added yet when this runs).
 	takenOver := k.h.replacedBy(cl) != nil || errors.Is(cl.StopCause(), packets.ErrSessionTakenOver)
 	if k.h.conns.remove(id.ID, cl) && !takenOver {
 		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)

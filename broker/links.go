@@ -33,7 +33,7 @@ import (
 // and put back where the cleanup removed it.
 
 // link is the hub's record of one network connection. Its fields are
-// guarded by the hub's linkMu.
+// guarded by links.mu.
 type link struct {
 	id          string       // client ID, once the CONNECT is read
 	cl          *mqtt.Client // the client, once authenticated (OnSessionEstablish)
