@@ -375,36 +375,124 @@ func walkedContainer(t reflect.Type) bool {
 // of the struct, even an empty one.
 func encodeObject(v reflect.Value) ([]byte, error) {
 	l := layoutOf(v.Type())
-	out := make(map[string]json.RawMessage)
+	out := make(map[string][]byte)
 	extras := l.embedded
 	if l.extra != nil {
-		extras = append(extras, l.extra)
+		extras = append(extras[:len(extras):len(extras)], l.extra)
 	}
 	for _, index := range extras {
 		for name, raw := range v.FieldByIndex(index).Interface().(map[string]json.RawMessage) {
 			if l.known[name] > 0 {
 				continue
 			}
-			if !json.Valid(raw) {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
 				return nil, fmt.Errorf("%w %q: %s", ErrInvalidExtra, name, truncate(string(raw)))
 			}
-			out[name] = raw
+			out[name] = buf.Bytes()
 		}
 	}
-	done := make(map[string]bool, len(l.members))
 	for _, m := range l.members {
 		f := v.FieldByIndex(m.index)
-		if done[m.name] || isEmpty(f) {
+		if _, done := out[m.name]; done || isEmpty(f) { // the first non-empty field of a shared name wins
 			continue
 		}
-		b, err := marshalValue(f.Interface())
+		b, err := encodeValue(f)
 		if err != nil {
 			return nil, fmt.Errorf("td: encoding %q: %w", m.name, err)
 		}
 		out[m.name] = b
-		done[m.name] = true
 	}
-	return marshalValue(out)
+	return writeObject(out), nil
+}
+
+// encodeValue encodes a member's value. Codec structs, and the maps,
+// slices and pointers that hold them, are encoded here: through
+// encoding/json, the output of every nested MarshalJSON would be checked
+// and compacted again at each level above it.
+func encodeValue(v reflect.Value) ([]byte, error) {
+	t := v.Type()
+	switch {
+	case isCodec(t):
+		return encodeObject(v)
+	case t.Kind() == reflect.Pointer && isCodec(t.Elem()):
+		if v.IsNil() {
+			return []byte("null"), nil
+		}
+		return encodeObject(v.Elem())
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && holdsCodec(t.Elem()):
+		if v.IsNil() {
+			return []byte("null"), nil
+		}
+		out := make(map[string][]byte, v.Len())
+		for it := v.MapRange(); it.Next(); {
+			b, err := encodeValue(it.Value())
+			if err != nil {
+				return nil, err
+			}
+			out[it.Key().String()] = b
+		}
+		return writeObject(out), nil
+	case t.Kind() == reflect.Slice && holdsCodec(t.Elem()):
+		if v.IsNil() {
+			return []byte("null"), nil
+		}
+		var buf bytes.Buffer
+		buf.WriteByte('[')
+		for i := range v.Len() {
+			if i > 0 {
+				buf.WriteByte(',')
+			}
+			b, err := encodeValue(v.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			buf.Write(b)
+		}
+		buf.WriteByte(']')
+		return buf.Bytes(), nil
+	}
+	return marshalValue(v.Interface())
+}
+
+// holdsCodec reports whether t is a codec struct or a pointer to one.
+func holdsCodec(t reflect.Type) bool {
+	return isCodec(t) || t.Kind() == reflect.Pointer && isCodec(t.Elem())
+}
+
+// writeObject writes members, each already encoded as compact JSON, as a
+// JSON object with sorted member names.
+func writeObject(members map[string][]byte) []byte {
+	size := 2
+	for name, b := range members {
+		size += len(name) + len(b) + 4
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	buf.WriteByte('{')
+	for i, name := range slices.Sorted(maps.Keys(members)) {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		writeString(buf, name)
+		buf.WriteByte(':')
+		buf.Write(members[name])
+	}
+	buf.WriteByte('}')
+	return buf.Bytes()
+}
+
+// writeString writes s as a JSON string, as marshalValue would.
+func writeString(buf *bytes.Buffer, s string) {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b, _ := marshalValue(s) // escapes, invalid UTF-8, U+2028/2029
+			buf.Write(b)
+			return
+		}
+	}
+	buf.WriteByte('"')
+	buf.WriteString(s)
+	buf.WriteByte('"')
 }
 
 // isEmpty reports whether a field is absent for encoding: false, "", nil,
