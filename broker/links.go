@@ -56,7 +56,7 @@ func (r *links) init() {
 }
 
 // endWatch is a listener whose connections tell the hub when Mochi is
-// done with them.
+// done with them, and which closes without Mochi's lock-order bug (Close).
 type endWatch struct {
 	listeners.Listener
 	h *Hub
@@ -91,6 +91,22 @@ func (w endWatch) Serve(establish listeners.EstablishFn) {
 			w.h.neverEstablished(cl, heirOf)
 		}
 		return err
+	})
+}
+
+// Close closes the listener. The clients it accepted are disconnected
+// here rather than by Mochi's closeListenerClients, whose
+// Clients.GetByListener takes the client list's read lock twice over: a
+// connection ending at the same moment (Clients.Delete waiting for the
+// write lock) deadlocked the hub's shutdown (seen once in the tests under
+// load: TestBenchAgainstAHubAndReport hung in Hub.Close).
+func (w endWatch) Close(_ listeners.CloseFn) {
+	w.Listener.Close(func(id string) {
+		for _, cl := range w.h.srv.Clients.GetAll() { // one read lock
+			if cl.Net.Listener == id && !cl.Closed() {
+				_ = w.h.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
 	})
 }
 
