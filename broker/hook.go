@@ -237,8 +237,7 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	// or a reconnect faster than Mochi's cleanup; links.go): that one is
 	// about to count itself in, so the Things stay online (it may not have
 	// been added yet when this runs).
-	takenOver := k.h.replacedBy(cl) != nil || errors.Is(cl.StopCause(), packets.ErrSessionTakenOver)
-	if k.h.conns.remove(id.ID, cl) && !takenOver {
+	if k.h.conns.remove(id.ID, cl) && k.h.replacedBy(cl) == nil {
 		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
 		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)
 	}

@@ -35,8 +35,7 @@ import (
 // link is the hub's record of one network connection. Its fields are
 // guarded by links.mu.
 type link struct {
-	id          string       // client ID, once the CONNECT is read
-	cl          *mqtt.Client // the client, once authenticated (OnSessionEstablish)
+	cl          *mqtt.Client // the client, once authenticated (OnSessionEstablish); indexed by its ID then
 	heirOf      bool         // arrived while another connection with its ID was up
 	heir        *mqtt.Client // the newest connection with the same ID that arrived while this one was up
 	established bool         // in Mochi's client list (OnSessionEstablished has run)
@@ -76,10 +75,11 @@ func (w endWatch) Serve(establish listeners.EstablishFn) {
 		err := establish(id, c)
 		r.mu.Lock()
 		delete(r.byConn, c)
-		if set := r.byID[l.id]; set != nil {
+		if l.cl != nil {
+			set := r.byID[l.cl.ID]
 			delete(set, l)
 			if len(set) == 0 {
-				delete(r.byID, l.id)
+				delete(r.byID, l.cl.ID)
 			}
 		}
 		heir, cl, established, heirOf := l.heir, l.cl, l.established, l.heirOf
@@ -120,7 +120,7 @@ func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	if l == nil {
 		return // the hub's inline client
 	}
-	l.id, l.cl = cl.ID, cl
+	l.cl = cl
 	set := r.byID[cl.ID]
 	if set == nil {
 		set = make(map[*link]struct{})

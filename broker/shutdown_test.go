@@ -58,7 +58,8 @@ func TestCloseWhileClientsLeave(t *testing.T) {
 	}
 }
 
-// startBareHub starts a hub that the test closes itself.
+// startBareHub starts a hub that the test closes itself: startHub's cleanup
+// would call Close again, and block behind a Close that hung.
 func startBareHub(t *testing.T) *broker.Hub {
 	t.Helper()
 	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true})
