@@ -4,7 +4,7 @@ GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
 
-.PHONY: all build run test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
+.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
 
 all: build
 
@@ -18,7 +18,7 @@ run:
 
 ## test: gofmt check, go vet, the npm packages of the interop checks and
 ## of examples/js, race-enabled tests, short fuzz runs
-test: fmt-check vet interop-deps examples-deps race fuzz-short
+test: fmt-check vet interop-deps examples-deps race mochi-test fuzz-short
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -28,6 +28,11 @@ vet:
 
 race:
 	$(GO) test -race -count=1 ./...
+
+## mochi-test: the tests of the patched Mochi copy in third_party/mochi
+## (its own suite and one test per wotmq patch; docs/architecture.md)
+mochi-test:
+	cd third_party/mochi && $(GO) vet ./... && $(GO) test -race -count=1 ./...
 
 ## interop-deps: node-wot and the TD playground validator for interop/,
 ## exactly as pinned in interop/package-lock.json (again only when the lock

@@ -55,3 +55,5 @@ require (
 	golang.org/x/tools v0.40.0 // indirect
 	google.golang.org/protobuf v1.36.7 // indirect
 )
+
+replace github.com/mochi-mqtt/server/v2 => ./third_party/mochi
