@@ -431,20 +431,25 @@ func TestOfflineQueue(t *testing.T) {
 	event := wot.EventTopic("urn:t:owner", "e")
 	t.Run("EventsWhileAway", func(t *testing.T) {
 		v, _, _ := sessPersistent(t, h, "offline-viewer", "r-viewer")
-		v.subscribe(event)
+		v.subscribe(event, wot.PropertyTopic("urn:t:owner", "p"))
 		_ = v.Disconnect(&paho.Disconnect{})
 		<-v.Done()
 		for i := 1; i <= 3; i++ {
 			owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte(fmt.Sprint(i)), nil)
 		}
+		owner.mustPublish("agents/owner/things/urn:t:owner/properties/p", []byte("42"), nil)
 		v, present, _ := sessPersistent(t, h, "offline-viewer", "r-viewer")
 		if !present {
 			t.Fatal("session not present")
 		}
 		for i := 1; i <= 3; i++ {
-			if m := v.next(event); string(m.Payload) != fmt.Sprint(i) {
-				t.Errorf("event %d: %s", i, m.Payload)
+			m := v.next(event)
+			if string(m.Payload) != fmt.Sprint(i) || userProp(m, wot.PropSender) != "owner" {
+				t.Errorf("event %d: %s from %q", i, m.Payload, userProp(m, wot.PropSender))
 			}
+		}
+		if m := v.next(wot.PropertyTopic("urn:t:owner", "p")); string(m.Payload) != "42" {
+			t.Errorf("property value while away: %s", m.Payload)
 		}
 	})
 	t.Run("RepliesWhileAway", func(t *testing.T) {
