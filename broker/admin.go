@@ -241,6 +241,7 @@ func accountErr(err error) error {
 
 // disconnectAccount ends the connections of a disabled account.
 func (h *Hub) disconnectAccount(account string) {
+	h.forgetAwaySessions(account)
 	h.sessions.Range(func(k, v any) bool {
 		if v.(authz.Identity).ID == account {
 			_ = h.srv.DisconnectClient(k.(*mqtt.Client), packets.ErrNotAuthorized)

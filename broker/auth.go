@@ -21,16 +21,22 @@ var (
 	connExpired        = packets.Code{Code: 0x86, Reason: "token expired"}
 	connBadToken       = packets.Code{Code: 0x86, Reason: "invalid token"}
 	connThrottled      = packets.Code{Code: 0x9F, Reason: "too many failed logins; try again later"}
-	connIDTaken        = packets.Code{Code: 0x85, Reason: "client identifier in use by another account"}
 )
 
-// identity returns who an authenticated client is.
+// identity returns who an authenticated client is: the account of a
+// connected client, or of a persistent session whose client is away
+// (Mochi decides every delivery to it, queued ones included, through
+// OnACLCheck). It is the one place that says who a client is: a role
+// change that must reach live connections and stored sessions changes
+// what it returns.
 func (h *Hub) identity(cl *mqtt.Client) (authz.Identity, bool) {
-	v, ok := h.sessions.Load(cl)
-	if !ok {
-		return authz.Identity{}, false
+	if v, ok := h.sessions.Load(cl); ok {
+		return v.(authz.Identity), true
 	}
-	return v.(authz.Identity), true
+	if v, ok := h.away.Load(cl.ID); ok && v.(*awaySession).cl == cl {
+		return v.(*awaySession).id, true
+	}
+	return authz.Identity{}, false
 }
 
 // authenticate decides a CONNECT: a TLS client certificate whose common
@@ -73,45 +79,37 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 	default:
 		err = errNoCredentials
 	}
+	var will *willMsg
 	if err == nil {
-		err = h.checkClientID(cl, id)
+		will, err = h.decideWill(id, pk)
 	}
 	if err != nil {
 		return h.refuseConnect(cl, user, host, err)
 	}
+	own := cl.ID
+	cl.ID = clientKey(id.ID, own) // the account's own client ID space (clientid.go)
+	// The hub sends the Will itself, as a publish by id (will.go); Mochi
+	// would relay it as-is.
+	cl.Properties.Will = mqtt.Will{}
+	if will != nil {
+		h.wills.Store(cl, will)
+	}
 	h.sessions.Store(cl, id)
-	h.log.Debug().Str("client", cl.ID).Str("account", id.ID).Str("role", string(id.Role)).Bool("anonymous", id.Anonymous).Msg("client authenticated")
+	h.log.Debug().Str("client", own).Str("account", id.ID).Str("role", string(id.Role)).Bool("anonymous", id.Anonymous).Bool("will", will != nil).Msg("client authenticated")
 	return nil
 }
 
-var (
-	errNoCredentials = errors.New("credentials required")
-	errIDTaken       = errors.New("client ID in use by another account")
-)
+var errNoCredentials = errors.New("credentials required")
 
 func (h *Hub) accountExists(id string) bool { _, ok := h.authz.Get(id); return ok }
-
-// checkClientID refuses a client ID that a connected client of another
-// account holds: a session takeover must not let one account cut another
-// off (or inherit its session).
-func (h *Hub) checkClientID(cl *mqtt.Client, id authz.Identity) error {
-	if cl.ID == "" {
-		return nil
-	}
-	old, ok := h.srv.Clients.Get(cl.ID)
-	if !ok {
-		return nil
-	}
-	if prev, ok := h.identity(old); ok && prev.ID != id.ID {
-		return errIDTaken
-	}
-	return nil
-}
 
 // refuseConnect answers a refused CONNECT and logs it without secrets.
 func (h *Hub) refuseConnect(cl *mqtt.Client, user, host string, err error) error {
 	code := connBadCredentials
+	var wr *willRefusal
 	switch {
+	case errors.As(err, &wr):
+		code = wr.code()
 	case errors.Is(err, errNoCredentials):
 		code = connNotAuthorized
 	case errors.Is(err, authz.ErrDisabled):
@@ -122,8 +120,6 @@ func (h *Hub) refuseConnect(cl *mqtt.Client, user, host string, err error) error
 		code = connBadToken
 	case errors.Is(err, authz.ErrThrottled):
 		code = connThrottled
-	case errors.Is(err, errIDTaken):
-		code = connIDTaken
 	}
 	h.log.Info().Str("client", cl.ID).Str("user", user).Str("remote", host).
 		Str("reason", code.Reason).Msg("connection refused")

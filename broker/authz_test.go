@@ -277,9 +277,15 @@ func TestLoginRefusals(t *testing.T) {
 		login(t, h, "r-service", testPassword)
 	})
 	t.Run("ClientIDOfAnotherAccount", func(t *testing.T) {
-		login(t, h, "r-viewer", testPassword) // client ID r-viewer-c
-		if c, rc, _ := tryLogin(t, h, "r-viewer-c", "r-operator", testPassword); c != nil || rc != 0x85 {
-			t.Errorf("took over another account's client ID: %#x", rc)
+		// Each account has its own client IDs: both connect, neither takes
+		// the other's session over (TestSessionOwnership).
+		first := login(t, h, "r-viewer", testPassword) // client ID r-viewer-c
+		c, rc, _ := tryLogin(t, h, "r-viewer-c", "r-operator", testPassword)
+		if c == nil {
+			t.Fatalf("refused another account's client ID: %#x", rc)
+		}
+		if rc := first.trySubscribe("things/#"); rc >= 0x80 {
+			t.Errorf("the first account's connection was cut: SUBACK %#x", rc)
 		}
 	})
 	t.Run("StoreHoldsOnlyHashes", func(t *testing.T) {

@@ -26,6 +26,7 @@ func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
+		mqtt.OnClientExpired,
 	}, []byte{b})
 }
 
@@ -56,40 +57,47 @@ func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return k.h.authz.CanReceive(id, topic)
 }
 
-// OnPublish routes every client publish: consumer requests and agent
-// operations are handled by the hub and not relayed; other topics pass.
+// OnPublish handles every client publish (handlePublish); none is ever
+// relayed as-is: what the hub accepts it publishes itself, stamped.
 func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
 	}
 	h := k.h
 	if !h.enter() {
-		return pk, packets.ErrServerShuttingDown
+		return pk, h.refuseClosing(cl, &pk)
 	}
 	defer h.leave()
 	id, ok := h.identity(cl)
 	if !ok {
-		return pk, packets.ErrNotAuthorized
+		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
 	}
+	var after []func()
+	err := h.handlePublish(withAfterAck(context.Background(), &after), id, &pk)
+	if err != nil {
+		return pk, h.refuse(cl, &pk, err)
+	}
+	if len(after) > 0 {
+		h.afterAck.Store(cl, after)
+	}
+	return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
+}
+
+// handlePublish decides a publish by id and handles it: consumer requests
+// and agent operations are the hub's, wotmq/admin is the admin API; no
+// other topic is open. A client's Will goes through it too (will.go).
+func (h *Hub) handlePublish(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
 	t, err := wot.ParseTopic(pk.TopicName)
 	if err == nil {
 		err = h.authz.CanPublish(id, pk.TopicName, t)
 	}
-	if err == nil {
-		if t.Kind == wot.TopicUnknown {
-			err = h.admin(context.Background(), id, &pk) // the only open topic outside the scheme
-		} else {
-			var after []func()
-			err = h.route(withAfterAck(context.Background(), &after), id, t, &pk)
-			if err == nil && len(after) > 0 {
-				h.afterAck.Store(cl, after)
-			}
-		}
-		if err == nil {
-			return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
-		}
+	switch {
+	case err != nil:
+		return err
+	case t.Kind == wot.TopicUnknown:
+		return h.admin(ctx, id, pk) // the only open topic outside the scheme
 	}
-	return pk, h.refuse(cl, &pk, err)
+	return h.route(ctx, id, t, pk)
 }
 
 // OnPublished runs the work that waited for the acknowledgement of the
@@ -115,7 +123,7 @@ func (h *Hub) refuse(cl *mqtt.Client, pk *packets.Packet, err error) error {
 	if code == wot.CodeInternal {
 		ev = h.log.Error()
 	}
-	ev.Str("client", cl.ID).Str("topic", pk.TopicName).Str("code", string(code)).
+	ev.Str("client", clientID(cl)).Str("topic", pk.TopicName).Str("code", string(code)).
 		Uint8("qos", pk.FixedHeader.Qos).Str("reason", msg).Msg("publish refused")
 	switch {
 	case pk.FixedHeader.Qos > 0 && cl.Properties.ProtocolVersion == 5:
@@ -142,6 +150,28 @@ func (h *Hub) refuse(cl *mqtt.Client, pk *packets.Packet, err error) error {
 		return packets.CodeSuccessIgnore
 	}
 	return packets.ErrRejectPacket
+}
+
+// refuseClosing answers a publish that arrives while the hub closes: it is
+// neither handled nor relayed. (Mochi relays a publish as-is when a hook
+// fails with an error it does not know as a refusal, for QoS 0 and for
+// MQTT 3.1.1.) An MQTT 5 publish with QoS 1 or 2 gets 0x80 and a reason;
+// other publishes are dropped unanswered, so that a 3.1.1 client does not
+// take the drop for an acknowledgement.
+func (h *Hub) refuseClosing(cl *mqtt.Client, pk *packets.Packet) error {
+	if pk.FixedHeader.Qos == 0 || cl.Properties.ProtocolVersion < 5 {
+		return packets.ErrRejectPacket
+	}
+	rc := packets.Code{Code: wot.ReasonUnspecified, Reason: "server shutting down: publish again after reconnecting"}
+	if pk.FixedHeader.Qos == 2 { // a PUBREC, as in refuse [MQTT-4.3.3-2]
+		_ = cl.WritePacket(packets.Packet{
+			FixedHeader: packets.FixedHeader{Type: packets.Pubrec},
+			PacketID:    pk.PacketID, ReasonCode: rc.Code,
+			Properties: packets.Properties{ReasonString: rc.Reason},
+		})
+		return packets.ErrRejectPacket
+	}
+	return rc
 }
 
 // route dispatches a publish on a wotmq topic.
@@ -193,6 +223,7 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 // OnSessionEstablished notices a connection (presence) and an agent
 // resuming a session that holds its requests subscription.
 func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
+	k.h.sessionBack(cl)
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return
@@ -229,6 +260,12 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		return
 	}
 	defer k.h.sessions.Delete(cl)
+	if err != nil { // ended without a normal DISCONNECT [MQTT-3.1.2-8]
+		k.h.sendWill(cl, id)
+	} else {
+		k.h.wills.Delete(cl) // [MQTT-3.1.2-10]
+	}
+	k.h.sessionAway(cl, id, expire)
 	// A PUBACK that could not be written still acknowledged nothing, but
 	// what the hub stored is delivered all the same.
 	k.h.runAfterAck(cl)
@@ -242,6 +279,10 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)
 	}
 }
+
+// OnClientExpired notices Mochi dropping a session whose client stayed
+// away past its expiry.
+func (k *hook) OnClientExpired(cl *mqtt.Client) { k.h.sessionExpired(cl) }
 
 // matchFilter reports whether an MQTT topic filter matches a topic name
 // (MQTT 5.0 section 4.7). Shared subscriptions never match: requests go to

@@ -194,22 +194,26 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
-	db       *badger.DB
-	dir      *directory.Directory
-	inbox    *inbox.Store
-	outbox   *outbox.Store
-	presence *presence.Store
-	authz    *authz.Store
-	sessions sync.Map // *mqtt.Client -> authz.Identity
-	afterAck sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
-	links    links    // network connections Mochi is not done with (links.go)
-	watchers watchers // in-process listeners of request statuses
-	bus      bus      // in-process listeners of the hub's publishes
-	signals  sessions // real-time channel signalling sessions
-	adminPW  string   // the generated first admin password, if any
-	srv      *mqtt.Server
-	window   int          // most requests delivered to one agent and not yet answered
-	self     *mqtt.Client // inline client the hub publishes with
+	db         *badger.DB
+	dir        *directory.Directory
+	inbox      *inbox.Store
+	outbox     *outbox.Store
+	presence   *presence.Store
+	authz      *authz.Store
+	sessions   sync.Map // *mqtt.Client -> authz.Identity
+	afterAck   sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
+	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
+	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
+	willMu     sync.Mutex
+	willTimers map[string]*time.Timer // client key -> a Will waiting for its delay
+	links      links                  // network connections Mochi is not done with (links.go)
+	watchers   watchers               // in-process listeners of request statuses
+	bus        bus                    // in-process listeners of the hub's publishes
+	signals    sessions               // real-time channel signalling sessions
+	adminPW    string                 // the generated first admin password, if any
+	srv        *mqtt.Server
+	window     int          // most requests delivered to one agent and not yet answered
+	self       *mqtt.Client // inline client the hub publishes with
 
 	tcp *listeners.TCP
 	ws  *wsListener
@@ -425,6 +429,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.dropDelayedWills()
 	h.stopOps()
 	h.stopHTTP() // ends event streams; no HTTP handler runs after it
 	err := h.srv.Close()

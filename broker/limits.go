@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,7 @@ const (
 	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
+	DefaultMaxSessionExpiry  = 24 * time.Hour
 
 	// PacketOverhead is what an MQTT packet may carry beside its payload
 	// (topic, properties): the broker cuts a connection whose packet is
@@ -76,6 +78,11 @@ type Limits struct {
 	MinFreeDisk int64
 	// DiskCheckInterval is how often the free space is checked.
 	DiskCheckInterval time.Duration
+	// MaxSessionExpiry caps the session expiry a client may ask for: a
+	// persistent session (clean start 0) whose client is away is kept, and
+	// what is published for it queued, at most this long
+	// (DefaultMaxSessionExpiry when zero, no cap when negative).
+	MaxSessionExpiry time.Duration
 	// FreeSpace returns the free bytes of the file system that holds dir;
 	// statfs when nil (tests inject a full disk here).
 	FreeSpace func(dir string) (uint64, error)
@@ -98,6 +105,9 @@ func (l *Limits) setDefaults() {
 	if l.MinFreeDisk == 0 {
 		l.MinFreeDisk = DefaultMinFreeDisk
 	}
+	if l.MaxSessionExpiry == 0 {
+		l.MaxSessionExpiry = DefaultMaxSessionExpiry
+	}
 	if l.DiskCheckInterval <= 0 {
 		l.DiskCheckInterval = DefaultDiskCheckInterval
 	}
@@ -117,6 +127,9 @@ func (l *Limits) capabilities(caps *mqtt.Capabilities) {
 	if l.ClientQueue > 0 {
 		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<20))
 		caps.MaximumInflight = uint16(min(max(l.ClientQueue, DefaultInflight), 65535))
+	}
+	if l.MaxSessionExpiry > 0 { // [MQTT-3.2.2-19] the CONNACK tells a client that asked for more
+		caps.MaximumSessionExpiryInterval = uint32(min(max(l.MaxSessionExpiry/time.Second, 1), math.MaxUint32))
 	}
 }
 
@@ -162,7 +175,7 @@ func (h *Hub) repairClient(cl *mqtt.Client) {
 	}
 	if repaired {
 		h.ops.sessionRepairs.Add(1)
-		h.log.Warn().Str("client", cl.ID).Msg("connection repaired: the cleanup of an earlier connection with its client ID had removed it")
+		h.log.Warn().Str("client", clientID(cl)).Msg("connection repaired: the cleanup of an earlier connection with its client ID had removed it")
 	}
 }
 
@@ -208,7 +221,7 @@ func (g *guard) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, e
 	if errors.Is(err, errFlood) {
 		h.ops.floodDisconnects.Add(1)
 		h.ops.refusal(wot.CodeRateLimited)
-		h.log.Warn().Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("client disconnected: message rate too high")
+		h.log.Warn().Str("client", clientID(cl)).Str("remote", cl.Net.Remote).Msg("client disconnected: message rate too high")
 		_ = h.srv.DisconnectClient(cl, packets.Code{Code: packets.ErrMessageRateTooHigh.Code,
 			Reason: fmt.Sprintf("message rate too high: over %g publishes a second", h.opts.Limits.RateLimit)})
 		return pk, packets.ErrRejectPacket
@@ -249,6 +262,16 @@ func (h *Hub) admit(cl *mqtt.Client, pk *packets.Packet, kind msgKind) error {
 			return wot.Errorf(wot.CodeRateLimited, "over %g publishes a second; slow down", l.RateLimit)
 		}
 	}
+	if err := h.checkPayload(pk, kind); err != nil {
+		return err
+	}
+	return h.admitWrite(pk, kind)
+}
+
+// checkPayload checks what a payload is: its size and, on the hub's
+// topics, UTF-8. A Will is checked by it at CONNECT.
+func (h *Hub) checkPayload(pk *packets.Packet, kind msgKind) error {
+	l := &h.opts.Limits
 	if l.MaxPayload > 0 && len(pk.Payload) > l.MaxPayload {
 		return wot.Errorf(wot.CodeTooLarge, "payload of %d bytes is over the hub's limit of %d", len(pk.Payload), l.MaxPayload)
 	}
@@ -258,6 +281,13 @@ func (h *Hub) admit(cl *mqtt.Client, pk *packets.Packet, kind msgKind) error {
 	if !utf8.Valid(pk.Payload) {
 		return wot.Errorf(wot.CodeInvalidPayload, "payload is not valid UTF-8 (JSON must be, RFC 8259)")
 	}
+	return nil
+}
+
+// admitWrite keeps the disk reserve: a publish the hub would store is
+// refused when the disk is nearly full.
+func (h *Hub) admitWrite(pk *packets.Packet, kind msgKind) error {
+	l := &h.opts.Limits
 	if kind.writes() && l.MinFreeDisk > 0 && !h.ops.spend(int64(len(pk.Payload)), l.MinFreeDisk) {
 		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is nearly full (under %d bytes free); try again later", l.MinFreeDisk)
 	}

@@ -140,6 +140,7 @@ func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 func (h *Hub) neverEstablished(cl *mqtt.Client, heirOf bool) {
 	id, ok := h.identity(cl)
 	h.sessions.Delete(cl)
+	h.wills.Delete(cl) // never connected: no Will
 	if ok && heirOf && !h.conns.connected(id.ID) {
 		h.agentDisconnected(id.ID, cl.Net.Remote, false)
 	}

@@ -244,7 +244,7 @@ func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
 				again[e.ID] = true
 			}
 		}
-		h.log.Info().Str("agent", agent).Str("client", cl.ID).Str("remote", cl.Net.Remote).Msg("agent online")
+		h.log.Info().Str("agent", agent).Str("client", clientID(cl)).Str("remote", cl.Net.Remote).Msg("agent online")
 	}
 	h.bg.Add(1)
 	go func() {
@@ -263,7 +263,7 @@ func (h *Hub) agentOffline(agent string, cl *mqtt.Client) {
 	if !h.agents.remove(agent, cl) {
 		return
 	}
-	h.log.Info().Str("agent", agent).Str("client", cl.ID).Msg("agent offline")
+	h.log.Info().Str("agent", agent).Str("client", clientID(cl)).Msg("agent offline")
 	if !h.enter() {
 		return
 	}

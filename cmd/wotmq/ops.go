@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wotmq/wotmq/broker"
 )
@@ -31,6 +32,31 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.Var(byteSize{i: &l.MaxPayload}, "max-payload", "largest payload accepted, e.g. 256KiB; larger ones are refused with too_large (0: no limit)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", broker.DefaultRateLimit, "publishes a second one connection may sustain; more are refused with rate_limited (0: no limit)")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "publishes one connection may send at once over the rate (0: twice the rate)")
+	l.MaxSessionExpiry = broker.DefaultMaxSessionExpiry
+	fs.Var(durationCap{&l.MaxSessionExpiry}, "max-session-expiry", "longest a persistent session is kept (and queues messages) while its client is away; clients asking for more are told this (0: no cap)")
+}
+
+// durationCap is a duration flag where 0 turns the cap off (stored
+// negative, as broker.Limits wants).
+type durationCap struct{ p *time.Duration }
+
+func (d durationCap) String() string {
+	if d.p == nil || *d.p < 0 {
+		return "0"
+	}
+	return d.p.String()
+}
+
+func (d durationCap) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil || v < 0 {
+		return fmt.Errorf("want a duration such as 24h, 0 for no cap")
+	}
+	if v == 0 {
+		v = -1
+	}
+	*d.p = v
+	return nil
 }
 
 // limit is a count flag where 0 turns the limit off (stored negative, as

@@ -856,10 +856,9 @@ var TPacketData = map[byte]TPacketCases{
 			},
 		},
 		{
-			Case:   TConnectInvalidFlagNoPassword,
-			Desc:   "has password flag but no password",
-			Group:  "validate",
-			Expect: ErrProtocolViolationFlagNoPassword,
+			Case:  TConnectInvalidFlagNoPassword,
+			Desc:  "has password flag and a zero-length password (valid; wotmq patch)",
+			Group: "validate",
 			Packet: &Packet{
 				FixedHeader:     FixedHeader{Type: Connect},
 				ProtocolVersion: 4,
