@@ -290,7 +290,7 @@ func (p *Properties) Encode(pkt byte, mods Mods, b *bytes.Buffer, n int) {
 
 	// [MQTT-3.2.2-19] [MQTT-3.14.2-3] [MQTT-3.4.2-2] [MQTT-3.5.2-2]
 	// [MQTT-3.6.2-2] [MQTT-3.9.2-1] [MQTT-3.11.2-1] [MQTT-3.15.2-2]
-	if !mods.DisallowProblemInfo && p.canEncode(pkt, PropReasonString) && p.ReasonString != "" {
+	if problemInfoAllowed(pkt, mods) && p.canEncode(pkt, PropReasonString) && p.ReasonString != "" {
 		b := encodeString(p.ReasonString)
 		if mods.MaxSize == 0 || uint32(n+len(b)+1) < mods.MaxSize {
 			buf.WriteByte(PropReasonString)
@@ -323,7 +323,7 @@ func (p *Properties) Encode(pkt byte, mods Mods, b *bytes.Buffer, n int) {
 		buf.WriteByte(p.RetainAvailable)
 	}
 
-	if !mods.DisallowProblemInfo && p.canEncode(pkt, PropUser) {
+	if problemInfoAllowed(pkt, mods) && p.canEncode(pkt, PropUser) {
 		pb := mempool.GetBuffer()
 		defer mempool.PutBuffer(pb)
 		for _, v := range p.User {
@@ -478,4 +478,15 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 	}
 
 	return n + bu, nil
+}
+
+// problemInfoAllowed reports whether a Reason String and User Properties
+// may be encoded on a packet of type pkt. A client that sets Request
+// Problem Information to 0 forbids them on every packet but PUBLISH,
+// CONNACK and DISCONNECT [MQTT-3.1.2-29] (Mochi leaves them off those two
+// as well, which the rule allows). The user properties of a PUBLISH are
+// application data and always travel (wotmq patch; Mochi stripped them
+// from every packet).
+func problemInfoAllowed(pkt byte, mods Mods) bool {
+	return !mods.DisallowProblemInfo || pkt == Publish
 }

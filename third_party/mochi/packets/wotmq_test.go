@@ -44,3 +44,43 @@ func TestWotmqConnectEmptyPasswordAndWillPayload(t *testing.T) {
 		}
 	}
 }
+
+// TestWotmqProblemInfoKeepsPublishUserProperties: a client that sets
+// Request Problem Information to 0 still receives the User Properties of
+// a PUBLISH, which are application data; only other packets lose them
+// [MQTT-3.1.2-29]. Mochi stripped them from PUBLISH too, so a paho.golang
+// client that sent ConnectProperties without the field lost every
+// property the hub stamps (sender, status, action-id).
+func TestWotmqProblemInfoKeepsPublishUserProperties(t *testing.T) {
+	user := []UserProperty{{Key: "sender", Val: "agent-a"}}
+	for _, c := range []struct {
+		name string
+		pk   Packet
+		want bool
+	}{
+		{"Publish", Packet{FixedHeader: FixedHeader{Type: Publish}, TopicName: "a/b", Properties: Properties{User: user}}, true},
+		{"Puback", Packet{FixedHeader: FixedHeader{Type: Puback}, PacketID: 1, ReasonCode: 0x97, Properties: Properties{User: user, ReasonString: "r"}}, false},
+		{"Disconnect", Packet{FixedHeader: FixedHeader{Type: Disconnect}, ReasonCode: 0x87, Properties: Properties{User: user, ReasonString: "r"}}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			c.pk.ProtocolVersion = 5
+			c.pk.Mods.DisallowProblemInfo = true
+			var buf bytes.Buffer
+			var err error
+			switch c.pk.FixedHeader.Type {
+			case Publish:
+				err = c.pk.PublishEncode(&buf)
+			case Puback:
+				err = c.pk.PubackEncode(&buf)
+			case Disconnect:
+				err = c.pk.DisconnectEncode(&buf)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := bytes.Contains(buf.Bytes(), []byte("agent-a")); got != c.want {
+				t.Fatalf("user property encoded = %v, want %v (% x)", got, c.want, buf.Bytes())
+			}
+		})
+	}
+}
