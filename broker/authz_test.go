@@ -82,7 +82,10 @@ func tryLogin(t testing.TB, h *broker.Hub, clientID, user, pass string) (*client
 		}}, OnClientError: func(error) {}})
 	cp := &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30,
 		Username: user, UsernameFlag: user != "", Password: []byte(pass), PasswordFlag: pass != ""}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	// A generous bound: a login does a bcrypt comparison, slow on a busy
+	// machine under the race detector (TestLoginRefusals/UnknownAccount
+	// failed on a 5 s limit).
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ca, err := c.Connect(ctx, cp)
 	if err != nil {

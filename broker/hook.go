@@ -77,7 +77,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	if err == nil {
 		if t.Kind == wot.TopicUnknown {
-			err = h.admin(context.Background(), id, &pk) // the only open topic outside the scheme
+			err = h.admin(withRequester(context.Background(), cl), id, &pk) // the only open topic outside the scheme
 		} else {
 			var after []func()
 			err = h.route(withAfterAck(context.Background(), &after), id, t, &pk)

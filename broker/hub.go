@@ -200,13 +200,14 @@ type Hub struct {
 	outbox   *outbox.Store
 	presence *presence.Store
 	authz    *authz.Store
-	sessions sync.Map // *mqtt.Client -> authz.Identity
-	afterAck sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
-	links    links    // network connections Mochi is not done with (links.go)
-	watchers watchers // in-process listeners of request statuses
-	bus      bus      // in-process listeners of the hub's publishes
-	signals  sessions // real-time channel signalling sessions
-	adminPW  string   // the generated first admin password, if any
+	sessions sync.Map  // *mqtt.Client -> authz.Identity
+	afterAck sync.Map  // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
+	links    links     // network connections Mochi is not done with (links.go)
+	watchers watchers  // in-process listeners of request statuses
+	bus      bus       // in-process listeners of the hub's publishes
+	signals  sessions  // real-time channel signalling sessions
+	streams  streamSet // open event streams, for revocation (revoke.go)
+	adminPW  string    // the generated first admin password, if any
 	srv      *mqtt.Server
 	window   int          // most requests delivered to one agent and not yet answered
 	self     *mqtt.Client // inline client the hub publishes with
@@ -255,7 +256,7 @@ func New(opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.presence = presence.New(db, opts.Now)
-	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost}); err != nil {
+	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: h.accountChanged}); err != nil {
 		db.Close()
 		return nil, err
 	}

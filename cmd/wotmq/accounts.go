@@ -140,6 +140,8 @@ one's own password).
   wotmq accounts disable ID        (also ends its connections and voids its tokens)
   wotmq accounts enable ID
   wotmq accounts passwd [ID] [--new-password PW]
+                                   (your own: log in with your current password,
+                                   not a token; an admin sets another's)
 
 Roles: agent, viewer, operator, manager, admin, service (docs/security.md).
 Without --new-password, add and passwd make up a password and print it.
@@ -247,6 +249,11 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pw = authz.NewPassword()
 		}
 		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Password: &pw}
+		if (id == "" || id == a.username) && !authz.LooksLikeToken(a.password) {
+			// One's own password changes only with the current one: the
+			// password this command logs in with.
+			req.Current = &a.password
+		}
 		if err := a.do(ctx, req, nil); err != nil {
 			return err
 		}
@@ -276,6 +283,8 @@ const tokenUsage = `Usage: wotmq token [ID] [flags]
 Issue an access token: for yourself, or (as an admin) for another account.
 Use it as the MQTT password (user name empty or the account ID) or as an
 HTTP bearer token. Disabling the account or changing its password voids it.
+A token made while logged in with a token never outlives that token; log in
+with the password for a longer one.
 
 Example:
   wotmq token --username app --password "$APP_PW" --ttl 720h
@@ -285,7 +294,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wotmq token", flag.ContinueOnError)
 	var a adminConn
 	a.flags(fs)
-	ttl := fs.Duration("ttl", authz.DefaultTokenTTL, "token lifetime")
+	ttl := fs.Duration("ttl", 0, "token lifetime (default 24h; logged in with a token, what is left of it: a token never outlives the one that made it)")
 	rest, err := parseAdmin(fs, args, stderr, tokenUsage)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -293,7 +302,10 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	req := broker.AdminRequest{Op: broker.AdminToken, TTL: ttl.String()}
+	req := broker.AdminRequest{Op: broker.AdminToken}
+	if *ttl > 0 {
+		req.TTL = ttl.String()
+	}
 	if len(rest) > 0 {
 		req.ID = rest[0]
 	}
