@@ -37,6 +37,9 @@ const (
 	DefaultHTTPAddr      = ":8080"
 	DefaultHTTPSAddr     = ":8443"
 	DefaultHTTPWait      = 10 * time.Second
+	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
+	// otherwise: loopback, since /metrics has no authentication.
+	DefaultMetricsAddr = "127.0.0.1:9090"
 )
 
 // Options configures a Hub. The zero value runs a hub on the default ports
@@ -127,7 +130,8 @@ type Options struct {
 	Limits Limits
 	// MetricsAddr is the listen address of the Prometheus metrics,
 	// /healthz and /readyz (metrics.go); no listener when empty or "off"
-	// (wotmq serve defaults to :9090).
+	// (wotmq serve defaults to DefaultMetricsAddr, loopback only: the
+	// endpoints have no authentication).
 	MetricsAddr string
 	// BackupDir is where the backup admin operation writes its files;
 	// DataDir/backups when empty.

@@ -25,6 +25,7 @@ import (
 // adminConn are the connection flags of the admin verbs.
 type adminConn struct {
 	broker, username, password string
+	passwordFile               string
 	timeout                    time.Duration
 	json                       bool
 }
@@ -32,7 +33,8 @@ type adminConn struct {
 func (a *adminConn) flags(fs *flag.FlagSet) {
 	fs.StringVar(&a.broker, "broker", "127.0.0.1:1883", "hub MQTT address host:port")
 	fs.StringVar(&a.username, "username", "", "account to act as")
-	fs.StringVar(&a.password, "password", "", "its password or token")
+	fs.StringVar(&a.password, "password", "", "its password or token (prefer --password-file or WOTMQ_PASSWORD: a command line is visible to every user of the machine)")
+	fs.StringVar(&a.passwordFile, "password-file", "", "file whose first line is the password or token (wins over --password)")
 	fs.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for the hub")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 }
@@ -46,6 +48,9 @@ func parseAdmin(fs *flag.FlagSet, args []string, stderr io.Writer, usage string)
 // do sends one request to the hub's admin topic and decodes the reply
 // into out.
 func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) error {
+	if err := a.resolvePassword(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.broker)
@@ -103,6 +108,16 @@ func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) er
 	case <-ctx.Done():
 		return fmt.Errorf("no answer from the hub: %w", ctx.Err())
 	}
+}
+
+// resolvePassword reads --password-file into password, once.
+func (a *adminConn) resolvePassword() error {
+	pw, err := passwordOf(a.password, a.passwordFile)
+	if err != nil {
+		return err
+	}
+	a.password, a.passwordFile = pw, ""
+	return nil
 }
 
 // tokenSubject reads the account ID out of a token (without checking it:
@@ -249,6 +264,9 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pw = authz.NewPassword()
 		}
 		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Password: &pw}
+		if err := a.resolvePassword(); err != nil {
+			return err
+		}
 		if (id == "" || id == a.username) && !authz.LooksLikeToken(a.password) {
 			// One's own password changes only with the current one: the
 			// password this command logs in with.

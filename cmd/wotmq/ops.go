@@ -18,7 +18,7 @@ import (
 // docs/operations.md). Limits given as 0 are off.
 func opsFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
-	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9090", "Prometheus /metrics, /healthz and /readyz listen address (\"off\" to disable)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", broker.DefaultMetricsAddr, "Prometheus /metrics, /healthz and /readyz listen address, unauthenticated: loopback unless you put it elsewhere on purpose (\"off\" to disable)")
 	fs.StringVar(&o.BackupDir, "backup-dir", "", "directory where the backup admin operation writes (default: DATA/backups)")
 	l := &o.Limits
 	l.MaxConnections, l.MaxThingsPerAgent, l.MaxHistory, l.ClientQueue = broker.DefaultMaxConnections, broker.DefaultMaxThingsPerAgent, broker.DefaultMaxHistory, broker.DefaultClientQueue
