@@ -322,14 +322,15 @@ func NewPassword() string {
 // hash of the store's cost, so that neither the answer nor its time tells
 // which account IDs exist.
 func (s *Store) Login(ctx context.Context, id, password, remote string) (Account, error) {
-	if err := s.throttle.check(id, remote); err != nil {
-		return Account{}, err
-	}
+	// Pace first: a paced address's refused guesses wait their turn too.
 	release, err := s.throttle.pace(ctx, remote)
 	if err != nil {
 		return Account{}, err
 	}
 	defer release()
+	if err := s.throttle.check(id, remote); err != nil {
+		return Account{}, err
+	}
 	s.mu.RLock()
 	a, ok := s.accounts[id]
 	hash := s.dummy
