@@ -58,6 +58,23 @@ type Options struct {
 	// PasswordCost is the bcrypt cost of password hashes; DefaultCost when
 	// zero (tests use bcrypt's minimum, 4).
 	PasswordCost int
+	// OnChange, when set, is called after every change that may void a
+	// decision already made for a live connection or stream: an account's
+	// role, password or enabled state, a Thing's access list. It runs on
+	// the changing goroutine, after the store holds the new state and
+	// without the store's lock (it may call the store); ctx is the
+	// change's.
+	OnChange func(ctx context.Context, c Change)
+}
+
+// Change is what OnChange reports: an account (Account set, with what
+// changed about it) or a Thing's access list (Thing set).
+type Change struct {
+	Account  string
+	Role     bool // the account's role changed
+	Password bool // its password changed (its tokens are void)
+	Disabled bool // it was disabled (its tokens are void)
+	Thing    string
 }
 
 // DefaultCost is the bcrypt cost of password hashes (about 100 ms on a
@@ -73,6 +90,12 @@ type Store struct {
 	secret   []byte
 	throttle *throttle
 	cost     int
+	onChange func(context.Context, Change)
+	// compare checks a password against a bcrypt hash; a seam so that a
+	// test can see that every login does the same work.
+	compare func(hash, password []byte) error
+
+	dummy []byte // compared against for unknown accounts (dummyHash)
 
 	mu       sync.RWMutex
 	accounts map[string]*Account
@@ -82,7 +105,8 @@ type Store struct {
 // Open loads the accounts and access lists in db, creating the token
 // signing key on first use.
 func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, cost: opts.PasswordCost}
+	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, cost: opts.PasswordCost,
+		onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword}
 	if s.cost == 0 {
 		s.cost = DefaultCost
 	}
@@ -90,6 +114,13 @@ func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 		s.now = time.Now
 	}
 	s.throttle = newThrottle(opts.Throttle, s.now)
+	s.dummy = dummyHash
+	if s.cost != DefaultCost {
+		var err error
+		if s.dummy, err = bcrypt.GenerateFromPassword([]byte(NewPassword()), s.cost); err != nil {
+			return nil, fmt.Errorf("authz: password cost %d: %w", s.cost, err)
+		}
+	}
 	err := db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get([]byte(keySecret))
 		switch {
@@ -214,13 +245,15 @@ func (s *Store) Update(ctx context.Context, id string, role *Role, name *string,
 		}
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	cur, ok := s.accounts[id]
 	if !ok {
+		s.mu.Unlock()
 		return fmt.Errorf("%w: %s", ErrNoAccount, id)
 	}
 	a := *cur
+	ch := Change{Account: id}
 	if role != nil {
+		ch.Role = *role != a.Role
 		a.Role = *role
 	}
 	if name != nil {
@@ -229,14 +262,27 @@ func (s *Store) Update(ctx context.Context, id string, role *Role, name *string,
 	if enabled != nil {
 		if !*enabled && a.Enabled {
 			a.Epoch++
+			ch.Disabled = true
 		}
 		a.Enabled = *enabled
 	}
 	if hash != nil {
 		a.Hash = hash
 		a.Epoch++
+		ch.Password = true
 	}
-	return s.saveLocked(&a)
+	err := s.saveLocked(&a)
+	s.mu.Unlock()
+	if err == nil && (ch.Role || ch.Disabled || ch.Password) {
+		s.changed(ctx, ch)
+	}
+	return err
+}
+
+func (s *Store) changed(ctx context.Context, c Change) {
+	if s.onChange != nil {
+		s.onChange(ctx, c)
+	}
 }
 
 func (s *Store) saveLocked(a *Account) error {
@@ -271,26 +317,28 @@ func NewPassword() string {
 }
 
 // Login checks an account's password. remote is the client's address, for
-// throttling; failures are counted per account and per address.
+// throttling (ThrottleOptions). An unknown account and a wrong password
+// get the same error after the same work, one bcrypt comparison with a
+// hash of the store's cost, so that neither the answer nor its time tells
+// which account IDs exist.
 func (s *Store) Login(ctx context.Context, id, password, remote string) (Account, error) {
+	// Pace first: a paced address's refused guesses wait their turn too.
+	release, err := s.throttle.pace(ctx, remote)
+	if err != nil {
+		return Account{}, err
+	}
+	defer release()
 	if err := s.throttle.check(id, remote); err != nil {
 		return Account{}, err
 	}
 	s.mu.RLock()
 	a, ok := s.accounts[id]
-	var hash []byte
+	hash := s.dummy
 	if ok {
 		hash = a.Hash
 	}
 	s.mu.RUnlock()
-	if !ok {
-		// Spend the same time as a real check, so timing does not tell
-		// which account IDs exist.
-		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
-		s.throttle.fail(id, remote)
-		return Account{}, ErrBadCredentials
-	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil {
+	if err := s.compare(hash, []byte(password)); !ok || err != nil {
 		s.throttle.fail(id, remote)
 		return Account{}, ErrBadCredentials
 	}
@@ -303,16 +351,17 @@ func (s *Store) Login(ctx context.Context, id, password, remote string) (Account
 	return c, nil
 }
 
-// dummyHash is compared against for unknown accounts. Its cost is the
-// default: a login for an unknown name takes as long as a real one.
+// dummyHash is compared against for unknown accounts by stores of the
+// default cost (others make their own at Open): a login for an unknown
+// name takes as long as a real one.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wotmq-dummy-password"), DefaultCost)
 
 // SetThingACL sets (or, with an empty list, removes) a Thing's access list.
 func (s *Store) SetThingACL(ctx context.Context, thingID string, acl ThingACL) error {
+	clear := len(acl.Allow) == 0 && len(acl.Deny) == 0
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	err := s.db.Update(func(txn *badger.Txn) error {
-		if len(acl.Allow) == 0 && len(acl.Deny) == 0 {
+		if clear {
 			return txn.Delete([]byte(prefixACL + thingID))
 		}
 		b, err := json.Marshal(acl)
@@ -321,14 +370,16 @@ func (s *Store) SetThingACL(ctx context.Context, thingID string, acl ThingACL) e
 		}
 		return txn.Set([]byte(prefixACL+thingID), b)
 	})
+	if err == nil && clear {
+		delete(s.acls, thingID)
+	} else if err == nil {
+		s.acls[thingID] = acl
+	}
+	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("authz: access list of %s: %w", thingID, err)
 	}
-	if len(acl.Allow) == 0 && len(acl.Deny) == 0 {
-		delete(s.acls, thingID)
-	} else {
-		s.acls[thingID] = acl
-	}
+	s.changed(ctx, Change{Thing: thingID})
 	return nil
 }
 

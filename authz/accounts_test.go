@@ -120,12 +120,17 @@ func TestAccounts(t *testing.T) {
 	})
 }
 
+// TestThrottle: failures lock the (account, address) pair that made
+// them, never the account from elsewhere nor other accounts from that
+// address (issue 12, item 8).
 func TestThrottle(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	s := mustOpen(t, t.TempDir(), clk)
-	if err := s.Add(ctx, "bob", authz.RoleViewer, "", pw); err != nil {
-		t.Fatal(err)
+	for _, id := range []string{"bob", "carol"} {
+		if err := s.Add(ctx, id, authz.RoleViewer, "", pw); err != nil {
+			t.Fatal(err)
+		}
 	}
 	fail := func() {
 		for range 3 {
@@ -135,20 +140,29 @@ func TestThrottle(t *testing.T) {
 		}
 	}
 	fail()
-	if _, err := s.Login(ctx, "bob", pw, "10.0.0.7"); !errors.Is(err, authz.ErrThrottled) {
-		t.Fatalf("locked account admitted: %v", err)
+	if _, err := s.Login(ctx, "bob", pw, "10.0.0.9"); !errors.Is(err, authz.ErrThrottled) {
+		t.Fatalf("locked pair admitted: %v", err)
 	}
-	if _, err := s.Login(ctx, "someone", pw, "10.0.0.9"); !errors.Is(err, authz.ErrThrottled) {
-		t.Errorf("locked address admitted: %v", err)
+	if _, err := s.Login(ctx, "bob", pw, "10.0.0.7"); err != nil {
+		t.Errorf("the account from another address: %v", err)
+	}
+	if _, err := s.Login(ctx, "carol", pw, "10.0.0.9"); err != nil {
+		t.Errorf("another account from the guessing address: %v", err)
+	}
+	for range 3 {
+		_, _ = s.Login(ctx, "nobody", "wrong password!!", "10.0.0.9")
+	}
+	if _, err := s.Login(ctx, "nobody", pw, "10.0.0.9"); !errors.Is(err, authz.ErrThrottled) {
+		t.Errorf("an unknown name is not throttled like a known one: %v", err)
 	}
 	clk.Add(11 * time.Second)
 	fail()
 	clk.Add(11 * time.Second)
-	if _, err := s.Login(ctx, "bob", pw, "10.0.0.7"); !errors.Is(err, authz.ErrThrottled) {
+	if _, err := s.Login(ctx, "bob", pw, "10.0.0.9"); !errors.Is(err, authz.ErrThrottled) {
 		t.Errorf("second lockout did not double: %v", err)
 	}
 	clk.Add(10 * time.Second)
-	if _, err := s.Login(ctx, "bob", pw, "10.0.0.7"); err != nil {
+	if _, err := s.Login(ctx, "bob", pw, "10.0.0.9"); err != nil {
 		t.Errorf("after the backoff: %v", err)
 	}
 }

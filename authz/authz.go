@@ -2,6 +2,7 @@ package authz
 
 import (
 	"strings"
+	"time"
 
 	"github.com/wotmq/wotmq/wot"
 )
@@ -16,6 +17,13 @@ type Identity struct {
 	// Anonymous marks a client admitted without credentials (development
 	// mode, loopback only).
 	Anonymous bool
+	// Expires is when the token the client logged in with expires; zero
+	// for a password, a certificate or an anonymous client. A token it
+	// asks for cannot outlive it.
+	Expires time.Time
+	// Remote is the client's address (host), for the login throttle when
+	// it proves its password again (a password change).
+	Remote string
 }
 
 // AdminTopic is where clients send account and Thing management requests

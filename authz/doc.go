@@ -14,4 +14,17 @@
 // subscribes only under its own "agents/{agentID}/" prefix. Whether an
 // agent owns the Thing it publishes for is checked by the hub against the
 // directory, because ownership is directory state.
+//
+// # Changes
+//
+// Decisions made for a live connection or stream can be voided by a later
+// change: an account's role, password or enabled state, a Thing's access
+// list. Options.OnChange reports each one after the store holds it, so that
+// the hub ends or decides again what is open (broker/revoke.go).
+//
+// # Logins
+//
+// Login does the same work for unknown and known accounts (one bcrypt
+// comparison at the store's cost) and throttles guesses per (account,
+// address) pair, pacing an address that fails often; see ThrottleOptions.
 package authz

@@ -62,6 +62,13 @@ func (s *Store) IssueToken(id string, ttl time.Duration) (string, time.Time, err
 // VerifyToken checks a token and returns its account. A token is void
 // once it expired, the account was disabled or its password changed.
 func (s *Store) VerifyToken(token string) (Account, error) {
+	a, _, err := s.VerifyTokenExpiry(token)
+	return a, err
+}
+
+// VerifyTokenExpiry is VerifyToken that also returns when the token
+// expires: a token made with a token must not outlive it.
+func (s *Store) VerifyTokenExpiry(token string) (Account, time.Time, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -69,24 +76,24 @@ func (s *Store) VerifyToken(token string) (Account, error) {
 		jwt.WithTimeFunc(s.now))
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Account{}, ErrTokenExpired
+		return Account{}, time.Time{}, ErrTokenExpired
 	case err != nil:
-		return Account{}, fmt.Errorf("%w: %v", ErrBadToken, err)
+		return Account{}, time.Time{}, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
 	s.mu.RLock()
 	a, ok := s.accounts[c.Subject]
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		return Account{}, fmt.Errorf("%w: account %s is gone", ErrBadToken, c.Subject)
+		return Account{}, time.Time{}, fmt.Errorf("%w: account %s is gone", ErrBadToken, c.Subject)
 	case !a.Enabled:
-		return Account{}, ErrDisabled
+		return Account{}, time.Time{}, ErrDisabled
 	case a.Epoch != c.Epoch:
-		return Account{}, fmt.Errorf("%w: revoked (password changed or account disabled since)", ErrBadToken)
+		return Account{}, time.Time{}, fmt.Errorf("%w: revoked (password changed or account disabled since)", ErrBadToken)
 	}
 	out := *a
 	out.Hash = nil
-	return out, nil
+	return out, c.ExpiresAt.Time, nil
 }
 
 // LooksLikeToken reports whether a password is shaped like a JWT, so a

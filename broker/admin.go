@@ -6,7 +6,6 @@ import (
 	"errors"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
@@ -23,6 +22,7 @@ type AdminRequest struct {
 	Name     *string  `json:"name,omitempty"`     // account display name
 	Enabled  *bool    `json:"enabled,omitempty"`  // account enabled
 	Password *string  `json:"password,omitempty"` // account password
+	Current  *string  `json:"current,omitempty"`  // the current password, to change one's own
 	TTL      string   `json:"ttl,omitempty"`      // token lifetime, e.g. "24h"
 	Thing    string   `json:"thing,omitempty"`    // Thing ID
 	Agent    string   `json:"agent,omitempty"`    // new owner
@@ -150,6 +150,11 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 				return nil, err
 			}
 		}
+		if req.Password != nil && self {
+			if err := h.proveCurrent(ctx, id, req.Current); err != nil {
+				return nil, err
+			}
+		}
 		var role *authz.Role
 		if req.Role != "" {
 			r, err := authz.ParseRole(req.Role)
@@ -158,11 +163,10 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 			}
 			role = &r
 		}
+		// A change of role, password or enabled state ends what the account
+		// has open (accountChanged, revoke.go).
 		if err := h.authz.Update(ctx, req.ID, role, req.Name, req.Enabled, req.Password); err != nil {
 			return nil, accountErr(err)
-		}
-		if req.Enabled != nil && !*req.Enabled {
-			h.disconnectAccount(req.ID)
 		}
 		a, _ := h.authz.Get(req.ID)
 		return a, nil
@@ -185,6 +189,10 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 				return nil, wot.Errorf(wot.CodeInvalidPayload, "ttl %q: at most %s", req.TTL, authz.MaxTokenTTL)
 			}
 			ttl = d
+		}
+		ttl, err := tokenLifetime(id, ttl, h.opts.Now())
+		if err != nil {
+			return nil, err
 		}
 		tok, exp, err := h.authz.IssueToken(req.ID, ttl)
 		if err != nil {
@@ -239,13 +247,42 @@ func accountErr(err error) error {
 	return err
 }
 
-// disconnectAccount ends the connections of a disabled account.
-func (h *Hub) disconnectAccount(account string) {
-	h.forgetAwaySessions(account)
-	h.sessions.Range(func(k, v any) bool {
-		if v.(authz.Identity).ID == account {
-			_ = h.srv.DisconnectClient(k.(*mqtt.Client), packets.ErrNotAuthorized)
+// proveCurrent checks the current password that an account's change of
+// its own password must give: a token (or a session left open) must not be
+// enough to take the account over. The check is throttled like a login
+// from the client's address.
+func (h *Hub) proveCurrent(ctx context.Context, id authz.Identity, current *string) error {
+	if current == nil {
+		return wot.Errorf(wot.CodeDenied, "changing your own password needs the current one (field \"current\")")
+	}
+	if _, err := h.authz.Login(ctx, id.ID, *current, id.Remote); err != nil {
+		if errors.Is(err, authz.ErrThrottled) {
+			return wot.Errorf(wot.CodeQuota, "too many failed logins; try again later")
 		}
-		return true
-	})
+		return wot.Errorf(wot.CodeDenied, "the current password is wrong")
+	}
+	return nil
+}
+
+// tokenLifetime bounds the lifetime of a token asked for by a client that
+// logged in with a token: the new token never outlives that one, so that a
+// short-lived token cannot be turned into a long-lived one. Without a
+// lifetime asked for it gets what is left of its own (at most the
+// default); asking for more is refused. A password or certificate login
+// may ask for up to authz.MaxTokenTTL.
+func tokenLifetime(id authz.Identity, ttl time.Duration, now time.Time) (time.Duration, error) {
+	if id.Expires.IsZero() {
+		return ttl, nil
+	}
+	left := id.Expires.Sub(now)
+	switch {
+	case left <= 0:
+		return 0, wot.Errorf(wot.CodeDenied, "the token this connection logged in with has expired; log in again")
+	case ttl == 0:
+		return min(authz.DefaultTokenTTL, left), nil
+	case ttl > left:
+		return 0, wot.Errorf(wot.CodeDenied, "a token made with a token cannot outlive it (yours expires at %s); log in with the password for a longer one",
+			id.Expires.UTC().Format(time.RFC3339))
+	}
+	return ttl, nil
 }

@@ -360,6 +360,14 @@ func (h *Hub) directoryEvents(w http.ResponseWriter, r *http.Request, id authz.I
 	}
 	sub, missed := h.web.feed.subscribe(r.Header.Get("Last-Event-ID"))
 	defer h.web.feed.unsubscribe(sub)
+	// An account change ends the stream (revoke.go); access lists are
+	// decided per event below.
+	unwatch, err := h.watchStream(&openStream{id: id, op: authz.OpReadTD, fin: sub.fin})
+	if err != nil {
+		h.problem(w, r, err)
+		return
+	}
+	defer unwatch()
 	s, err := openSSE(w)
 	if err != nil {
 		return

@@ -138,6 +138,8 @@ func FuzzAdminRequest(f *testing.F) {
 		`{"op":"accounts.add","id":"x","role":"agent"}`,
 		`{"op":"accounts.update","id":"app","enabled":false,"name":"","role":"viewer"}`,
 		`{"op":"accounts.update","password":"short"}`,
+		`{"op":"accounts.update","password":"long enough password","current":"not it"}`,
+		`{"op":"accounts.update","id":"admin","password":"long enough password","current":""}`,
 		`{"op":"token","id":"admin","ttl":"8760h1s"}`,
 		`{"op":"things.acl","thing":"` + fuzzLampID + `","allow":["role:viewer"],"deny":["app"]}`,
 		`{"op":"things.reassign","thing":"` + fuzzLampID + `","agent":"a/b"}`,

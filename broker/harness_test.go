@@ -157,7 +157,7 @@ func (c *client) mustPublish(topic string, payload []byte, props *paho.PublishPr
 // test after a deadline.
 func (c *client) next(topic string) *paho.Publish {
 	c.tb.Helper()
-	deadline := time.After(5 * time.Second)
+	deadline := time.After(30 * time.Second)
 	for {
 		select {
 		case m := <-c.msgs:
@@ -165,7 +165,7 @@ func (c *client) next(topic string) *paho.Publish {
 				return m
 			}
 		case <-deadline:
-			c.tb.Fatalf("%s: no message on %q within 5s", c.id, topic)
+			c.tb.Fatalf("%s: no message on %q within 30s", c.id, topic)
 			return nil
 		}
 	}

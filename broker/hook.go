@@ -73,7 +73,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
 	}
 	var after []func()
-	err := h.handlePublish(withAfterAck(context.Background(), &after), id, &pk)
+	err := h.handlePublish(withAfterAck(withRequester(context.Background(), cl), &after), id, &pk)
 	if err != nil {
 		return pk, h.refuse(cl, &pk, err)
 	}

@@ -202,7 +202,7 @@ func (s *sseStream) next() sseEvent {
 		default:
 		}
 		s.tb.Fatal("the event stream ended")
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		s.tb.Fatal("no event within 5s")
 	}
 	return sseEvent{}
@@ -213,7 +213,7 @@ func (s *sseStream) ended() {
 	s.tb.Helper()
 	select {
 	case <-s.closed:
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		s.tb.Fatal("the event stream did not end within 5s")
 	}
 }

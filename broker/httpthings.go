@@ -190,7 +190,7 @@ func (h *Hub) observe(w http.ResponseWriter, r *http.Request, id authz.Identity,
 		h.problem(w, r, err)
 		return
 	}
-	h.streamValues(w, r, thingID, wot.KindProperty, name)
+	h.streamValues(w, r, id, authz.OpReadProperty, thingID, wot.KindProperty, name)
 }
 
 // subscribe is subscribeevent (one event) and subscribeallevents (name
@@ -204,7 +204,7 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request, id authz.Identit
 		h.problem(w, r, err)
 		return
 	}
-	h.streamValues(w, r, thingID, wot.KindEvent, name)
+	h.streamValues(w, r, id, authz.OpSubscribeEvent, thingID, wot.KindEvent, name)
 }
 
 // history answers a history query: of one event (/events/{name}), of

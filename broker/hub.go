@@ -37,6 +37,9 @@ const (
 	DefaultHTTPAddr      = ":8080"
 	DefaultHTTPSAddr     = ":8443"
 	DefaultHTTPWait      = 10 * time.Second
+	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
+	// otherwise: loopback, since /metrics has no authentication.
+	DefaultMetricsAddr = "127.0.0.1:9090"
 )
 
 // Options configures a Hub. The zero value runs a hub on the default ports
@@ -127,7 +130,8 @@ type Options struct {
 	Limits Limits
 	// MetricsAddr is the listen address of the Prometheus metrics,
 	// /healthz and /readyz (metrics.go); no listener when empty or "off"
-	// (wotmq serve defaults to :9090).
+	// (wotmq serve defaults to DefaultMetricsAddr, loopback only: the
+	// endpoints have no authentication).
 	MetricsAddr string
 	// BackupDir is where the backup admin operation writes its files;
 	// DataDir/backups when empty.
@@ -210,6 +214,7 @@ type Hub struct {
 	watchers   watchers               // in-process listeners of request statuses
 	bus        bus                    // in-process listeners of the hub's publishes
 	signals    sessions               // real-time channel signalling sessions
+	streams    streamSet              // open event streams, for revocation (revoke.go)
 	adminPW    string                 // the generated first admin password, if any
 	srv        *mqtt.Server
 	window     int          // most requests delivered to one agent and not yet answered
@@ -259,7 +264,7 @@ func New(opts Options) (*Hub, error) {
 		return nil, err
 	}
 	h.presence = presence.New(db, opts.Now)
-	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost}); err != nil {
+	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: h.accountChanged}); err != nil {
 		db.Close()
 		return nil, err
 	}

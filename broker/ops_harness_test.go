@@ -85,7 +85,7 @@ func (w *watched) ended(tb testing.TB) *paho.Disconnect {
 	tb.Helper()
 	select {
 	case <-w.Done():
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		tb.Fatalf("%s: connection still open", w.id)
 	}
 	select {
@@ -172,7 +172,7 @@ func (r *rawConn) send(pk packets.Packet) {
 // read reads one packet (a short deadline: only for answers expected now).
 func (r *rawConn) read() packets.Packet {
 	r.tb.Helper()
-	_ = r.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
 	defer r.SetReadDeadline(time.Time{})
 	br := bufio.NewReader(r.Conn)
 	b, err := br.ReadByte()

@@ -72,7 +72,7 @@ func TestChannelSignalling(t *testing.T) {
 	})
 	t.Run("OfflineAgent", func(t *testing.T) {
 		owner.Disconnect(&paho.Disconnect{})
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for i := 0; ; i++ { // the hub notices the disconnect shortly after
 			rc, reason := send(op, wot.Signal{Session: fmt.Sprint("s-off-", i), Type: wot.SignalOffer, SDP: "x"})
 			if rc == wot.CodeOffline.Reason() {

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -95,8 +96,9 @@ type valueItem struct {
 // gets what it missed from the history, then the live values. A property
 // stream without Last-Event-ID starts with the current value(s). The
 // stream ends when the Thing is deleted, the client falls sseBuffer
-// messages behind, or the hub stops.
-func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, thingID string, kind wot.HistoryKind, name string) {
+// messages behind, the account or the Thing's access list changes so that
+// id may no longer op (revoke.go), or the hub stops.
+func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Identity, op authz.Op, thingID string, kind wot.HistoryKind, name string) {
 	filter := wot.PropertyTopic(thingID, name)
 	switch {
 	case kind == wot.KindEvent && name == "":
@@ -107,6 +109,13 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, thingID strin
 		filter = wot.AllPropertiesFilter(thingID)
 	}
 	fin := newEnding()
+	// An account or access list change ends the stream (revoke.go).
+	unwatch, err := h.watchStream(&openStream{id: id, thing: thingID, op: op, fin: fin})
+	if err != nil {
+		h.problem(w, r, err)
+		return
+	}
+	defer unwatch()
 	live := make(chan Message, sseBuffer)
 	// Listen before reading the store, so nothing falls between the two;
 	// what both return is sent once (by time).

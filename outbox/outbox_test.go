@@ -147,7 +147,7 @@ func TestRetentionExpires(t *testing.T) {
 	}
 	// Badger TTLs have whole-second granularity: poll until the short-lived
 	// entry is gone, for at most a few seconds.
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		page, err := s.History(ctx, "t", outbox.Filter{}, wot.HistoryQuery{})
 		if err != nil {

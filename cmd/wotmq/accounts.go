@@ -25,6 +25,7 @@ import (
 // adminConn are the connection flags of the admin verbs.
 type adminConn struct {
 	broker, username, password string
+	passwordFile               string
 	timeout                    time.Duration
 	json                       bool
 }
@@ -32,7 +33,8 @@ type adminConn struct {
 func (a *adminConn) flags(fs *flag.FlagSet) {
 	fs.StringVar(&a.broker, "broker", "127.0.0.1:1883", "hub MQTT address host:port")
 	fs.StringVar(&a.username, "username", "", "account to act as")
-	fs.StringVar(&a.password, "password", "", "its password or token")
+	fs.StringVar(&a.password, "password", "", "its password or token (prefer --password-file or WOTMQ_PASSWORD: a command line is visible to every user of the machine)")
+	fs.StringVar(&a.passwordFile, "password-file", "", "file whose first line is the password or token (wins over --password)")
 	fs.DurationVar(&a.timeout, "timeout", 10*time.Second, "how long to wait for the hub")
 	fs.BoolVar(&a.json, "json", false, "print JSON")
 }
@@ -46,6 +48,9 @@ func parseAdmin(fs *flag.FlagSet, args []string, stderr io.Writer, usage string)
 // do sends one request to the hub's admin topic and decodes the reply
 // into out.
 func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) error {
+	if err := a.resolvePassword(); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.broker)
@@ -105,6 +110,16 @@ func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) er
 	}
 }
 
+// resolvePassword reads --password-file into password, once.
+func (a *adminConn) resolvePassword() error {
+	pw, err := passwordOf(a.password, a.passwordFile)
+	if err != nil {
+		return err
+	}
+	a.password, a.passwordFile = pw, ""
+	return nil
+}
+
 // tokenSubject reads the account ID out of a token (without checking it:
 // the hub does) so that replies can be addressed to it.
 func tokenSubject(pw string) string {
@@ -140,6 +155,8 @@ one's own password).
   wotmq accounts disable ID        (also ends its connections and voids its tokens)
   wotmq accounts enable ID
   wotmq accounts passwd [ID] [--new-password PW]
+                                   (your own: log in with your current password,
+                                   not a token; an admin sets another's)
 
 Roles: agent, viewer, operator, manager, admin, service (docs/security.md).
 Without --new-password, add and passwd make up a password and print it.
@@ -247,6 +264,14 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			pw = authz.NewPassword()
 		}
 		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Password: &pw}
+		if err := a.resolvePassword(); err != nil {
+			return err
+		}
+		if (id == "" || id == a.username) && !authz.LooksLikeToken(a.password) {
+			// One's own password changes only with the current one: the
+			// password this command logs in with.
+			req.Current = &a.password
+		}
 		if err := a.do(ctx, req, nil); err != nil {
 			return err
 		}
@@ -276,6 +301,8 @@ const tokenUsage = `Usage: wotmq token [ID] [flags]
 Issue an access token: for yourself, or (as an admin) for another account.
 Use it as the MQTT password (user name empty or the account ID) or as an
 HTTP bearer token. Disabling the account or changing its password voids it.
+A token made while logged in with a token never outlives that token; log in
+with the password for a longer one.
 
 Example:
   wotmq token --username app --password "$APP_PW" --ttl 720h
@@ -285,7 +312,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wotmq token", flag.ContinueOnError)
 	var a adminConn
 	a.flags(fs)
-	ttl := fs.Duration("ttl", authz.DefaultTokenTTL, "token lifetime")
+	ttl := fs.Duration("ttl", 0, "token lifetime (default 24h; logged in with a token, what is left of it: a token never outlives the one that made it)")
 	rest, err := parseAdmin(fs, args, stderr, tokenUsage)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -293,7 +320,10 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	req := broker.AdminRequest{Op: broker.AdminToken, TTL: ttl.String()}
+	req := broker.AdminRequest{Op: broker.AdminToken}
+	if *ttl > 0 {
+		req.TTL = ttl.String()
+	}
 	if len(rest) > 0 {
 		req.ID = rest[0]
 	}

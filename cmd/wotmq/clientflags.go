@@ -22,6 +22,7 @@ import (
 type clientFlags struct {
 	broker             string
 	username, password string
+	passwordFile       string
 	timeout            time.Duration
 	json               bool
 }
@@ -29,7 +30,8 @@ type clientFlags struct {
 func (f *clientFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.broker, "broker", "127.0.0.1:1883", "hub address: host:port, or a URL mqtt://, mqtts://, ws://host:port/mqtt, wss://")
 	fs.StringVar(&f.username, "username", "", "account to connect as")
-	fs.StringVar(&f.password, "password", "", "its password or access token")
+	fs.StringVar(&f.password, "password", "", "its password or access token (prefer --password-file or WOTMQ_PASSWORD: a command line is visible to every user of the machine)")
+	fs.StringVar(&f.passwordFile, "password-file", "", "file whose first line is the password or token (wins over --password)")
 	fs.DurationVar(&f.timeout, "timeout", 10*time.Second, "how long to wait for the hub and for each answer")
 	fs.BoolVar(&f.json, "json", false, "print JSON, one value per line, for scripts")
 }
@@ -69,6 +71,7 @@ func parseVerb(fs *flag.FlagSet, v clientVerb, args []string, stderr io.Writer) 
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
+	warnClientSecrets(fs, stderr)
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return nil, usageError{err.Error()}
 	}
@@ -87,12 +90,16 @@ func negativeNumber(s string) bool {
 
 // connect connects to the hub as a consumer.
 func (f *clientFlags) connect(ctx context.Context) (*wot.Client, error) {
+	pw, err := passwordOf(f.password, f.passwordFile)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	c, err := wot.Connect(ctx, wot.Options{
 		URL:      f.broker,
 		Username: f.username,
-		Password: f.password,
+		Password: pw,
 		Timeout:  f.timeout,
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ import (
 // docs/operations.md). Limits given as 0 are off.
 func opsFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
-	fs.StringVar(&o.MetricsAddr, "metrics-addr", ":9090", "Prometheus /metrics, /healthz and /readyz listen address (\"off\" to disable)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", broker.DefaultMetricsAddr, "Prometheus /metrics, /healthz and /readyz listen address, unauthenticated: loopback unless you put it elsewhere on purpose (\"off\" to disable)")
 	fs.StringVar(&o.BackupDir, "backup-dir", "", "directory where the backup admin operation writes (default: DATA/backups)")
 	l := &o.Limits
 	l.MaxConnections, l.MaxThingsPerAgent, l.MaxHistory, l.ClientQueue = broker.DefaultMaxConnections, broker.DefaultMaxThingsPerAgent, broker.DefaultMaxHistory, broker.DefaultClientQueue
@@ -32,6 +32,10 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.Var(byteSize{i: &l.MaxPayload}, "max-payload", "largest payload accepted, e.g. 256KiB; larger ones are refused with too_large (0: no limit)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", broker.DefaultRateLimit, "publishes a second one connection may sustain; more are refused with rate_limited (0: no limit)")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "publishes one connection may send at once over the rate (0: twice the rate)")
+	th := &o.Throttle
+	fs.IntVar(&th.Failures, "login-failures", 5, "failed logins for one account from one address, within a minute, that lock that pair (not the account) for 10 s, doubling up to 5 min")
+	fs.IntVar(&th.AddressFailures, "login-address-failures", 20, "failed logins from one address, within a minute, for any accounts, after which its password logins are slowed down (one at a time, --login-delay each), never refused")
+	fs.DurationVar(&th.Delay, "login-delay", time.Second, "how long each password login from a slowed-down address waits")
 	l.MaxSessionExpiry = broker.DefaultMaxSessionExpiry
 	fs.Var(durationCap{&l.MaxSessionExpiry}, "max-session-expiry", "longest a persistent session is kept (and queues messages) while its client is away; clients asking for more are told this (0: no cap)")
 }

@@ -33,6 +33,12 @@ type Main struct {
 	TLSCert, TLSKey, TLSClientCA string
 	// PprofAddr serves the Go profiler on a loopback address (pprof.go).
 	PprofAddr string
+	// AdminPasswordFile holds Options.AdminPassword (its first line), so
+	// that the password is not on the command line (secrets.go).
+	AdminPasswordFile string
+	// secretFlags are the secret-bearing flags given on the command line,
+	// warned about once the log exists.
+	secretFlags []string
 
 	Hub       *broker.Hub
 	pprof     *http.Server
@@ -50,6 +56,15 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	opts := m.Options
 	opts.Logger = &log
+	if m.AdminPasswordFile != "" {
+		if opts.AdminPassword != "" {
+			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
+		}
+		if opts.AdminPassword, err = readSecretFile(m.AdminPasswordFile); err != nil {
+			return err
+		}
+	}
+	warnCommandLineSecrets(log, m.secretFlags)
 	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
 		return err
 	}
@@ -147,7 +162,8 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.WSAddr, "ws-addr", broker.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
 	fs.StringVar(&o.DataDir, "data", broker.DefaultDataDir, "data directory (Badger)")
 	fs.BoolVar(&o.Dev, "dev", false, "development mode: admit clients without credentials from loopback addresses (never on a network)")
-	fs.StringVar(&o.AdminPassword, "admin-password", "", "password of the account admin created on a hub without accounts (default: a random one, printed once)")
+	fs.StringVar(&o.AdminPassword, "admin-password", "", "password of the account admin created on a hub without accounts (default: a random one, printed once); prefer --admin-password-file or WOTMQ_ADMIN_PASSWORD: the command line is visible to every user of the machine")
+	fs.StringVar(&m.AdminPasswordFile, "admin-password-file", "", "file whose first line is the password of the account admin created on a hub without accounts")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables MQTT over TLS and secure WebSocket")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&m.TLSClientCA, "tls-client-ca", "", "CA file (PEM) for optional client certificates; a certificate whose common name is an account logs in as it")
@@ -208,6 +224,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return usageError{err.Error()}
 	}
+	noteCommandLineSecrets(fs, m)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
