@@ -1,0 +1,311 @@
+package broker_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/datadir"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// storeEvents is how many events storeBuild writes.
+const storeEvents = 400
+
+// storeBuild writes the lamp's TD and storeEvents events through a real hub
+// in a new directory. It returns two copies: closed, the directory after a
+// clean Close (tables and MANIFEST), and crashed, a copy taken while the hub
+// ran, as kill -9 leaves it (the events only in the .mem write-ahead log).
+func storeBuild(t *testing.T) (closed, crashed string) {
+	t.Helper()
+	dir := t.TempDir()
+	h := startHub(t, dir)
+	agent := registerLamp(t, h)
+	for i := range storeEvents {
+		agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte(strconv.Itoa(i)), nil)
+	}
+	crashed = t.TempDir()
+	storeCopy(t, dir, crashed)
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return dir, crashed
+}
+
+// storeCopy copies the files of a data directory (not its subdirectories).
+func storeCopy(t *testing.T, src, dst string) {
+	t.Helper()
+	ents, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		if !e.Type().IsRegular() {
+			continue
+		}
+		in, err := os.Open(filepath.Join(src, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := os.OpenFile(filepath.Join(dst, e.Name()), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(out, in); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		if err := out.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// storeSums is each file of dir with the SHA-256 of its content.
+func storeSums(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	sums := map[string]string{}
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		s := sha256.Sum256(b)
+		sums[strings.TrimPrefix(path, dir)] = hex.EncodeToString(s[:8])
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sums
+}
+
+// storeOne returns the only file of dir whose name ends in ext.
+func storeOne(t *testing.T, dir, ext string) string {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, "*"+ext))
+	if len(m) != 1 {
+		t.Fatalf("%s files in %s: %v", ext, dir, m)
+	}
+	return m[0]
+}
+
+// storeHistory reads the lamp's whole event history, page by page.
+func storeHistory(t *testing.T, h *broker.Hub, id string) []string {
+	t.Helper()
+	c := dial(t, h, id)
+	c.subscribe("replies/" + id + "/#")
+	var got []string
+	q := wot.HistoryQuery{Limit: 100}
+	for {
+		body, _ := json.Marshal(q)
+		c.mustPublish(wot.Topic{Kind: wot.TopicEventHistory, ThingID: lampID, Name: "overheating"}.String(), body, &paho.PublishProperties{ResponseTopic: "replies/" + id + "/h"})
+		var page wot.HistoryPage
+		if err := json.Unmarshal(c.next("replies/"+id+"/h").Payload, &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			got = append(got, string(it.Value))
+		}
+		if page.Next == "" || len(page.Items) == 0 {
+			return got
+		}
+		q.Cursor = page.Next
+	}
+}
+
+// TestDamagedStoreRefused damages a store written by a real hub the ways an
+// operator met them (issue 12, item 17) and starts a hub on it: the start
+// fails with an error naming the file and the way out, and no file of the
+// directory was deleted or changed. A crash image that is not damaged
+// still opens with every acknowledged event.
+func TestDamagedStoreRefused(t *testing.T) {
+	closed, crashed := storeBuild(t)
+	open := func(t *testing.T, dir string) (*broker.Hub, error) {
+		log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+		h, err := broker.New(broker.Options{DataDir: dir, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log})
+		if err == nil {
+			t.Cleanup(func() { h.Close() })
+			err = h.Start(context.Background())
+		}
+		return h, err
+	}
+	refused := func(t *testing.T, dir, file, problem string) {
+		t.Helper()
+		before := storeSums(t, dir)
+		_, err := open(t, dir)
+		if err == nil {
+			t.Fatalf("hub started on a store with %s %s", file, problem)
+		}
+		var d *datadir.Damage
+		if !errors.Is(err, datadir.ErrDamaged) || !errors.As(err, &d) || d.File != file {
+			t.Fatalf("error does not name %s as damaged: %v", file, err)
+		}
+		for _, want := range []string{file, problem, "restore", "docs/operations.md"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("error does not say %q: %v", want, err)
+			}
+		}
+		if after := storeSums(t, dir); fmt.Sprint(after) != fmt.Sprint(before) {
+			t.Errorf("files changed by the refused start:\nbefore %v\nafter  %v", before, after)
+		}
+	}
+	t.Run("CrashImageOpensWithEveryEvent", func(t *testing.T) {
+		dir := t.TempDir()
+		storeCopy(t, crashed, dir)
+		h, err := open(t, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := storeHistory(t, h, "reader"); len(got) != storeEvents {
+			t.Errorf("%d events after the crash, want %d", len(got), storeEvents)
+		}
+	})
+	t.Run("MissingManifest", func(t *testing.T) {
+		dir := t.TempDir()
+		storeCopy(t, closed, dir)
+		if err := os.Remove(filepath.Join(dir, "MANIFEST")); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, dir, "MANIFEST", "missing")
+	})
+	t.Run("GarbledWriteAheadLog", func(t *testing.T) {
+		dir := t.TempDir()
+		storeCopy(t, crashed, dir)
+		wal := storeOne(t, dir, ".mem")
+		f, err := os.OpenFile(wal, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The events fill roughly the first 40 KB of the log; 20 KB is in
+		// the middle of them.
+		if _, err := f.WriteAt([]byte("garbage garbage garbage"), 20_000); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		refused(t, dir, filepath.Base(wal), "followed by readable records")
+	})
+	t.Run("TruncatedTable", func(t *testing.T) {
+		dir := t.TempDir()
+		storeCopy(t, closed, dir)
+		sst := storeOne(t, dir, ".sst")
+		st, err := os.Stat(sst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Truncate(sst, st.Size()/2); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, dir, filepath.Base(sst), "unreadable")
+	})
+	t.Run("GarbledTable", func(t *testing.T) {
+		dir := t.TempDir()
+		storeCopy(t, closed, dir)
+		sst := storeOne(t, dir, ".sst")
+		f, err := os.OpenFile(sst, os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte("garbage"), 100); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		refused(t, dir, filepath.Base(sst), "unreadable")
+	})
+}
+
+// storeExposed lists the files and directories under dir that users other
+// than the owner may read, write or enter.
+func storeExposed(t *testing.T, dir string) []string {
+	t.Helper()
+	var bad []string
+	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if info, err := d.Info(); err == nil && info.Mode().Perm()&0o077 != 0 {
+			bad = append(bad, fmt.Sprintf("%s %04o", strings.TrimPrefix(path, dir), info.Mode().Perm()))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bad
+}
+
+// TestDataDirPermissions starts a hub on a world-readable data directory
+// (issue 12, item 10): it holds the token signing key and the password
+// hashes, so the hub takes other users' access away, from the backup
+// directory too, and keeps it away for the files Badger makes while it
+// runs.
+func TestDataDirPermissions(t *testing.T) {
+	t.Run("WorldReadableDirectoryTightened", func(t *testing.T) {
+		dir, backups := t.TempDir(), t.TempDir()
+		if err := os.Chmod(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(backups, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(backups, "old.backup"), []byte("a backup holds the token key"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		h := startHub(t, dir, func(o *broker.Options) {
+			o.Dev = false
+			o.AdminPassword = adminPW
+			o.PasswordCost = 4
+			o.BackupDir = backups
+		})
+		if bad := append(storeExposed(t, dir), storeExposed(t, backups)...); len(bad) > 0 {
+			t.Errorf("readable by others while the hub runs: %v", bad)
+		}
+		if _, _, err := h.Accounts().IssueToken("admin", time.Hour); err != nil { // the token key is in the store now
+			t.Fatal(err)
+		}
+		if _, err := h.Backup(context.Background(), "new.backup"); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if bad := append(storeExposed(t, dir), storeExposed(t, backups)...); len(bad) > 0 {
+			t.Errorf("readable by others after the hub stopped: %v", bad)
+		}
+	})
+	t.Run("RefusesWhatItCannotTighten", func(t *testing.T) {
+		// A directory of another user that others may read: the hub
+		// cannot chmod it and must say so instead of starting.
+		other := os.TempDir()
+		st, err := os.Stat(other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) == os.Getuid() || st.Mode().Perm()&0o077 == 0 {
+			t.Skipf("needs a world-readable directory of another user; %s is not one for uid %d", other, os.Getuid())
+		}
+		_, err = broker.New(broker.Options{DataDir: other, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true})
+		if !errors.Is(err, datadir.ErrExposed) || !strings.Contains(err.Error(), "chmod") {
+			t.Errorf("start on %s: %v, want a refusal saying how to fix it", other, err)
+		}
+	})
+}
