@@ -277,7 +277,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 	defer s.trim.forget(thingID)
 	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
-		if err := s.db.DropPrefix(p); err != nil {
+		if err := dropPrefix(s.db, p); err != nil {
 			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
 		}
 	}
