@@ -383,3 +383,75 @@ func TestDeleteThingKeepsWritesFlowing(t *testing.T) {
 		t.Errorf("history of a deleted Thing registered again: %d items", len(page.Items))
 	}
 }
+
+// TestClockBackAcrossRestart restarts a hub with its clock an hour earlier
+// (issue 12, item 20): history, cursor resume and an agent's request queue
+// keep the order things happened in, old before new, and skip nothing.
+func TestClockBackAcrossRestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
+	withClock := func(o *broker.Options) { o.Now = clk.Now }
+	event := agentTopic(wot.TopicAgentEvent, "overheating")
+
+	h := startHub(t, dir, withClock)
+	agent := registerLamp(t, h)
+	for _, v := range []string{"1", "2", "3"} {
+		agent.mustPublish(event, []byte(v), nil)
+	}
+	agent.Disconnect(&paho.Disconnect{})
+	app := dial(t, h, "app")
+	app.mustPublish(wot.ActionTopic(lampID, "toggle"), []byte(`{}`), nil) // queued: the agent is away
+	before := storeHistory(t, h, "reader-1")
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Add(-time.Hour)
+	h = startHub(t, dir, withClock)
+	agent = registerLamp(t, h)
+	for _, v := range []string{"4", "5", "6"} {
+		agent.mustPublish(event, []byte(v), nil)
+	}
+	app = dial(t, h, "app")
+	app.mustPublish(wot.ActionTopic(lampID, "fade"), []byte(`{"to":1}`), nil)
+
+	t.Run("HistoryOldThenNew", func(t *testing.T) {
+		if got := storeHistory(t, h, "reader-2"); strings.Join(got, ",") != "1,2,3,4,5,6" || strings.Join(before, ",") != "1,2,3" {
+			t.Errorf("history %v (before the restart %v), want 1..6", got, before)
+		}
+	})
+	t.Run("CursorResumeSkipsNothing", func(t *testing.T) {
+		c := dial(t, h, "reader-3")
+		c.subscribe("replies/reader-3/#")
+		ask := func(q wot.HistoryQuery) wot.HistoryPage {
+			body, _ := json.Marshal(q)
+			c.mustPublish(wot.Topic{Kind: wot.TopicEventHistory, ThingID: lampID, Name: "overheating"}.String(), body, &paho.PublishProperties{ResponseTopic: "replies/reader-3/h"})
+			var page wot.HistoryPage
+			if err := json.Unmarshal(c.next("replies/reader-3/h").Payload, &page); err != nil {
+				t.Fatal(err)
+			}
+			return page
+		}
+		first := ask(wot.HistoryQuery{Limit: 3})
+		if len(first.Items) != 3 || first.Next == "" {
+			t.Fatalf("first page %+v", first)
+		}
+		var got []string
+		for _, it := range ask(wot.HistoryQuery{Cursor: first.Next, Limit: 10}).Items {
+			got = append(got, string(it.Value))
+		}
+		if strings.Join(got, ",") != "4,5,6" {
+			t.Errorf("resumed after %s: %v, want 4,5,6", string(first.Items[2].Value), got)
+		}
+	})
+	t.Run("RequestQueueOldThenNew", func(t *testing.T) {
+		agent.subscribe(wot.RequestsTopic("lamp-agent"))
+		var got []string
+		for range 2 {
+			got = append(got, userProp(agent.next(wot.RequestsTopic("lamp-agent")), wot.PropName))
+		}
+		if strings.Join(got, ",") != "toggle,fade" {
+			t.Errorf("requests delivered %v, want toggle (before the restart), fade", got)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/wot"
@@ -36,5 +37,37 @@ func TestDeleteThingInBatches(t *testing.T) {
 	}
 	if page, err := s.History(ctx, "t2", outbox.Filter{}, wot.HistoryQuery{Limit: 100}); err != nil || len(page.Items) != 10 {
 		t.Errorf("history of the other Thing: %d items, %v; want 10", len(page.Items), err)
+	}
+}
+
+// TestStampsOutliveAClockSetBack reopens a store with a clock an hour
+// earlier (issue 12, item 20): a new record's stamp still follows the
+// newest stored one, whichever Thing holds it, and so does a record kept
+// only as a latest value.
+func TestStampsOutliveAClockSetBack(t *testing.T) {
+	ctx := context.Background()
+	db := mustOpenDB(t, t.TempDir())
+	t0 := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+	now := t0
+	clock := func() time.Time { return now }
+	s := outbox.New(db, outbox.Options{Now: clock})
+	add := func(s *outbox.Store, thing string, retain outbox.Retain) outbox.Record {
+		t.Helper()
+		rec, err := s.Append(ctx, outbox.Record{Kind: wot.KindEvent, ThingID: thing, Name: "e", Value: []byte("1")}, retain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	add(s, "b", outbox.RetainDefault)
+	now = t0.Add(10 * time.Second)
+	newest := add(s, "a", outbox.RetainDefault) // the newest stamp is not in the last Thing's history
+	now = t0.Add(20 * time.Second)
+	latestOnly := add(s, "c", outbox.RetainNone)
+
+	now = t0.Add(-time.Hour)
+	s2 := outbox.New(db, outbox.Options{Now: clock})
+	if rec := add(s2, "b", outbox.RetainDefault); !rec.Time.After(latestOnly.Time) || !rec.Time.After(newest.Time) {
+		t.Errorf("stamp after the clock went back: %v, newest stored %v", rec.Time, latestOnly.Time)
 	}
 }
