@@ -251,8 +251,7 @@ func New(opts Options) (*Hub, error) {
 	// Badger repairs a damaged store by dropping data, or panics where
 	// nobody can recover: look first, and refuse (datadir.Check).
 	if err := datadir.Check(opts.DataDir); err != nil {
-		h.log.Error().Err(err).Msg("refusing to open a damaged store")
-		return nil, fmt.Errorf("broker: %w", err)
+		return nil, fmt.Errorf("broker: %w", err) // the caller logs it
 	}
 	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
 	if err != nil {

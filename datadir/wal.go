@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"os"
+
+	"github.com/dgraph-io/ristretto/v2/z"
 )
 
 // Badger's log files (.mem write-ahead logs and .vlog value logs) share one
@@ -29,10 +31,14 @@ var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 // checkLog returns an error when path holds a readable record after the
 // first unreadable one.
 func checkLog(path string) error {
-	data, err := os.ReadFile(path)
+	// Mapped, not read: logs are preallocated (a value log to twice its
+	// size limit), mostly zeros that need no memory of their own.
+	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
+	defer mf.Close(-1) // -1: never truncate
+	data := mf.Data
 	if len(data) < logHeaderSize {
 		if allZero(data) {
 			return nil
