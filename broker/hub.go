@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/datadir"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
@@ -249,11 +250,29 @@ func New(opts Options) (*Hub, error) {
 	h.links.init()
 	h.ops.init()
 
+	// The store holds the token key and password hashes: other users of
+	// the machine must not read it (docs/security.md, "Data directory").
+	if n, err := datadir.Secure(opts.DataDir, opts.BackupDir); err != nil {
+		return nil, fmt.Errorf("broker: %w", err)
+	} else if n > 0 {
+		h.log.Warn().Str("dir", opts.DataDir).Int("changed", n).Msg("took other users' access to the data directory away (0700 directories, 0600 files)")
+	}
+	// Badger repairs a damaged store by dropping data, or panics where
+	// nobody can recover: look first, and refuse (datadir.Check).
+	if err := datadir.Check(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("broker: %w", err) // the caller logs it
+	}
 	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
 	if err != nil {
 		return nil, fmt.Errorf("broker: open data directory %s: %w", opts.DataDir, err)
 	}
 	h.db = db
+	// Badger made its files (LOCK, the new logs) 0666 minus the umask;
+	// the directory is 0700 already, this covers a copy of it.
+	if _, err := datadir.Secure(opts.DataDir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("broker: %w", err)
+	}
 	ctx := context.Background()
 	if h.dir, err = directory.Open(ctx, db); err != nil {
 		db.Close()
@@ -442,6 +461,11 @@ func (h *Hub) Close() error {
 	h.bg.Wait()
 	if cerr := h.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("broker: close store: %w", cerr))
+	}
+	// Files Badger made while running are 0666 minus the umask; a copy of
+	// the stopped directory must not carry them readable.
+	if _, serr := datadir.Secure(h.opts.DataDir, h.opts.BackupDir); serr != nil {
+		h.log.Warn().Err(serr).Msg("data directory permissions")
 	}
 	h.gate.Unlock()
 	h.closeErr = err

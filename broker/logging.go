@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 
 	"github.com/rs/zerolog"
 )
@@ -116,5 +117,10 @@ func (b badgerLogger) Infof(f string, a ...any) {
 	b.log.Debug().Str("component", "badger").Msgf(f, a...)
 }
 func (b badgerLogger) Debugf(f string, a ...any) {
+	if strings.Contains(f, "not referenced in MANIFEST") {
+		// Badger deletes the file next: an operator wants to know.
+		b.log.Warn().Str("component", "badger").Msgf(strings.TrimSpace(f)+"; deleting it", a...)
+		return
+	}
 	b.log.Debug().Str("component", "badger").Msgf(f, a...)
 }

@@ -604,14 +604,20 @@ func (h *Hub) sweepLoop() {
 	}
 }
 
-// sweep fails every unfinished request whose expiry has passed.
+// sweep fails every unfinished request whose expiry has passed. A request
+// it cannot fail (the store refuses the write) stays expired and would be
+// found again at once: the sweep then stops until its next run instead of
+// looping, which would also keep Close waiting for it forever.
 func (h *Hub) sweep(ctx context.Context) {
+	const batch = 256
 	for {
-		ids, err := h.inbox.ExpiredBefore(ctx, h.opts.Now(), 256)
+		ids, err := h.inbox.ExpiredBefore(ctx, h.opts.Now(), batch)
 		if err != nil {
 			h.log.Error().Err(err).Msg("cannot read expired requests")
 			return
 		}
+		var stuck int
+		var last error
 		for _, id := range ids {
 			r, err := h.inbox.Get(ctx, id)
 			if err != nil {
@@ -620,12 +626,23 @@ func (h *Hub) sweep(ctx context.Context) {
 			}
 			mu := h.agentLock(r.AgentID)
 			mu.Lock()
-			_ = h.finishLocked(ctx, id, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "no outcome before the request expired (%s after it was made)", r.Expires.Sub(r.Requested).Round(time.Second)))
+			if err := h.finishLocked(ctx, id, wot.StatusFailed, nil, wot.Errorf(wot.CodeExpired, "no outcome before the request expired (%s after it was made)", r.Expires.Sub(r.Requested).Round(time.Second))); err != nil {
+				stuck, last = stuck+1, err
+			}
 			h.drainOnline(ctx, r.AgentID)
 			mu.Unlock()
 		}
-		if len(ids) < 256 {
+		if stuck > 0 {
+			h.log.Error().Err(last).Int("requests", stuck).Msg("cannot fail expired requests; trying again at the next sweep")
 			return
+		}
+		if len(ids) < batch {
+			return
+		}
+		select {
+		case <-h.stop:
+			return // the rest at the next start
+		default:
 		}
 	}
 }

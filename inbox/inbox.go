@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -115,7 +116,31 @@ func New(db *badger.DB, opts Options) (*Store, error) {
 	if err := s.loadQueues(); err != nil {
 		return nil, err
 	}
+	if err := s.loadLastID(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// loadLastID sets lastID to the newest request ID in the store (IDs are
+// 16 hex digits, so the greatest key is the newest).
+func (s *Store) loadLastID() error {
+	return s.db.View(func(txn *badger.Txn) error {
+		p := []byte(prefixRequest)
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: p, Reverse: true})
+		defer it.Close()
+		it.Seek(append(append([]byte{}, p...), 0xff))
+		if !it.Valid() {
+			return nil
+		}
+		id := string(it.Item().Key()[len(p):])
+		n, err := strconv.ParseUint(id, 16, 63)
+		if err != nil || len(id) != 16 {
+			return fmt.Errorf("inbox: bad request key %q", it.Item().Key())
+		}
+		s.lastID = int64(n)
+		return nil
+	})
 }
 
 // DefaultExpiry is the store's expiry for requests that set none.
@@ -189,6 +214,10 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 	return failed, nil
 }
 
+// newID returns an ID greater than every earlier one, stored ones
+// included (loadLastID): a wall clock set back, across a restart too,
+// never puts a new request before older ones in its agent's queue or its
+// outcome history. Until the clock catches up, IDs run on from the newest.
 func (s *Store) newID(now time.Time) string {
 	n := now.UnixNano()
 	s.mu.Lock()
@@ -457,7 +486,7 @@ func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 		append([]byte(prefixHistory+thingID), 0),
 		append([]byte(prefixDesired+thingID), 0),
 	} {
-		if err := s.db.DropPrefix(p); err != nil {
+		if err := dropPrefix(s.db, p); err != nil {
 			return fmt.Errorf("inbox: delete %s: %w", thingID, err)
 		}
 	}

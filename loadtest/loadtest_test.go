@@ -86,7 +86,12 @@ func TestScenariosRun(t *testing.T) {
 			var progress bytes.Buffer
 			rep, err := loadtest.Run(context.Background(), loadtest.Config{
 				Broker: addr, Target: tc.target, Duration: 300 * time.Millisecond, Warmup: 100 * time.Millisecond,
-				Count: 5000, Pid: os.Getpid(), Wait: time.Second, Progress: &progress,
+				Count: 5000, Pid: os.Getpid(), Progress: &progress,
+				// A busy machine slows the run down, it does not lose
+				// messages: wait for each reply and for every message to
+				// arrive (the drain ends as soon as they have), with bounds
+				// only a hang reaches.
+				Wait: 30 * time.Second, Timeout: time.Minute, Drain: 2 * time.Minute,
 			}, scenarios)
 			if err != nil {
 				t.Fatalf("%v\n%s", err, progress.String())

@@ -54,8 +54,9 @@ type Store struct {
 	now       func() time.Time
 	retention time.Duration
 
-	mu   sync.Mutex
-	last int64 // last timestamp handed out, for unique, increasing keys
+	mu     sync.Mutex
+	last   int64 // last timestamp handed out, for unique, increasing keys
+	loaded bool  // last covers the stamps stored before this start (loadLast)
 
 	trim trimmer
 }
@@ -105,6 +106,9 @@ func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, 
 	if err := ctx.Err(); err != nil {
 		return rec, err
 	}
+	if err := s.loadLast(); err != nil {
+		return rec, err
+	}
 	// Stamped inside the write: a shared transaction applies writes in
 	// the order they queued, so the latest value is the newest stamp.
 	err := s.commit.Update(func(txn *badger.Txn) error {
@@ -139,7 +143,10 @@ func roundTTL(d time.Duration) time.Duration {
 	return (d + time.Second - 1).Truncate(time.Second)
 }
 
-// stamp returns a timestamp greater than every earlier one.
+// stamp returns a timestamp greater than every earlier one, stored ones
+// included (loadLast): a wall clock set back, across a restart too, never
+// puts new history before old, where cursors and Last-Event-ID would
+// skip it. Until the clock catches up, stamps run on from the newest.
 func (s *Store) stamp() int64 {
 	now := s.now().UnixNano()
 	s.mu.Lock()
@@ -277,7 +284,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 	defer s.trim.forget(thingID)
 	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
-		if err := s.db.DropPrefix(p); err != nil {
+		if err := dropPrefix(s.db, p); err != nil {
 			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
 		}
 	}
