@@ -76,6 +76,7 @@ func (h *Hub) cancel(ctx context.Context, id authz.Identity, t wot.Topic, payloa
 				},
 			},
 		})
+		h.sendLegacy(r, wot.OpCancelAction, nil)
 		h.log.Debug().Str("id", r.ID).Msg("cancel forwarded to agent")
 		return &r.ActionStatus, nil
 	}
