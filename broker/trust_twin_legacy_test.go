@@ -157,10 +157,10 @@ func (c *twinV311) publish(topic string, payload []byte) {
 const twinOldTD = `,"actions":{"go":{"input":{"type":"integer"},"output":{"type":"integer"}}}`
 
 // twinOutcome waits on the consumer for a reply with a final status.
-func twinOutcome(c *client, topic string) (status, errCode string, payload []byte) {
-	c.tb.Helper()
+func twinOutcome(tb testing.TB, c *client, topic string) (status, errCode string, payload []byte) {
+	tb.Helper()
 	for {
-		m := c.next(topic)
+		m := twinNext(tb, c, topic)
 		if s := userProp(m, wot.PropStatus); wot.Status(s).Final() {
 			return s, userProp(m, wot.PropError), m.Payload
 		}
@@ -199,7 +199,7 @@ func TestMQTT311Agent(t *testing.T) {
 			agent.publish(wot.LegacyReplyTopic("old", tp.ActionID, wot.StatusCompleted), []byte(in))
 			// The second request would be refused busy if the first had
 			// stayed delivered.
-			if st, code, out := twinOutcome(consumer, replies); st != "completed" || string(out) != in {
+			if st, code, out := twinOutcome(t, consumer, replies); st != "completed" || string(out) != in {
 				t.Fatalf("request %d: %s %s %q, want completed %s", i, st, code, out, in)
 			}
 		}
@@ -207,7 +207,7 @@ func TestMQTT311Agent(t *testing.T) {
 		req := agent.nextPublish("agents/old/requests/")
 		tp, _ := wot.ParseTopic(req.TopicName)
 		agent.publish(wot.LegacyReplyTopic("old", tp.ActionID, wot.StatusFailed), []byte(`"jammed"`))
-		if st, code, out := twinOutcome(consumer, replies); st != "failed" || code != string(wot.CodeAgentError) || !strings.Contains(string(out), "jammed") {
+		if st, code, out := twinOutcome(t, consumer, replies); st != "failed" || code != string(wot.CodeAgentError) || !strings.Contains(string(out), "jammed") {
 			t.Errorf("failed reply: %s %s %s, want failed agent_error jammed", st, code, out)
 		}
 	})
@@ -217,13 +217,13 @@ func TestMQTT311Agent(t *testing.T) {
 		agent.publish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "old2", ThingID: "urn:old2"}.String(), tdWith("urn:old2", twinOldTD))
 		agent.subscribe(wot.RequestsTopic("old2")) // no action ID can reach it here
 		first := invoke("urn:old2", "p1", "1")
-		if m := consumer.next(first); userProp(m, wot.PropStatus) != string(wot.StatusPending) {
+		if m := twinNext(t, consumer, first); userProp(m, wot.PropStatus) != string(wot.StatusPending) {
 			t.Fatalf("first request: %s, want pending (the agent cannot receive it answerable)", userProp(m, wot.PropStatus))
 		}
 		// A second request replaces the waiting one instead of being
 		// refused busy behind an unanswerable delivered one.
 		second := invoke("urn:old2", "p2", "2")
-		if st, code, _ := twinOutcome(consumer, first); st != "failed" || code != string(wot.CodeSuperseded) {
+		if st, code, _ := twinOutcome(t, consumer, first); st != "failed" || code != string(wot.CodeSuperseded) {
 			t.Fatalf("first request: %s %s, want failed superseded", st, code)
 		}
 		// Subscribing the 3.1.1 way delivers it, answerable.
@@ -234,7 +234,7 @@ func TestMQTT311Agent(t *testing.T) {
 			t.Fatalf("request on %s: %q", req.TopicName, req.Payload)
 		}
 		agent.publish(wot.LegacyReplyTopic("old2", tp.ActionID, wot.StatusCompleted), []byte("2"))
-		if st, code, _ := twinOutcome(consumer, second); st != "completed" {
+		if st, code, _ := twinOutcome(t, consumer, second); st != "completed" {
 			t.Errorf("second request: %s %s, want completed", st, code)
 		}
 	})
