@@ -50,12 +50,18 @@ func (h *Hub) agentUpdateTD(ctx context.Context, id authz.Identity, t wot.Topic,
 	if err := h.checkThingQuota(id.ID, thing.ID); err != nil {
 		return err
 	}
+	if err := h.checkAffordances(thing); err != nil {
+		return err
+	}
 	raw, err := json.Marshal(thing)
 	if err != nil {
 		return fmt.Errorf("broker: encode TD: %w", err)
 	}
 	twin, err := h.twinTD(thing)
 	if err != nil {
+		return err
+	}
+	if err := h.checkTwinSize(thing.ID, twin); err != nil {
 		return err
 	}
 	e := &directory.Entry{ThingID: thing.ID, AgentID: id.ID, TD: thing, Updated: h.opts.Now().UTC()}

@@ -21,7 +21,7 @@ import (
 // broker's DISCONNECT), and then probes that the hub still serves: a new
 // client gets an event round trip, /healthz and /readyz answer 200.
 
-const badMaxPayload = 4096
+const badMaxPayload = 8192 // the lamp's twin TD (5.5 KB) must fit: twin TDs are held to max-payload
 
 // badEnv is the hub a row runs against, its lamp agent and a consumer.
 type badEnv struct {

@@ -76,6 +76,7 @@ func (h *Hub) cancel(ctx context.Context, id authz.Identity, t wot.Topic, payloa
 				},
 			},
 		})
+		h.sendLegacy(r, wot.OpCancelAction, nil)
 		h.log.Debug().Str("id", r.ID).Msg("cancel forwarded to agent")
 		return &r.ActionStatus, nil
 	}
@@ -126,16 +127,18 @@ func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic,
 	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 		return err
 	}
+	// A refusal is answered on the ResponseTopic too, as for history.
+	fail := func(err error) error { return h.answer(replyTo, pk.Properties.CorrelationData, nil, err) }
 	e, ok := h.dir.Get(t.ThingID)
 	if !ok {
-		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
+		return fail(wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID))
 	}
 	if _, ok := e.TD.Actions[t.Name]; !ok {
-		return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name)
+		return fail(wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", t.ThingID, t.Name))
 	}
 	reqs, err := h.inbox.Outcomes(ctx, t.ThingID, wot.OpInvokeAction, t.Name)
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	out := ActionHistory{Items: make([]wot.ActionStatus, 0, len(reqs))}
 	for _, r := range reqs {

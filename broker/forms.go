@@ -30,7 +30,7 @@ var retainFalse, retainTrue = false, true
 // path and is repeated in mqv:topic or mqv:filter.
 func (h *Hub) mqttForm(ops td.Strings, packet, topic string, retain *bool) td.Form {
 	f := td.Form{
-		Href:              h.mqttURL + (&url.URL{Path: "/" + topic}).EscapedPath(),
+		Href:              h.mqttHref(topic),
 		ContentType:       contentJSON,
 		Op:                ops,
 		MQTTControlPacket: packet,
@@ -77,32 +77,39 @@ func ptr[T any](v T) *T { return &v }
 // twinTD derives the twin TD from an agent's TD: the hub's security and
 // forms replace the agent's, everything else is kept. It returns the JSON
 // the hub publishes.
+//
+// The forms are kept compact, because an agent's TD of many small
+// affordances would otherwise grow a hundredfold (docs/topics.md, "Twin TD
+// forms"): HTTP hrefs are relative to the twin's base
+// (/things/{id}/), contentType is left to its default
+// (application/json), each HTTP form covers every operation of its URL
+// but the event streams, and there is one MQTT form per topic. MQTT hrefs
+// stay absolute, with the topic as their path (node-wot reads it there),
+// and repeat it in mqv:topic or mqv:filter (the binding's terms).
 func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 	t := agentTD.Clone()
 	id := t.ID
 	t.Context.SetPrefix("mqv", MQTTBindingIRI)
-	t.Base = ""
+	t.Base = h.twinBase(id)
 	t.SecurityDefinitions, t.Security = h.security()
 
 	for name, p := range t.Properties {
 		var forms []td.Form
 		if !p.WriteOnly {
-			forms = append(forms,
-				h.mqttForm(td.Strings{td.OpReadProperty, td.OpObserveProperty}, packetSub, wot.PropertyTopic(id, name), nil),
-				h.mqttForm(td.Strings{td.OpUnobserveProperty}, packetUnsub, wot.PropertyTopic(id, name), nil))
+			forms = append(forms, h.twinMQTTForm(td.Strings{td.OpReadProperty, td.OpObserveProperty, td.OpUnobserveProperty}, "", wot.PropertyTopic(id, name)))
 			p.Observable = true
 		}
 		if !p.ReadOnly {
-			forms = append(forms, h.mqttForm(td.Strings{td.OpWriteProperty}, packetPublish,
-				wot.Topic{Kind: wot.TopicPropertySet, ThingID: id, Name: name}.String(), &retainFalse))
+			forms = append(forms, h.twinMQTTForm(td.Strings{td.OpWriteProperty}, packetPublish,
+				wot.Topic{Kind: wot.TopicPropertySet, ThingID: id, Name: name}.String()))
 		}
 		p.Forms = append(h.httpPropertyForms(id, name, p), forms...)
 	}
 	for name, a := range t.Actions {
 		a.Forms = append(h.httpActionForms(id, name),
-			h.mqttForm(td.Strings{td.OpInvokeAction}, packetPublish, wot.ActionTopic(id, name), &retainFalse),
-			h.mqttForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name), nil),
-			h.mqttForm(td.Strings{td.OpCancelAction}, packetPublish, wot.Topic{Kind: wot.TopicActionCancel, ThingID: id, Name: name}.String(), &retainFalse),
+			h.twinMQTTForm(td.Strings{td.OpInvokeAction}, packetPublish, wot.ActionTopic(id, name)),
+			h.twinMQTTForm(td.Strings{td.OpQueryAction}, packetSub, wot.ActionStatusTopic(id, name)),
+			h.twinMQTTForm(td.Strings{td.OpCancelAction}, packetPublish, wot.Topic{Kind: wot.TopicActionCancel, ThingID: id, Name: name}.String()),
 		)
 	}
 	if _, taken := t.Events[PresenceEvent]; !taken {
@@ -113,30 +120,23 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 	}
 	for name, e := range t.Events {
 		e.Forms = append(h.httpEventForms(id, name),
-			h.mqttForm(td.Strings{td.OpSubscribeEvent}, packetSub, wot.EventTopic(id, name), nil),
-			h.mqttForm(td.Strings{td.OpUnsubscribeEvent}, packetUnsub, wot.EventTopic(id, name), nil),
-		)
+			h.twinMQTTForm(td.Strings{td.OpSubscribeEvent, td.OpUnsubscribeEvent}, "", wot.EventTopic(id, name)))
 	}
 	t.Forms = h.httpThingForms(t) // HTTP first, then MQTT (docs/http.md, "Forms")
 	if len(t.Properties) > 0 {
-		t.Forms = append(t.Forms,
-			h.mqttForm(td.Strings{td.OpReadAllProperties, td.OpObserveAllProperties}, packetSub, wot.AllPropertiesFilter(id), nil),
-			h.mqttForm(td.Strings{td.OpUnobserveAllProperties}, packetUnsub, wot.AllPropertiesFilter(id), nil))
+		t.Forms = append(t.Forms, h.twinMQTTForm(td.Strings{td.OpReadAllProperties, td.OpObserveAllProperties, td.OpUnobserveAllProperties}, "", wot.AllPropertiesFilter(id)))
 	}
 	if len(t.Events) > 0 {
-		t.Forms = append(t.Forms,
-			h.mqttForm(td.Strings{td.OpSubscribeAllEvents}, packetSub, wot.AllEventsFilter(id), nil),
-			h.mqttForm(td.Strings{td.OpUnsubscribeAllEvents}, packetUnsub, wot.AllEventsFilter(id), nil))
+		t.Forms = append(t.Forms, h.twinMQTTForm(td.Strings{td.OpSubscribeAllEvents, td.OpUnsubscribeAllEvents}, "", wot.AllEventsFilter(id)))
 	}
 	if len(t.Actions) > 0 {
-		t.Forms = append(t.Forms,
-			h.mqttForm(td.Strings{td.OpQueryAllActions}, packetSub, wot.AllActionStatusFilter(id), nil))
+		t.Forms = append(t.Forms, h.twinMQTTForm(td.Strings{td.OpQueryAllActions}, packetSub, wot.AllActionStatusFilter(id)))
 	}
 	// Real-time channels: the topic where a consumer signals the Thing's
 	// agent (docs/channels.md).
 	chTopic := wot.Topic{Kind: wot.TopicChannel, ThingID: id}.String()
 	ch, _ := json.Marshal(map[string]string{
-		"href": h.mqttURL + (&url.URL{Path: "/" + chTopic}).EscapedPath(), "mqv:topic": chTopic,
+		"href": h.mqttHref(chTopic), "mqv:topic": chTopic,
 		"protocol": "webrtc-datachannel", "description": "WebRTC DataChannels to this Thing, signalled through the hub (offer, answer, ICE candidates); operator role and up",
 	})
 	if t.Extra == nil {
@@ -152,6 +152,37 @@ func (h *Hub) twinTD(agentTD *td.Thing) ([]byte, error) {
 		return nil, fmt.Errorf("broker: encode twin TD of %s: %w", id, err)
 	}
 	return b, nil
+}
+
+// twinBase is the base of a twin TD: the Thing's URL with a trailing
+// slash, which its HTTP hrefs are relative to; "" without HTTP.
+func (h *Hub) twinBase(thingID string) string {
+	if h.web.baseURL == "" {
+		return ""
+	}
+	return h.web.baseURL + thingPath(thingID) + "/"
+}
+
+// mqttHref is the absolute href of an MQTT form: the hub's MQTT URL with
+// the topic (or filter) as its path.
+func (h *Hub) mqttHref(topic string) string {
+	return h.mqttURL + (&url.URL{Path: "/" + topic}).EscapedPath()
+}
+
+// twinMQTTForm builds one MQTT form of a twin TD for every op on one
+// topic. packet is left empty where the ops need both SUBSCRIBE and
+// UNSUBSCRIBE (observe and unobserve): the MQTT binding's default mapping
+// then applies (subscribe for read, observe and subscribe ops, unsubscribe
+// for unobserve and unsubscribe ops). Publish forms name mqv:topic, the
+// others mqv:filter; mqv:retain is left to its default, false.
+func (h *Hub) twinMQTTForm(ops td.Strings, packet, topic string) td.Form {
+	f := td.Form{Href: h.mqttHref(topic), Op: ops, MQTTControlPacket: packet, MQTTQoS: "1"}
+	if packet == packetPublish {
+		f.MQTTTopic = topic
+	} else {
+		f.MQTTFilter = topic
+	}
+	return f
 }
 
 // hubTD describes the hub as a Thing whose actions are the agent

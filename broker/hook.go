@@ -184,7 +184,7 @@ func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *pac
 	case wot.TopicAgentProperty:
 		return h.agentPublish(ctx, id, t, wot.KindProperty, pk)
 	case wot.TopicAgentReplies:
-		return h.agentReply(ctx, id, pk)
+		return h.agentReply(ctx, id, t, pk)
 	case wot.TopicAction:
 		return h.consumerRequest(ctx, id, t, wot.OpInvokeAction, pk)
 	case wot.TopicPropertySet:
@@ -211,9 +211,8 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 	if !ok {
 		return
 	}
-	req := wot.RequestsTopic(id.ID)
 	for i, f := range pk.Filters {
-		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && matchFilter(f.Filter, req) {
+		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && k.h.receivesRequests(cl, id.ID, f.Filter, true) {
 			k.h.agentOnline(id.ID, cl)
 			return
 		}
@@ -229,9 +228,8 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl))
-	req := wot.RequestsTopic(id.ID)
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if matchFilter(sub.Filter, req) {
+		if k.h.receivesRequests(cl, id.ID, sub.Filter, false) {
 			k.h.agentOnline(id.ID, cl)
 			return
 		}
@@ -244,9 +242,8 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 	if !ok {
 		return
 	}
-	req := wot.RequestsTopic(id.ID)
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if matchFilter(sub.Filter, req) {
+		if k.h.receivesRequests(cl, id.ID, sub.Filter, false) {
 			return
 		}
 	}

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"encoding/json"
+	"strings"
 
 	"github.com/wotmq/wotmq/td"
 )
@@ -25,14 +26,28 @@ func (h *Hub) httpForm(ops td.Strings, path, method, subprotocol string) td.Form
 	return f
 }
 
+// twinHTTPForm builds one HTTP form of a twin TD: its href is relative to
+// the twin's base (twinBase), its contentType the default
+// (application/json) and its methods the HTTP binding's defaults for its
+// ops. Event streams (subprotocol sse) send their data as JSON in unnamed
+// events.
+func (h *Hub) twinHTTPForm(ops td.Strings, rt thingRoute, subprotocol string) td.Form {
+	rel := strings.TrimPrefix(rt.path(), thingPath(rt.ThingID)+"/")
+	f := td.Form{Href: rel, Op: ops, Subprotocol: subprotocol}
+	if subprotocol == "sse" && !h.opts.Dev {
+		f.Security = td.Strings{sseSecurity}
+	}
+	return f
+}
+
 // httpPropertyForms are a property's HTTP forms, placed before its MQTT
-// forms: read and write (GET, PUT) on /things/{id}/properties/{name}, and
-// observe as an event stream on the same URL.
+// forms: read and write (GET and PUT, the binding's defaults) on
+// properties/{name}, and observe as an event stream on the same URL.
 func (h *Hub) httpPropertyForms(thingID, name string, p *td.PropertyAffordance) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
-	path := thingRoute{Kind: routeProperty, ThingID: thingID, Name: name}.path()
+	rt := thingRoute{Kind: routeProperty, ThingID: thingID, Name: name}
 	var ops td.Strings
 	if !p.WriteOnly {
 		ops = append(ops, td.OpReadProperty)
@@ -40,35 +55,32 @@ func (h *Hub) httpPropertyForms(thingID, name string, p *td.PropertyAffordance) 
 	if !p.ReadOnly {
 		ops = append(ops, td.OpWriteProperty)
 	}
-	forms := []td.Form{h.httpForm(ops, path, "", "")}
+	forms := []td.Form{h.twinHTTPForm(ops, rt, "")}
 	if !p.WriteOnly {
-		forms = append(forms, h.httpForm(td.Strings{td.OpObserveProperty, td.OpUnobserveProperty}, path, "", "sse"))
+		forms = append(forms, h.twinHTTPForm(td.Strings{td.OpObserveProperty, td.OpUnobserveProperty}, rt, "sse"))
 	}
 	return forms
 }
 
-// httpActionForms are an action's HTTP forms: invoke (POST), query the
-// newest request (GET) and cancel it (DELETE) on /things/{id}/actions/{name}.
+// httpActionForms are an action's HTTP form: invoke (POST), query the
+// newest request (GET) and cancel it (DELETE) on actions/{name}, the HTTP
+// binding's default methods for the three ops.
 func (h *Hub) httpActionForms(thingID, name string) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
-	path := thingRoute{Kind: routeAction, ThingID: thingID, Name: name}.path()
-	return []td.Form{
-		h.httpForm(td.Strings{td.OpInvokeAction}, path, "POST", ""),
-		h.httpForm(td.Strings{td.OpQueryAction}, path, "GET", ""),
-		h.httpForm(td.Strings{td.OpCancelAction}, path, "DELETE", ""),
-	}
+	rt := thingRoute{Kind: routeAction, ThingID: thingID, Name: name}
+	return []td.Form{h.twinHTTPForm(td.Strings{td.OpInvokeAction, td.OpQueryAction, td.OpCancelAction}, rt, "")}
 }
 
 // httpEventForms are an event's HTTP form: an event stream on
-// /things/{id}/events/{name}.
+// events/{name}.
 func (h *Hub) httpEventForms(thingID, name string) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
-	path := thingRoute{Kind: routeEvent, ThingID: thingID, Name: name}.path()
-	return []td.Form{h.httpForm(td.Strings{td.OpSubscribeEvent, td.OpUnsubscribeEvent}, path, "", "sse")}
+	rt := thingRoute{Kind: routeEvent, ThingID: thingID, Name: name}
+	return []td.Form{h.twinHTTPForm(td.Strings{td.OpSubscribeEvent, td.OpUnsubscribeEvent}, rt, "sse")}
 }
 
 // httpThingForms are the Thing-level HTTP forms: all properties (GET and
@@ -79,18 +91,16 @@ func (h *Hub) httpThingForms(t *td.Thing) []td.Form {
 	}
 	var forms []td.Form
 	if len(t.Properties) > 0 {
-		path := thingRoute{Kind: routeProperties, ThingID: t.ID}.path()
+		rt := thingRoute{Kind: routeProperties, ThingID: t.ID}
 		forms = append(forms,
-			h.httpForm(td.Strings{td.OpReadAllProperties}, path, "GET", ""),
-			h.httpForm(td.Strings{td.OpObserveAllProperties, td.OpUnobserveAllProperties}, path, "", "sse"))
+			h.twinHTTPForm(td.Strings{td.OpReadAllProperties}, rt, ""),
+			h.twinHTTPForm(td.Strings{td.OpObserveAllProperties, td.OpUnobserveAllProperties}, rt, "sse"))
 	}
 	if len(t.Events) > 0 {
-		path := thingRoute{Kind: routeEvents, ThingID: t.ID}.path()
-		forms = append(forms, h.httpForm(td.Strings{td.OpSubscribeAllEvents, td.OpUnsubscribeAllEvents}, path, "", "sse"))
+		forms = append(forms, h.twinHTTPForm(td.Strings{td.OpSubscribeAllEvents, td.OpUnsubscribeAllEvents}, thingRoute{Kind: routeEvents, ThingID: t.ID}, "sse"))
 	}
 	if len(t.Actions) > 0 {
-		path := thingRoute{Kind: routeActions, ThingID: t.ID}.path()
-		forms = append(forms, h.httpForm(td.Strings{td.OpQueryAllActions}, path, "GET", ""))
+		forms = append(forms, h.twinHTTPForm(td.Strings{td.OpQueryAllActions}, thingRoute{Kind: routeActions, ThingID: t.ID}, ""))
 	}
 	return forms
 }

@@ -173,16 +173,23 @@ func parseHistoryQuery(q url.Values) (wot.HistoryQuery, error) {
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > outbox.MaxPageSize {
+		if err != nil || n == 0 { // 0 would read as absent below
 			return hq, wot.Errorf(wot.CodeInvalidPayload, "limit=%q: want 1 to %d", v, outbox.MaxPageSize)
 		}
 		hq.Limit = n
 	}
 	hq.Cursor = q.Get("cursor")
-	if len(hq.Cursor) > 64 {
-		return hq, wot.Errorf(wot.CodeInvalidPayload, "cursor=%q: not a cursor from an earlier page", hq.Cursor)
+	// The bounds MQTT history queries are held to as well.
+	return hq, historyQueryError(outbox.CheckQuery(hq))
+}
+
+// historyQueryError turns a history query refused by the outbox's shared
+// checks (outbox.ErrBadQuery) into invalid_payload.
+func historyQueryError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return hq, nil
+	return wot.Errorf(wot.CodeInvalidPayload, "%s", strings.TrimPrefix(err.Error(), "outbox: "))
 }
 
 // Paging of the directory listing.

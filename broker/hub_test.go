@@ -70,23 +70,28 @@ func TestTwinTD(t *testing.T) {
 	})
 	t.Run("PropertyForms", func(t *testing.T) {
 		f := twin.Properties["brightness"].Forms
-		if len(f) != 5 {
-			t.Fatalf("brightness has %d forms, want 5 (2 HTTP, then 3 MQTT)", len(f))
+		if len(f) != 4 {
+			t.Fatalf("brightness has %d forms, want 4 (2 HTTP, then 2 MQTT: one per topic)", len(f))
 		}
 		// HTTP first (generic consumers pick the scheme of the first form),
-		// covering every operation: read/write, and observe as SSE.
-		if !regexp.MustCompile(`^http://hub\.test:\d+/things/urn:dev:ops:32473-WoTLamp-1234/properties/brightness$`).MatchString(f[0].Href) ||
+		// covering every operation: read/write, and observe as SSE; hrefs
+		// relative to the twin's base.
+		if !regexp.MustCompile(`^http://hub\.test:\d+/things/urn:dev:ops:32473-WoTLamp-1234/$`).MatchString(twin.Base) ||
+			f[0].Href != "properties/brightness" || twin.Href(f[0]) != twin.Base+"properties/brightness" ||
 			!f[0].Op.Contains("readproperty") || !f[0].Op.Contains("writeproperty") || f[1].Href != f[0].Href ||
 			f[1].Subprotocol != "sse" || !f[1].Op.Contains("observeproperty") {
-			t.Errorf("HTTP forms = %+v, %+v", f[0], f[1])
+			t.Errorf("base %q, HTTP forms = %+v, %+v", twin.Base, f[0], f[1])
 		}
 		f = f[2:]
 		want := wot.PropertyTopic(lampID, "brightness")
-		if f[0].MQTTFilter != want || f[0].MQTTControlPacket != "subscribe" || !f[0].Op.Contains("readproperty") || f[0].MQTTQoS != "1" {
+		// One form for the three ops on the value topic: the MQTT binding's
+		// default control packets (subscribe, unsubscribe) apply.
+		if f[0].MQTTFilter != want || f[0].MQTTControlPacket != "" || !f[0].Op.Contains("readproperty") ||
+			!f[0].Op.Contains("unobserveproperty") || f[0].MQTTQoS != "1" {
 			t.Errorf("read form = %+v", f[0])
 		}
-		if f[2].MQTTTopic != want+"/set" || f[2].MQTTControlPacket != "publish" || !f[2].Op.Contains("writeproperty") {
-			t.Errorf("write form = %+v", f[2])
+		if f[1].MQTTTopic != want+"/set" || f[1].MQTTControlPacket != "publish" || !f[1].Op.Contains("writeproperty") {
+			t.Errorf("write form = %+v", f[1])
 		}
 		if !regexp.MustCompile(`^mqtt://hub\.test:\d+/things/`).MatchString(f[0].Href) {
 			t.Errorf("href = %s", f[0].Href)

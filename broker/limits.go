@@ -50,6 +50,11 @@ type Limits struct {
 	// MaxThingsPerAgent is the most Things one agent may register; a TD
 	// for one more is refused with quota (PUBACK 0x97).
 	MaxThingsPerAgent int
+	// MaxAffordances is the most properties, actions and events one TD may
+	// have; a TD with more is refused with quota (PUBACK 0x97, HTTP 429).
+	// The twin TD of an accepted TD must also fit in MaxPayload, or the TD
+	// is refused with too_large.
+	MaxAffordances int
 	// MaxPayload is the largest payload in bytes the hub accepts; a larger
 	// one is refused with too_large (PUBACK 0x97).
 	MaxPayload int
@@ -96,6 +101,7 @@ func (l *Limits) setDefaults() {
 	}
 	def(&l.MaxConnections, DefaultMaxConnections)
 	def(&l.MaxThingsPerAgent, DefaultMaxThingsPerAgent)
+	def(&l.MaxAffordances, DefaultMaxAffordances)
 	def(&l.MaxPayload, DefaultMaxPayload)
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)

@@ -62,3 +62,17 @@ func (p *clientSet) isOnline(agent string) bool {
 
 // connected is isOnline, for the set of connections.
 func (p *clientSet) connected(agent string) bool { return p.isOnline(agent) }
+
+// legacy reports whether agent has an MQTT 3.1.1 connection in the set:
+// requests then also go out on the 3.1.1 requests topics, which carry the
+// action ID as a topic level (3.1.1 has no user properties).
+func (p *clientSet) legacy(agent string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for cl := range p.online[agent] {
+		if cl.Properties.ProtocolVersion < 5 {
+			return true
+		}
+	}
+	return false
+}

@@ -2,8 +2,8 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"strings"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -50,6 +50,17 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 		return err
 	}
+	// From here on a refusal is also answered on the ResponseTopic (a
+	// failed reply with the error code), not only in the PUBACK: a client
+	// waiting for its reply learns why, and MQTT 3.1.1 has no reason codes.
+	if err := h.mqttHistory(ctx, t, pk, replyTo); err != nil {
+		return h.answer(replyTo, pk.Properties.CorrelationData, nil, err)
+	}
+	return nil
+}
+
+// mqttHistory answers a history query whose ResponseTopic was checked.
+func (h *Hub) mqttHistory(ctx context.Context, t wot.Topic, pk *packets.Packet, replyTo string) error {
 	e, ok := h.dir.Get(t.ThingID)
 	if !ok {
 		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
@@ -67,11 +78,9 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 		}
 		f = outbox.Filter{Kind: wot.KindProperty, Name: t.Name}
 	}
-	var q wot.HistoryQuery
-	if len(pk.Payload) > 0 {
-		if err := json.Unmarshal(pk.Payload, &q); err != nil {
-			return wot.Errorf(wot.CodeInvalidPayload, "history query: %v", err)
-		}
+	q, err := outbox.ParseQuery(pk.Payload) // the bounds HTTP holds queries to
+	if err != nil {
+		return wot.Errorf(wot.CodeInvalidPayload, "history query: %s", strings.TrimPrefix(err.Error(), "outbox: bad history query: "))
 	}
 	if q.Latest {
 		return h.latestValues(ctx, t.ThingID, f, replyTo, pk.Properties.CorrelationData)
@@ -83,7 +92,8 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	if err != nil {
 		return err
 	}
-	return h.answer(replyTo, pk.Properties.CorrelationData, page, nil)
+	h.answer(replyTo, pk.Properties.CorrelationData, page, nil)
+	return nil
 }
 
 // latestValues answers a history query with latest=true: the latest value

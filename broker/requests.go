@@ -403,12 +403,18 @@ func (h *Hub) sendLocked(r *inbox.Request, redelivery bool) {
 		pk.Properties.MessageExpiryInterval = uint32((left + time.Second - 1) / time.Second)
 	}
 	h.inject(pk)
+	h.sendLegacy(r, r.Op, r.Input)
 }
 
 // agentReply handles an agent's progress report or outcome for a request:
 // the CorrelationData is the request ID the hub gave it.
-func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
-	actionID := string(pk.Properties.CorrelationData)
+func (h *Hub) agentReply(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+	// An MQTT 3.1.1 agent names the request and its status in the topic
+	// (agents/{agent}/replies/{actionID}[/{status}]).
+	actionID := t.ActionID
+	if actionID == "" {
+		actionID = string(pk.Properties.CorrelationData)
+	}
 	if actionID == "" {
 		// Tools that cannot echo CorrelationData (shell scripts) may name
 		// the request by its action-id user property instead.
@@ -418,6 +424,9 @@ func (h *Hub) agentReply(ctx context.Context, id authz.Identity, pk *packets.Pac
 		return wot.Errorf(wot.CodeInvalidPayload, "a reply needs the CorrelationData of the request (or its action-id user property)")
 	}
 	status := wot.Status(userProp(pk, wot.PropStatus))
+	if t.ActionID != "" {
+		status = wot.Status(t.Status)
+	}
 	if status == "" {
 		status = wot.StatusCompleted
 	}

@@ -169,6 +169,9 @@ func (s *suite) checkRegister(ctx context.Context) error {
 			p.addf("the twin TD lost event %q", n)
 		}
 	}
+	// Relative hrefs (HTTP forms of a wotmq hub) resolve against base: the
+	// checks below follow absolute ones.
+	twin.ResolveHrefs()
 	s.twin = twin
 	return p.err()
 }
@@ -230,21 +233,33 @@ func (s *suite) checkMQVContext(ctx context.Context) error {
 			continue // not an MQTT form
 		}
 		n++
-		switch f.MQTTControlPacket {
-		case td.MQTTPublish:
-			if f.MQTTTopic == "" || strings.ContainsAny(f.MQTTTopic, "+#") {
-				p.addf("%s: publish form with mqv:topic %q, want a topic name", pf.path, f.MQTTTopic)
-			} else if topic != f.MQTTTopic {
-				p.addf("%s: href path %q differs from mqv:topic %q", pf.path, topic, f.MQTTTopic)
+		if c := f.MQTTControlPacket; c != "" && c != td.MQTTPublish && c != td.MQTTSubscribe && c != td.MQTTUnsubscribe {
+			p.addf("%s: mqv:controlPacket %q, want publish, subscribe or unsubscribe", pf.path, c)
+			continue
+		}
+		// Every op of the form: its control packet (the form's, else the
+		// binding's default) says which term names the topic.
+		seen := map[string]bool{}
+		for _, op := range f.Op {
+			packet := packetOf(f, op)
+			if seen[packet] {
+				continue
 			}
-		case td.MQTTSubscribe, td.MQTTUnsubscribe:
-			if f.MQTTFilter == "" {
-				p.addf("%s: %s form without mqv:filter", pf.path, f.MQTTControlPacket)
-			} else if topic != f.MQTTFilter {
-				p.addf("%s: href path %q differs from mqv:filter %q", pf.path, topic, f.MQTTFilter)
+			seen[packet] = true
+			switch packet {
+			case td.MQTTPublish:
+				if f.MQTTTopic == "" || strings.ContainsAny(f.MQTTTopic, "+#") {
+					p.addf("%s: publish form (%s) with mqv:topic %q, want a topic name", pf.path, op, f.MQTTTopic)
+				} else if topic != f.MQTTTopic {
+					p.addf("%s: href path %q differs from mqv:topic %q", pf.path, topic, f.MQTTTopic)
+				}
+			default:
+				if f.MQTTFilter == "" {
+					p.addf("%s: %s form (%s) without mqv:filter", pf.path, packet, op)
+				} else if topic != f.MQTTFilter {
+					p.addf("%s: href path %q differs from mqv:filter %q", pf.path, topic, f.MQTTFilter)
+				}
 			}
-		default:
-			p.addf("%s: mqv:controlPacket %q, want publish, subscribe or unsubscribe", pf.path, f.MQTTControlPacket)
 		}
 		if f.MQTTQoS != "0" && f.MQTTQoS != "1" && f.MQTTQoS != "2" {
 			p.addf("%s: mqv:qos %q, want the string \"0\", \"1\" or \"2\"", pf.path, f.MQTTQoS)
@@ -263,7 +278,7 @@ func (s *suite) checkFormsCoverOps(ctx context.Context) error {
 			f, ok := formFor(forms, op)
 			if !ok {
 				p.addf("%s: no form for %s", path, op)
-			} else if f.MQTTControlPacket != packetFor(op) {
+			} else if packetOf(f, op) != packetFor(op) {
 				p.addf("%s: the %s form has mqv:controlPacket %q, want %q", path, op, f.MQTTControlPacket, packetFor(op))
 			}
 		}

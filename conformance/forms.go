@@ -107,7 +107,7 @@ func formTopic(where string, forms []td.Form, op string) (string, error) {
 		return "", fmt.Errorf("%s has no form with op %s", where, op)
 	}
 	want := packetFor(op)
-	if f.MQTTControlPacket != want {
+	if packetOf(f, op) != want {
 		return "", fmt.Errorf("%s: the %s form has mqv:controlPacket %q, want %q", where, op, f.MQTTControlPacket, want)
 	}
 	topic := f.MQTTFilter
@@ -120,7 +120,18 @@ func formTopic(where string, forms []td.Form, op string) (string, error) {
 	return topic, nil
 }
 
-// packetFor is the MQTT control packet that performs op.
+// packetOf is the control packet form f uses for op: its
+// mqv:controlPacket, else the MQTT binding's default for op (a form that
+// holds both observe and unobserve ops leaves it out).
+func packetOf(f td.Form, op string) string {
+	if f.MQTTControlPacket != "" {
+		return f.MQTTControlPacket
+	}
+	return packetFor(op)
+}
+
+// packetFor is the MQTT control packet that performs op (the MQTT
+// binding's default).
 func packetFor(op string) string {
 	switch op {
 	case td.OpWriteProperty, td.OpInvokeAction, td.OpWriteAllProperties, td.OpWriteMultipleProperties:

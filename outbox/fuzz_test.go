@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +30,7 @@ func FuzzHistoryQuery(f *testing.F) {
 		`{"from":"1677-09-21T00:12:43Z"}`, `{"to":"1969-12-31T23:59:59Z"}`,
 		`{"cursor":"18ea17bd5f7df752"}`, `{"cursor":"zz"}`, `{"cursor":"ffffffffffffffff","limit":1}`,
 		`{"cursor":"0000000000000000","limit":3}`, `{"latest":true}`, `{"limit":1.5}`, `[]`, `null`,
+		`{"limit":0}`, `{"limit":1000}`, `{"limit":1001}`, `{"limit":null}`, ` `,
 	} {
 		f.Add([]byte(s), "")
 		f.Add([]byte(s), "a")
@@ -53,8 +55,22 @@ func FuzzHistoryQuery(f *testing.F) {
 		recs = append(recs, rec)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, name string) {
+		// ParseQuery, which both bindings' bounds come from, refuses with
+		// ErrBadQuery and never accepts a limit out of range: the hub
+		// refuses such a query instead of clamping it.
+		pq, perr := outbox.ParseQuery(payload)
+		if perr != nil && !errors.Is(perr, outbox.ErrBadQuery) {
+			t.Fatalf("ParseQuery(%s): %v, want ErrBadQuery", payload, perr)
+		}
+		if perr == nil && (pq.Limit < 0 || pq.Limit > outbox.MaxPageSize) {
+			t.Fatalf("ParseQuery(%s) accepted limit %d", payload, pq.Limit)
+		}
+		// History itself stays safe on any decoded query.
 		var q wot.HistoryQuery
 		if len(payload) > 0 && json.Unmarshal(payload, &q) != nil {
+			if perr == nil && len(bytes.TrimSpace(payload)) > 0 {
+				t.Fatalf("ParseQuery(%s) accepted what does not decode", payload)
+			}
 			return // the hub answers invalid_payload
 		}
 		filter := outbox.Filter{Name: name}

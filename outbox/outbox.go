@@ -20,7 +20,9 @@ import (
 // Errors returned by the outbox.
 var (
 	ErrBadCursor = errors.New("outbox: bad cursor")
-	ErrCorrupt   = errors.New("outbox: corrupt record")
+	// ErrBadQuery is a history query out of bounds (ParseQuery, CheckQuery).
+	ErrBadQuery = errors.New("outbox: bad history query")
+	ErrCorrupt  = errors.New("outbox: corrupt record")
 )
 
 // Defaults for Options.

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -99,6 +101,9 @@ func FuzzValidateValue(f *testing.F) {
 		{`{"items":{"items":{"maxLength":2}}}`, `[[["abc"]]]`},
 		{`{"exclusiveMinimum":1e308}`, `-1e999`},
 		{`{}`, ``},
+		{`{"type":"integer"}`, `1e400`},
+		{`{"type":"number"}`, `[-1E+309]`},
+		{`{"type":"integer","minimum":0}`, `123456789012345678901234567890`},
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s.schema), []byte(s.value))
@@ -110,6 +115,17 @@ func FuzzValidateValue(f *testing.F) {
 		}
 		err := s.ValidateJSON(value)
 		if err == nil {
+			// An accepted value holds no number beyond float64's range.
+			dec := json.NewDecoder(bytes.NewReader(value))
+			dec.UseNumber()
+			var v any
+			if dec.Decode(&v) == nil {
+				walkNumbers(v, func(n json.Number) {
+					if f, err := strconv.ParseFloat(string(n), 64); err != nil && math.IsInf(f, 0) {
+						t.Fatalf("accepted %s: %s overflows float64", value, n)
+					}
+				})
+			}
 			return
 		}
 		var ve *ValueError
@@ -117,4 +133,20 @@ func FuzzValidateValue(f *testing.F) {
 			t.Fatalf("bad error %#v", err)
 		}
 	})
+}
+
+// walkNumbers calls fn with every number in a decoded JSON value.
+func walkNumbers(v any, fn func(json.Number)) {
+	switch x := v.(type) {
+	case json.Number:
+		fn(x)
+	case []any:
+		for _, e := range x {
+			walkNumbers(e, fn)
+		}
+	case map[string]any:
+		for _, e := range x {
+			walkNumbers(e, fn)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -68,7 +69,34 @@ func (s *DataSchema) ValidateJSON(raw []byte) error {
 	if err := dec.Decode(&value); err != nil {
 		return &ValueError{Path: "$", Message: "malformed JSON: " + err.Error()}
 	}
+	if err := checkRange(value, "$"); err != nil {
+		return err // also where no schema looks: nobody could read the value back
+	}
 	return s.Validate(value)
+}
+
+// checkRange refuses a number beyond float64's range anywhere in a decoded
+// JSON value.
+func checkRange(v any, p string) *ValueError {
+	switch x := v.(type) {
+	case json.Number:
+		if f, ok := toFloat(x); ok && math.IsInf(f, 0) {
+			return valueErrorf(p, "number %s is out of range (beyond ±1.8e308)", truncate(string(x)))
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkRange(e, pathIndex(p, i)); err != nil {
+				return err
+			}
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			if err := checkRange(x[k], pathKey(p, k)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // validate checks value at JSON path p.
@@ -82,6 +110,12 @@ func (s *DataSchema) validate(value any, p string, depth int) *ValueError {
 			return valueErrorf(p, "malformed number %q", truncate(string(n)))
 		}
 		return valueErrorf(p, "unsupported Go type %T", value)
+	}
+	if kind == TypeNumber && math.IsInf(num, 0) {
+		// 1e400 is a whole number as text, but no consumer can hold it:
+		// beyond float64's range (and so beyond every JSON parser's that
+		// reads numbers as doubles) it becomes ±Inf or an error.
+		return valueErrorf(p, "number %s is out of range (beyond ±1.8e308)", truncate(formatValue(value)))
 	}
 	if s.Type != "" && !typeMatches(s.Type, kind, value) {
 		got := kind

@@ -56,7 +56,12 @@ func TestValidateValue(t *testing.T) {
 		{"RejectsBelowMinimum", `{"minimum":-1.5}`, `-2`, "$: -2 is below minimum -1.5"},
 		{"RejectsExclusiveMinimum", `{"exclusiveMinimum":0}`, `0`, "$: 0 is not above exclusiveMinimum 0"},
 		{"RejectsExclusiveMaximum", `{"exclusiveMaximum":10}`, `10`, "$: 10 is not below exclusiveMaximum 10"},
-		{"RejectsHugeAboveMaximum", `{"maximum":1e308}`, `1e400`, "$: 1e400 is above maximum 1e+308"},
+		{"RejectsHugeAboveMaximum", `{"maximum":1e308}`, `1e400`, "$: number 1e400 is out of range (beyond ±1.8e308)"},
+		// Issue 12 item 27: 1e400 is whole as text but overflows float64.
+		{"RejectsIntegerOverflow", `{"type":"integer"}`, `1e400`, "$: number 1e400 is out of range (beyond ±1.8e308)"},
+		{"RejectsNegativeOverflow", `{"type":"number"}`, `-1E+309`, "$: number -1E+309 is out of range (beyond ±1.8e308)"},
+		{"RejectsOverflowWhereNoSchemaLooks", `{"type":"object"}`, `{"a":[1,1e999]}`, "$.a[1]: number 1e999 is out of range (beyond ±1.8e308)"},
+		{"AcceptsLargeInteger", `{"type":"integer"}`, `1e308`, ""},
 		{"AcceptsMultipleOf", `{"multipleOf":5}`, `15`, ""},
 		{"AcceptsDecimalMultipleOf", `{"multipleOf":0.1}`, `0.3`, ""},
 		{"RejectsMultipleOf", `{"multipleOf":2}`, `7`, "$: 7 is not a multiple of 2"},

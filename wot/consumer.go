@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"slices"
 	"sort"
 	"time"
@@ -143,18 +144,52 @@ func (t *ConsumedThing) topic(kind TopicKind, name, op string) (string, error) {
 	}
 	if op != "" {
 		for _, f := range forms {
-			if !slices.Contains(f.Op, op) {
-				continue
-			}
-			switch {
-			case f.MQTTControlPacket == td.MQTTPublish && f.MQTTTopic != "":
-				return f.MQTTTopic, nil
-			case f.MQTTControlPacket == td.MQTTSubscribe && f.MQTTFilter != "":
-				return f.MQTTFilter, nil
+			if topic, ok := formTopic(t.td, f, op); ok {
+				return topic, nil
 			}
 		}
 	}
 	return Topic{Kind: kind, ThingID: t.id, Name: name}.String(), nil
+}
+
+// formTopic returns the topic (publish) or filter (subscribe) that MQTT
+// form f names for op. A form without mqv:controlPacket uses the MQTT
+// binding's default for op (publish for writes and invokeaction, else
+// subscribe; a hub's twin TD leaves it out where one form holds observe
+// and unobserve). A form without mqv:topic or mqv:filter names its topic
+// as the path of its href, resolved against the TD's base.
+func formTopic(t *td.Thing, f td.Form, op string) (string, bool) {
+	if !slices.Contains(f.Op, op) {
+		return "", false
+	}
+	packet := f.MQTTControlPacket
+	if packet == "" {
+		packet = defaultPacket(op)
+	}
+	switch {
+	case packet == td.MQTTPublish && f.MQTTTopic != "":
+		return f.MQTTTopic, true
+	case packet == td.MQTTSubscribe && f.MQTTFilter != "":
+		return f.MQTTFilter, true
+	case packet == td.MQTTUnsubscribe:
+		return "", false
+	}
+	u, err := url.Parse(t.Href(f))
+	if err != nil || (u.Scheme != "mqtt" && u.Scheme != "mqtts") || len(u.Path) < 2 {
+		return "", false
+	}
+	return u.Path[1:], true
+}
+
+// defaultPacket is the MQTT binding's default control packet for op.
+func defaultPacket(op string) string {
+	switch op {
+	case td.OpWriteProperty, td.OpInvokeAction, td.OpCancelAction, td.OpWriteAllProperties, td.OpWriteMultipleProperties:
+		return td.MQTTPublish
+	case td.OpUnobserveProperty, td.OpUnsubscribeEvent, td.OpUnobserveAllProperties, td.OpUnsubscribeAllEvents:
+		return td.MQTTUnsubscribe
+	}
+	return td.MQTTSubscribe
 }
 
 // ReadProperty reads the property's current value (retained) into v; a

@@ -43,8 +43,8 @@ const (
 	TopicAgentTD                   // agents/{a}/things/{id}/td              AgentUpdateTD
 	TopicAgentEvent                // agents/{a}/things/{id}/events/{name}   AgentPublishEvent
 	TopicAgentProperty             // agents/{a}/things/{id}/properties/{n}  AgentUpdateProperty
-	TopicAgentRequests             // agents/{a}/requests                    requests to the agent
-	TopicAgentReplies              // agents/{a}/replies                     the agent's replies
+	TopicAgentRequests             // agents/{a}/requests                    requests to the agent (3.1.1: .../requests/{id}/{op}/{name}/{actionID})
+	TopicAgentReplies              // agents/{a}/replies                     the agent's replies (3.1.1: .../replies/{actionID}[/{status}])
 	TopicAgentPresence             // agents/{a}/things/{id}/presence        a Thing's presence, set by its agent
 	TopicAgentSignal               // agents/{a}/signals                     the agent's channel signalling
 )
@@ -70,6 +70,19 @@ type Topic struct {
 	AgentID string // agent-side topics
 	ThingID string
 	Name    string // affordance name, where the kind has one
+
+	// ActionID names the request on the topics of MQTT 3.1.1 agents, which
+	// have no user properties or CorrelationData: a request to the agent
+	// (TopicAgentRequests, with Op) and the agent's reply
+	// (TopicAgentReplies, with Status when it is not completed). Empty on
+	// the MQTT 5 topics.
+	ActionID string
+	// Op is the operation of a request on the 3.1.1 requests topic
+	// (invokeaction, writeproperty, cancelaction).
+	Op string
+	// Status is the status level of a 3.1.1 reply (running, waiting,
+	// completed, failed); "" means completed.
+	Status string
 }
 
 // String builds the topic, escaping every ID and name with EscapeLevel.
@@ -118,8 +131,18 @@ func (t Topic) String() string {
 	case TopicAgentProperty:
 		return AgentsRoot + "/" + agent + "/things/" + id + "/properties/" + name
 	case TopicAgentRequests:
+		if t.ActionID != "" {
+			return AgentsRoot + "/" + agent + "/requests/" + id + "/" + EscapeLevel(t.Op) + "/" + name + "/" + EscapeLevel(t.ActionID)
+		}
 		return AgentsRoot + "/" + agent + "/requests"
 	case TopicAgentReplies:
+		if t.ActionID != "" {
+			s := AgentsRoot + "/" + agent + "/replies/" + EscapeLevel(t.ActionID)
+			if t.Status != "" {
+				s += "/" + EscapeLevel(t.Status)
+			}
+			return s
+		}
 		return AgentsRoot + "/" + agent + "/replies"
 	}
 	return ""
@@ -158,6 +181,25 @@ func RequestsTopic(agentID string) string {
 // RepliesTopic is the ResponseTopic the hub sets on requests to an agent.
 func RepliesTopic(agentID string) string {
 	return Topic{Kind: TopicAgentReplies, AgentID: agentID}.String()
+}
+
+// LegacyRequestsFilter is the filter an MQTT 3.1.1 agent subscribes to for
+// its requests: each arrives on
+// agents/{agentID}/requests/{thingID}/{op}/{name}/{actionID}, the action
+// ID it answers with in a topic level (docs/topics.md, "MQTT 3.1.1
+// agents").
+func LegacyRequestsFilter(agentID string) string {
+	return AgentsRoot + "/" + EscapeLevel(agentID) + "/requests/+/+/+/+"
+}
+
+// LegacyReplyTopic is the topic an MQTT 3.1.1 agent answers a request on:
+// agents/{agentID}/replies/{actionID}, with /{status} for running, waiting
+// and failed.
+func LegacyReplyTopic(agentID, actionID string, status Status) string {
+	if status == StatusCompleted {
+		status = ""
+	}
+	return Topic{Kind: TopicAgentReplies, AgentID: agentID, ActionID: actionID, Status: string(status)}.String()
 }
 
 // AllPropertiesFilter matches every property value topic of a Thing.
@@ -261,6 +303,10 @@ func parseAgentTopic(s string, lv []string) (Topic, error) {
 		t.Kind = TopicAgentRequests
 	case len(rest) == 1 && rest[0] == "replies":
 		t.Kind = TopicAgentReplies
+	case len(rest) == 5 && rest[0] == "requests":
+		return parseLegacyRequest(s, t, rest[1:])
+	case (len(rest) == 2 || len(rest) == 3) && rest[0] == "replies":
+		return parseLegacyReply(s, t, rest[1:])
 	case len(rest) == 1 && rest[0] == "signals":
 		t.Kind = TopicAgentSignal
 	case len(rest) == 3 && rest[0] == "things" && rest[2] == "td":
@@ -282,6 +328,38 @@ func parseAgentTopic(s string, lv []string) (Topic, error) {
 	if len(rest) == 4 {
 		if t.Name, err = UnescapeLevel(rest[3]); err != nil {
 			return Topic{}, err
+		}
+	}
+	return t, nil
+}
+
+// parseLegacyRequest parses the levels {thingID}/{op}/{name}/{actionID}
+// of a request to an MQTT 3.1.1 agent.
+func parseLegacyRequest(s string, t Topic, lv []string) (Topic, error) {
+	t.Kind = TopicAgentRequests
+	var err error
+	for i, p := range []*string{&t.ThingID, &t.Op, &t.Name, &t.ActionID} {
+		if *p, err = UnescapeLevel(lv[i]); err != nil {
+			return Topic{}, err
+		}
+	}
+	return t, nil
+}
+
+// parseLegacyReply parses the levels {actionID}[/{status}] of an MQTT 3.1.1
+// agent's reply.
+func parseLegacyReply(s string, t Topic, lv []string) (Topic, error) {
+	t.Kind = TopicAgentReplies
+	var err error
+	if t.ActionID, err = UnescapeLevel(lv[0]); err != nil {
+		return Topic{}, err
+	}
+	if len(lv) == 2 {
+		if t.Status, err = UnescapeLevel(lv[1]); err != nil {
+			return Topic{}, err
+		}
+		if t.Status == string(StatusCompleted) {
+			return Topic{}, Errorf(CodeInvalidTopic, "topic %q: a completed reply has no status level (%s)", s, LegacyReplyTopic(t.AgentID, t.ActionID, StatusCompleted))
 		}
 	}
 	return t, nil

@@ -2,6 +2,7 @@ package wot
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -103,7 +104,8 @@ func TestErrorIs(t *testing.T) {
 // FuzzTopic checks that parsing never panics and that every accepted topic
 // builds back to itself (one spelling per topic).
 func FuzzTopic(f *testing.F) {
-	for _, s := range []string{"things/t/td", "agents/a/things/t/events/e", "things/a%2Fb/events/x%25", "things/t/properties/p/set", "replies/x", "things/%2F%2B%23%25/history"} {
+	for _, s := range []string{"things/t/td", "agents/a/things/t/events/e", "things/a%2Fb/events/x%25", "things/t/properties/p/set", "replies/x", "things/%2F%2B%23%25/history",
+		"agents/a/requests/t/invokeaction/n/r1", "agents/a/replies/r1", "agents/a/replies/r1/failed", "agents/a/replies/r1/completed", "agents/a/requests/t/x/n"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -131,4 +133,44 @@ func FuzzEscape(f *testing.F) {
 			t.Fatalf("round trip of %q: %q, %v", s, back, err)
 		}
 	})
+}
+
+func TestLegacyAgentTopics(t *testing.T) {
+	req := Topic{Kind: TopicAgentRequests, AgentID: "a/b", ThingID: "urn:x", Op: OpInvokeAction, Name: "go", ActionID: "18ea"}
+	s := req.String()
+	if s != "agents/a%2Fb/requests/urn:x/invokeaction/go/18ea" {
+		t.Fatalf("request topic %q", s)
+	}
+	if got, err := ParseTopic(s); err != nil || got != req {
+		t.Errorf("ParseTopic(%q) = %+v, %v", s, got, err)
+	}
+	if !matchesFilter(LegacyRequestsFilter("a/b"), s) || matchesFilter(LegacyRequestsFilter("a/b"), RequestsTopic("a/b")) {
+		t.Errorf("LegacyRequestsFilter must match the 3.1.1 topics only")
+	}
+	for status, want := range map[Status]string{StatusCompleted: "agents/a/replies/18ea", StatusFailed: "agents/a/replies/18ea/failed", StatusRunning: "agents/a/replies/18ea/running"} {
+		got := LegacyReplyTopic("a", "18ea", status)
+		if got != want {
+			t.Errorf("LegacyReplyTopic(%s) = %q, want %q", status, got, want)
+		}
+		if tp, err := ParseTopic(got); err != nil || tp.Kind != TopicAgentReplies || tp.ActionID != "18ea" {
+			t.Errorf("ParseTopic(%q) = %+v, %v", got, tp, err)
+		}
+	}
+	if _, err := ParseTopic("agents/a/replies/18ea/completed"); err == nil {
+		t.Error("a completed status level is refused: one spelling per reply")
+	}
+}
+
+// matchesFilter is MQTT topic matching for the tests' filters (+ only).
+func matchesFilter(filter, topic string) bool {
+	f, tl := strings.Split(filter, "/"), strings.Split(topic, "/")
+	if len(f) != len(tl) {
+		return false
+	}
+	for i := range f {
+		if f[i] != "+" && f[i] != tl[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -25,6 +25,8 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	l.MaxConnections, l.MaxThingsPerAgent, l.MaxHistory, l.ClientQueue = broker.DefaultMaxConnections, broker.DefaultMaxThingsPerAgent, broker.DefaultMaxHistory, broker.DefaultClientQueue
 	fs.Var(limit{&l.MaxConnections}, "max-connections", "most clients connected at once; more are refused with CONNACK 0x89 (0: no limit)")
 	fs.Var(limit{&l.MaxThingsPerAgent}, "max-things", "most Things one agent may register; more are refused with quota (0: no limit)")
+	l.MaxAffordances = broker.DefaultMaxAffordances
+	fs.Var(limit{&l.MaxAffordances}, "max-affordances", "most properties, actions and events one TD may have; more are refused with quota (0: no limit)")
 	fs.Var(limit{&l.MaxHistory}, "max-history", "most history records kept per Thing; the oldest go first (0: no cap)")
 	fs.Var(limit{&l.ClientQueue}, "client-queue", "most messages waiting for one client; more are dropped for it and counted (0: the broker's default)")
 	l.MaxPayload, l.MinFreeDisk = broker.DefaultMaxPayload, broker.DefaultMinFreeDisk
