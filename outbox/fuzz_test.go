@@ -13,7 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // FuzzHistoryQuery reads a history query as the hub does (JSON from the
@@ -46,14 +46,14 @@ func FuzzHistoryQuery(f *testing.F) {
 	for i := range 60 {
 		now = base.Add(time.Duration(i) * 30 * time.Second)
 		name := []string{"a", "b", "c"}[i%3]
-		rec, err := s.Append(ctx, outbox.Record{Kind: wot.KindEvent, ThingID: "t", Name: name, Value: []byte(fmt.Sprint(i))}, outbox.Retain(24*time.Hour))
+		rec, err := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: name, Value: []byte(fmt.Sprint(i))}, outbox.Retain(24*time.Hour))
 		if err != nil {
 			f.Fatal(err)
 		}
 		recs = append(recs, rec)
 	}
 	f.Fuzz(func(t *testing.T, payload []byte, name string) {
-		var q wot.HistoryQuery
+		var q wire.HistoryQuery
 		if len(payload) > 0 && json.Unmarshal(payload, &q) != nil {
 			return // the hub answers invalid_payload
 		}

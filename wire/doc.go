@@ -5,10 +5,10 @@
 // their MQTT 5 reason codes and HTTP statuses, and the JSON records the hub
 // keeps and publishes. docs/topics.md is its prose.
 //
-// It imports only the standard library, so the hub's stores (inbox,
-// outbox, authz, presence) use it without linking an MQTT client, and a
-// test keeps it so. Package wot, the client SDK, re-exports all of it
-// under the same names.
+// It imports only the standard library (and may import td, which does the
+// same), so the hub's stores (inbox, outbox, authz, presence) use it
+// without linking an MQTT client; TestDependencies keeps it so. Package
+// wot, the client SDK, re-exports all of it under the same names.
 //
 // # Topics
 //
