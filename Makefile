@@ -60,7 +60,7 @@ examples-deps:
 # for longer runs. CI counts executions rather than seconds: with a duration,
 # Go 1.26's fuzz coordinator can report a spurious "context deadline exceeded"
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
-FUZZERS = ./wot:FuzzTopic ./wot:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
+FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
 	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWill ./outbox:FuzzHistoryQuery
 fuzz-short:

@@ -15,7 +15,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 const (
@@ -209,7 +209,7 @@ func (s *Store) List() []Account {
 
 // Add creates an enabled account with a password.
 func (s *Store) Add(ctx context.Context, id string, role Role, name, password string) error {
-	if err := wot.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") {
+	if err := wire.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") {
 		return fmt.Errorf("%w: %q", ErrBadID, id)
 	}
 	if _, err := ParseRole(string(role)); err != nil {

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Identity is who a connected client is.
@@ -35,37 +35,37 @@ const AdminTopic = "wotmq/admin"
 const RepliesRoot = "replies"
 
 func denied(format string, args ...any) error {
-	return wot.Errorf(wot.CodeDenied, format, args...)
+	return wire.Errorf(wire.CodeDenied, format, args...)
 }
 
 // publishOps maps consumer request topics to the operation they perform.
-var publishOps = map[wot.TopicKind]Op{
-	wot.TopicAction:          OpInvokeAction,
-	wot.TopicPropertySet:     OpWriteProperty,
-	wot.TopicThingHistory:    OpReadHistory,
-	wot.TopicEventHistory:    OpReadHistory,
-	wot.TopicPropertyHistory: OpReadHistory,
-	wot.TopicActionCancel:    OpCancelAction,
-	wot.TopicActionHistory:   OpQueryAction,
-	wot.TopicChannel:         OpOpenChannel,
+var publishOps = map[wire.TopicKind]Op{
+	wire.TopicAction:          OpInvokeAction,
+	wire.TopicPropertySet:     OpWriteProperty,
+	wire.TopicThingHistory:    OpReadHistory,
+	wire.TopicEventHistory:    OpReadHistory,
+	wire.TopicPropertyHistory: OpReadHistory,
+	wire.TopicActionCancel:    OpCancelAction,
+	wire.TopicActionHistory:   OpQueryAction,
+	wire.TopicChannel:         OpOpenChannel,
 }
 
 // receiveOps maps the hub's twin topics to the operation receiving them is.
-var receiveOps = map[wot.TopicKind]Op{
-	wot.TopicTD:              OpReadTD,
-	wot.TopicProperty:        OpReadProperty,
-	wot.TopicPropertyDesired: OpReadProperty,
-	wot.TopicDelta:           OpReadProperty,
-	wot.TopicPresence:        OpReadProperty,
-	wot.TopicEvent:           OpSubscribeEvent,
-	wot.TopicActionStatus:    OpQueryAction,
+var receiveOps = map[wire.TopicKind]Op{
+	wire.TopicTD:              OpReadTD,
+	wire.TopicProperty:        OpReadProperty,
+	wire.TopicPropertyDesired: OpReadProperty,
+	wire.TopicDelta:           OpReadProperty,
+	wire.TopicPresence:        OpReadProperty,
+	wire.TopicEvent:           OpSubscribeEvent,
+	wire.TopicActionStatus:    OpQueryAction,
 }
 
 // CanPublish decides whether id may publish on topic, parsed as t. A nil
-// error allows it; otherwise the error is a *wot.Error with CodeDenied or
+// error allows it; otherwise the error is a *wire.Error with CodeDenied or
 // CodeInvalidTopic. Whether an agent owns the Thing it publishes for is
 // directory state, checked by the hub.
-func (s *Store) CanPublish(id Identity, topic string, t wot.Topic) error {
+func (s *Store) CanPublish(id Identity, topic string, t wire.Topic) error {
 	if strings.HasPrefix(topic, "$") {
 		return denied("topics starting with $ are reserved for the broker")
 	}
@@ -73,19 +73,19 @@ func (s *Store) CanPublish(id Identity, topic string, t wot.Topic) error {
 		return s.Decide(id, op, t.ThingID)
 	}
 	switch t.Kind {
-	case wot.TopicUnknown:
+	case wire.TopicUnknown:
 		switch {
 		case topic == AdminTopic:
 			return nil // each admin request is decided by its operation
 		case strings.HasPrefix(topic, "wotmq/"):
 			return denied("only the hub publishes on wotmq/ topics")
-		case strings.HasPrefix(topic, wot.ThingsRoot+"/"), strings.HasPrefix(topic, wot.AgentsRoot+"/"):
-			return wot.Errorf(wot.CodeInvalidTopic, "topic %q does not follow the wotmq topic scheme", topic)
+		case strings.HasPrefix(topic, wire.ThingsRoot+"/"), strings.HasPrefix(topic, wire.AgentsRoot+"/"):
+			return wire.Errorf(wire.CodeInvalidTopic, "topic %q does not follow the wotmq topic scheme", topic)
 		}
 		return denied("topic %q is outside the wotmq topic scheme; see docs/topics.md", topic)
-	case wot.TopicAgentRequests:
+	case wire.TopicAgentRequests:
 		return denied("only the hub publishes requests to agents")
-	case wot.TopicAgentTD, wot.TopicAgentEvent, wot.TopicAgentProperty, wot.TopicAgentReplies, wot.TopicAgentPresence, wot.TopicAgentSignal:
+	case wire.TopicAgentTD, wire.TopicAgentEvent, wire.TopicAgentProperty, wire.TopicAgentReplies, wire.TopicAgentPresence, wire.TopicAgentSignal:
 		if t.AgentID != id.ID {
 			return denied("%q cannot publish as agent %q", id.ID, t.AgentID)
 		}
@@ -135,15 +135,15 @@ func (s *Store) CanSubscribe(id Identity, filter string) bool {
 	switch first {
 	case "$SYS", "$share":
 		return id.Role == RoleAdmin && first == "$SYS"
-	case wot.AgentsRoot:
+	case wire.AgentsRoot:
 		agent, _, _ := strings.Cut(rest, "/")
-		return agent == wot.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
+		return agent == wire.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
 	case RepliesRoot:
 		who, _, _ := strings.Cut(rest, "/")
-		return who == wot.EscapeLevel(id.ID)
+		return who == wire.EscapeLevel(id.ID)
 	case "wotmq":
-		return filter == wot.HubTDTopic
-	case wot.ThingsRoot, "+", "#":
+		return filter == wire.HubTDTopic
+	case wire.ThingsRoot, "+", "#":
 		return Allowed(id.Role, OpReadTD) || Allowed(id.Role, OpExpose)
 	}
 	return false
@@ -155,15 +155,15 @@ func (s *Store) CanSubscribe(id Identity, filter string) bool {
 func (s *Store) CanReceive(id Identity, topic string) bool {
 	first, rest, _ := strings.Cut(topic, "/")
 	switch first {
-	case wot.ThingsRoot:
-	case wot.AgentsRoot:
+	case wire.ThingsRoot:
+	case wire.AgentsRoot:
 		agent, _, _ := strings.Cut(rest, "/")
-		return agent == wot.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
+		return agent == wire.EscapeLevel(id.ID) && Allowed(id.Role, OpExpose)
 	case RepliesRoot:
 		who, _, _ := strings.Cut(rest, "/")
-		return who == wot.EscapeLevel(id.ID)
+		return who == wire.EscapeLevel(id.ID)
 	case "wotmq":
-		return topic == wot.HubTDTopic
+		return topic == wire.HubTDTopic
 	case "$SYS":
 		return id.Role == RoleAdmin
 	default:
@@ -177,7 +177,7 @@ func (s *Store) CanReceive(id Identity, topic string) bool {
 	case RoleAgent:
 		return false
 	}
-	t, err := wot.ParseTopic(topic)
+	t, err := wire.ParseTopic(topic)
 	if err != nil {
 		return false
 	}
@@ -189,12 +189,12 @@ func (s *Store) CanReceive(id Identity, topic string) bool {
 // below it. Nobody else can subscribe there, so replies cannot be read by
 // or forged into another client's topics.
 func ReplyTopicFor(id Identity, topic string) error {
-	prefix := RepliesRoot + "/" + wot.EscapeLevel(id.ID)
+	prefix := RepliesRoot + "/" + wire.EscapeLevel(id.ID)
 	if topic != prefix && !strings.HasPrefix(topic, prefix+"/") {
-		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q: replies go to %s or below it", topic, prefix)
+		return wire.Errorf(wire.CodeInvalidTopic, "ResponseTopic %q: replies go to %s or below it", topic, prefix)
 	}
 	if strings.ContainsAny(topic, "+#") {
-		return wot.Errorf(wot.CodeInvalidTopic, "ResponseTopic %q holds a wildcard", topic)
+		return wire.Errorf(wire.CodeInvalidTopic, "ResponseTopic %q holds a wildcard", topic)
 	}
 	return nil
 }

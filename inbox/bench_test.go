@@ -7,7 +7,7 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // BenchmarkRequestLifecycle stores a request, delivers it and completes it:
@@ -29,10 +29,10 @@ func BenchmarkRequestLifecycle(b *testing.B) {
 					if err := s.Add(ctx, r); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := s.Transition(ctx, r.ID, wot.StatusDelivered, nil, nil); err != nil {
+					if _, err := s.Transition(ctx, r.ID, wire.StatusDelivered, nil, nil); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := s.Transition(ctx, r.ID, wot.StatusCompleted, out, nil); err != nil {
+					if _, err := s.Transition(ctx, r.ID, wire.StatusCompleted, out, nil); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/groupcommit"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Errors returned by the inbox.
@@ -56,7 +56,7 @@ type Options struct {
 
 // Request is an action invocation or property write and its progress.
 type Request struct {
-	wot.ActionStatus
+	wire.ActionStatus
 	// AgentID is the agent that owns the Thing.
 	AgentID string `json:"agentID"`
 	// ReplyTo and Correlation are the consumer's MQTT 5 ResponseTopic and
@@ -165,16 +165,16 @@ func (s *Store) Add(ctx context.Context, r *Request) error {
 // commit of a Transition. Should the hub stop before the hand-over, the
 // request is delivered again when the agent comes back, as any delivered
 // request that was never answered.
-func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Error) ([]*Request, error) {
+func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wire.Error) ([]*Request, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	now := s.now().UTC()
 	r.ID = s.newID(now)
-	if r.Status == wot.StatusDelivered {
+	if r.Status == wire.StatusDelivered {
 		r.Deliveries = 1
 	} else {
-		r.Status, r.Deliveries = wot.StatusPending, 0
+		r.Status, r.Deliveries = wire.StatusPending, 0
 	}
 	r.Requested, r.Updated = now, now
 	if r.Expires.IsZero() {
@@ -196,7 +196,7 @@ func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wot.Er
 			if o.Status.Final() {
 				continue
 			}
-			o.Status, o.Error, o.Updated = wot.StatusFailed, e, now
+			o.Status, o.Error, o.Updated = wire.StatusFailed, e, now
 			if err := s.put(txn, o, &ch); err != nil {
 				return err
 			}
@@ -361,18 +361,18 @@ func get(txn *badger.Txn, id string) (*Request, error) {
 // allowed lists the legal status transitions. Delivered may repeat (a
 // redelivery to a reconnected agent), running and waiting may repeat and
 // alternate.
-var allowed = map[wot.Status][]wot.Status{
-	wot.StatusPending:   {wot.StatusDelivered, wot.StatusFailed},
-	wot.StatusDelivered: {wot.StatusDelivered, wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted, wot.StatusFailed},
-	wot.StatusRunning:   {wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted, wot.StatusFailed},
-	wot.StatusWaiting:   {wot.StatusWaiting, wot.StatusRunning, wot.StatusCompleted, wot.StatusFailed},
+var allowed = map[wire.Status][]wire.Status{
+	wire.StatusPending:   {wire.StatusDelivered, wire.StatusFailed},
+	wire.StatusDelivered: {wire.StatusDelivered, wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
+	wire.StatusRunning:   {wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
+	wire.StatusWaiting:   {wire.StatusWaiting, wire.StatusRunning, wire.StatusCompleted, wire.StatusFailed},
 }
 
 // Transition moves request id to status to, with output (completed, or
 // progress for running and waiting) or e (failed), and returns the updated
 // request. On ErrFinished and ErrTransition the request is returned too.
 // Updates of one request are serialised by the caller.
-func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output json.RawMessage, e *wot.Error) (*Request, error) {
+func (s *Store) Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*Request, error) {
 	r, err := s.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -390,13 +390,13 @@ func (s *Store) Transition(ctx context.Context, id string, to wot.Status, output
 	r.Status = to
 	r.Updated = s.now().UTC()
 	switch to {
-	case wot.StatusDelivered:
+	case wire.StatusDelivered:
 		r.Deliveries++
-	case wot.StatusRunning, wot.StatusWaiting, wot.StatusCompleted:
-		if output != nil || to == wot.StatusCompleted {
+	case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
+		if output != nil || to == wire.StatusCompleted {
 			r.Output = output
 		}
-	case wot.StatusFailed:
+	case wire.StatusFailed:
 		r.Error = e
 	}
 	if err := s.write(r); err != nil {
@@ -501,7 +501,7 @@ func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 }
 
 func opByte(op string) byte {
-	if op == wot.OpWriteProperty {
+	if op == wire.OpWriteProperty {
 		return 'w'
 	}
 	return 'a'

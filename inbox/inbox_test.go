@@ -10,7 +10,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 func mustOpen(tb testing.TB, dir string, now func() time.Time) (*inbox.Store, *badger.DB) {
@@ -33,7 +33,7 @@ func mustNew(tb testing.TB, db *badger.DB, opts inbox.Options) *inbox.Store {
 }
 
 func newReq(agent, thing, name string) *inbox.Request {
-	return &inbox.Request{AgentID: agent, ActionStatus: wot.ActionStatus{ThingID: thing, Name: name, Op: wot.OpInvokeAction}}
+	return &inbox.Request{AgentID: agent, ActionStatus: wire.ActionStatus{ThingID: thing, Name: name, Op: wire.OpInvokeAction}}
 }
 
 func TestLifecycle(t *testing.T) {
@@ -43,11 +43,11 @@ func TestLifecycle(t *testing.T) {
 	if err := s.Add(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != wot.StatusPending || r.ID == "" {
+	if r.Status != wire.StatusPending || r.ID == "" {
 		t.Fatalf("added %+v", r)
 	}
 	t.Run("RejectsSkippingDelivery", func(t *testing.T) {
-		if _, err := s.Transition(ctx, r.ID, wot.StatusRunning, nil, nil); !errors.Is(err, inbox.ErrTransition) {
+		if _, err := s.Transition(ctx, r.ID, wire.StatusRunning, nil, nil); !errors.Is(err, inbox.ErrTransition) {
 			t.Errorf("pending->running: %v", err)
 		}
 	})
@@ -55,7 +55,7 @@ func TestLifecycle(t *testing.T) {
 	if len(pend) != 1 {
 		t.Fatalf("pending = %d", len(pend))
 	}
-	steps := []wot.Status{wot.StatusDelivered, wot.StatusRunning, wot.StatusCompleted}
+	steps := []wire.Status{wire.StatusDelivered, wire.StatusRunning, wire.StatusCompleted}
 	for _, st := range steps {
 		if _, err := s.Transition(ctx, r.ID, st, []byte(`1`), nil); err != nil {
 			t.Fatalf("-> %s: %v", st, err)
@@ -68,12 +68,12 @@ func TestLifecycle(t *testing.T) {
 		t.Error("completed request still unfinished")
 	}
 	t.Run("FinishedIsFinal", func(t *testing.T) {
-		if _, err := s.Transition(ctx, r.ID, wot.StatusFailed, nil, &wot.Error{Code: wot.CodeExpired}); !errors.Is(err, inbox.ErrFinished) {
+		if _, err := s.Transition(ctx, r.ID, wire.StatusFailed, nil, &wire.Error{Code: wire.CodeExpired}); !errors.Is(err, inbox.ErrFinished) {
 			t.Errorf("completed->failed: %v", err)
 		}
 	})
-	latest, err := s.Latest(ctx, "t", wot.OpInvokeAction, "a")
-	if err != nil || latest.ID != r.ID || latest.Status != wot.StatusCompleted {
+	latest, err := s.Latest(ctx, "t", wire.OpInvokeAction, "a")
+	if err != nil || latest.ID != r.ID || latest.Status != wire.StatusCompleted {
 		t.Errorf("latest %+v %v", latest, err)
 	}
 }
@@ -90,11 +90,11 @@ func TestAddDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newReq("ag", "t", "b")
-	r.Status = wot.StatusDelivered
+	r.Status = wire.StatusDelivered
 	if err := s.Add(ctx, r); err != nil {
 		t.Fatal(err)
 	}
-	if r.Status != wot.StatusDelivered || r.Deliveries != 1 {
+	if r.Status != wire.StatusDelivered || r.Deliveries != 1 {
 		t.Fatalf("added %s with %d deliveries, want delivered once", r.Status, r.Deliveries)
 	}
 	if d, pending := s.Outstanding("ag"); d != 1 || !pending {
@@ -104,11 +104,11 @@ func TestAddDelivered(t *testing.T) {
 		t.Fatal(err)
 	}
 	s, _ = mustOpen(t, dir, nil)
-	latest, err := s.Latest(ctx, "t", wot.OpInvokeAction, "b")
-	if err != nil || latest.ID != r.ID || latest.Status != wot.StatusDelivered || latest.Deliveries != 1 {
+	latest, err := s.Latest(ctx, "t", wire.OpInvokeAction, "b")
+	if err != nil || latest.ID != r.ID || latest.Status != wire.StatusDelivered || latest.Deliveries != 1 {
 		t.Fatalf("latest after reopen %+v %v", latest, err)
 	}
-	if _, err := s.Transition(ctx, r.ID, wot.StatusCompleted, []byte(`1`), nil); err != nil {
+	if _, err := s.Transition(ctx, r.ID, wire.StatusCompleted, []byte(`1`), nil); err != nil {
 		t.Fatal(err)
 	}
 	if d, pending := s.Outstanding("ag"); d != 0 || !pending {
@@ -148,7 +148,7 @@ func TestOrderAndExpiry(t *testing.T) {
 	if len(exp) != 2 || exp[0] != ids[0] || exp[1] != ids[1] {
 		t.Errorf("expired = %v", exp)
 	}
-	if _, err := s.Transition(ctx, ids[0], wot.StatusFailed, nil, &wot.Error{Code: wot.CodeExpired}); err != nil {
+	if _, err := s.Transition(ctx, ids[0], wire.StatusFailed, nil, &wire.Error{Code: wire.CodeExpired}); err != nil {
 		t.Fatal(err)
 	}
 	if exp, _ := s.ExpiredBefore(ctx, now.Add(150*time.Second), 10); len(exp) != 1 {
@@ -171,14 +171,14 @@ func TestOutcomeRecall(t *testing.T) {
 			if err := s.Add(ctx, r); err != nil {
 				t.Fatal(err)
 			}
-			for _, st := range []wot.Status{wot.StatusDelivered, wot.StatusCompleted} {
+			for _, st := range []wire.Status{wire.StatusDelivered, wire.StatusCompleted} {
 				if _, err := s.Transition(ctx, r.ID, st, nil, nil); err != nil {
 					t.Fatal(err)
 				}
 			}
 			ids = append(ids, r.ID)
 		}
-		out, err := s.Outcomes(ctx, thing, wot.OpInvokeAction, "a")
+		out, err := s.Outcomes(ctx, thing, wire.OpInvokeAction, "a")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Entry summarises an unfinished request. The queue index holds one per
@@ -22,7 +22,7 @@ type Entry struct {
 	ThingID string
 	Name    string
 	Op      string
-	Status  wot.Status
+	Status  wire.Status
 	Safe    bool
 	Expires time.Time
 }
@@ -50,16 +50,16 @@ func decodeEntry(agentID, id string, v []byte) (Entry, bool) {
 	if len(v) < 10 {
 		return Entry{}, false
 	}
-	e := Entry{ID: id, AgentID: agentID, Op: wot.OpInvokeAction, Safe: v[1] == '1',
+	e := Entry{ID: id, AgentID: agentID, Op: wire.OpInvokeAction, Safe: v[1] == '1',
 		Expires: time.Unix(0, int64(binary.BigEndian.Uint64(v[2:10]))).UTC()}
 	if v[0] == 'w' {
-		e.Op = wot.OpWriteProperty
+		e.Op = wire.OpWriteProperty
 	}
 	parts := strings.SplitN(string(v[10:]), "\x00", 3)
 	if len(parts) != 3 {
 		return Entry{}, false
 	}
-	e.Status, e.ThingID, e.Name = wot.Status(parts[0]), parts[1], parts[2]
+	e.Status, e.ThingID, e.Name = wire.Status(parts[0]), parts[1], parts[2]
 	return e, true
 }
 
@@ -163,9 +163,9 @@ func (s *Store) Outstanding(agentID string) (delivered int, pending bool) {
 	defer s.qmu.Unlock()
 	for _, e := range s.queues[agentID] {
 		switch e.Status {
-		case wot.StatusDelivered:
+		case wire.StatusDelivered:
 			delivered++
-		case wot.StatusPending:
+		case wire.StatusPending:
 			pending = true
 		}
 	}
@@ -175,7 +175,7 @@ func (s *Store) Outstanding(agentID string) (delivered int, pending bool) {
 // Pending returns an agent's pending requests in arrival order. It is cheap
 // when there are none.
 func (s *Store) Pending(ctx context.Context, agentID string) ([]*Request, error) {
-	return s.requests(ctx, agentID, func(e Entry) bool { return e.Status == wot.StatusPending })
+	return s.requests(ctx, agentID, func(e Entry) bool { return e.Status == wire.StatusPending })
 }
 
 func (s *Store) requests(ctx context.Context, agentID string, keep func(Entry) bool) ([]*Request, error) {

@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // FuzzHistoryQuery reads a history query as the hub does (JSON from the
@@ -48,7 +48,7 @@ func FuzzHistoryQuery(f *testing.F) {
 	for i := range 60 {
 		now = base.Add(time.Duration(i) * 30 * time.Second)
 		name := []string{"a", "b", "c"}[i%3]
-		rec, err := s.Append(ctx, outbox.Record{Kind: wot.KindEvent, ThingID: "t", Name: name, Value: []byte(fmt.Sprint(i))}, outbox.Retain(24*time.Hour))
+		rec, err := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: name, Value: []byte(fmt.Sprint(i))}, outbox.Retain(24*time.Hour))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -66,7 +66,7 @@ func FuzzHistoryQuery(f *testing.F) {
 			t.Fatalf("ParseQuery(%s) accepted limit %d", payload, pq.Limit)
 		}
 		// History itself stays safe on any decoded query.
-		var q wot.HistoryQuery
+		var q wire.HistoryQuery
 		if len(payload) > 0 && json.Unmarshal(payload, &q) != nil {
 			if perr == nil && len(bytes.TrimSpace(payload)) > 0 {
 				t.Fatalf("ParseQuery(%s) accepted what does not decode", payload)

@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/groupcommit"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Errors returned by the outbox.
@@ -78,7 +78,7 @@ func New(db *badger.DB, opts Options) *Store {
 
 // Record is one event or property value.
 type Record struct {
-	Kind    wot.HistoryKind
+	Kind    wire.HistoryKind
 	ThingID string
 	Name    string
 	Value   []byte // the JSON payload, as sent
@@ -161,7 +161,7 @@ func (s *Store) stamp() int64 {
 }
 
 // Latest returns the latest value of one affordance.
-func (s *Store) Latest(ctx context.Context, thingID string, kind wot.HistoryKind, name string) (Record, bool, error) {
+func (s *Store) Latest(ctx context.Context, thingID string, kind wire.HistoryKind, name string) (Record, bool, error) {
 	var rec Record
 	found := false
 	err := s.db.View(func(txn *badger.Txn) error {
@@ -183,7 +183,7 @@ func (s *Store) Latest(ctx context.Context, thingID string, kind wot.HistoryKind
 
 // LatestAll returns the latest value of every affordance of a Thing, of one
 // kind ("" for both), ordered by kind then name.
-func (s *Store) LatestAll(ctx context.Context, thingID string, kind wot.HistoryKind) ([]Record, error) {
+func (s *Store) LatestAll(ctx context.Context, thingID string, kind wire.HistoryKind) ([]Record, error) {
 	var out []Record
 	prefix := latestThingPrefix(thingID)
 	if kind != "" {
@@ -212,7 +212,7 @@ func (s *Store) LatestAll(ctx context.Context, thingID string, kind wot.HistoryK
 
 // Filter selects history records. Zero fields match everything.
 type Filter struct {
-	Kind wot.HistoryKind
+	Kind wire.HistoryKind
 	Name string
 }
 
@@ -222,8 +222,8 @@ func (f Filter) match(r Record) bool {
 
 // History returns one page of a Thing's history in time order, oldest
 // first, starting after q.Cursor or at q.From.
-func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.HistoryQuery) (wot.HistoryPage, error) {
-	page := wot.HistoryPage{Items: []wot.HistoryItem{}}
+func (s *Store) History(ctx context.Context, thingID string, f Filter, q wire.HistoryQuery) (wire.HistoryPage, error) {
+	page := wire.HistoryPage{Items: []wire.HistoryItem{}}
 	limit := q.Limit
 	if limit <= 0 {
 		limit = DefaultPageSize
@@ -272,7 +272,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wot.His
 				page.Next = page.Items[limit-1].Cursor
 				return nil
 			}
-			page.Items = append(page.Items, wot.HistoryItem{
+			page.Items = append(page.Items, wire.HistoryItem{
 				Kind: rec.Kind, Name: rec.Name, Value: rec.Value, Time: rec.Time,
 				Sender: rec.Sender, Cursor: rec.Cursor(),
 			})
@@ -296,7 +296,7 @@ func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 // DeleteLatest removes the latest values of one affordance kind of a Thing
 // except those whose names keep returns true for (used when a TD update
 // drops affordances).
-func (s *Store) DeleteLatest(ctx context.Context, thingID string, kind wot.HistoryKind, keep func(name string) bool) error {
+func (s *Store) DeleteLatest(ctx context.Context, thingID string, kind wire.HistoryKind, keep func(name string) bool) error {
 	recs, err := s.LatestAll(ctx, thingID, kind)
 	if err != nil {
 		return err
@@ -325,12 +325,12 @@ func latestThingPrefix(thingID string) []byte {
 	return append([]byte(prefixLatest+thingID), 0)
 }
 
-func latestKey(thingID string, kind wot.HistoryKind, name string) []byte {
+func latestKey(thingID string, kind wire.HistoryKind, name string) []byte {
 	return append(append(latestThingPrefix(thingID), kindByte(kind)), name...)
 }
 
-func kindByte(k wot.HistoryKind) byte {
-	if k == wot.KindProperty {
+func kindByte(k wire.HistoryKind) byte {
+	if k == wire.KindProperty {
 		return 'p'
 	}
 	return 'e'
@@ -381,9 +381,9 @@ func decodeRecord(thingID string, v []byte) (Record, error) {
 	if len(v) < 1 {
 		return r, ErrCorrupt
 	}
-	r.Kind = wot.KindEvent
+	r.Kind = wire.KindEvent
 	if v[0] == 'p' {
-		r.Kind = wot.KindProperty
+		r.Kind = wire.KindProperty
 	}
 	v = v[1:]
 	var ok bool

@@ -5,15 +5,15 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // ParseQuery reads a history query from the JSON payload of an MQTT
 // history request (empty: every field absent) and checks it with
 // CheckQuery, so MQTT refuses what HTTP refuses. Errors wrap
 // ErrBadQuery.
-func ParseQuery(payload []byte) (wot.HistoryQuery, error) {
-	var q wot.HistoryQuery
+func ParseQuery(payload []byte) (wire.HistoryQuery, error) {
+	var q wire.HistoryQuery
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return q, nil
 	}
@@ -35,7 +35,7 @@ func ParseQuery(payload []byte) (wot.HistoryQuery, error) {
 // shares: a limit of 1 to MaxPageSize (0: absent, DefaultPageSize), a
 // cursor that an earlier page returned. History applies the same query
 // without checking; the bindings refuse instead of clamping.
-func CheckQuery(q wot.HistoryQuery) error {
+func CheckQuery(q wire.HistoryQuery) error {
 	if q.Limit < 0 || q.Limit > MaxPageSize {
 		return fmt.Errorf("%w: limit %d: want 1 to %d", ErrBadQuery, q.Limit, MaxPageSize)
 	}

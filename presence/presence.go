@@ -28,7 +28,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 const (
@@ -38,9 +38,9 @@ const (
 
 // Thing is the presence of one Thing.
 type Thing struct {
-	State wot.Presence `json:"state"`
-	Since time.Time    `json:"since"`
-	Seq   uint64       `json:"seq"`
+	State wire.Presence `json:"state"`
+	Since time.Time     `json:"since"`
+	Seq   uint64        `json:"seq"`
 	// ByAgent is set when the agent reported the state (a gateway speaking
 	// for a device), unset when the hub derived it from the connection.
 	ByAgent bool `json:"byAgent,omitempty"`
@@ -72,7 +72,7 @@ func New(db *badger.DB, now func() time.Time) *Store {
 
 // Set records a Thing's state and reports whether it changed. A state
 // equal to the current one changes nothing.
-func (s *Store) Set(ctx context.Context, thingID string, state wot.Presence, byAgent bool) (Thing, bool, error) {
+func (s *Store) Set(ctx context.Context, thingID string, state wire.Presence, byAgent bool) (Thing, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var cur Thing

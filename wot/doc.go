@@ -1,6 +1,9 @@
-// Package wot is the wire contract between the wotmq hub and its clients:
-// operation names, the MQTT topic scheme, the MQTT 5 user-property names,
-// action statuses and error codes.
+// Package wot is the client SDK of wotmq, for agents and consumers on
+// paho's autopaho, and the names of the wire contract: it re-exports
+// everything in package wire (operation names, the MQTT topic scheme, the
+// MQTT 5 user-property names, action statuses, error codes and records)
+// under the same names, so wot.ParseTopic is wire.ParseTopic and
+// wot.CodeDenied is wire.CodeDenied.
 //
 // A device or application imports this package without linking the hub:
 // it never imports the broker, Badger or Mochi.
@@ -11,7 +14,7 @@
 // publishes there. Agents publish under "agents/{agentID}/..." and receive
 // requests on "agents/{agentID}/requests". Thing IDs, agent IDs and
 // affordance names are escaped into one topic level by [EscapeLevel]; see
-// docs/topics.md for the full table.
+// package wire and docs/topics.md for the full table.
 //
 // # Metadata
 //

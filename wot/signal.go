@@ -7,12 +7,21 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Real-time channel signalling, the half that needs no WebRTC: sending a
 // Signal to a Thing's agent, and receiving consumers' signals as an agent
 // (docs/channels.md). Package wot/rtc builds WebRTC DataChannels on it, so
 // that programs that do not open channels do not link a WebRTC stack.
+
+// Signal is the payload of real-time channel signalling: a WebRTC session
+// description (offer, answer), an ICE candidate, or the end of a session
+// (wire.Signal has the fields). It is a type of its own rather than an
+// alias of wire.Signal for its Err method, which reports an error signal
+// as the SDK's sentinel errors; convert with wire.Signal(s) and Signal(w).
+type Signal wire.Signal
 
 // maxSignalQueue bounds the signals an agent holds for its signal handlers;
 // more are dropped (and logged): the consumer's setup then times out.

@@ -299,3 +299,13 @@ func (s *Subscription) Stop(ctx context.Context) error {
 	})
 	return err
 }
+
+// hasWildcard reports whether filter has a "+" or "#" level.
+func hasWildcard(filter string) bool {
+	for i := 0; i < len(filter); i++ {
+		if filter[i] == '+' || filter[i] == '#' {
+			return true
+		}
+	}
+	return false
+}

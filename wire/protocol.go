@@ -1,4 +1,4 @@
-package wot
+package wire
 
 // Agent operations: what an agent does towards the hub. They are the names
 // of the actions in the hub's own Thing Description.

@@ -1,4 +1,4 @@
-package wot
+package wire
 
 import (
 	"errors"

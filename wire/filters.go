@@ -1,4 +1,4 @@
-package wot
+package wire
 
 // Topic filters and client topics that the Topic builders cannot express:
 // Topic.String escapes "+" in an ID, so a wildcard level needs a builder of
@@ -56,14 +56,4 @@ func cutLevel(s string) (level, rest string, more bool) {
 		}
 	}
 	return s, "", false
-}
-
-// hasWildcard reports whether filter has a "+" or "#" level.
-func hasWildcard(filter string) bool {
-	for i := 0; i < len(filter); i++ {
-		if filter[i] == '+' || filter[i] == '#' {
-			return true
-		}
-	}
-	return false
 }
