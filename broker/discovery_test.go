@@ -73,7 +73,7 @@ func TestDirectoryAPI(t *testing.T) {
 		}
 		web.do("PUT", "/things/urn:t:a", smallTD("urn:t:a", "A2"), "Content-Type", "application/td+json").want(t, 204)
 		twin, err := td.Parse(web.do("GET", "/things/urn:t:a", nil).want(t, 200).body)
-		if err != nil || twin.Title != "A2" || !strings.HasPrefix(twin.Properties["level"].Forms[0].Href, "http://hub.test:") {
+		if err != nil || twin.Title != "A2" || !strings.HasPrefix(twin.Href(twin.Properties["level"].Forms[0]), "http://hub.test:") {
 			t.Fatalf("twin %+v %v", twin, err)
 		}
 		// What HTTP registered is a twin like any other: over MQTT too.
