@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -401,4 +403,109 @@ func TestHTTPBodies(t *testing.T) {
 		web.do("PUT", "/things/urn:t:ct", smallTD("", "CT"), "Content-Type", "application/json").want(t, http.StatusNoContent)
 		web.do("PATCH", "/things/urn:t:ct", []byte(`{"title":"x"}`), "Content-Type", "application/merge-patch+json").want(t, http.StatusNoContent)
 	})
+}
+
+// FuzzHTTPBody sends arbitrary bodies with arbitrary media types to the
+// write endpoints of a real hub: every answer is a success or a
+// problem+json of a known code, never a 500, and the hub goes on serving.
+func FuzzHTTPBody(f *testing.F) {
+	// The hub logs into a buffer: a log line through f from inside the
+	// fuzz target would panic the worker.
+	logs := &lockedBuffer{}
+	log := zerolog.New(logs).Level(zerolog.WarnLevel)
+	// Writes and invocations answer at once (an input that ran 10 s would
+	// count as a hang).
+	h := startHub(f, f.TempDir(), withHTTP, func(o *broker.Options) { o.Logger, o.HTTPWait = &log, time.Millisecond })
+	agent := registerLamp(f, h)
+	agent.subscribe(wot.RequestsTopic("lamp-agent")) // online, never answers: requests stay open
+	stop := make(chan struct{})
+	f.Cleanup(func() { close(stop) })
+	go func() { // its queue must not fill up (that fails the test from the client's goroutine)
+		for {
+			select {
+			case <-agent.msgs:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	td := string(smallTD("", "Fuzz"))
+	for _, s := range []struct {
+		target, method uint8
+		ct, body       string
+	}{
+		{0, 0, "application/json", "42"},
+		{1, 1, "application/json; charset=utf-8", `{"to":30}`},
+		{2, 1, "", ""},
+		{3, 0, "application/td+json", td},
+		{4, 1, "application/json", td},
+		{3, 2, "application/merge-patch+json", `{"title":"x","properties":null}`},
+		{5, 2, "application/merge-patch+json", `{"title":null}`},
+		{0, 0, "text/plain", "42"},
+		{1, 1, "application/x-www-form-urlencoded", "to=30"},
+		{3, 0, "application/td+json;;", "{"},
+		{0, 0, "application/vnd.x+json", `"\ud800"`},
+		{6, 3, "", ""},
+		{1, 1, "application/json", `{"to":1e400}`},
+	} {
+		f.Add(s.target, s.method, s.ct, []byte(s.body))
+	}
+	targets := []string{
+		lampPath + "/properties/brightness?timeout=0",
+		lampPath + "/actions/fade?timeout=0",
+		lampPath + "/actions/toggle?timeout=0",
+		"/things/urn:fuzz:t",
+		"/things",
+		lampPath,
+		lampPath + "/actions/fade",
+	}
+	methods := []string{"PUT", "POST", "PATCH", "DELETE", "GET"}
+	auth := []string{"", basic("lamp-agent", "")} // anonymous, the lamp's owner
+	client := &http.Client{Timeout: 30 * time.Second}
+	f.Fuzz(func(t *testing.T, target, method uint8, ct string, body []byte) {
+		if !webHeaderOK(ct) {
+			return // a Content-Type no client can send
+		}
+		req, err := http.NewRequest(methods[int(method)%len(methods)], "http://"+h.HTTPAddr()+targets[int(target&0x7f)%len(targets)], bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct != "" {
+			req.Header.Set("Content-Type", ct)
+		}
+		if a := auth[target>>7]; a != "" {
+			req.Header.Set("Authorization", a)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := webReply{status: resp.StatusCode, header: resp.Header, body: b}
+		if r.status >= 200 && r.status < 300 {
+			return
+		}
+		var p broker.Problem
+		if r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(r.body, &p) != nil {
+			t.Fatalf("%d without a problem: %q\nhub log:\n%s", r.status, r.body, logs)
+		}
+		if r.status == http.StatusInternalServerError || p.Status != r.status || !p.Code.Known() || p.Code.HTTPStatus() != r.status {
+			t.Fatalf("%d %s: %s\nhub log:\n%s", r.status, p.Code, r.body, logs)
+		}
+	})
+}
+
+// webHeaderOK reports whether a client can send v as a header value (no
+// control characters but tab; net/http refuses the others).
+func webHeaderOK(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if b := v[i]; (b < ' ' && b != '\t') || b == 0x7f {
+			return false
+		}
+	}
+	return true
 }
