@@ -117,10 +117,13 @@ func bodyError(err error) error {
 // socket with unread data resets it, and the client's send fails before
 // it reads.
 func beforeBodyRefusal(w http.ResponseWriter, r *http.Request, code wot.Code) (drain bool) {
+	if r.ProtoMajor != 1 {
+		return false // HTTP/2 ends only the stream (Connection: close would end every stream)
+	}
 	w.Header().Set("Connection", "close")
-	if code != wot.CodeTooLarge || r.ProtoMajor != 1 || r.Body == nil || r.Body == http.NoBody ||
+	if code != wot.CodeTooLarge || r.Body == nil || r.Body == http.NoBody ||
 		strings.EqualFold(r.Header.Get("Expect"), "100-continue") || r.ContentLength > maxDrainBytes {
-		return false // HTTP/2 resets only the stream; a 100-continue client sends nothing more
+		return false // a 100-continue client sends nothing more
 	}
 	// Let the handler read the body after it answers (HTTP/1.x).
 	return http.NewResponseController(w).EnableFullDuplex() == nil

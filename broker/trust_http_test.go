@@ -304,6 +304,18 @@ func TestHTTP2(t *testing.T) {
 			if ev := s.next(); ev.data != "43" {
 				t.Errorf("live event %+v", ev)
 			}
+			// A refused body ends its stream only: the stream above goes on.
+			resp, err = c.Post(base+lampPath+"/actions/fade", "application/json", bytes.NewReader(make([]byte, 2<<20)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			webReply{status: resp.StatusCode, header: resp.Header, body: b}.problem(t, http.StatusRequestEntityTooLarge, wot.CodeTooLarge)
+			agent.mustPublish(agentTopic(wot.TopicAgentProperty, "brightness"), []byte("44"), nil)
+			if ev := s.next(); ev.data != "44" || resp.ProtoMajor != 2 {
+				t.Errorf("after a 413 over %s: %+v", resp.Proto, ev)
+			}
 		})
 	}
 }
