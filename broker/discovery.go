@@ -180,7 +180,7 @@ func (h *Hub) putThing(w http.ResponseWriter, r *http.Request, id authz.Identity
 	if err != nil {
 		return err
 	}
-	body, err := h.readInput(w, r, mediaTD...)
+	body, err := h.readInput(r, mediaTD...)
 	if err != nil {
 		return err
 	}
@@ -203,7 +203,7 @@ func (h *Hub) createAnonymous(w http.ResponseWriter, r *http.Request, id authz.I
 	if !authz.Allowed(id.Role, authz.OpExpose) {
 		return wot.Errorf(wot.CodeDenied, "role %s may not register Things", id.Role)
 	}
-	body, err := h.readInput(w, r, mediaTD...)
+	body, err := h.readInput(r, mediaTD...)
 	if err != nil {
 		return err
 	}
@@ -237,7 +237,7 @@ func (h *Hub) patchThing(w http.ResponseWriter, r *http.Request, id authz.Identi
 	if err != nil {
 		return err
 	}
-	patch, err := h.readInput(w, r, mediaMergePatch...)
+	patch, err := h.readInput(r, mediaMergePatch...)
 	if err != nil {
 		return err
 	}

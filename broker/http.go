@@ -226,9 +226,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	who = id
 	if isEventStream(r) {
-		max := h.opts.Limits.MaxStreams
-		if !h.web.streams.open(id.ID, max) {
-			h.problem(w, r, wot.Errorf(wot.CodeQuota, "account %q has %d event streams open, the most the hub allows; close one first", id.ID, max))
+		limit := h.opts.Limits.MaxStreams
+		if !h.web.streams.open(id.ID, limit) {
+			h.problem(w, r, wot.Errorf(wot.CodeQuota, "account %q has %d event streams open, the most the hub allows; close one first", id.ID, limit))
 			return
 		}
 		defer h.web.streams.close(id.ID)

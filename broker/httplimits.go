@@ -35,7 +35,7 @@ var (
 // Content-Type is taken as JSON (curl -d and node-wot set one; simple
 // clients may not). The body is at most maxBodyBytes, read within the
 // read timeout, and the write must fit the disk reserve.
-func (h *Hub) readInput(w http.ResponseWriter, r *http.Request, media ...string) ([]byte, error) {
+func (h *Hub) readInput(r *http.Request, media ...string) ([]byte, error) {
 	if err := checkMedia(r, media); err != nil {
 		return nil, err
 	}

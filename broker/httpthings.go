@@ -273,7 +273,7 @@ func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity,
 		h.problem(w, r, err)
 		return
 	}
-	body, err := h.readInput(w, r)
+	body, err := h.readInput(r)
 	if err != nil {
 		h.problem(w, r, err)
 		return
