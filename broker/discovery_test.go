@@ -116,7 +116,7 @@ func TestDirectoryAPI(t *testing.T) {
 		if p := web.do("PUT", "/things/urn:t:a", smallTD("urn:t:other", "A")).problem(t, 400, wot.CodeInvalidTD); p.ValidationErrors[0].Field != "$.id" {
 			t.Errorf("id mismatch: %+v", p.ValidationErrors)
 		}
-		web.do("PUT", "/things/urn:t:a", smallTD("", "A"), "Content-Type", "text/plain").problem(t, 400, wot.CodeInvalidPayload)
+		web.do("PUT", "/things/urn:t:a", smallTD("", "A"), "Content-Type", "text/plain").problem(t, 415, wot.CodeUnsupportedMedia)
 		web.do("GET", "/things/urn:t:bad", nil).problem(t, 404, wot.CodeUnknownThing)
 	})
 	t.Run("PatchMergesIntoTheRegisteredTD", func(t *testing.T) {
@@ -128,7 +128,7 @@ func TestDirectoryAPI(t *testing.T) {
 		}
 		web.do("PATCH", "/things/urn:t:a", []byte(`{"title":null}`), "Content-Type", mp).problem(t, 400, wot.CodeInvalidTD)
 		web.do("PATCH", "/things/urn:t:a", []byte(`{"title":`), "Content-Type", mp).problem(t, 400, wot.CodeInvalidPayload)
-		web.do("PATCH", "/things/urn:t:a", []byte(`{"title":"x"}`), "Content-Type", "application/json").problem(t, 400, wot.CodeInvalidPayload)
+		web.do("PATCH", "/things/urn:t:a", []byte(`{"title":"x"}`), "Content-Type", "application/json").problem(t, 415, wot.CodeUnsupportedMedia)
 		web.do("PATCH", "/things/urn:t:nope", []byte(`{}`), "Content-Type", mp).problem(t, 404, wot.CodeUnknownThing)
 	})
 	t.Run("ListsWithPaging", func(t *testing.T) {

@@ -27,13 +27,20 @@ const (
 	maxBodyBytes      = 1 << 20          // request bodies: values, inputs, TDs
 	httpShutdownGrace = 5 * time.Second  // Close waits this long for HTTP handlers
 	sseKeepAlive      = 15 * time.Second // comment lines on idle event streams
+	maxHeaderWait     = 10 * time.Second // request headers, within Options.HTTPReadTimeout
 )
 
 // web is the hub's HTTP side: the WoT HTTP binding of every twin, the
 // Discovery API and the DNS-SD advertisement (docs/http.md).
 type web struct {
 	plain, secure net.Listener
-	srv           *http.Server
+	// servers serve plain and secure, one each: net/http sets HTTP/2 up
+	// once per server, from whichever of Serve and ServeTLS runs first,
+	// and a server shared with a plain listener could offer h2 over TLS
+	// without serving it (the connection then drops).
+	servers []*http.Server
+	// streams counts open event streams per account (Limits.MaxStreams).
+	streams streamCount
 	// baseURL is the base of HTTP form hrefs, e.g. http://localhost:8080;
 	// "" when HTTP is off (twin TDs then have MQTT forms only).
 	baseURL string
@@ -88,28 +95,23 @@ func (h *Hub) serveHTTP() {
 		return
 	}
 	w.feed.start()
-	w.srv = &http.Server{
-		Handler:           &api{h: h},
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		BaseContext:       func(net.Listener) context.Context { return w.ctx },
-		ErrorLog:          log.New(zerologWriter{h.log, zerolog.DebugLevel}, "", 0),
-	}
-	if w.secure != nil {
-		w.srv.TLSConfig = h.opts.TLS.Clone()
-	}
 	for _, ln := range []net.Listener{w.plain, w.secure} {
 		if ln == nil {
 			continue
 		}
+		srv := h.newHTTPServer()
+		if ln == w.secure {
+			srv.TLSConfig = h.opts.TLS.Clone()
+		}
+		w.servers = append(w.servers, srv)
 		w.serve.Add(1)
 		go func(ln net.Listener) {
 			defer w.serve.Done()
 			var err error
 			if ln == w.secure {
-				err = w.srv.ServeTLS(ln, "", "")
+				err = srv.ServeTLS(ln, "", "")
 			} else {
-				err = w.srv.Serve(ln)
+				err = srv.Serve(ln)
 			}
 			if err != nil && !errors.Is(err, http.ErrServerClosed) {
 				h.log.Error().Err(err).Str("addr", ln.Addr().String()).Msg("http server stopped")
@@ -120,6 +122,25 @@ func (h *Hub) serveHTTP() {
 		w.mdns = h.advertise()
 	}
 	h.log.Info().Str("http", h.HTTPAddr()).Str("https", h.HTTPSAddr()).Str("forms", w.baseURL).Msg("http api started")
+}
+
+// newHTTPServer is the server of one HTTP listener. ReadTimeout bounds
+// how long a client may take to send a request, body included: a body
+// that trickles in is cut off (408, request_timeout). net/http lifts it
+// once the body is read, so event streams and requests waiting for their
+// outcome outlive it (TestHTTPTimeouts). There is no WriteTimeout: it
+// would end them.
+func (h *Hub) newHTTPServer() *http.Server {
+	w := &h.web
+	return &http.Server{
+		Handler:           &api{h: h},
+		ReadHeaderTimeout: min(h.opts.HTTPReadTimeout, maxHeaderWait),
+		ReadTimeout:       h.opts.HTTPReadTimeout,
+		IdleTimeout:       h.opts.HTTPIdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return w.ctx },
+		ErrorLog:          log.New(zerologWriter{h.log, zerolog.DebugLevel}, "", 0),
+	}
 }
 
 // stopHTTP stops the HTTP side: it ends event streams and waiting
@@ -133,7 +154,7 @@ func (h *Hub) stopHTTP() {
 	if w.mdns != nil {
 		w.mdns.stop()
 	}
-	if w.srv == nil { // bound but never served
+	if w.servers == nil { // bound but never served
 		for _, ln := range []net.Listener{w.plain, w.secure} {
 			if ln != nil {
 				ln.Close()
@@ -144,10 +165,16 @@ func (h *Hub) stopHTTP() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), httpShutdownGrace)
 	defer cancel()
-	if err := w.srv.Shutdown(ctx); err != nil {
-		h.log.Warn().Err(err).Msg("http handlers still running at shutdown; closing their connections")
-		w.srv.Close()
+	var down sync.WaitGroup
+	for _, srv := range w.servers {
+		down.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				h.log.Warn().Err(err).Msg("http handlers still running at shutdown; closing their connections")
+				srv.Close()
+			}
+		})
 	}
+	down.Wait()
 	w.serve.Wait()
 	w.feed.stop()
 }
@@ -198,6 +225,14 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	who = id
+	if isEventStream(r) {
+		limit := h.opts.Limits.MaxStreams
+		if !h.web.streams.open(id.ID, limit) {
+			h.problem(w, r, wot.Errorf(wot.CodeQuota, "account %q has %d event streams open, the most the hub allows; close one first", id.ID, limit))
+			return
+		}
+		defer h.web.streams.close(id.ID)
+	}
 	switch {
 	case p == "/things" || p == "/things/":
 		h.directory(w, r, id)

@@ -3,8 +3,8 @@ package broker
 import (
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/wotmq/wotmq/td"
@@ -93,10 +93,6 @@ func (h *Hub) problem(w http.ResponseWriter, r *http.Request, err error) {
 // problemAt is problem with an instance URI (the status URL of a failed
 // request).
 func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, instance string) {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		err = wot.Errorf(wot.CodeTooLarge, "the body is over %d bytes", mbe.Limit)
-	}
 	we := asWire(err)
 	p := Problem{Type: ProblemTypeBase + string(we.Code), Status: we.Code.HTTPStatus(), Detail: we.Message,
 		Instance: instance, Code: we.Code}
@@ -112,11 +108,18 @@ func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, insta
 	if p.Status == http.StatusUnauthorized && !h.opts.Dev {
 		w.Header().Set("WWW-Authenticate", `Basic realm="wotmq", Bearer realm="wotmq"`)
 	}
+	var br *bodyRefused
+	drain := errors.As(err, &br) && beforeBodyRefusal(w, r, we.Code)
 	body, _ := json.Marshal(p)
+	body = append(body, '\n')
 	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body))) // whole before a drain (drainBody)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(p.Status)
-	w.Write(append(body, '\n'))
+	w.Write(body)
+	if drain {
+		drainBody(w, r)
+	}
 }
 
 // writeJSON answers with a JSON body.
@@ -131,17 +134,4 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	w.Write(body)
-}
-
-// readBody reads a request body of at most maxBodyBytes.
-func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, wot.Errorf(wot.CodeInvalidPayload, "cannot read the body: %v", err)
-	}
-	return b, nil
 }

@@ -273,7 +273,7 @@ func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity,
 		h.problem(w, r, err)
 		return
 	}
-	body, err := readBody(w, r)
+	body, err := h.readInput(r)
 	if err != nil {
 		h.problem(w, r, err)
 		return
@@ -422,6 +422,9 @@ func (h *Hub) queryAllActions(w http.ResponseWriter, r *http.Request, id authz.I
 // cancel.
 func (h *Hub) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	if err := h.authz.Decide(id, authz.OpCancelAction, rt.ThingID); err != nil {
+		return err
+	}
+	if err := h.reserveFor(0); err != nil {
 		return err
 	}
 	var payload []byte

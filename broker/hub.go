@@ -41,6 +41,8 @@ const (
 	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
 	// otherwise: loopback, since /metrics has no authentication.
 	DefaultMetricsAddr = "127.0.0.1:9090"
+	DefaultHTTPRead    = 30 * time.Second
+	DefaultHTTPIdle    = 2 * time.Minute
 )
 
 // Options configures a Hub. The zero value runs a hub on the default ports
@@ -74,6 +76,15 @@ type Options struct {
 	// DefaultHTTPWait when zero. A request may ask for less or more with
 	// ?timeout= (at most MaxHTTPWait).
 	HTTPWait time.Duration
+	// HTTPReadTimeout is how long an HTTP client may take to send a whole
+	// request, headers and body (at most 10 s of it for the headers); a
+	// slower one is cut off (408). Event streams and requests waiting for
+	// an outcome are not bound by it once their request is read.
+	// DefaultHTTPRead when zero.
+	HTTPReadTimeout time.Duration
+	// HTTPIdleTimeout is how long an HTTP connection may stay open between
+	// requests; DefaultHTTPIdle when zero.
+	HTTPIdleTimeout time.Duration
 	// MDNS advertises the HTTP API over DNS-SD (_wot._tcp, subtype
 	// _directory) on the local network. A failure to advertise is logged,
 	// never fatal.
@@ -164,6 +175,12 @@ func (o *Options) setDefaults() {
 	}
 	if o.HTTPWait <= 0 {
 		o.HTTPWait = DefaultHTTPWait
+	}
+	if o.HTTPReadTimeout <= 0 {
+		o.HTTPReadTimeout = DefaultHTTPRead
+	}
+	if o.HTTPIdleTimeout <= 0 {
+		o.HTTPIdleTimeout = DefaultHTTPIdle
 	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir

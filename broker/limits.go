@@ -29,6 +29,7 @@ const (
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
 	DefaultMaxSessionExpiry  = 24 * time.Hour
+	DefaultMaxStreams        = 100 // HTTP event streams per account
 
 	// PacketOverhead is what an MQTT packet may carry beside its payload
 	// (topic, properties): the broker cuts a connection whose packet is
@@ -91,6 +92,9 @@ type Limits struct {
 	// FreeSpace returns the free bytes of the file system that holds dir;
 	// statfs when nil (tests inject a full disk here).
 	FreeSpace func(dir string) (uint64, error)
+	// MaxStreams is the most HTTP event streams (SSE) one account may have
+	// open at once; one more is refused with quota (429).
+	MaxStreams int
 }
 
 func (l *Limits) setDefaults() {
@@ -105,6 +109,7 @@ func (l *Limits) setDefaults() {
 	def(&l.MaxPayload, DefaultMaxPayload)
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)
+	def(&l.MaxStreams, DefaultMaxStreams)
 	if l.RateLimit > 0 && l.RateBurst <= 0 {
 		l.RateBurst = int(2*l.RateLimit) + 1
 	}

@@ -217,7 +217,8 @@ func (h *Hub) startOps() {
 		go h.diskLoop()
 	}
 	if h.ops.ln != nil {
-		h.ops.server = &http.Server{Handler: h.OpsHandler(), ReadHeaderTimeout: 5 * time.Second}
+		h.ops.server = &http.Server{Handler: h.OpsHandler(), ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout: min(h.opts.HTTPReadTimeout, maxHeaderWait), IdleTimeout: h.opts.HTTPIdleTimeout}
 		go func(srv *http.Server, ln net.Listener) { _ = srv.Serve(ln) }(h.ops.server, h.ops.ln)
 		h.log.Info().Str("addr", h.MetricsAddr()).Msg("metrics serving")
 	}
@@ -285,7 +286,7 @@ func (h *Hub) ReadyHandler() http.Handler {
 			fmt.Fprintln(w, "store closed")
 		default:
 			fmt.Fprintln(w, "ready")
-			if h.ops.full.Load() {
+			if h.writesRefused() { // the write path's decision now, not the last disk check's
 				fmt.Fprintln(w, "warning: disk nearly full, writes refused")
 			}
 		}

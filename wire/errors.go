@@ -38,6 +38,10 @@ const (
 	CodeNotFound          Code = "not_found"          // no such resource (an HTTP path outside the API)
 	CodeMethodNotAllowed  Code = "method_not_allowed" // the resource does not support the HTTP method
 	CodeNoValue           Code = "no_value"           // nothing to read yet: a property without a value, an action without a request
+
+	// Codes of the HTTP side's limits (issue 12).
+	CodeUnsupportedMedia Code = "unsupported_media_type" // an HTTP body of a media type the resource does not take (it takes JSON)
+	CodeRequestTimeout   Code = "request_timeout"        // the client sent its HTTP request too slowly
 )
 
 // MQTT 5 reason codes a hub may put in a PUBACK (MQTT 5.0 section 3.4.2.1).
@@ -85,6 +89,8 @@ var codes = map[Code]codeInfo{
 	CodeNotFound:          {ReasonTopicNameInvalid, 404},
 	CodeMethodNotAllowed:  {ReasonImplementation, 405},
 	CodeNoValue:           {ReasonImplementation, 404},
+	CodeUnsupportedMedia:  {ReasonPayloadFormatInvalid, 415},
+	CodeRequestTimeout:    {ReasonImplementation, 408},
 }
 
 // Codes returns every known code, for documentation and tests.

@@ -59,6 +59,10 @@ const (
 	CodeUnknownAccount = wire.CodeUnknownAccount
 	// CodeTooLarge is wire.CodeTooLarge.
 	CodeTooLarge = wire.CodeTooLarge
+	// CodeUnsupportedMedia is wire.CodeUnsupportedMedia.
+	CodeUnsupportedMedia = wire.CodeUnsupportedMedia
+	// CodeRequestTimeout is wire.CodeRequestTimeout.
+	CodeRequestTimeout = wire.CodeRequestTimeout
 	// CodeRateLimited is wire.CodeRateLimited.
 	CodeRateLimited = wire.CodeRateLimited
 	// CodeStorageFull is wire.CodeStorageFull.
