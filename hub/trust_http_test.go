@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -28,14 +29,14 @@ import (
 // webTLSHub starts a development hub with HTTP and HTTPS on 127.0.0.1:0
 // (both, as wotmq serve runs them), and returns a client that trusts its
 // certificate and attempts HTTP/2.
-func webTLSHub(t *testing.T, mod ...func(*broker.Options)) (*broker.Hub, *http.Client) {
+func webTLSHub(t *testing.T, mod ...func(*hub.Options)) (*hub.Hub, *http.Client) {
 	t.Helper()
 	ca, caKey := newCert(t, "wotmq test CA", nil, nil, true)
 	srvCert, srvKey := newCert(t, "localhost", ca, caKey, false)
 	pool := x509.NewCertPool()
 	pool.AddCert(ca)
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}}, MinVersion: tls.VersionTLS12}
-	h := startHub(t, t.TempDir(), append([]func(*broker.Options){func(o *broker.Options) {
+	h := startHub(t, t.TempDir(), append([]func(*hub.Options){func(o *hub.Options) {
 		o.TLS, o.TLSAddr, o.WSSAddr = cfg, "off", "off"
 		o.HTTPAddr, o.HTTPSAddr = "127.0.0.1:0", "127.0.0.1:0"
 	}}, mod...)...)
@@ -46,7 +47,7 @@ func webTLSHub(t *testing.T, mod ...func(*broker.Options)) (*broker.Hub, *http.C
 
 // webRaw sends raw bytes to the hub's HTTP listener and returns the
 // connection, with a generous read deadline as the last-resort bound.
-func webRaw(t *testing.T, h *broker.Hub, head string) net.Conn {
+func webRaw(t *testing.T, h *hub.Hub, head string) net.Conn {
 	t.Helper()
 	c, err := net.Dial("tcp", h.HTTPAddr())
 	if err != nil {
@@ -64,7 +65,7 @@ func webRaw(t *testing.T, h *broker.Hub, head string) net.Conn {
 // the hub stops reading, and returns what the hub answered: the status
 // code of a response, or 0 when it closed the connection without one.
 // It fails the test if the hub keeps the connection open.
-func webTrickle(t *testing.T, h *broker.Hub, head string, tick time.Duration) int {
+func webTrickle(t *testing.T, h *hub.Hub, head string, tick time.Duration) int {
 	t.Helper()
 	c := webRaw(t, h, head)
 	stop := make(chan struct{})
@@ -104,7 +105,7 @@ func webTrickle(t *testing.T, h *broker.Hub, head string, tick time.Duration) in
 const webTrickleBody = "PUT " + lampPath + "/properties/brightness HTTP/1.1\r\nHost: hub\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
 
 func TestHTTPTimeouts(t *testing.T) {
-	h, agent, web := lampHub(t, func(o *broker.Options) {
+	h, agent, web := lampHub(t, func(o *hub.Options) {
 		o.HTTPReadTimeout = time.Second
 		o.HTTPIdleTimeout = time.Second
 	})
@@ -154,7 +155,7 @@ func TestHTTPTimeouts(t *testing.T) {
 func webClose(s *sseStream) { s.resp.Body.Close() }
 
 func TestHTTPStreamCap(t *testing.T) {
-	h, _, _ := lampHub(t, func(o *broker.Options) { o.Limits.MaxStreams = 3 })
+	h, _, _ := lampHub(t, func(o *hub.Options) { o.Limits.MaxStreams = 3 })
 	a := newWeb(t, h, "Authorization", basic("viewer-a", ""))
 	b := newWeb(t, h, "Authorization", basic("viewer-b", ""))
 	var open []*sseStream
@@ -184,7 +185,7 @@ func TestHTTPStreamCap(t *testing.T) {
 }
 
 // webReadyz returns the body of /readyz.
-func webReadyz(t *testing.T, h *broker.Hub) string {
+func webReadyz(t *testing.T, h *hub.Hub) string {
 	t.Helper()
 	code, body := httpStatus(t, h, "/readyz")
 	if code != 200 {
@@ -194,9 +195,9 @@ func webReadyz(t *testing.T, h *broker.Hub) string {
 }
 
 // webDiskHub starts a lamp hub whose free disk space the test sets.
-func webDiskHub(t *testing.T, free *atomic.Uint64, every time.Duration) (*broker.Hub, *client, *webClient) {
+func webDiskHub(t *testing.T, free *atomic.Uint64, every time.Duration) (*hub.Hub, *client, *webClient) {
 	t.Helper()
-	return lampHub(t, func(o *broker.Options) {
+	return lampHub(t, func(o *hub.Options) {
 		o.MetricsAddr = "127.0.0.1:0"
 		o.Limits.MinFreeDisk = 64 << 20
 		o.Limits.MaxPayload = 4 << 20
@@ -324,7 +325,7 @@ func TestHTTP2(t *testing.T) {
 // returns the answer. A client that sends all first, as Python's
 // http.client does, fails the test if the hub resets the connection before
 // it could read its answer; otherwise it reads while it sends.
-func webSendLarge(t *testing.T, h *broker.Hub, head string, n int, tail string, sendAllFirst bool) (*http.Response, []byte) {
+func webSendLarge(t *testing.T, h *hub.Hub, head string, n int, tail string, sendAllFirst bool) (*http.Response, []byte) {
 	t.Helper()
 	c := webRaw(t, h, head)
 	send := func() error {
@@ -427,7 +428,7 @@ func FuzzHTTPBody(f *testing.F) {
 	log := zerolog.New(logs).Level(zerolog.WarnLevel)
 	// Writes and invocations answer at once (an input that ran 10 s would
 	// count as a hang).
-	h := startHub(f, f.TempDir(), withHTTP, func(o *broker.Options) { o.Logger, o.HTTPWait = &log, time.Millisecond })
+	h := startHub(f, f.TempDir(), withHTTP, func(o *hub.Options) { o.Logger, o.HTTPWait = &log, time.Millisecond })
 	agent := registerLamp(f, h)
 	agent.subscribe(wot.RequestsTopic("lamp-agent")) // online, never answers: requests stay open
 	stop := make(chan struct{})

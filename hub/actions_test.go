@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -237,7 +237,7 @@ func TestPendingSurvivesRestart(t *testing.T) {
 
 func TestExpiry(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	h := startHub(t, t.TempDir(), func(o *broker.Options) { o.Now = clk.Now; o.ActionExpiry = time.Hour })
+	h := startHub(t, t.TempDir(), func(o *hub.Options) { o.Now = clk.Now; o.ActionExpiry = time.Hour })
 	agent := registerLamp(t, h)
 	agent.Disconnect(&paho.Disconnect{})
 	consumer := dial(t, h, "consumer")

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bufio"
@@ -13,11 +13,12 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
 // withHTTP turns on the hub's HTTP listener on 127.0.0.1:0.
-func withHTTP(o *broker.Options) { o.HTTPAddr = "127.0.0.1:0" }
+func withHTTP(o *hub.Options) { o.HTTPAddr = "127.0.0.1:0" }
 
 // webClient makes HTTP requests to a hub.
 type webClient struct {
@@ -26,7 +27,7 @@ type webClient struct {
 	hdr  http.Header // sent with every request
 }
 
-func newWeb(tb testing.TB, h *broker.Hub, hdr ...string) *webClient {
+func newWeb(tb testing.TB, h *hub.Hub, hdr ...string) *webClient {
 	tb.Helper()
 	if h.HTTPAddr() == "" {
 		tb.Fatal("the hub has no HTTP listener")
@@ -220,9 +221,9 @@ func (s *sseStream) ended() {
 
 // lampHub starts a development hub with HTTP and the lamp registered by an
 // agent that is subscribed to its requests.
-func lampHub(t *testing.T, mod ...func(*broker.Options)) (*broker.Hub, *client, *webClient) {
+func lampHub(t *testing.T, mod ...func(*hub.Options)) (*hub.Hub, *client, *webClient) {
 	t.Helper()
-	h := startHub(t, t.TempDir(), append([]func(*broker.Options){withHTTP}, mod...)...)
+	h := startHub(t, t.TempDir(), append([]func(*hub.Options){withHTTP}, mod...)...)
 	agent := registerLamp(t, h)
 	agent.subscribe(wot.RequestsTopic("lamp-agent"))
 	return h, agent, newWeb(t, h)

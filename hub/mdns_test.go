@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"net"
@@ -13,6 +13,7 @@ import (
 	"golang.org/x/net/ipv4"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // loopbackMulticast returns the loopback interface if multicast DNS works
@@ -41,7 +42,7 @@ func loopbackMulticast(t *testing.T) *net.Interface {
 
 func TestDNSSDAdvertisement(t *testing.T) {
 	lo := loopbackMulticast(t)
-	h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) { o.MDNS, o.MDNSInterface = true, lo.Name })
+	h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) { o.MDNS, o.MDNSInterface = true, lo.Name })
 	port := h.HTTPAddr()[strings.LastIndex(h.HTTPAddr(), ":")+1:]
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
@@ -117,7 +118,7 @@ func browse(t *testing.T, lo *net.Interface, name string, wait time.Duration) (*
 func TestDNSSDFailureOnlyWarns(t *testing.T) {
 	logs := &lockedBuffer{}
 	log := zerolog.New(logs).Level(zerolog.WarnLevel)
-	h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) {
+	h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) {
 		o.MDNS, o.MDNSInterface, o.Logger = true, "no-such-interface0", &log
 	})
 	newWeb(t, h).do("GET", "/.well-known/wot", nil).want(t, 200)

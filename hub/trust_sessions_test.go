@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bufio"
@@ -15,7 +15,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -36,7 +36,7 @@ type sessRaw struct {
 
 // sessConnect sends pk (a CONNECT; its ProtocolVersion says which) and
 // returns the connection and the CONNACK.
-func sessConnect(tb testing.TB, h *broker.Hub, pk packets.Packet) (*sessRaw, packets.Packet) {
+func sessConnect(tb testing.TB, h *hub.Hub, pk packets.Packet) (*sessRaw, packets.Packet) {
 	tb.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {
@@ -323,7 +323,7 @@ func TestConnectEmptyPasswordAndWillPayload(t *testing.T) {
 // sessPersistent connects an MQTT 5 client with clean start 0 and a
 // session expiry, and returns it and whether the CONNACK said session
 // present (rc is the CONNACK reason code).
-func sessPersistent(t *testing.T, h *broker.Hub, clientID, user string) (*client, bool, byte) {
+func sessPersistent(t *testing.T, h *hub.Hub, clientID, user string) (*client, bool, byte) {
 	t.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {
@@ -466,7 +466,7 @@ func TestOfflineQueue(t *testing.T) {
 		}
 	})
 	t.Run("SessionExpiryCapped", func(t *testing.T) {
-		hc := startHub(t, t.TempDir(), func(o *broker.Options) { o.Limits.MaxSessionExpiry = time.Minute })
+		hc := startHub(t, t.TempDir(), func(o *hub.Options) { o.Limits.MaxSessionExpiry = time.Minute })
 		conn, ack := sessConnect(t, hc, packets.Packet{ProtocolVersion: 5, Connect: packets.ConnectParams{ClientIdentifier: "long"},
 			Properties: packets.Properties{SessionExpiryInterval: 1 << 30, SessionExpiryIntervalFlag: true}})
 		defer conn.Close()
@@ -484,7 +484,7 @@ func TestOfflineQueue(t *testing.T) {
 // is published, then a retained message is fetched through the same
 // subscriber queue as a sentinel.
 func TestShutdownRelaysNothing(t *testing.T) {
-	h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) { o.MetricsAddr = "127.0.0.1:0" })
+	h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) { o.MetricsAddr = "127.0.0.1:0" })
 	agent := dial(t, h, "lamp-agent")
 	agent.mustPublish("agents/lamp-agent/things/urn:t:lamp/td", thingTD("urn:t:lamp"), nil)
 	event := wot.EventTopic("urn:t:lamp", "e")

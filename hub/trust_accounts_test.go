@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -28,7 +29,7 @@ const acctWait = 30 * time.Second
 // tests play several client addresses with 127.0.0.1, 127.0.0.2, ...), and
 // returns the client, or nil with the CONNACK reason code and string. The
 // client records a DISCONNECT from the server.
-func acctDial(t testing.TB, h *broker.Hub, local, clientID, user, pass string) (*watched, byte, string) {
+func acctDial(t testing.TB, h *hub.Hub, local, clientID, user, pass string) (*watched, byte, string) {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: acctWait}
 	conn, err := d.Dial("tcp", h.MQTTAddr())
@@ -71,7 +72,7 @@ func acctDial(t testing.TB, h *broker.Hub, local, clientID, user, pass string) (
 }
 
 // acctLogin connects from 127.0.0.1 and fails the test on a refusal.
-func acctLogin(t testing.TB, h *broker.Hub, clientID, user, pass string) *watched {
+func acctLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) *watched {
 	t.Helper()
 	w, rc, reason := acctDial(t, h, "127.0.0.1", clientID, user, pass)
 	if w == nil {
@@ -155,7 +156,7 @@ func acctNextEvent(t testing.TB, s *sseStream) sseEvent {
 }
 
 // acctAddAccount adds an account with testPassword.
-func acctAddAccount(t testing.TB, h *broker.Hub, id string, role authz.Role) {
+func acctAddAccount(t testing.TB, h *hub.Hub, id string, role authz.Role) {
 	t.Helper()
 	if err := h.Accounts().Add(context.Background(), id, role, "", testPassword); err != nil {
 		t.Fatal(err)
@@ -291,7 +292,7 @@ func TestLiveRevocation(t *testing.T) {
 // password change needs the current password (issue 12, item 9).
 func TestTokenMinting(t *testing.T) {
 	clk := &clock{now: time.Now()}
-	h, _ := secureHub(t, func(o *broker.Options) { o.Now = clk.Now })
+	h, _ := secureHub(t, func(o *hub.Options) { o.Now = clk.Now })
 	tokenReply := func(t *testing.T, c *client, me, req string) (string, broker.TokenReply) {
 		t.Helper()
 		st, body := acctAdmin(t, c, me, req)
@@ -371,7 +372,7 @@ func TestTokenMinting(t *testing.T) {
 // TestLoginThrottle: guesses from one address neither lock out the account
 // from other addresses nor lock other accounts out (issue 12, item 8).
 func TestLoginThrottle(t *testing.T) {
-	h, _ := secureHub(t, withHTTP, func(o *broker.Options) {
+	h, _ := secureHub(t, withHTTP, func(o *hub.Options) {
 		o.Throttle = authz.ThrottleOptions{Failures: 3, Window: time.Hour, Backoff: time.Hour, AddressFailures: 5, Delay: time.Millisecond}
 	})
 	guess := func(t *testing.T, from, user string, n int) {

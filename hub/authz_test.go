@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -22,11 +22,11 @@ const testPassword = "correct horse battery"
 // secureHub starts a hub that requires credentials, with one account per
 // role ("r-{role}") and an agent "owner" that registered urn:t:owner.
 // Every log line is captured for the secrets check.
-func secureHub(t *testing.T, mod ...func(*broker.Options)) (*broker.Hub, *lockedBuffer) {
+func secureHub(t *testing.T, mod ...func(*hub.Options)) (*hub.Hub, *lockedBuffer) {
 	t.Helper()
 	logs := &lockedBuffer{}
 	log := zerolog.New(logs).Level(zerolog.DebugLevel)
-	h := startHub(t, t.TempDir(), append([]func(*broker.Options){func(o *broker.Options) {
+	h := startHub(t, t.TempDir(), append([]func(*hub.Options){func(o *hub.Options) {
 		o.Dev = false
 		o.AdminPassword = testPassword
 		o.PasswordCost = 4
@@ -55,7 +55,7 @@ func thingTD(id string) []byte {
 
 // login connects with a user name and password (or token) and fails the
 // test if the hub refuses.
-func login(t testing.TB, h *broker.Hub, user, pass string) *client {
+func login(t testing.TB, h *hub.Hub, user, pass string) *client {
 	t.Helper()
 	c, rc, reason := tryLogin(t, h, user+"-c", user, pass)
 	if c == nil {
@@ -65,7 +65,7 @@ func login(t testing.TB, h *broker.Hub, user, pass string) *client {
 }
 
 // tryLogin returns the client, or nil with the CONNACK reason code.
-func tryLogin(t testing.TB, h *broker.Hub, clientID, user, pass string) (*client, byte, string) {
+func tryLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) (*client, byte, string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {
@@ -211,7 +211,7 @@ func TestPermissionTable(t *testing.T) {
 
 func TestLoginRefusals(t *testing.T) {
 	clk := &clock{now: time.Now()}
-	h, logs := secureHub(t, func(o *broker.Options) {
+	h, logs := secureHub(t, func(o *hub.Options) {
 		o.Now = clk.Now
 		o.Throttle = authz.ThrottleOptions{Failures: 3, Window: time.Minute, Backoff: time.Minute}
 	})

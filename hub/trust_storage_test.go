@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -19,8 +19,8 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/datadir"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -109,7 +109,7 @@ func storeOne(t *testing.T, dir, ext string) string {
 }
 
 // storeHistory reads the lamp's whole event history, page by page.
-func storeHistory(t *testing.T, h *broker.Hub, id string) []string {
+func storeHistory(t *testing.T, h *hub.Hub, id string) []string {
 	t.Helper()
 	c := dial(t, h, id)
 	c.subscribe("replies/" + id + "/#")
@@ -139,9 +139,9 @@ func storeHistory(t *testing.T, h *broker.Hub, id string) []string {
 // still opens with every acknowledged event.
 func TestDamagedStoreRefused(t *testing.T) {
 	closed, crashed := storeBuild(t)
-	open := func(t *testing.T, dir string) (*broker.Hub, error) {
+	open := func(t *testing.T, dir string) (*hub.Hub, error) {
 		log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-		h, err := broker.New(broker.Options{DataDir: dir, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log})
+		h, err := hub.New(hub.Options{DataDir: dir, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log})
 		if err == nil {
 			t.Cleanup(func() { h.Close() })
 			err = h.Start(context.Background())
@@ -269,7 +269,7 @@ func TestDataDirPermissions(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(backups, "old.backup"), []byte("a backup holds the token key"), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		h := startHub(t, dir, func(o *broker.Options) {
+		h := startHub(t, dir, func(o *hub.Options) {
 			o.Dev = false
 			o.AdminPassword = adminPW
 			o.PasswordCost = 4
@@ -302,7 +302,7 @@ func TestDataDirPermissions(t *testing.T) {
 		if sys, ok := st.Sys().(*syscall.Stat_t); !ok || int(sys.Uid) == os.Getuid() || st.Mode().Perm()&0o077 == 0 {
 			t.Skipf("needs a world-readable directory of another user; %s is not one for uid %d", other, os.Getuid())
 		}
-		_, err = broker.New(broker.Options{DataDir: other, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true})
+		_, err = hub.New(hub.Options{DataDir: other, TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true})
 		if !errors.Is(err, datadir.ErrExposed) || !strings.Contains(err.Error(), "chmod") {
 			t.Errorf("start on %s: %v, want a refusal saying how to fix it", other, err)
 		}
@@ -389,7 +389,7 @@ func TestDeleteThingKeepsWritesFlowing(t *testing.T) {
 func TestClockBackAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	clk := &clock{now: time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)}
-	withClock := func(o *broker.Options) { o.Now = clk.Now }
+	withClock := func(o *hub.Options) { o.Now = clk.Now }
 	event := agentTopic(wot.TopicAgentEvent, "overheating")
 
 	h := startHub(t, dir, withClock)

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"encoding/json"
@@ -12,6 +12,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -31,7 +32,7 @@ func lampTD(tb testing.TB) []byte {
 
 // registerLamp connects agent "lamp-agent", publishes the lamp TD and
 // returns the agent's client.
-func registerLamp(tb testing.TB, h *broker.Hub) *client {
+func registerLamp(tb testing.TB, h *hub.Hub) *client {
 	tb.Helper()
 	agent := dial(tb, h, "lamp-agent")
 	agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "lamp-agent", ThingID: lampID}.String(), lampTD(tb), nil)
@@ -146,20 +147,20 @@ func TestHubTD(t *testing.T) {
 	c := dial(t, h, "dev")
 	c.subscribe(wot.HubTDTopic)
 	m := c.next(wot.HubTDTopic)
-	hub, err := td.Parse(m.Payload)
+	hubTD, err := td.Parse(m.Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := td.Validate(hub, td.ValidateOptions{}); err != nil {
+	if err := td.Validate(hubTD, td.ValidateOptions{}); err != nil {
 		t.Errorf("hub TD invalid: %v", err)
 	}
 	for _, op := range []string{wot.OpAgentUpdateTD, wot.OpAgentPublishEvent, wot.OpAgentUpdateProperty, wot.OpAgentReply} {
-		a, ok := hub.Actions[op]
+		a, ok := hubTD.Actions[op]
 		if !ok || len(a.Forms) == 0 || a.Forms[0].MQTTTopic == "" {
 			t.Errorf("hub TD has no usable form for %s", op)
 		}
 	}
-	if e, ok := hub.Events[wot.OpAgentReceive]; !ok || e.Forms[0].MQTTFilter != "agents/{agentID}/requests" {
+	if e, ok := hubTD.Events[wot.OpAgentReceive]; !ok || e.Forms[0].MQTTFilter != "agents/{agentID}/requests" {
 		t.Errorf("hub TD request form missing or wrong")
 	}
 }

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -127,12 +127,12 @@ func TestHTTPLogin(t *testing.T) {
 	h, logs := secureHub(t, withHTTP)
 	anon := newWeb(t, h)
 	t.Run("WellKnownNeedsNoCredentials", func(t *testing.T) {
-		hub, err := td.Parse(anon.do("GET", "/.well-known/wot", nil).want(t, 200).body)
+		hubTD, err := td.Parse(anon.do("GET", "/.well-known/wot", nil).want(t, 200).body)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !hub.Security.Contains("combo_sc") || hub.SecurityDefinitions["sse_sc"] == nil {
-			t.Errorf("security %v %v", hub.Security, hub.SecurityDefinitions)
+		if !hubTD.Security.Contains("combo_sc") || hubTD.SecurityDefinitions["sse_sc"] == nil {
+			t.Errorf("security %v %v", hubTD.Security, hubTD.SecurityDefinitions)
 		}
 	})
 	t.Run("NoCredentials", func(t *testing.T) {
@@ -199,7 +199,7 @@ func TestHTTPLogin(t *testing.T) {
 
 func TestHTTPThrottle(t *testing.T) {
 	clk := &clock{now: time.Now()}
-	h, _ := secureHub(t, withHTTP, func(o *broker.Options) { o.Now = clk.Now })
+	h, _ := secureHub(t, withHTTP, func(o *hub.Options) { o.Now = clk.Now })
 	web := newWeb(t, h)
 	for range 5 {
 		web.do("GET", "/things", nil, "Authorization", basic("r-viewer", "wrong password!")).problem(t, 401, wot.CodeUnauthenticated)
@@ -212,12 +212,12 @@ func TestHTTPThrottle(t *testing.T) {
 func TestHTTPDevAnonymous(t *testing.T) {
 	h := startHub(t, t.TempDir(), withHTTP)
 	web := newWeb(t, h)
-	hub, err := td.Parse(web.do("GET", "/.well-known/wot", nil).want(t, 200).body)
+	hubTD, err := td.Parse(web.do("GET", "/.well-known/wot", nil).want(t, 200).body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !hub.Security.Contains("nosec_sc") {
-		t.Errorf("a development hub declares %v", hub.Security)
+	if !hubTD.Security.Contains("nosec_sc") {
+		t.Errorf("a development hub declares %v", hubTD.Security)
 	}
 	web.do("GET", "/things", nil).want(t, 200)
 	// A user name without password names the anonymous client; an account's
@@ -238,7 +238,7 @@ func TestHTTPS(t *testing.T) {
 	pool.AddCert(ca)
 	cfg := &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}},
 		ClientCAs: pool, ClientAuth: tls.VerifyClientCertIfGiven, MinVersion: tls.VersionTLS12}
-	h, _ := secureHub(t, func(o *broker.Options) {
+	h, _ := secureHub(t, func(o *hub.Options) {
 		o.TLS, o.TLSAddr, o.WSSAddr = cfg, "off", "off"
 		o.HTTPAddr, o.HTTPSAddr = "off", "127.0.0.1:0"
 	})

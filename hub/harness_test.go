@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // clock is a settable clock for expiry tests.
@@ -29,10 +29,10 @@ func (c *clock) Add(d time.Duration) {
 
 // startHub starts a hub on 127.0.0.1:0 with its data in dir and closes it
 // when the test ends.
-func startHub(tb testing.TB, dir string, mod ...func(*broker.Options)) *broker.Hub {
+func startHub(tb testing.TB, dir string, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
-	opts := broker.Options{
+	opts := hub.Options{
 		TCPAddr:       "127.0.0.1:0",
 		WSAddr:        "off",
 		HTTPAddr:      "off", // tests of the HTTP binding turn it on (withHTTP)
@@ -45,7 +45,7 @@ func startHub(tb testing.TB, dir string, mod ...func(*broker.Options)) *broker.H
 	for _, m := range mod {
 		m(&opts)
 	}
-	h, err := broker.New(opts)
+	h, err := hub.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func withUser(u string) dialOpt {
 }
 
 // dial connects a client with the given ID to the hub.
-func dial(tb testing.TB, h *broker.Hub, id string, opts ...dialOpt) *client {
+func dial(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *client {
 	tb.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {

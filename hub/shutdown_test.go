@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -10,7 +10,7 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // TestCloseWhileClientsLeave closes the hub while its clients are
@@ -60,9 +60,9 @@ func TestCloseWhileClientsLeave(t *testing.T) {
 
 // startBareHub starts a hub that the test closes itself: startHub's cleanup
 // would call Close again, and block behind a Close that hung.
-func startBareHub(t *testing.T) *broker.Hub {
+func startBareHub(t *testing.T) *hub.Hub {
 	t.Helper()
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true})
+	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -73,7 +74,7 @@ func TestTwinAmplification(t *testing.T) {
 
 	t.Run("AcceptedTwinReachesClientWithMaxPacketSizeOfMaxPayload", func(t *testing.T) {
 		const maxPayload = 32 << 10
-		h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) { o.Limits.MaxPayload = maxPayload })
+		h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) { o.Limits.MaxPayload = maxPayload })
 		agent := dial(t, h, "gw")
 		// Grow a TD until the hub refuses it; its TD alone stays well
 		// under max-payload, its twin does not.
@@ -155,7 +156,7 @@ func TestTwinAmplification(t *testing.T) {
 	})
 
 	t.Run("AtTheCapAmplificationBounded", func(t *testing.T) {
-		h := startHub(t, t.TempDir(), withHTTP, func(o *broker.Options) { o.Limits.MaxPayload = -1 })
+		h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) { o.Limits.MaxPayload = -1 })
 		agent := dial(t, h, "gw")
 		body := twinEmptyProps("urn:cap", broker.DefaultMaxAffordances)
 		agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "gw", ThingID: "urn:cap"}.String(), body, nil)
@@ -184,7 +185,7 @@ func compactJSON(tb testing.TB, b []byte) []byte {
 }
 
 // twinHTTPPut registers a TD over HTTP and returns the status and body.
-func twinHTTPPut(tb testing.TB, h *broker.Hub, id string, body []byte) (int, string) {
+func twinHTTPPut(tb testing.TB, h *hub.Hub, id string, body []byte) (int, string) {
 	tb.Helper()
 	r := newWeb(tb, h).do("PUT", "/things/"+url.PathEscape(id), body, "Content-Type", "application/td+json")
 	return r.status, string(r.body)

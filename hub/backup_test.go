@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -25,7 +26,7 @@ const adminPW = "correct horse battery staple"
 // history, a pending request and the accounts are all there.
 func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
-	h := startHub(t, dir, func(o *broker.Options) { o.AdminPassword = adminPW })
+	h := startHub(t, dir, func(o *hub.Options) { o.AdminPassword = adminPW })
 	agent := registerLamp(t, h)
 	for _, v := range []string{"71", "72", "73"} {
 		agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte(v), nil)
@@ -76,13 +77,13 @@ func TestBackupRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if err := broker.Restore(restored, f, nil); err != nil {
+	if err := hub.Restore(restored, f, nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("RestoreRefusesADirectoryWithData", func(t *testing.T) {
 		f, _ := os.Open(rep.File)
 		defer f.Close()
-		if err := broker.Restore(restored, f, nil); !errors.Is(err, broker.ErrNotEmpty) {
+		if err := hub.Restore(restored, f, nil); !errors.Is(err, hub.ErrNotEmpty) {
 			t.Errorf("restore over a store: %v", err)
 		}
 	})

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"encoding/json"
@@ -29,33 +29,33 @@ func TestWellKnownHubTD(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); ct != "application/td+json" {
 		t.Errorf("Content-Type %q", ct)
 	}
-	hub, err := td.Parse(r.body)
+	hubTD, err := td.Parse(r.body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := td.Validate(hub, td.ValidateOptions{}); err != nil {
+	if err := td.Validate(hubTD, td.ValidateOptions{}); err != nil {
 		t.Errorf("hub TD invalid: %v", err)
 	}
-	if !hub.Type.Contains("ThingDirectory") || !hub.Context.Has(broker.ContextDiscovery) {
-		t.Errorf("@type %v, @context %v", hub.Type, hub.Context.IRIs())
+	if !hubTD.Type.Contains("ThingDirectory") || !hubTD.Context.Has(broker.ContextDiscovery) {
+		t.Errorf("@type %v, @context %v", hubTD.Type, hubTD.Context.IRIs())
 	}
 	base := regexp.MustCompile(`^http://hub\.test:\d+/`)
 	for name, method := range map[string]string{"createThing": "PUT", "createAnonymousThing": "POST", "retrieveThing": "GET",
 		"updateThing": "PUT", "partiallyUpdateThing": "PATCH", "deleteThing": "DELETE"} {
-		a, ok := hub.Actions[name]
+		a, ok := hubTD.Actions[name]
 		if !ok || len(a.Forms) != 1 || a.Forms[0].HTTPMethod != method || !base.MatchString(a.Forms[0].Href) {
 			t.Errorf("%s: %+v", name, a)
 		}
 	}
-	if p, ok := hub.Properties["things"]; !ok || !strings.HasSuffix(p.Forms[0].Href, "/things{?offset,limit,format}") {
+	if p, ok := hubTD.Properties["things"]; !ok || !strings.HasSuffix(p.Forms[0].Href, "/things{?offset,limit,format}") {
 		t.Errorf("things property %+v", p)
 	}
 	for _, name := range []string{"thingCreated", "thingUpdated", "thingDeleted"} {
-		if e, ok := hub.Events[name]; !ok || e.Forms[0].Subprotocol != "sse" {
+		if e, ok := hubTD.Events[name]; !ok || e.Forms[0].Subprotocol != "sse" {
 			t.Errorf("event %s: %+v", name, e)
 		}
 	}
-	if _, ok := hub.Actions[wot.OpAgentUpdateTD]; !ok {
+	if _, ok := hubTD.Actions[wot.OpAgentUpdateTD]; !ok {
 		t.Error("the agent operations are gone")
 	}
 	web.do("POST", "/.well-known/wot", nil).problem(t, 405, wot.CodeMethodNotAllowed)

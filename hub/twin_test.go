@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -21,14 +22,14 @@ const heaterID = "urn:dev:heater-1"
 type heater struct {
 	t        *testing.T
 	dir      string
-	hub      *broker.Hub
+	hub      *hub.Hub
 	agent    *client
 	consumer *client
 	seq      int
 	early    map[string][]*paho.Publish // replies read while waiting for another
 }
 
-func newHeater(t *testing.T, mod ...func(*broker.Options)) *heater {
+func newHeater(t *testing.T, mod ...func(*hub.Options)) *heater {
 	x := &heater{t: t, dir: t.TempDir(), early: map[string][]*paho.Publish{}}
 	x.start(mod...)
 	doc, err := os.ReadFile("testdata/heater.td.json")
@@ -41,7 +42,7 @@ func newHeater(t *testing.T, mod ...func(*broker.Options)) *heater {
 
 // start (re)starts the hub on the heater's data directory and connects the
 // agent (not subscribed to requests) and the consumer.
-func (x *heater) start(mod ...func(*broker.Options)) {
+func (x *heater) start(mod ...func(*hub.Options)) {
 	x.hub = startHub(x.t, x.dir, mod...)
 	x.early = map[string][]*paho.Publish{}
 	x.agent = dial(x.t, x.hub, "heater-agent")
@@ -50,7 +51,7 @@ func (x *heater) start(mod ...func(*broker.Options)) {
 }
 
 // restart stops the hub and starts it again on the same data.
-func (x *heater) restart(mod ...func(*broker.Options)) {
+func (x *heater) restart(mod ...func(*hub.Options)) {
 	x.t.Helper()
 	x.agent.Disconnect(&paho.Disconnect{})
 	x.consumer.Disconnect(&paho.Disconnect{})
@@ -162,7 +163,7 @@ func TestSafeActions(t *testing.T) {
 // as pending, in order, and go out as answers come in, so that none is
 // dropped on the way to a busy agent.
 func TestDeliveryWindow(t *testing.T) {
-	x := newHeater(t, func(o *broker.Options) { o.Limits.ClientQueue = 8 }) // window 4
+	x := newHeater(t, func(o *hub.Options) { o.Limits.ClientQueue = 8 }) // window 4
 	x.listen()
 	var corrs []string
 	for range 6 {
@@ -237,7 +238,7 @@ func TestUnsafeOneAtATime(t *testing.T) {
 }
 
 func TestQuota(t *testing.T) {
-	quota := func(o *broker.Options) { o.MaxQueue = 2 }
+	quota := func(o *hub.Options) { o.MaxQueue = 2 }
 	x := newHeater(t, quota)
 	a, _, _ := x.invoke("boost", "1")
 	b, _, _ := x.invoke("descale", "")
@@ -305,7 +306,7 @@ func TestCancel(t *testing.T) {
 }
 
 func TestOutcomeHistory(t *testing.T) {
-	x := newHeater(t, func(o *broker.Options) { o.OutcomeRecall = 3 })
+	x := newHeater(t, func(o *hub.Options) { o.OutcomeRecall = 3 })
 	x.listen()
 	for i := 1; i <= 5; i++ {
 		c, _, _ := x.invoke("boost", fmt.Sprint(i))
@@ -470,7 +471,7 @@ func TestPresence(t *testing.T) {
 // newer one for the same affordance, expired, or delivered in order.
 func TestThousandRequestsWhileOffline(t *testing.T) {
 	clk := &clock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	x := newHeater(t, func(o *broker.Options) { o.Now = clk.Now; o.ActionExpiry = time.Hour })
+	x := newHeater(t, func(o *hub.Options) { o.Now = clk.Now; o.ActionExpiry = time.Hour })
 	type sent struct {
 		corr, payload string
 		short         bool // 60 s expiry

@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bufio"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -26,7 +26,7 @@ type twinV311 struct {
 	pubs []packets.Packet
 }
 
-func twinDial311(tb testing.TB, h *broker.Hub, clientID string) *twinV311 {
+func twinDial311(tb testing.TB, h *hub.Hub, clientID string) *twinV311 {
 	tb.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {

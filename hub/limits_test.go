@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -15,12 +15,12 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
 func TestMaxConnections(t *testing.T) {
-	h := startOpsHub(t, func(o *broker.Options) { o.Limits.MaxConnections = 2 })
+	h := startOpsHub(t, func(o *hub.Options) { o.Limits.MaxConnections = 2 })
 	a := dial(t, h, "a")
 	dial(t, h, "b")
 	connect := func(id string) (*paho.Connack, error) {
@@ -49,7 +49,7 @@ func TestMaxConnections(t *testing.T) {
 }
 
 func TestMaxThingsPerAgent(t *testing.T) {
-	h := startOpsHub(t, func(o *broker.Options) { o.Limits.MaxThingsPerAgent = 2 })
+	h := startOpsHub(t, func(o *hub.Options) { o.Limits.MaxThingsPerAgent = 2 })
 	agent := dial(t, h, "gw")
 	td := func(id string) (string, []byte) {
 		return wot.Topic{Kind: wot.TopicAgentTD, AgentID: "gw", ThingID: id}.String(), tdWith(id, "")
@@ -72,7 +72,7 @@ func TestMaxThingsPerAgent(t *testing.T) {
 
 func TestHistoryCap(t *testing.T) {
 	const max = 20
-	h := startOpsHub(t, func(o *broker.Options) { o.Limits.MaxHistory = max })
+	h := startOpsHub(t, func(o *hub.Options) { o.Limits.MaxHistory = max })
 	agent := registerLamp(t, h)
 	const n = 100
 	for i := range n {
@@ -213,7 +213,7 @@ func TestMetricsExposition(t *testing.T) {
 
 func TestReadiness(t *testing.T) {
 	log := zerolog.Nop()
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
+	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
 	if err != nil {
 		t.Fatal(err)
 	}

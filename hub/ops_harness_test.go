@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"bufio"
@@ -18,7 +18,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -27,9 +27,9 @@ import (
 // health probe.
 
 // startOpsHub starts a hub with its metrics listener on 127.0.0.1:0.
-func startOpsHub(tb testing.TB, mod ...func(*broker.Options)) *broker.Hub {
+func startOpsHub(tb testing.TB, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
-	return startHub(tb, tb.TempDir(), append([]func(*broker.Options){func(o *broker.Options) {
+	return startHub(tb, tb.TempDir(), append([]func(*hub.Options){func(o *hub.Options) {
 		o.MetricsAddr = "127.0.0.1:0"
 	}}, mod...)...)
 }
@@ -41,7 +41,7 @@ type watched struct {
 }
 
 // dialWatched connects like dial and records a DISCONNECT from the server.
-func dialWatched(tb testing.TB, h *broker.Hub, id string, opts ...dialOpt) *watched {
+func dialWatched(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *watched {
 	tb.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {
@@ -116,7 +116,7 @@ type rawConn struct {
 
 // dialRaw connects and sends CONNECT; rcvbuf > 0 shrinks the socket's
 // receive buffer (a slow consumer fills it quickly).
-func dialRaw(tb testing.TB, h *broker.Hub, clientID string, rcvbuf int) *rawConn {
+func dialRaw(tb testing.TB, h *hub.Hub, clientID string, rcvbuf int) *rawConn {
 	tb.Helper()
 	d := net.Dialer{}
 	if rcvbuf > 0 {
@@ -222,7 +222,7 @@ func (r *rawConn) subscribe(filter string, qos byte) {
 }
 
 // scrape reads the hub's metrics: series (name with labels) to value.
-func scrape(tb testing.TB, h *broker.Hub) map[string]float64 {
+func scrape(tb testing.TB, h *hub.Hub) map[string]float64 {
 	tb.Helper()
 	resp, err := http.Get("http://" + h.MetricsAddr() + "/metrics")
 	if err != nil {
@@ -250,7 +250,7 @@ func scrape(tb testing.TB, h *broker.Hub) map[string]float64 {
 }
 
 // httpStatus returns the status of a GET on the metrics listener.
-func httpStatus(tb testing.TB, h *broker.Hub, path string) (int, string) {
+func httpStatus(tb testing.TB, h *hub.Hub, path string) (int, string) {
 	tb.Helper()
 	resp, err := http.Get("http://" + h.MetricsAddr() + path)
 	if err != nil {
@@ -266,7 +266,7 @@ var probes atomic.Int64
 // probe checks that the hub still serves: a new client connects and
 // receives an event the agent publishes, and /healthz and /readyz answer
 // 200.
-func probe(t *testing.T, h *broker.Hub, agent *client) {
+func probe(t *testing.T, h *hub.Hub, agent *client) {
 	t.Helper()
 	id := fmt.Sprintf("probe-%d", probes.Add(1))
 	c := dial(t, h, id)

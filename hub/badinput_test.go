@@ -1,4 +1,4 @@
-package broker_test
+package hub_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -25,7 +26,7 @@ const badMaxPayload = 8192 // the lamp's twin TD (5.5 KB) must fit: twin TDs are
 
 // badEnv is the hub a row runs against, its lamp agent and a consumer.
 type badEnv struct {
-	h        *broker.Hub
+	h        *hub.Hub
 	agent    *client
 	consumer *client
 }
@@ -33,12 +34,12 @@ type badEnv struct {
 type badRow struct {
 	name string
 	// opts, when set, gives the row a hub of its own with these options.
-	opts func(*broker.Options)
+	opts func(*hub.Options)
 	run  func(t *testing.T, e *badEnv)
 }
 
-func newBadEnv(t *testing.T, opts func(*broker.Options)) *badEnv {
-	h := startOpsHub(t, func(o *broker.Options) {
+func newBadEnv(t *testing.T, opts func(*hub.Options)) *badEnv {
+	h := startOpsHub(t, func(o *hub.Options) {
 		o.Limits.MaxPayload = badMaxPayload
 		if opts != nil {
 			opts(o)
@@ -270,7 +271,7 @@ func TestBadInput(t *testing.T) {
 				}
 			}
 		}},
-		{name: "DropsForASlowConsumerOnly", opts: func(o *broker.Options) { o.Limits.ClientQueue = 512 }, run: func(t *testing.T, e *badEnv) {
+		{name: "DropsForASlowConsumerOnly", opts: func(o *hub.Options) { o.Limits.ClientQueue = 512 }, run: func(t *testing.T, e *badEnv) {
 			e.agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "lamp-agent", ThingID: "urn:noise"}.String(),
 				tdWith("urn:noise", `,"events":{"blob":{"data":{"type":"string"}}}`), nil)
 			topic := wot.EventTopic("urn:noise", "blob")
@@ -299,7 +300,7 @@ func TestBadInput(t *testing.T) {
 				t.Logf("dropped for the slow consumer: %v of %d", d, n)
 			}
 		}},
-		{name: "RateLimitsAFloodingClient", opts: func(o *broker.Options) { o.Limits.RateLimit, o.Limits.RateBurst = 100, 20 }, run: func(t *testing.T, e *badEnv) {
+		{name: "RateLimitsAFloodingClient", opts: func(o *hub.Options) { o.Limits.RateLimit, o.Limits.RateBurst = 100, 20 }, run: func(t *testing.T, e *badEnv) {
 			w := dialWatched(t, e.h, "flooder")
 			topic := "things/" + lampID + "/history"
 			props := &paho.PublishProperties{ResponseTopic: "replies/flooder/h"}
@@ -365,7 +366,7 @@ func TestBadInput(t *testing.T) {
 				t.Errorf("metrics: disconnects %v, refused %v", m["wotmq_rate_limit_disconnects_total"], m[`wotmq_messages_refused_total{code="rate_limited"}`])
 			}
 		}},
-		{name: "RefusesWritesWhileTheDiskIsFull", opts: func(o *broker.Options) {
+		{name: "RefusesWritesWhileTheDiskIsFull", opts: func(o *hub.Options) {
 			free.Store(1 << 40)
 			o.Limits.MinFreeDisk = 64 << 20
 			o.Limits.DiskCheckInterval = 5 * time.Millisecond
