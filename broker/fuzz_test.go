@@ -200,7 +200,7 @@ func FuzzAgentReply(f *testing.F) {
 				pk.Properties.User = append(pk.Properties.User, packets.UserProperty{Key: up[0], Val: up[1]})
 			}
 		}
-		err = h.agentReply(ctx, id, wot.Topic{Kind: wot.TopicAgentReplies, AgentID: "fuzz-agent"}, &pk)
+		err = h.agentReply(ctx, id, wot.Topic{Kind: wot.TopicAgentReplies, AgentID: "fuzz-agent"}, fromPacket(&pk))
 		got, gerr := h.inbox.Get(ctx, r.ID)
 		if gerr != nil {
 			t.Fatal(gerr)
