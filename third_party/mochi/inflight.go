@@ -16,6 +16,8 @@ import (
 type Inflight struct {
 	sync.RWMutex
 	internal            map[uint16]packets.Packet // internal contains the inflight packets
+	order               map[uint16]uint64         // when each packet id was first set (wotmq patch: resend order)
+	next                uint64                    // the next order number
 	receiveQuota        int32                     // remaining inbound qos quota for flow control
 	sendQuota           int32                     // remaining outbound qos quota for flow control
 	maximumReceiveQuota int32                     // maximum allowed receive quota
@@ -26,6 +28,7 @@ type Inflight struct {
 func NewInflights() *Inflight {
 	return &Inflight{
 		internal: map[uint16]packets.Packet{},
+		order:    map[uint16]uint64{},
 	}
 }
 
@@ -36,6 +39,10 @@ func (i *Inflight) Set(m packets.Packet) bool {
 
 	_, ok := i.internal[m.PacketID]
 	i.internal[m.PacketID] = m
+	if !ok {
+		i.next++
+		i.order[m.PacketID] = i.next
+	}
 	return !ok
 }
 
@@ -67,14 +74,26 @@ func (i *Inflight) Clone() *Inflight {
 	for k, v := range i.internal {
 		c.internal[k] = v
 	}
+	for k, v := range i.order {
+		c.order[k] = v
+	}
+	c.next = i.next
 	return c
 }
 
-// GetAll returns all the inflight messages.
+// GetAll returns all the inflight messages in the order they were first
+// set. (wotmq patch: Mochi sorted them by the low 16 bits of their creation
+// time in seconds, with an unstable sort, so the messages queued for a
+// session within one second were resent in random order, against
+// [MQTT-4.6.0-6]; TestWotmqInflightOrder.)
 func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 	i.RLock()
 	defer i.RUnlock()
+	return i.getAll(immediate)
+}
 
+// getAll is GetAll for a caller holding the lock.
+func (i *Inflight) getAll(immediate bool) []packets.Packet {
 	m := []packets.Packet{}
 	for _, v := range i.internal {
 		if !immediate || (immediate && v.Expiry < 0) {
@@ -82,8 +101,8 @@ func (i *Inflight) GetAll(immediate bool) []packets.Packet {
 		}
 	}
 
-	sort.Slice(m, func(i, j int) bool {
-		return uint16(m[i].Created) < uint16(m[j].Created)
+	sort.Slice(m, func(a, b int) bool {
+		return i.order[m[a].PacketID] < i.order[m[b].PacketID]
 	})
 
 	return m
@@ -96,7 +115,9 @@ func (i *Inflight) NextImmediate() (packets.Packet, bool) {
 	i.RLock()
 	defer i.RUnlock()
 
-	m := i.GetAll(true)
+	// getAll, not GetAll: a second read lock taken while a writer waits
+	// deadlocks (wotmq patch).
+	m := i.getAll(true)
 	if len(m) > 0 {
 		return m[0], true
 	}
@@ -111,6 +132,7 @@ func (i *Inflight) Delete(id uint16) bool {
 
 	_, ok := i.internal[id]
 	delete(i.internal, id)
+	delete(i.order, id)
 
 	return ok
 }
