@@ -407,7 +407,12 @@ func (s *Server) EstablishConnection(listener string, c net.Conn) error {
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
 	defer s.Listeners.ClientsWg.Done()
+	// wotmq: the Add is ordered before CloseAll's Wait by the listeners'
+	// lock; the race detector reported a connection ending while the
+	// server closed (an Add not synchronized with Wait).
+	s.Listeners.RLock()
 	s.Listeners.ClientsWg.Add(1)
+	s.Listeners.RUnlock()
 
 	go cl.WriteLoop()
 	defer cl.Stop(nil)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"net"
+	"runtime"
 	"testing"
 	"time"
 
@@ -149,5 +150,42 @@ func TestWotmqMaximumSubscriptions(t *testing.T) {
 	}
 	if sa = wotmqExpect(t, c, br, packets.Suback, 0); string(sa.ReasonCodes) != string([]byte{0}) {
 		t.Errorf("resubscription: %v", sa.ReasonCodes)
+	}
+}
+
+// TestWotmqCloseWhileConnectionsEnd closes servers while a connection
+// waits for its CONNECT on a TCP socket (run with -race): the WaitGroup Add
+// of a connection was not synchronized with the Wait in Close, and the
+// race detector reported it whenever a connection ended as the server
+// closed.
+func TestWotmqCloseWhileConnectionsEnd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for i := 0; i < 20; i++ {
+		s := newServer()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			_ = s.EstablishConnection("tcp", sc)
+			close(done)
+		}()
+		// Let the connection start reading without synchronizing with it
+		// (any synchronization would hide the race).
+		for j := 0; j < 1000; j++ {
+			runtime.Gosched()
+		}
+		go func() { _ = c.Close() }() // ends the connection while Close waits
+		_ = s.Close()
+		<-done
 	}
 }
