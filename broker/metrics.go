@@ -150,7 +150,12 @@ type ops struct {
 	floodDisconnects atomic.Uint64
 	protocolErrors   atomic.Uint64
 	sessionRepairs   atomic.Uint64
-	latency          [2][2]histogram // [invokeaction, writeproperty][completed, failed]
+	connectTimeouts  atomic.Uint64 // sockets closed for sending no CONNECT in time
+	socketsRefused   atomic.Uint64 // sockets closed at accept for the connection cap
+	// socketsRefusedLogged is when the last refused socket was logged
+	// (Unix ns): a flood is logged once every ten seconds.
+	socketsRefusedLogged atomic.Int64
+	latency              [2][2]histogram // [invokeaction, writeproperty][completed, failed]
 
 	buckets   sync.Map // *mqtt.Client -> *bucket
 	full      atomic.Bool
@@ -336,6 +341,9 @@ func (h *Hub) writeMetrics(e *expo) {
 
 	e.one("wotmq_connections", "gauge", "MQTT clients connected now.", ld(&info.ClientsConnected))
 	e.one("wotmq_connections_total", "counter", "MQTT connections accepted since the start.", float64(h.ops.connections.Load()))
+	e.one("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
+	e.one("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
+	e.one("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
 	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.agents.count()))
 	e.one("wotmq_things", "gauge", "Things registered.", float64(h.dir.Len()))
 
