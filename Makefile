@@ -62,7 +62,7 @@ examples-deps:
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZERS = ./wot:FuzzTopic ./wot:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
-	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./outbox:FuzzHistoryQuery
+	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWire ./outbox:FuzzHistoryQuery
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/wotmq/wotmq/broker"
 )
@@ -31,6 +32,29 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.Var(byteSize{i: &l.MaxPayload}, "max-payload", "largest payload accepted, e.g. 256KiB; larger ones are refused with too_large (0: no limit)")
 	fs.Float64Var(&l.RateLimit, "rate-limit", broker.DefaultRateLimit, "publishes a second one connection may sustain; more are refused with rate_limited (0: no limit)")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "publishes one connection may send at once over the rate (0: twice the rate)")
+	l.MaxSubscriptions, l.ConnectTimeout = broker.DefaultMaxSubscriptions, broker.DefaultConnectTimeout
+	fs.Var(limit{&l.MaxSubscriptions}, "max-subscriptions", "most subscriptions one MQTT client may hold; more get SUBACK 0x97 (0: no limit)")
+	fs.Var(positiveDuration{&l.ConnectTimeout}, "connect-timeout", "how long a new connection may take to send its CONNECT before it is closed, e.g. 15s")
+}
+
+// positiveDuration is a duration flag that must be above zero: a timeout
+// that cannot be turned off.
+type positiveDuration struct{ p *time.Duration }
+
+func (d positiveDuration) String() string {
+	if d.p == nil {
+		return "0s"
+	}
+	return d.p.String()
+}
+
+func (d positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a duration above zero, e.g. 15s")
+	}
+	*d.p = v
+	return nil
 }
 
 // limit is a count flag where 0 turns the limit off (stored negative, as
