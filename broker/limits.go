@@ -274,7 +274,8 @@ func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	g.h.ops.buckets.Delete(cl)
 	var code packets.Code
 	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
-		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code) {
+		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code ||
+		code.Code == packets.ErrTopicAliasInvalid.Code) {
 		g.h.ops.protocolErrors.Add(1)
 	}
 }
