@@ -170,7 +170,7 @@ func (c *protoConn) closed() []packets.Packet {
 			got = append(got, pk)
 			continue
 		case errors.As(err, &ne) && ne.Timeout():
-			c.t.Fatalf("connection still open after 30s (got %+v)", got)
+			c.t.Fatalf("connection still open after 30s (got %s)", protoDescribe(got))
 		}
 		return got
 	}
