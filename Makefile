@@ -62,7 +62,7 @@ examples-deps:
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
-	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWill ./outbox:FuzzHistoryQuery \
+	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWill ./broker:FuzzWire ./outbox:FuzzHistoryQuery \
 	./hub:FuzzHTTPBody
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x

@@ -26,8 +26,8 @@ func (k *hook) ID() string { return "wotmq" }
 func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
-		mqtt.OnPublished, mqtt.OnSubscribed, mqtt.OnUnsubscribed, mqtt.OnSessionEstablished, mqtt.OnDisconnect,
-		mqtt.OnClientExpired,
+		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired,
 	}, []byte{b})
 }
 
@@ -51,6 +51,9 @@ func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return false
+	}
+	if _, filter, ok := splitShared(topic); ok {
+		topic = filter // a shared subscription is decided like its filter
 	}
 	if strings.ContainsAny(topic, "+#") {
 		return k.h.authz.CanSubscribe(id, topic)
@@ -204,6 +207,59 @@ func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *twi
 		return h.agentSignal(ctx, id, pk)
 	}
 	return wot.Errorf(wot.CodeInvalidTopic, "nothing can be published on %s", t.Kind)
+}
+
+// Shared subscriptions ($share/{group}/{filter}, MQTT 5 section 4.8.2)
+// are decided like their filter and delivered like any subscription (each
+// message is checked by CanReceive for the member it goes to). Their groups
+// belong to an account: the hub puts the account into the group name Mochi
+// sees, so a group of one account's consumers never shares its messages
+// with another account's client that names the same group (a viewer could
+// otherwise take a part of an operator's events away from it).
+
+// splitShared splits a shared subscription filter into group and filter.
+func splitShared(filter string) (group, rest string, ok bool) {
+	first, after, ok := strings.Cut(filter, "/")
+	if !ok || !strings.EqualFold(first, "$share") {
+		return "", "", false
+	}
+	return strings.Cut(after, "/")
+}
+
+// accountGroups puts the account into the group of each shared filter:
+// "$share/g/f" becomes "$share/{escaped ID}%%g/f". The escaped ID holds no
+// "%%" (its every "%" starts an escape such as %2F), so no two accounts'
+// groups can meet.
+func (h *Hub) accountGroups(cl *mqtt.Client, filters packets.Subscriptions) packets.Subscriptions {
+	id, ok := h.identity(cl)
+	if !ok {
+		return filters
+	}
+	out := filters
+	copied := false
+	for i, f := range filters {
+		group, rest, ok := splitShared(f.Filter)
+		if !ok {
+			continue
+		}
+		if !copied { // the packet's slice stays as the client sent it
+			out, copied = append(packets.Subscriptions(nil), filters...), true
+		}
+		out[i].Filter = "$share/" + wot.EscapeLevel(id.ID) + "%%" + group + "/" + rest
+	}
+	return out
+}
+
+// OnSubscribe scopes shared subscription groups to the account.
+func (k *hook) OnSubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	pk.Filters = k.h.accountGroups(cl, pk.Filters)
+	return pk
+}
+
+// OnUnsubscribe scopes shared subscription groups as OnSubscribe did.
+func (k *hook) OnUnsubscribe(cl *mqtt.Client, pk packets.Packet) packets.Packet {
+	pk.Filters = k.h.accountGroups(cl, pk.Filters)
+	return pk
 }
 
 // OnSubscribed notices an agent subscribing to its requests topic.

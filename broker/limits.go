@@ -29,7 +29,17 @@ const (
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
 	DefaultMaxSessionExpiry  = 24 * time.Hour
-	DefaultMaxStreams        = 100 // HTTP event streams per account
+	DefaultMaxStreams        = 100              // HTTP event streams per account
+	DefaultConnectTimeout    = 15 * time.Second // as EMQX
+	DefaultMaxSubscriptions  = 1000
+
+	// ConnectRefusalSlots is how many sockets beyond MaxConnections the
+	// hub keeps open to answer their CONNECT with 0x89 (server busy);
+	// more are closed at once.
+	ConnectRefusalSlots = 16
+	// TopicAliasMaximum is the most topic aliases a client may set
+	// (announced in the CONNACK); each holds a topic of up to 64 KiB.
+	TopicAliasMaximum = 10
 
 	// PacketOverhead is what an MQTT packet may carry beside its payload
 	// (topic, properties): the broker cuts a connection whose packet is
@@ -45,8 +55,10 @@ const (
 // network would throttle tests and benchmarks; `wotmq serve` sets
 // DefaultRateLimit.
 type Limits struct {
-	// MaxConnections is the most clients connected at once; one more is
-	// refused with CONNACK 0x89 (server busy).
+	// MaxConnections is the most network connections open at once, those
+	// that have not sent their CONNECT yet included: a CONNECT beyond it is
+	// refused with CONNACK 0x89 (server busy), and a socket beyond it plus
+	// ConnectRefusalSlots is closed at once.
 	MaxConnections int
 	// MaxThingsPerAgent is the most Things one agent may register; a TD
 	// for one more is refused with quota (PUBACK 0x97).
@@ -89,6 +101,13 @@ type Limits struct {
 	// what is published for it queued, at most this long
 	// (DefaultMaxSessionExpiry when zero, no cap when negative).
 	MaxSessionExpiry time.Duration
+	// ConnectTimeout is how long a new network connection may take to
+	// send its CONNECT; DefaultConnectTimeout when zero or negative.
+	ConnectTimeout time.Duration
+	// MaxSubscriptions is the most subscriptions one client may hold; a
+	// SUBSCRIBE for more gets reason code 0x97 (quota exceeded) for each
+	// filter beyond it.
+	MaxSubscriptions int
 	// FreeSpace returns the free bytes of the file system that holds dir;
 	// statfs when nil (tests inject a full disk here).
 	FreeSpace func(dir string) (uint64, error)
@@ -110,6 +129,10 @@ func (l *Limits) setDefaults() {
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)
 	def(&l.MaxStreams, DefaultMaxStreams)
+	def(&l.MaxSubscriptions, DefaultMaxSubscriptions)
+	if l.ConnectTimeout <= 0 {
+		l.ConnectTimeout = DefaultConnectTimeout
+	}
 	if l.RateLimit > 0 && l.RateBurst <= 0 {
 		l.RateBurst = int(2*l.RateLimit) + 1
 	}
@@ -135,6 +158,14 @@ func (l *Limits) capabilities(caps *mqtt.Capabilities) {
 	if l.MaxPayload > 0 {
 		caps.MaximumPacketSize = uint32(min(l.MaxPayload+PacketOverhead, 1<<28)) // the MQTT maximum is 256 MiB
 	}
+	if l.MaxSubscriptions > 0 {
+		caps.MaximumSubscriptions = l.MaxSubscriptions
+	}
+	// Each alias holds a topic of up to 64 KiB for the connection's
+	// lifetime; Mochi's default (65,535 of them) let one connection hold
+	// gigabytes.
+	caps.TopicAliasMaximum = TopicAliasMaximum
+	caps.AnnounceLimits = true // in the CONNACK, with MaximumPacketSize [MQTT-3.2.2-15] [MQTT-3.2.2-17]
 	if l.ClientQueue > 0 {
 		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<20))
 		caps.MaximumInflight = uint16(min(max(l.ClientQueue, DefaultInflight), 65535))
@@ -156,7 +187,7 @@ func (g *guard) ID() string { return "wotmq-guard" }
 
 func (g *guard) Provides(b byte) bool {
 	switch b {
-	case mqtt.OnSessionEstablish, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
+	case mqtt.OnConnect, mqtt.OnSessionEstablish, mqtt.OnPacketRead, mqtt.OnPublish, mqtt.OnSessionEstablished, mqtt.OnDisconnect:
 		return true
 	}
 	return false
@@ -188,6 +219,22 @@ func (h *Hub) repairClient(cl *mqtt.Client) {
 		h.ops.sessionRepairs.Add(1)
 		h.log.Warn().Str("client", clientID(cl)).Msg("connection repaired: the cleanup of an earlier connection with its client ID had removed it")
 	}
+}
+
+// OnConnect refuses the CONNECT of a connection accepted beyond
+// MaxConnections (links.go) with 0x89 (server busy; 3.1.1: 0x03 server
+// unavailable), before any password is checked.
+func (g *guard) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
+	if !g.h.overCap(cl) {
+		return nil
+	}
+	code := packets.Code{Code: packets.ErrServerBusy.Code,
+		Reason: fmt.Sprintf("server busy: the hub has its most connections (%d); try again later", g.h.opts.Limits.MaxConnections)}
+	if cl.Properties.ProtocolVersion < 5 {
+		code = packets.ErrServerUnavailable // mapped to the 3.1.1 return code 0x03
+	}
+	_ = g.h.srv.SendConnack(cl, code, false, nil)
+	return code
 }
 
 // OnPacketRead answers a publish on a $SYS topic, which Mochi drops
@@ -251,7 +298,8 @@ func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	g.h.ops.buckets.Delete(cl)
 	var code packets.Code
 	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
-		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code) {
+		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code ||
+		code.Code == packets.ErrTopicAliasInvalid.Code) {
 		g.h.ops.protocolErrors.Add(1)
 	}
 }

@@ -1,8 +1,11 @@
 package broker
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
+	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
@@ -40,6 +43,7 @@ type link struct {
 	heir        *mqtt.Client // the newest connection with the same ID that arrived while this one was up
 	established bool         // in Mochi's client list (OnSessionEstablished has run)
 	repair      bool         // a repair waits for established
+	overCap     bool         // accepted beyond MaxConnections: its CONNECT is refused with 0x89
 }
 
 // links is the hub's registry of connections.
@@ -65,14 +69,38 @@ type endWatch struct {
 // connection the listener accepts.
 func (h *Hub) watchEnds(l listeners.Listener) listeners.Listener { return endWatch{l, h} }
 
+// Every socket counts against MaxConnections from its accept, before its
+// CONNECT: a flood of sockets that never send one cannot hold more than
+// the cap (3,000 silent sockets held 6,000 goroutines and 3,021 file
+// descriptors before). Past the cap, ConnectRefusalSlots more are served
+// only to answer their CONNECT with 0x89 (guard.OnConnect); beyond those a
+// new socket is closed at once. And a socket has ConnectTimeout to send its
+// whole CONNECT; Mochi then replaces the read deadline with the keep alive
+// (EMQX closes after 15 s alike).
 func (w endWatch) Serve(establish listeners.EstablishFn) {
 	w.Listener.Serve(func(id string, c net.Conn) error {
-		r := &w.h.links
+		h := w.h
+		r := &h.links
 		l := new(link)
+		max := h.opts.Limits.MaxConnections
 		r.mu.Lock()
+		n := len(r.byConn)
+		if max > 0 && n >= max+ConnectRefusalSlots {
+			r.mu.Unlock()
+			_ = c.Close()
+			h.socketRefused(c, n)
+			return nil
+		}
+		l.overCap = max > 0 && n >= max
 		r.byConn[c] = l
 		r.mu.Unlock()
+		_ = c.SetReadDeadline(time.Now().Add(h.opts.Limits.ConnectTimeout))
 		err := establish(id, c)
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) && !l.connected() {
+			h.ops.connectTimeouts.Add(1)
+			h.log.Debug().Str("remote", c.RemoteAddr().String()).Str("listener", id).Msg("connection closed: no CONNECT within the connect timeout")
+			err = nil // counted and logged here; Mochi's listener would log a warning for each
+		}
 		r.mu.Lock()
 		delete(r.byConn, c)
 		if l.cl != nil {
@@ -92,6 +120,41 @@ func (w endWatch) Serve(establish listeners.EstablishFn) {
 		}
 		return err
 	})
+}
+
+// connected reports whether the connection got past its CONNECT (Mochi's
+// keep alive deadline can also end a connection with a timeout).
+func (l *link) connected() bool { return l.cl != nil }
+
+// socketRefused counts a socket closed at accept for the connection cap,
+// and logs the first of a burst (at most one line every ten seconds).
+func (h *Hub) socketRefused(c net.Conn, open int) {
+	n := h.ops.socketsRefused.Add(1)
+	now := time.Now().UnixNano()
+	last := h.ops.socketsRefusedLogged.Load()
+	if now-last < int64(10*time.Second) || !h.ops.socketsRefusedLogged.CompareAndSwap(last, now) {
+		return
+	}
+	h.log.Warn().Str("remote", c.RemoteAddr().String()).Int("open", open).Int("max", h.opts.Limits.MaxConnections).
+		Uint64("refused_total", n).Msg("connection refused: the hub has its most connections (--max-connections)")
+}
+
+// sockets is the number of network connections open, CONNECT sent or not.
+func (h *Hub) sockets() int {
+	r := &h.links
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.byConn)
+}
+
+// overCap reports whether cl's connection was accepted beyond
+// MaxConnections.
+func (h *Hub) overCap(cl *mqtt.Client) bool {
+	r := &h.links
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l := r.byConn[cl.Net.Conn]
+	return l != nil && l.overCap
 }
 
 // Close closes the listener. The clients it accepted are disconnected

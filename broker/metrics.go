@@ -143,7 +143,12 @@ type ops struct {
 	floodDisconnects atomic.Uint64
 	protocolErrors   atomic.Uint64
 	sessionRepairs   atomic.Uint64
-	latency          [2][2]histogram // [invokeaction, writeproperty][completed, failed]
+	connectTimeouts  atomic.Uint64 // sockets closed for sending no CONNECT in time
+	socketsRefused   atomic.Uint64 // sockets closed at accept for the connection cap
+	// socketsRefusedLogged is when the last refused socket was logged
+	// (Unix ns): a flood is logged once every ten seconds.
+	socketsRefusedLogged atomic.Int64
+	latency              [2][2]histogram // [invokeaction, writeproperty][completed, failed]
 
 	buckets   sync.Map // *mqtt.Client -> *bucket
 	full      atomic.Bool
@@ -220,6 +225,9 @@ func (h *Hub) writeMetrics(e *expo) {
 
 	e.one("wotmq_connections", "gauge", "MQTT clients connected now.", ld(&info.ClientsConnected))
 	e.one("wotmq_connections_total", "counter", "MQTT connections accepted since the start.", float64(h.ops.connections.Load()))
+	e.one("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
+	e.one("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
+	e.one("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
 	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.agents.count()))
 
 	e.family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
@@ -240,7 +248,7 @@ func (h *Hub) writeMetrics(e *expo) {
 	e.sample("wotmq_messages_dropped_total", `reason="client_queue_full"`, ld(&info.MessagesDropped))
 	e.sample("wotmq_messages_dropped_total", `reason="inflight_full"`, ld(&info.InflightDropped))
 	e.one("wotmq_rate_limit_disconnects_total", "counter", "Clients disconnected for publishing far over the rate limit.", float64(h.ops.floodDisconnects.Load()))
-	e.one("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet or a protocol violation.", float64(h.ops.protocolErrors.Load()))
+	e.one("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet, a protocol violation or an invalid topic alias.", float64(h.ops.protocolErrors.Load()))
 	e.one("wotmq_session_repairs_total", "counter", "Connections put back after the cleanup of an earlier connection with the same client ID removed them.", float64(h.ops.sessionRepairs.Load()))
 	e.one("wotmq_mqtt_messages_received_total", "counter", "PUBLISH packets received by the broker.", ld(&info.MessagesReceived))
 	e.one("wotmq_mqtt_messages_sent_total", "counter", "PUBLISH packets sent to clients (after fan-out).", ld(&info.MessagesSent))

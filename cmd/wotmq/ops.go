@@ -41,6 +41,9 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.DurationVar(&th.Delay, "login-delay", time.Second, "how long each password login from a slowed-down address waits")
 	l.MaxSessionExpiry = hub.DefaultMaxSessionExpiry
 	fs.Var(durationCap{&l.MaxSessionExpiry}, "max-session-expiry", "longest a persistent session is kept (and queues messages) while its client is away; clients asking for more are told this (0: no cap)")
+	l.MaxSubscriptions, l.ConnectTimeout = broker.DefaultMaxSubscriptions, broker.DefaultConnectTimeout
+	fs.Var(limit{&l.MaxSubscriptions}, "max-subscriptions", "most subscriptions one MQTT client may hold; more get SUBACK 0x97 (0: no limit)")
+	fs.Var(positiveDuration{&l.ConnectTimeout}, "connect-timeout", "how long a new connection may take to send its CONNECT before it is closed, e.g. 15s")
 }
 
 // durationCap is a duration flag where 0 turns the cap off (stored
@@ -61,6 +64,26 @@ func (d durationCap) Set(s string) error {
 	}
 	if v == 0 {
 		v = -1
+	}
+	*d.p = v
+	return nil
+}
+
+// positiveDuration is a duration flag that must be above zero: a timeout
+// that cannot be turned off.
+type positiveDuration struct{ p *time.Duration }
+
+func (d positiveDuration) String() string {
+	if d.p == nil {
+		return "0s"
+	}
+	return d.p.String()
+}
+
+func (d positiveDuration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a duration above zero, e.g. 15s")
 	}
 	*d.p = v
 	return nil

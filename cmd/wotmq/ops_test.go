@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
 )
 
@@ -41,6 +43,24 @@ func TestOpsFlags(t *testing.T) {
 		l := parse(t, nil, "--max-payload", "64KiB", "--min-free-disk", "off", "--max-connections", "0", "--max-history", "500", "--rate-limit", "5", "--rate-burst", "7")
 		if l.MaxPayload != 64<<10 || l.MinFreeDisk >= 0 || l.MaxConnections >= 0 || l.MaxHistory != 500 || l.RateLimit != 5 || l.RateBurst != 7 {
 			t.Errorf("limits: %+v", l)
+		}
+	})
+	t.Run("ConnectTimeoutAndSubscriptions", func(t *testing.T) {
+		if l := parse(t, nil); l.ConnectTimeout != broker.DefaultConnectTimeout || l.MaxSubscriptions != broker.DefaultMaxSubscriptions {
+			t.Errorf("defaults: connect timeout %v, subscriptions %d", l.ConnectTimeout, l.MaxSubscriptions)
+		}
+		l := parse(t, map[string]string{"WOTMQ_CONNECT_TIMEOUT": "3s"}, "--max-subscriptions", "50")
+		if l.ConnectTimeout != 3*time.Second || l.MaxSubscriptions != 50 {
+			t.Errorf("connect timeout %v, subscriptions %d", l.ConnectTimeout, l.MaxSubscriptions)
+		}
+		for _, bad := range []string{"0", "0s", "-1s"} {
+			var m Main
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			serveFlags(fs, &m)
+			if err := fs.Parse([]string{"--connect-timeout", bad}); err == nil {
+				t.Errorf("--connect-timeout %s accepted", bad)
+			}
 		}
 	})
 	t.Run("Environment", func(t *testing.T) {

@@ -61,6 +61,8 @@ type Capabilities struct {
 	RetainAvailable              byte            `yaml:"retain_available" json:"retain_available"`                 // support of retain messages
 	WildcardSubAvailable         byte            `yaml:"wildcard_sub_available" json:"wildcard_sub_available"`     // support of wildcard subscriptions
 	SubIDAvailable               byte            `yaml:"sub_id_available" json:"sub_id_available"`                 // support of subscription identifiers
+	MaximumSubscriptions         int             `yaml:"maximum_subscriptions" json:"maximum_subscriptions"`       // wotmq: most subscriptions one client may hold, no limit if 0
+	AnnounceLimits               bool            `yaml:"announce_limits" json:"announce_limits"`                   // wotmq: the CONNACK announces TopicAliasMaximum and MaximumPacketSize
 }
 
 // NewDefaultServerCapabilities defines the default features and capabilities provided by the server.
@@ -405,13 +407,19 @@ func (s *Server) EstablishConnection(listener string, c net.Conn) error {
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
 	defer s.Listeners.ClientsWg.Done()
+	// wotmq: the Add is ordered before CloseAll's Wait by the listeners'
+	// lock; the race detector reported a connection ending while the
+	// server closed (an Add not synchronized with Wait).
+	s.Listeners.RLock()
 	s.Listeners.ClientsWg.Add(1)
+	s.Listeners.RUnlock()
 
 	go cl.WriteLoop()
 	defer cl.Stop(nil)
 
 	pk, err := s.readConnectionPacket(cl)
 	if err != nil {
+		s.refuseConnectPacket(cl, pk, err)
 		return fmt.Errorf("read connection: %w", err)
 	}
 
@@ -475,6 +483,7 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 
 	err = cl.Read(s.receivePacket)
 	if err != nil {
+		s.disconnectOnReadError(cl, err)
 		s.sendLWT(cl)
 		cl.Stop(err)
 	} else {
@@ -513,6 +522,33 @@ func (s *Server) readConnectionPacket(cl *Client) (pk packets.Packet, err error)
 	}
 
 	return
+}
+
+// refuseConnectPacket answers an MQTT 5 CONNECT that could not be decoded
+// with a CONNACK carrying the reason (0x81 malformed, 0x82 protocol error)
+// before the connection closes [MQTT-3.1.4-1] (4.13: the Server MAY send
+// a CONNACK with a Reason Code of 0x80 or greater). wotmq patch: Mochi
+// closed the connection without a word.
+func (s *Server) refuseConnectPacket(cl *Client, pk packets.Packet, err error) {
+	var code packets.Code
+	if pk.FixedHeader.Type != packets.Connect || pk.ProtocolVersion != 5 || !errors.As(err, &code) || code.Code < packets.ErrUnspecifiedError.Code {
+		return // MQTT 3.1.1 has no codes for these: close [MQTT-3.1.4-1]
+	}
+	cl.Properties.ProtocolVersion = 5
+	_ = s.SendConnack(cl, code, false, nil)
+}
+
+// disconnectOnReadError sends an MQTT 5 client a DISCONNECT with the reason
+// a packet could not be read (0x81 malformed, 0x82 protocol error, 0x95
+// packet too large) before the connection closes [MQTT-4.13.1-1]
+// [MQTT-3.1.2-24]. wotmq patch: Mochi closed the connection without a
+// DISCONNECT for every error found while reading a packet.
+func (s *Server) disconnectOnReadError(cl *Client, err error) {
+	var code packets.Code
+	if cl.Properties.ProtocolVersion != 5 || cl.Closed() || !errors.As(err, &code) || code.Code < packets.ErrUnspecifiedError.Code {
+		return
+	}
+	_ = s.DisconnectClient(cl, code)
 }
 
 // receivePacket processes an incoming packet for a client, and issues a disconnect to the client
@@ -643,6 +679,16 @@ func (s *Server) SendConnack(cl *Client, reason packets.Code, present bool, prop
 
 	if cl.Properties.Props.AssignedClientID != "" {
 		properties.AssignedClientID = cl.Properties.Props.AssignedClientID // [MQTT-3.1.3-7] [MQTT-3.2.2-16]
+	}
+
+	// wotmq: announce the limits the server enforces (opt-in, so that
+	// Mochi's own CONNACK tests keep their bytes). Without a Topic Alias
+	// Maximum a client may send no alias at all (3.2.2.3.8), and Mochi
+	// accepted up to 65,535; without a Maximum Packet Size the client
+	// cannot know why its oversize packet ends the connection.
+	if s.Options.Capabilities.AnnounceLimits {
+		properties.TopicAliasMaximum = s.Options.Capabilities.TopicAliasMaximum // [MQTT-3.2.2-17]
+		properties.MaximumPacketSize = s.Options.Capabilities.MaximumPacketSize // [MQTT-3.2.2-15]
 	}
 
 	if cl.Properties.Props.SessionExpiryInterval > s.Options.Capabilities.MaximumSessionExpiryInterval {
@@ -904,6 +950,9 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 
 	if pk.Properties.TopicAliasFlag && pk.Properties.TopicAlias > 0 { // [MQTT-3.3.2-11]
 		pk.TopicName = cl.State.TopicAliases.Inbound.Set(pk.Properties.TopicAlias, pk.TopicName)
+	}
+	if pk.TopicName == "" && !cl.Net.Inline { // wotmq: an alias never set (MQTT 5 3.3.2.3.4: a Protocol Error); Mochi published on ""
+		return packets.ErrProtocolViolationUnknownTopicAlias
 	}
 
 	if pk.FixedHeader.Qos > s.Options.Capabilities.MaximumQos {
@@ -1247,6 +1296,7 @@ func (s *Server) processSubscribe(cl *Client, pk packets.Packet) error {
 
 	filterExisted := make([]bool, len(pk.Filters))
 	reasonCodes := make([]byte, len(pk.Filters))
+	quota := "" // wotmq: the reason string of filters refused for the subscription cap
 	for i, sub := range pk.Filters {
 		if code != packets.CodeSuccess {
 			reasonCodes[i] = code.Code // NB 3.9.3 Non-normative 0x91
@@ -1260,6 +1310,9 @@ func (s *Server) processSubscribe(cl *Client, pk packets.Packet) error {
 			if s.Options.Capabilities.Compatibilities.ObscureNotAuthorized {
 				reasonCodes[i] = packets.ErrUnspecifiedError.Code
 			}
+		} else if s.overSubscriptionQuota(cl, sub.Filter) {
+			reasonCodes[i] = packets.ErrQuotaExceeded.Code
+			quota = fmt.Sprintf("quota exceeded: a client may hold at most %d subscriptions", s.Options.Capabilities.MaximumSubscriptions)
 		} else {
 			isNew := s.Topics.Subscribe(cl.ID, sub) // [MQTT-3.8.4-3]
 			if isNew {
@@ -1293,6 +1346,8 @@ func (s *Server) processSubscribe(cl *Client, pk packets.Packet) error {
 
 	if code.Code >= packets.ErrUnspecifiedError.Code {
 		ack.Properties.ReasonString = code.Reason
+	} else if quota != "" {
+		ack.Properties.ReasonString = quota
 	}
 
 	s.hooks.OnSubscribed(cl, pk, reasonCodes)
@@ -1310,6 +1365,20 @@ func (s *Server) processSubscribe(cl *Client, pk packets.Packet) error {
 	}
 
 	return nil
+}
+
+// overSubscriptionQuota reports whether filter would be one subscription
+// more than a client may hold. wotmq patch: Mochi had no per-client cap
+// (one client made 20,000 subscriptions).
+func (s *Server) overSubscriptionQuota(cl *Client, filter string) bool {
+	max := s.Options.Capabilities.MaximumSubscriptions
+	if max <= 0 {
+		return false
+	}
+	if _, ok := cl.State.Subscriptions.Get(filter); ok {
+		return false // a resubscription replaces the one it has
+	}
+	return cl.State.Subscriptions.Len() >= max
 }
 
 // processUnsubscribe processes an unsubscribe packet.

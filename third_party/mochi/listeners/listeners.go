@@ -131,5 +131,7 @@ func (l *Listeners) CloseAll(closer CloseFn) {
 	for _, id := range ids {
 		l.Close(id, closer)
 	}
+	l.Lock() // wotmq: every ClientsWg.Add so far (made under RLock) happens before the Wait
+	l.Unlock()
 	l.ClientsWg.Wait()
 }

@@ -389,7 +389,7 @@ func (pk *Packet) ConnectDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 		offset += n
 	}
@@ -403,7 +403,7 @@ func (pk *Packet) ConnectDecode(buf []byte) error {
 		if pk.ProtocolVersion == 5 {
 			n, err := pk.Connect.WillProperties.Decode(WillProperties, bytes.NewBuffer(buf[offset:]))
 			if err != nil {
-				return ErrMalformedWillProperties
+				return fmt.Errorf("%w: %w", err, ErrMalformedWillProperties) // wotmq: keeps a protocol error's own code
 			}
 			offset += n
 		}
@@ -536,7 +536,7 @@ func (pk *Packet) ConnackDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		_, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 	}
 
@@ -577,7 +577,7 @@ func (pk *Packet) DisconnectDecode(buf []byte) error {
 		if pk.FixedHeader.Remaining > 2 {
 			_, err = pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 			if err != nil {
-				return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+				return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 			}
 		}
 	}
@@ -656,7 +656,7 @@ func (pk *Packet) PublishDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 
 		offset += n
@@ -743,7 +743,7 @@ func (pk *Packet) decodePubAckRelRecComp(buf []byte) error {
 		if pk.FixedHeader.Remaining > 3 {
 			_, err = pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 			if err != nil {
-				return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+				return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 			}
 		}
 	}
@@ -878,7 +878,7 @@ func (pk *Packet) SubackDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 		offset += n
 	}
@@ -938,7 +938,7 @@ func (pk *Packet) SubscribeDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 		offset += n
 	}
@@ -957,8 +957,19 @@ func (pk *Packet) SubscribeDecode(buf []byte) error {
 		}
 
 		if pk.ProtocolVersion == 5 {
-			sub.decode(buf[offset])
-			offset += 1
+			// wotmq: a filter without its options byte made buf[offset]
+			// panic and took the whole server down.
+			option, offset, err = decodeByte(buf, offset)
+			if err != nil {
+				return ErrMalformedSubscriptionOptions
+			}
+			if option&0xC0 != 0 {
+				return ErrMalformedSubscriptionOptions // wotmq: [MQTT-3.8.3-5] reserved bits
+			}
+			sub.decode(option)
+			if sub.RetainHandling == 3 {
+				return ErrProtocolViolationRetainHandling // wotmq: MQTT 5 3.8.3.1 "a Protocol Error to send a Retain Handling value of 3"
+			}
 		} else {
 			option, offset, err = decodeByte(buf, offset)
 			if err != nil {
@@ -1034,7 +1045,7 @@ func (pk *Packet) UnsubackDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 
 		offset += n
@@ -1090,7 +1101,7 @@ func (pk *Packet) UnsubscribeDecode(buf []byte) error {
 	if pk.ProtocolVersion == 5 {
 		n, err := pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 		if err != nil {
-			return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+			return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 		}
 		offset += n
 	}
@@ -1150,7 +1161,7 @@ func (pk *Packet) AuthDecode(buf []byte) error {
 
 	_, err = pk.Properties.Decode(pk.FixedHeader.Type, bytes.NewBuffer(buf[offset:]))
 	if err != nil {
-		return fmt.Errorf("%s: %w", err, ErrMalformedProperties)
+		return fmt.Errorf("%w: %w", err, ErrMalformedProperties) // wotmq: the first %w keeps a protocol error's own code (0x82)
 	}
 
 	return nil

@@ -379,8 +379,14 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 	}
 
 	bt := b.Bytes()
+	if n > len(bt) { // wotmq: the property length runs past the packet [MQTT-2.2.2-1]
+		return n + bu, ErrMalformedOffsetByteOutOfRange
+	}
+	bt = bt[:n] // wotmq: no property may run past the property length
+	var seen [PropSharedSubAvailable + 1]bool
 	var k byte
-	for offset := 0; offset < n; {
+	var offset int
+	for offset = 0; offset < n; {
 		k, offset, err = decodeByte(bt, offset)
 		if err != nil {
 			return n + bu, err
@@ -389,6 +395,15 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 		if _, ok := validPacketProperties[k][pkt]; !ok {
 			return n + bu, fmt.Errorf("property type %v not valid for packet type %v: %w", k, pkt, ErrProtocolViolationUnsupportedProperty)
 		}
+
+		// wotmq: every property but User Property may appear once, and
+		// Subscription Identifier only in a PUBLISH to a client: "It is a
+		// Protocol Error to include [it] more than once" (MQTT 5, the
+		// section of each property, e.g. 3.1.2.11.2).
+		if seen[k] && k != PropUser && !(k == PropSubscriptionIdentifier && pkt == Publish) {
+			return n + bu, ErrProtocolViolationDuplicateProperty
+		}
+		seen[k] = true
 
 		switch k {
 		case PropPayloadFormat:
@@ -407,12 +422,15 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 				p.SubscriptionIdentifier = []int{}
 			}
 
-			n, bu, err := DecodeLength(bytes.NewBuffer(bt[offset:]))
+			id, idn, err := DecodeLength(bytes.NewBuffer(bt[offset:]))
 			if err != nil {
 				return n + bu, err
 			}
-			p.SubscriptionIdentifier = append(p.SubscriptionIdentifier, n)
-			offset += bu
+			if id == 0 { // wotmq: MQTT 5 3.8.2.1.2 "a Protocol Error if the Subscription Identifier has a value of 0"
+				return n + bu, ErrProtocolViolationZeroSubID
+			}
+			p.SubscriptionIdentifier = append(p.SubscriptionIdentifier, id)
+			offset += idn
 		case PropSessionExpiryInterval:
 			p.SessionExpiryInterval, offset, err = decodeUint32(bt, offset)
 			p.SessionExpiryIntervalFlag = true
@@ -428,10 +446,16 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 		case PropRequestProblemInfo:
 			p.RequestProblemInfo, offset, err = decodeByte(bt, offset)
 			p.RequestProblemInfoFlag = true
+			if err == nil && p.RequestProblemInfo > 1 { // wotmq: MQTT 5 3.1.2.11.7
+				err = ErrProtocolViolationPropertyValue
+			}
 		case PropWillDelayInterval:
 			p.WillDelayInterval, offset, err = decodeUint32(bt, offset)
 		case PropRequestResponseInfo:
 			p.RequestResponseInfo, offset, err = decodeByte(bt, offset)
+			if err == nil && p.RequestResponseInfo > 1 { // wotmq: MQTT 5 3.1.2.11.6
+				err = ErrProtocolViolationPropertyValue
+			}
 		case PropResponseInfo:
 			p.ResponseInfo, offset, err = decodeString(bt, offset)
 		case PropServerReference:
@@ -440,6 +464,9 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 			p.ReasonString, offset, err = decodeString(bt, offset)
 		case PropReceiveMaximum:
 			p.ReceiveMaximum, offset, err = decodeUint16(bt, offset)
+			if err == nil && p.ReceiveMaximum == 0 { // wotmq: MQTT 5 3.1.2.11.3 and 3.2.2.3.3
+				err = ErrProtocolViolationPropertyValue
+			}
 		case PropTopicAliasMaximum:
 			p.TopicAliasMaximum, offset, err = decodeUint16(bt, offset)
 		case PropTopicAlias:
@@ -461,6 +488,9 @@ func (p *Properties) Decode(pkt byte, b *bytes.Buffer) (n int, err error) {
 			p.User = append(p.User, UserProperty{Key: k, Val: v})
 		case PropMaximumPacketSize:
 			p.MaximumPacketSize, offset, err = decodeUint32(bt, offset)
+			if err == nil && p.MaximumPacketSize == 0 { // wotmq: MQTT 5 3.1.2.11.4 and 3.2.2.3.6
+				err = ErrProtocolViolationPropertyValue
+			}
 		case PropWildcardSubAvailable:
 			p.WildcardSubAvailable, offset, err = decodeByte(bt, offset)
 			p.WildcardSubAvailableFlag = true

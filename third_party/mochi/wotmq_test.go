@@ -1,0 +1,191 @@
+package mqtt
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// wotmq patches of the server: the reason a packet could not be read
+// reaches the client (CONNACK or DISCONNECT with 0x81, 0x82, 0x95), topic
+// aliases are bounded and announced, and a client's subscriptions capped.
+
+// wotmqConn connects an MQTT 5 client over a pipe with the given CONNECT
+// properties and returns the client's end.
+func wotmqConn(t *testing.T, s *Server, props []byte) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	r, w := net.Pipe() // the caller closes w before the server (Close waits for its clients)
+	go func() { _ = s.EstablishConnection("tcp", r) }()
+	body := append([]byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 0}, props...)
+	body = append(body, 0, 1, 'c')
+	go func() { _, _ = w.Write(append([]byte{packets.Connect << 4, byte(len(body))}, body...)) }()
+	return w, bufio.NewReader(w)
+}
+
+// wotmqRead reads one packet from the server (io.EOF once it closed).
+func wotmqRead(t *testing.T, c net.Conn, br *bufio.Reader) (packets.Packet, error) {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := br.ReadByte()
+	if err != nil {
+		return packets.Packet{}, err
+	}
+	pk := packets.Packet{ProtocolVersion: 5}
+	if err := pk.FixedHeader.Decode(b); err != nil {
+		t.Fatal(err)
+	}
+	n, _, err := packets.DecodeLength(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pk.FixedHeader.Remaining = n
+	body := make([]byte, n)
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatal(err)
+	}
+	switch pk.FixedHeader.Type {
+	case packets.Connack:
+		err = pk.ConnackDecode(body)
+	case packets.Disconnect:
+		err = pk.DisconnectDecode(body)
+	case packets.Suback:
+		err = pk.SubackDecode(body)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pk, nil
+}
+
+func wotmqExpect(t *testing.T, c net.Conn, br *bufio.Reader, typ, code byte) packets.Packet {
+	t.Helper()
+	pk, err := wotmqRead(t, c, br)
+	if err != nil || pk.FixedHeader.Type != typ || pk.ReasonCode != code {
+		t.Fatalf("got %+v code %#x %q %v, want type %d code %#x", pk.FixedHeader, pk.ReasonCode, pk.Properties.ReasonString, err, typ, code)
+	}
+	return pk
+}
+
+func TestWotmqMalformedConnectGetsConnack(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+	c, br := wotmqConn(t, s, []byte{3, 33, 0, 0}) // Receive Maximum 0: 3.1.2.11.3
+	defer c.Close()
+	ack := wotmqExpect(t, c, br, packets.Connack, 0x82)
+	if ack.Properties.ReasonString == "" {
+		t.Error("no reason string")
+	}
+	if _, err := wotmqRead(t, c, br); err != io.EOF {
+		t.Errorf("connection still open: %v", err)
+	}
+}
+
+func TestWotmqReadErrorGetsDisconnect(t *testing.T) {
+	s := newServer()
+	s.Options.Capabilities.MaximumPacketSize = 64
+	s.Options.Capabilities.ReceiveMaximum = 10
+	defer s.Close()
+	for _, tc := range []struct {
+		name   string
+		packet []byte
+		code   byte
+	}{
+		{"DuplicateProperty", []byte{0x30, 9, 0, 1, 'a', 4, 1, 0, 1, 0, 'x'}, 0x82},                // 3.3.2.3.2
+		{"MalformedSubscribe", []byte{0x82, 6, 0, 1, 0, 0, 1, 'a'}, 0x81},                          // options byte missing
+		{"PacketTooLarge", append([]byte{0x30, 100}, make([]byte, 100)...), 0x95},                  // [MQTT-3.2.2-15]
+		{"UnknownTopicAlias", []byte{0x30, 8, 0, 0, 3, 35, 0, 1, 'x', 'y'}, 0x82},                  // 3.3.2.3.4
+		{"AliasAboveMaximum", []byte{0x30, 10, 0, 1, 'a', 3, 35, 0xff, 0xff, 'x', 'y', 'z'}, 0x94}, // [MQTT-3.3.2-9]
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "AliasAboveMaximum" {
+				s.Options.Capabilities.TopicAliasMaximum = 10
+				defer func() { s.Options.Capabilities.TopicAliasMaximum = 65535 }()
+			}
+			c, br := wotmqConn(t, s, []byte{0})
+			defer c.Close()
+			wotmqExpect(t, c, br, packets.Connack, 0)
+			go func() { _, _ = c.Write(tc.packet) }()
+			d := wotmqExpect(t, c, br, packets.Disconnect, tc.code)
+			if d.Properties.ReasonString == "" {
+				t.Error("no reason string")
+			}
+		})
+	}
+}
+
+func TestWotmqAnnounceLimits(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+	s.Options.Capabilities.AnnounceLimits = true
+	s.Options.Capabilities.TopicAliasMaximum = 10
+	s.Options.Capabilities.MaximumPacketSize = 4096
+	c, br := wotmqConn(t, s, []byte{0})
+	defer c.Close()
+	ack := wotmqExpect(t, c, br, packets.Connack, 0)
+	if ack.Properties.TopicAliasMaximum != 10 || ack.Properties.MaximumPacketSize != 4096 {
+		t.Errorf("CONNACK announces alias maximum %d, packet size %d", ack.Properties.TopicAliasMaximum, ack.Properties.MaximumPacketSize)
+	}
+}
+
+func TestWotmqMaximumSubscriptions(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+	s.Options.Capabilities.MaximumSubscriptions = 2
+	c, br := wotmqConn(t, s, []byte{0})
+	defer c.Close()
+	wotmqExpect(t, c, br, packets.Connack, 0)
+	// a, b, c in one SUBSCRIBE, then a again.
+	go func() {
+		_, _ = c.Write([]byte{0x82, 15, 0, 1, 0, 0, 1, 'a', 1, 0, 1, 'b', 1, 0, 1, 'c', 1})
+		_, _ = c.Write([]byte{0x82, 7, 0, 2, 0, 0, 1, 'a', 0})
+	}()
+	sa := wotmqExpect(t, c, br, packets.Suback, 0)
+	if string(sa.ReasonCodes) != string([]byte{1, 1, 0x97}) || sa.Properties.ReasonString == "" {
+		t.Errorf("SUBACK %v %q, want [1 1 0x97] with a reason", sa.ReasonCodes, sa.Properties.ReasonString)
+	}
+	if sa = wotmqExpect(t, c, br, packets.Suback, 0); string(sa.ReasonCodes) != string([]byte{0}) {
+		t.Errorf("resubscription: %v", sa.ReasonCodes)
+	}
+}
+
+// TestWotmqCloseWhileConnectionsEnd closes servers while a connection
+// waits for its CONNECT on a TCP socket (run with -race): the WaitGroup Add
+// of a connection was not synchronized with the Wait in Close, and the
+// race detector reported it whenever a connection ended as the server
+// closed.
+func TestWotmqCloseWhileConnectionsEnd(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	for i := 0; i < 20; i++ {
+		s := newServer()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			_ = s.EstablishConnection("tcp", sc)
+			close(done)
+		}()
+		// Let the connection start reading without synchronizing with it
+		// (any synchronization would hide the race).
+		for j := 0; j < 1000; j++ {
+			runtime.Gosched()
+		}
+		go func() { _ = c.Close() }() // ends the connection while Close waits
+		_ = s.Close()
+		<-done
+	}
+}
