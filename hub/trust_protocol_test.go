@@ -296,13 +296,13 @@ func TestConnectTimeout(t *testing.T) {
 }
 
 func TestTopicAliasesAndPacketSize(t *testing.T) {
-	h := startHub(t, t.TempDir(), func(o *hub.Options) { o.Limits.MaxPayload = 1 << 10 })
+	h := startHub(t, t.TempDir(), func(o *hub.Options) { o.Limits.MaxPayload = 8 << 10 })
 	t.Run("ConnackAnnouncesAliasMaximumAndPacketSize", func(t *testing.T) {
 		_, ack := protoSession(t, h, "announce")
 		if ack.Properties.TopicAliasMaximum != broker.TopicAliasMaximum {
 			t.Errorf("CONNACK Topic Alias Maximum %d, want %d", ack.Properties.TopicAliasMaximum, broker.TopicAliasMaximum)
 		}
-		if want := uint32(1<<10 + broker.PacketOverhead); ack.Properties.MaximumPacketSize != want {
+		if want := uint32(8<<10 + broker.PacketOverhead); ack.Properties.MaximumPacketSize != want {
 			t.Errorf("CONNACK Maximum Packet Size %d, want %d", ack.Properties.MaximumPacketSize, want)
 		}
 	})
@@ -340,7 +340,7 @@ func TestTopicAliasesAndPacketSize(t *testing.T) {
 	})
 	t.Run("OversizePacketGetsDisconnect0x95", func(t *testing.T) {
 		c, _ := protoSession(t, h, "oversize")
-		c.write(protoPublish("replies/oversize/x", protoProps(), strings.Repeat("x", 1<<10+broker.PacketOverhead)))
+		c.write(protoPublish("replies/oversize/x", protoProps(), strings.Repeat("x", 8<<10+broker.PacketOverhead)))
 		c.disconnectedWith("packet over Maximum Packet Size", 0x95) // [MQTT-3.2.2-15] [MQTT-4.13.1-1]
 	})
 }
