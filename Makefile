@@ -63,7 +63,7 @@ examples-deps:
 FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
 	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWill ./broker:FuzzWire ./outbox:FuzzHistoryQuery \
-	./broker:FuzzHTTPBody
+	./hub:FuzzHTTPBody
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
@@ -95,7 +95,7 @@ soak:
 
 ## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay
 bench-go:
-	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./broker/ ./outbox/
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
 
 clean:
 	rm -rf bin

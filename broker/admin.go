@@ -6,10 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -58,8 +57,8 @@ type AccountReply struct {
 // admin handles a request on wotmq/admin: it answers on the ResponseTopic
 // (status completed with the result, or failed with the error) and
 // returns the error for the PUBACK.
-func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
+func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *twin.Message) error {
+	replyTo := pk.ResponseTopic
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "an admin request needs a ResponseTopic to answer on")
 	}
@@ -68,34 +67,36 @@ func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *packets.Packet) 
 	}
 	var req AdminRequest
 	if err := json.Unmarshal(pk.Payload, &req); err != nil {
-		return h.answer(replyTo, pk.Properties.CorrelationData, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
+		return h.answer(replyTo, pk.CorrelationData, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
 	}
 	out, err := h.adminDo(ctx, id, req)
 	if err == nil {
 		h.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
 	}
-	return h.answer(replyTo, pk.Properties.CorrelationData, out, err)
+	return h.answer(replyTo, pk.CorrelationData, out, err)
 }
 
 // answer replies to a query or command on the client's ResponseTopic:
 // status completed with out as JSON, or failed with the error (code and
 // message as user properties and payload). It returns err, for the PUBACK.
 func (h *Hub) answer(replyTo string, corr []byte, out any, err error) error {
-	user := []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusCompleted)}}
+	user := []twin.Property{{Key: wot.PropStatus, Value: string(wot.StatusCompleted)}}
 	var body []byte
 	if err != nil {
 		we := asWire(err)
-		user = []packets.UserProperty{{Key: wot.PropStatus, Val: string(wot.StatusFailed)},
-			{Key: wot.PropError, Val: string(we.Code)}, {Key: wot.PropMessage, Val: we.Message}}
+		user = []twin.Property{{Key: wot.PropStatus, Value: string(wot.StatusFailed)},
+			{Key: wot.PropError, Value: string(we.Code)}, {Key: wot.PropMessage, Value: we.Message}}
 		body, _ = json.Marshal(we)
 	} else {
 		body, _ = json.Marshal(out)
 	}
-	user = append(user, packets.UserProperty{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)})
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   replyTo, Payload: body,
-		Properties: packets.Properties{CorrelationData: corr, User: user},
+	user = append(user, twin.Property{Key: wot.PropTime, Value: h.opts.Now().UTC().Format(time.RFC3339Nano)})
+	h.inject(twin.Message{
+		QoS:             1,
+		Topic:           replyTo,
+		Payload:         body,
+		CorrelationData: corr,
+		User:            user,
 	})
 	return err
 }

@@ -9,12 +9,11 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -182,7 +181,7 @@ func (h *Hub) deleteThing(ctx context.Context, id authz.Identity, thingID string
 
 // agentPublish handles AgentPublishEvent and AgentUpdateProperty: check,
 // store, then fan out on the twin topic.
-func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, kind wot.HistoryKind, pk *packets.Packet) error {
+func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, kind wot.HistoryKind, pk *twin.Message) error {
 	e, err := h.ownedThing(id, t.ThingID)
 	if err != nil {
 		return err
@@ -213,7 +212,7 @@ func (h *Hub) agentPublish(ctx context.Context, id authz.Identity, t wot.Topic, 
 	}
 	props := stamp(id.ID, rec.Time)
 	if kind == wot.KindEvent {
-		topic, payload, qos := wot.EventTopic(t.ThingID, t.Name), pk.Payload, pk.FixedHeader.Qos
+		topic, payload, qos := wot.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
 		afterAck(ctx, func() { h.publishQoS(topic, payload, false, qos, props) })
 	} else {
 		// A property's retained value is in place before the PUBACK, so
@@ -309,9 +308,9 @@ func checkRetention(t *td.Thing) error {
 }
 
 // stamp returns the user properties the hub adds to what it relays.
-func stamp(sender string, t time.Time) []packets.UserProperty {
-	return []packets.UserProperty{
-		{Key: wot.PropSender, Val: sender},
-		{Key: wot.PropTime, Val: t.UTC().Format(time.RFC3339Nano)},
+func stamp(sender string, t time.Time) []twin.Property {
+	return []twin.Property{
+		{Key: wot.PropSender, Value: sender},
+		{Key: wot.PropTime, Value: t.UTC().Format(time.RFC3339Nano)},
 	}
 }

@@ -3,9 +3,8 @@ package broker
 import (
 	"sync"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // watchers are in-process listeners for the statuses of requests (the HTTP
@@ -59,14 +58,6 @@ func (w *watchers) call(r *inbox.Request) {
 	}
 }
 
-// Message is a message the hub published, as in-process listeners see it.
-type Message struct {
-	Topic   string
-	Payload []byte
-	Retain  bool
-	User    []packets.UserProperty
-}
-
 // bus fans the hub's own publishes out to in-process listeners (the HTTP
 // binding's event streams) by MQTT topic filter. Listeners are called on
 // the publishing goroutine and must not block.
@@ -78,13 +69,13 @@ type bus struct {
 
 type busSub struct {
 	filter string
-	fn     func(Message)
+	fn     func(twin.Message)
 }
 
 // listen calls fn for every message the hub publishes on a topic that
 // matches filter, until the returned function is called. fn must not call
 // listen or the returned function.
-func (h *Hub) listen(filter string, fn func(Message)) func() {
+func (h *Hub) listen(filter string, fn func(twin.Message)) func() {
 	b := &h.bus
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -101,7 +92,7 @@ func (h *Hub) listen(filter string, fn func(Message)) func() {
 	}
 }
 
-func (b *bus) publish(m Message) {
+func (b *bus) publish(m twin.Message) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, s := range b.subs {

@@ -6,10 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -19,8 +18,8 @@ import (
 // payload names the request (its ID as a JSON string); empty means the
 // newest unfinished request of the action. Only the consumer that made a
 // request may cancel it.
-func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
+func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
+	replyTo := pk.ResponseTopic
 	if replyTo != "" {
 		if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 			return err
@@ -34,7 +33,7 @@ func (h *Hub) cancelAction(ctx context.Context, id authz.Identity, t wot.Topic, 
 	if st != nil {
 		out = st
 	}
-	return h.answer(replyTo, pk.Properties.CorrelationData, out, err)
+	return h.answer(replyTo, pk.CorrelationData, out, err)
 }
 
 // cancel is cancelaction for every binding: it returns the request's
@@ -61,19 +60,17 @@ func (h *Hub) cancel(ctx context.Context, id authz.Identity, t wot.Topic, payloa
 		return nil, wot.Errorf(wot.CodeFinished, "request %s already ended %s", r.ID, r.Status)
 	}
 	if r.Status != wot.StatusPending && h.agents.isOnline(r.AgentID) {
-		h.inject(packets.Packet{
-			FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-			TopicName:   wot.RequestsTopic(r.AgentID),
-			Properties: packets.Properties{
-				CorrelationData: []byte(r.ID),
-				User: []packets.UserProperty{
-					{Key: wot.PropOp, Val: wot.OpCancelAction},
-					{Key: wot.PropThing, Val: r.ThingID},
-					{Key: wot.PropName, Val: r.Name},
-					{Key: wot.PropActionID, Val: r.ID},
-					{Key: wot.PropSender, Val: id.ID},
-					{Key: wot.PropTime, Val: h.opts.Now().UTC().Format(time.RFC3339Nano)},
-				},
+		h.inject(twin.Message{
+			QoS:             1,
+			Topic:           wot.RequestsTopic(r.AgentID),
+			CorrelationData: []byte(r.ID),
+			User: []twin.Property{
+				{Key: wot.PropOp, Value: wot.OpCancelAction},
+				{Key: wot.PropThing, Value: r.ThingID},
+				{Key: wot.PropName, Value: r.Name},
+				{Key: wot.PropActionID, Value: r.ID},
+				{Key: wot.PropSender, Value: id.ID},
+				{Key: wot.PropTime, Value: h.opts.Now().UTC().Format(time.RFC3339Nano)},
 			},
 		})
 		h.sendLegacy(r, wot.OpCancelAction, nil)
@@ -119,8 +116,8 @@ func (h *Hub) cancelTarget(ctx context.Context, agent string, t wot.Topic, paylo
 type ActionHistory = wot.ActionHistoryPage
 
 // actionHistory answers a query for the last outcomes of an action.
-func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
+func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
+	replyTo := pk.ResponseTopic
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "an action history query needs a ResponseTopic to answer on")
 	}
@@ -128,7 +125,7 @@ func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic,
 		return err
 	}
 	// A refusal is answered on the ResponseTopic too, as for history.
-	fail := func(err error) error { return h.answer(replyTo, pk.Properties.CorrelationData, nil, err) }
+	fail := func(err error) error { return h.answer(replyTo, pk.CorrelationData, nil, err) }
 	e, ok := h.dir.Get(t.ThingID)
 	if !ok {
 		return fail(wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID))
@@ -144,5 +141,5 @@ func (h *Hub) actionHistory(ctx context.Context, id authz.Identity, t wot.Topic,
 	for _, r := range reqs {
 		out.Items = append(out.Items, r.ActionStatus)
 	}
-	return h.answer(replyTo, pk.Properties.CorrelationData, out, nil)
+	return h.answer(replyTo, pk.CorrelationData, out, nil)
 }

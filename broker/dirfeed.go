@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"sync"
 
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -76,7 +77,7 @@ func (f *dirFeed) stop() {
 }
 
 // onTD runs on the publishing goroutine (bus): it must not block.
-func (f *dirFeed) onTD(m Message) {
+func (f *dirFeed) onTD(m twin.Message) {
 	t, err := wot.ParseTopic(m.Topic)
 	if err != nil || t.Kind != wot.TopicTD {
 		return

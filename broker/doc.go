@@ -1,9 +1,15 @@
-// Package broker is the wotmq hub process: it embeds the Mochi MQTT 5
-// broker and keeps a digital twin of every Thing its agents register.
+// Package broker embeds the Mochi MQTT 5 broker for the wotmq hub: its
+// hooks, guard and limits, listeners, authentication and Wills; a packet
+// becomes a twin.Message once, at its edge (convert.go). Until they move
+// to packages of their own it also holds the twin logic and the HTTP + SSE
+// binding (docs/architecture.md, "The split").
 //
 // # Running a hub
 //
-//	h, err := broker.New(broker.Options{DataDir: "/var/lib/wotmq"})
+// Package hub opens the store and builds a broker over it: use hub.New,
+// not New, to run a hub.
+//
+//	h, err := hub.New(hub.Options{DataDir: "/var/lib/wotmq"})
 //	if err != nil { ... }
 //	if err := h.Start(ctx); err != nil { ... }
 //	defer h.Close()

@@ -3,7 +3,6 @@
 package broker
 
 import (
-	"io/fs"
 	"syscall"
 )
 
@@ -15,13 +14,4 @@ func freeSpace(dir string) (uint64, error) {
 		return 0, err
 	}
 	return uint64(st.Bavail) * uint64(st.Bsize), nil
-}
-
-// allocated is the disk space a file takes (a sparse file takes less than
-// its size).
-func allocated(fi fs.FileInfo) int64 {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Blocks) * 512
-	}
-	return fi.Size()
 }

@@ -31,16 +31,13 @@ const fuzzLampID = "urn:dev:ops:32473-WoTLamp-1234"
 func fuzzHub(tb testing.TB) (*Hub, *mqtt.Client) {
 	tb.Helper()
 	log := zerolog.Nop()
-	h, err := New(Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: tb.TempDir(), Dev: true,
-		Logger: &log, PasswordCost: 4, AdminPassword: "fuzz-admin-password"})
-	if err != nil {
-		tb.Fatal(err)
-	}
+	h, db := testHub(tb, Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log}, "fuzz-admin-password")
 	if err := h.Start(context.Background()); err != nil {
 		h.Close()
+		db.Close()
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() { h.Close() })
+	tb.Cleanup(func() { h.Close(); db.Close() })
 	cl := h.srv.NewClient(nil, "tcp", "fuzz-agent", false)
 	cl.Properties.ProtocolVersion = 5
 	h.sessions.Store(cl, authz.Identity{ID: "fuzz-agent", Role: authz.RoleService, Anonymous: true})
@@ -203,7 +200,7 @@ func FuzzAgentReply(f *testing.F) {
 				pk.Properties.User = append(pk.Properties.User, packets.UserProperty{Key: up[0], Val: up[1]})
 			}
 		}
-		err = h.agentReply(ctx, id, wot.Topic{Kind: wot.TopicAgentReplies, AgentID: "fuzz-agent"}, &pk)
+		err = h.agentReply(ctx, id, wot.Topic{Kind: wot.TopicAgentReplies, AgentID: "fuzz-agent"}, fromPacket(&pk))
 		got, gerr := h.inbox.Get(ctx, r.ID)
 		if gerr != nil {
 			t.Fatal(gerr)

@@ -10,6 +10,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -76,7 +77,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
 	}
 	var after []func()
-	err := h.handlePublish(withAfterAck(withRequester(context.Background(), cl), &after), id, &pk)
+	err := h.handlePublish(withAfterAck(withRequester(context.Background(), cl), &after), id, fromPacket(&pk))
 	if err != nil {
 		return pk, h.refuse(cl, &pk, err)
 	}
@@ -89,10 +90,10 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // handlePublish decides a publish by id and handles it: consumer requests
 // and agent operations are the hub's, wotmq/admin is the admin API; no
 // other topic is open. A client's Will goes through it too (will.go).
-func (h *Hub) handlePublish(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
-	t, err := wot.ParseTopic(pk.TopicName)
+func (h *Hub) handlePublish(ctx context.Context, id authz.Identity, pk *twin.Message) error {
+	t, err := wot.ParseTopic(pk.Topic)
 	if err == nil {
-		err = h.authz.CanPublish(id, pk.TopicName, t)
+		err = h.authz.CanPublish(id, pk.Topic, t)
 	}
 	switch {
 	case err != nil:
@@ -178,7 +179,7 @@ func (h *Hub) refuseClosing(cl *mqtt.Client, pk *packets.Packet) error {
 }
 
 // route dispatches a publish on a wotmq topic.
-func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
 	switch t.Kind {
 	case wot.TopicAgentTD:
 		return h.agentUpdateTD(ctx, id, t, pk.Payload)
@@ -268,8 +269,8 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 		return
 	}
 	for i, f := range pk.Filters {
-		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && k.h.receivesRequests(cl, id.ID, f.Filter, true) {
-			k.h.agentOnline(id.ID, cl)
+		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, f.Filter, true) {
+			k.h.agentOnline(id.ID, cl, isLegacy(cl), clientID(cl), cl.Net.Remote)
 			return
 		}
 	}
@@ -283,10 +284,10 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	if !ok {
 		return
 	}
-	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl))
+	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl, isLegacy(cl)))
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if k.h.receivesRequests(cl, id.ID, sub.Filter, false) {
-			k.h.agentOnline(id.ID, cl)
+		if k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, sub.Filter, false) {
+			k.h.agentOnline(id.ID, cl, isLegacy(cl), clientID(cl), cl.Net.Remote)
 			return
 		}
 	}
@@ -299,11 +300,11 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if k.h.receivesRequests(cl, id.ID, sub.Filter, false) {
+		if k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, sub.Filter, false) {
 			return
 		}
 	}
-	k.h.agentOffline(id.ID, cl)
+	k.h.agentOffline(id.ID, cl, clientID(cl))
 }
 
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
@@ -322,7 +323,7 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	// A PUBACK that could not be written still acknowledged nothing, but
 	// what the hub stored is delivered all the same.
 	k.h.runAfterAck(cl)
-	k.h.agentOffline(id.ID, cl)
+	k.h.agentOffline(id.ID, cl, clientID(cl))
 	// A connection replaced by a newer one with its client ID (a takeover,
 	// or a reconnect faster than Mochi's cleanup; links.go): that one is
 	// about to count itself in, so the Things stay online (it may not have
@@ -358,3 +359,6 @@ func matchFilter(filter, topic string) bool {
 }
 
 func cut(s string) (level, rest string, more bool) { return strings.Cut(s, "/") }
+
+// isLegacy reports whether a connection speaks MQTT 3.1.1 (or older).
+func isLegacy(cl *mqtt.Client) bool { return cl.Properties.ProtocolVersion < 5 }

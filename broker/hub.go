@@ -3,22 +3,18 @@ package broker
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/datadir"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
@@ -31,22 +27,18 @@ const (
 	DefaultWSAddr        = ":9001"
 	DefaultTLSAddr       = ":8883"
 	DefaultWSSAddr       = ":9443"
-	DefaultDataDir       = "./wotmq-data"
 	DefaultSweepInterval = time.Second
-	DefaultGCInterval    = 5 * time.Minute
 	DefaultMaxQueue      = 1000
 	DefaultHTTPAddr      = ":8080"
 	DefaultHTTPSAddr     = ":8443"
 	DefaultHTTPWait      = 10 * time.Second
-	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
-	// otherwise: loopback, since /metrics has no authentication.
-	DefaultMetricsAddr = "127.0.0.1:9090"
-	DefaultHTTPRead    = 30 * time.Second
-	DefaultHTTPIdle    = 2 * time.Minute
+	DefaultHTTPRead      = 30 * time.Second
+	DefaultHTTPIdle      = 2 * time.Minute
 )
 
-// Options configures a Hub. The zero value runs a hub on the default ports
-// with its data in DefaultDataDir.
+// Options configures the broker's Hub; package hub fills them from
+// hub.Options, whose fields the same names document. The zero value
+// serves on the default ports.
 type Options struct {
 	// TCPAddr is the MQTT over TCP listen address; DefaultTCPAddr when
 	// empty, "off" to disable.
@@ -92,24 +84,15 @@ type Options struct {
 	// MDNSInterface limits the advertisement to one network interface by
 	// name; the system's default multicast interface when empty.
 	MDNSInterface string
-	// DataDir is the Badger directory; DefaultDataDir when empty.
+	// DataDir is the data directory, whose file system the disk reserve
+	// watches (Limits.MinFreeDisk).
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when
 	// empty. Set it to the name clients use to reach the hub.
 	PublicHost string
-	// Retention is how long event and property history is kept when the
-	// TD does not say; outbox.DefaultRetention when zero.
-	Retention time.Duration
-	// ActionExpiry bounds how long a request may wait when the consumer set
-	// no Message Expiry Interval; inbox.DefaultExpiry when zero.
-	ActionExpiry time.Duration
 	// MaxQueue is the most unfinished requests an agent may have; a new
 	// request beyond it is refused with quota. DefaultMaxQueue when zero.
 	MaxQueue int
-	// OutcomeRecall is how many finished requests per action or property
-	// are kept for the outcome history; inbox.DefaultOutcomeRecall when
-	// zero.
-	OutcomeRecall int
 	// RetentionOverrides sets the history retention of affordances by
 	// name, over the TD and the hub default; a value of 0 keeps only the
 	// latest value.
@@ -117,37 +100,17 @@ type Options struct {
 	// SweepInterval is how often expired requests are failed;
 	// DefaultSweepInterval when zero.
 	SweepInterval time.Duration
-	// GCInterval is how often Badger's value log is garbage collected;
-	// DefaultGCInterval when zero.
-	GCInterval time.Duration
 	// Dev admits clients without credentials from loopback addresses, as
 	// anonymous accounts named by their user name (else client ID) with
 	// the service role. Never on a network.
 	Dev bool
-	// AdminPassword, when set and the hub has no accounts, creates the
-	// account "admin" with it. Without it, a hub that is not in Dev mode
-	// creates "admin" with a random password on its first start
-	// (InitialAdminPassword).
-	AdminPassword string
-	// Throttle limits failed logins; the zero value uses the defaults.
-	Throttle authz.ThrottleOptions
-	// PasswordCost is the bcrypt cost of password hashes;
-	// authz.DefaultCost when zero.
-	PasswordCost int
-	// SyncWrites makes Badger fsync every write (survives power loss, not
-	// only a process crash) at a cost in throughput.
-	SyncWrites bool
 	// Limits bound clients, agents and the store; see limits.go. The zero
 	// value selects safe defaults (no rate limit).
 	Limits Limits
-	// MetricsAddr is the listen address of the Prometheus metrics,
-	// /healthz and /readyz (metrics.go); no listener when empty or "off"
-	// (wotmq serve defaults to DefaultMetricsAddr, loopback only: the
-	// endpoints have no authentication).
-	MetricsAddr string
-	// BackupDir is where the backup admin operation writes its files;
-	// DataDir/backups when empty.
-	BackupDir string
+	// Backup writes an online backup of the store for AdminBackup (the
+	// composition root owns the store); the operation is refused as
+	// internal when nil.
+	Backup func(ctx context.Context, name string) (*BackupReply, error)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -182,9 +145,6 @@ func (o *Options) setDefaults() {
 	if o.HTTPIdleTimeout <= 0 {
 		o.HTTPIdleTimeout = DefaultHTTPIdle
 	}
-	if o.DataDir == "" {
-		o.DataDir = DefaultDataDir
-	}
 	if o.PublicHost == "" {
 		o.PublicHost = "localhost"
 	}
@@ -194,13 +154,7 @@ func (o *Options) setDefaults() {
 	if o.SweepInterval <= 0 {
 		o.SweepInterval = DefaultSweepInterval
 	}
-	if o.GCInterval <= 0 {
-		o.GCInterval = DefaultGCInterval
-	}
 	o.Limits.setDefaults()
-	if o.BackupDir == "" {
-		o.BackupDir = filepath.Join(o.DataDir, "backups")
-	}
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -216,7 +170,6 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
-	db         *badger.DB
 	dir        *directory.Directory
 	inbox      *inbox.Store
 	outbox     *outbox.Store
@@ -233,7 +186,6 @@ type Hub struct {
 	bus        bus                    // in-process listeners of the hub's publishes
 	signals    sessions               // real-time channel signalling sessions
 	streams    streamSet              // open event streams, for revocation (revoke.go)
-	adminPW    string                 // the generated first admin password, if any
 	srv        *mqtt.Server
 	window     int          // most requests delivered to one agent and not yet answered
 	self       *mqtt.Client // inline client the hub publishes with
@@ -258,57 +210,26 @@ type Hub struct {
 	ops      ops // metrics, rate buckets, disk guard (metrics.go, limits.go)
 }
 
-// New opens the data directory and prepares a hub; Start runs it.
-func New(opts Options) (*Hub, error) {
+// Stores are the stores the broker's Hub works on, opened (and closed) by
+// the composition root, package hub. Every field is required.
+type Stores struct {
+	Directory *directory.Directory
+	Inbox     *inbox.Store
+	Outbox    *outbox.Store
+	Presence  *presence.Store
+	Authz     *authz.Store
+}
+
+// New prepares a hub over open stores; Start runs it. The caller routes
+// the account store's changes to AccountChanged.
+func New(opts Options, st Stores) (*Hub, error) {
 	opts.setDefaults()
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 	h.agents.init()
 	h.conns.init()
 	h.links.init()
 	h.ops.init()
-
-	// The store holds the token key and password hashes: other users of
-	// the machine must not read it (docs/security.md, "Data directory").
-	if n, err := datadir.Secure(opts.DataDir, opts.BackupDir); err != nil {
-		return nil, fmt.Errorf("broker: %w", err)
-	} else if n > 0 {
-		h.log.Warn().Str("dir", opts.DataDir).Int("changed", n).Msg("took other users' access to the data directory away (0700 directories, 0600 files)")
-	}
-	// Badger repairs a damaged store by dropping data, or panics where
-	// nobody can recover: look first, and refuse (datadir.Check).
-	if err := datadir.Check(opts.DataDir); err != nil {
-		return nil, fmt.Errorf("broker: %w", err) // the caller logs it
-	}
-	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
-	if err != nil {
-		return nil, fmt.Errorf("broker: open data directory %s: %w", opts.DataDir, err)
-	}
-	h.db = db
-	// Badger made its files (LOCK, the new logs) 0666 minus the umask;
-	// the directory is 0700 already, this covers a copy of it.
-	if _, err := datadir.Secure(opts.DataDir); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("broker: %w", err)
-	}
-	ctx := context.Background()
-	if h.dir, err = directory.Open(ctx, db); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if h.inbox, err = inbox.New(db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	h.presence = presence.New(db, opts.Now)
-	if h.authz, err = authz.Open(ctx, db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: h.accountChanged}); err != nil {
-		db.Close()
-		return nil, err
-	}
-	if err := h.firstAdmin(ctx); err != nil {
-		db.Close()
-		return nil, err
-	}
-	h.outbox = outbox.New(db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: opts.Limits.MaxHistory})
+	h.dir, h.inbox, h.outbox, h.presence, h.authz = st.Directory, st.Inbox, st.Outbox, st.Presence, st.Authz
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
@@ -327,11 +248,9 @@ func New(opts Options) (*Hub, error) {
 		ClientNetReadBufferSize:  4096,
 	})
 	if err := h.srv.AddHook(&guard{h: h}, nil); err != nil { // runs first: limits
-		db.Close()
 		return nil, err
 	}
 	if err := h.srv.AddHook(&hook{h: h}, nil); err != nil {
-		db.Close()
 		return nil, err
 	}
 	h.self = h.srv.NewClient(nil, "local", "wotmq-hub", true)
@@ -339,28 +258,11 @@ func New(opts Options) (*Hub, error) {
 	return h, nil
 }
 
-// firstAdmin creates the account "admin" on a hub without accounts.
-func (h *Hub) firstAdmin(ctx context.Context) error {
-	if h.authz.Len() > 0 || (h.opts.Dev && h.opts.AdminPassword == "") {
-		return nil
-	}
-	pw := h.opts.AdminPassword
-	if pw == "" {
-		pw = authz.NewPassword()
-		h.adminPW = pw
-	}
-	if err := h.authz.Add(ctx, "admin", authz.RoleAdmin, "Administrator", pw); err != nil {
-		return fmt.Errorf("broker: create the first admin account: %w", err)
-	}
-	h.log.Warn().Str("account", "admin").Bool("generated", h.adminPW != "").Msg("created the first admin account")
-	return nil
-}
+// AccountChanged is the account store's OnChange: it ends the
+// connections and streams a change voids (revoke.go).
+func (h *Hub) AccountChanged(ctx context.Context, c authz.Change) { h.accountChanged(ctx, c) }
 
-// InitialAdminPassword is the password generated for the account "admin"
-// when this start created it, else "". Show it to the operator once.
-func (h *Hub) InitialAdminPassword() string { return h.adminPW }
-
-// Accounts is the hub's account store (for the CLI and tests).
+// Accounts is the hub's account store.
 func (h *Hub) Accounts() *authz.Store { return h.authz }
 
 // Start binds the listeners, publishes the retained twin state and starts
@@ -395,9 +297,6 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.listenHTTP(); err != nil {
 		return err
 	}
-	if err := h.listenOps(); err != nil {
-		return err
-	}
 
 	if err := h.restore(ctx); err != nil {
 		return err
@@ -409,13 +308,15 @@ func (h *Hub) Start(ctx context.Context) error {
 		return fmt.Errorf("broker: serve: %w", err)
 	}
 	h.serveHTTP()
-	h.startOps()
-	h.bg.Add(2)
+	if h.opts.Limits.MinFreeDisk >= 0 {
+		h.checkDisk()
+		h.bg.Add(1)
+		go h.diskLoop()
+	}
+	h.bg.Add(1)
 	go h.sweepLoop()
-	go h.gcLoop()
 	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
-		Bool("dev", h.opts.Dev).Str("data", h.opts.DataDir).
-		Int("things", h.dir.Len()).Msg("hub started")
+		Bool("dev", h.opts.Dev).Int("things", h.dir.Len()).Msg("broker started")
 	return nil
 }
 
@@ -460,8 +361,9 @@ func (h *Hub) WSAddr() string {
 	return h.ws.Address()
 }
 
-// Close stops accepting clients, waits for the messages being handled and
-// closes the store. It is safe to call more than once.
+// Close stops accepting clients and waits for the messages being handled;
+// no handler uses the stores after it returns (the caller closes them). It
+// is safe to call more than once.
 func (h *Hub) Close() error {
 	h.closeMu.Lock()
 	defer h.closeMu.Unlock()
@@ -471,22 +373,12 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.dropDelayedWills()
-	h.stopOps()
 	h.stopHTTP() // ends event streams; no HTTP handler runs after it
 	err := h.srv.Close()
-	h.gate.Lock() // wait for in-flight handlers
+	h.gate.Lock() // wait for in-flight handlers; later ones see stop closed
 	h.bg.Wait()
-	if cerr := h.db.Close(); cerr != nil {
-		err = errors.Join(err, fmt.Errorf("broker: close store: %w", cerr))
-	}
-	// Files Badger made while running are 0666 minus the umask; a copy of
-	// the stopped directory must not carry them readable.
-	if _, serr := datadir.Secure(h.opts.DataDir, h.opts.BackupDir); serr != nil {
-		h.log.Warn().Err(serr).Msg("data directory permissions")
-	}
 	h.gate.Unlock()
 	h.closeErr = err
-	h.log.Info().Msg("hub stopped")
 	return err
 }
 
@@ -513,26 +405,6 @@ func (h *Hub) agentLock(agentID string) *sync.Mutex {
 		x = (x ^ uint32(agentID[i])) * 16777619
 	}
 	return &h.locks[x%uint32(len(h.locks))]
-}
-
-func (h *Hub) gcLoop() {
-	defer h.bg.Done()
-	t := time.NewTicker(h.opts.GCInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-			n := 0
-			for h.db.RunValueLogGC(0.5) == nil {
-				n++
-			}
-			if n > 0 {
-				h.log.Info().Int("files", n).Msg("value log garbage collected")
-			}
-		}
-	}
 }
 
 // itoa is strconv.Itoa, kept short for log fields.

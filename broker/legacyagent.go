@@ -1,10 +1,8 @@
 package broker
 
 import (
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -15,7 +13,8 @@ import (
 // where every request carries its Thing, op, name and action ID as topic
 // levels, and answer on wot.LegacyReplyTopic.
 
-// receivesRequests reports whether a subscription filter of cl makes the
+// receivesRequests reports whether a subscription filter of a connection
+// (legacy: MQTT 3.1.1; client: its ID, for the log) makes the
 // agent a receiver of its requests: for an MQTT 5 connection a filter that
 // matches agents/{agent}/requests, for a 3.1.1 connection one that
 // matches the 3.1.1 requests topics. A 3.1.1 connection that subscribed to
@@ -23,9 +22,9 @@ import (
 // agent stays offline (requests wait, safe actions are refused offline)
 // instead of leaving delivered requests unanswerable, and the hub says why
 // (when announce is set: once, at the subscription).
-func (h *Hub) receivesRequests(cl *mqtt.Client, agent, filter string, announce bool) bool {
+func (h *Hub) receivesRequests(legacy bool, client, agent, filter string, announce bool) bool {
 	v5 := matchFilter(filter, wot.RequestsTopic(agent))
-	if cl.Properties.ProtocolVersion >= 5 {
+	if !legacy {
 		return v5
 	}
 	sample := wot.Topic{Kind: wot.TopicAgentRequests, AgentID: agent, ThingID: "t", Op: wot.OpInvokeAction, Name: "n", ActionID: "a"}.String()
@@ -33,7 +32,7 @@ func (h *Hub) receivesRequests(cl *mqtt.Client, agent, filter string, announce b
 		return true
 	}
 	if v5 && announce {
-		h.log.Warn().Str("agent", agent).Str("client", cl.ID).Str("filter", filter).
+		h.log.Warn().Str("agent", agent).Str("client", client).Str("filter", filter).
 			Str("use", wot.LegacyRequestsFilter(agent)).
 			Msg("MQTT 3.1.1 agent subscribed to requests it cannot answer (no action ID without user properties); it stays offline until it subscribes to the 3.1.1 requests filter")
 	}
@@ -48,9 +47,9 @@ func (h *Hub) sendLegacy(r *inbox.Request, op string, payload []byte) {
 	if !h.agents.legacy(r.AgentID) {
 		return
 	}
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   wot.Topic{Kind: wot.TopicAgentRequests, AgentID: r.AgentID, ThingID: r.ThingID, Op: op, Name: r.Name, ActionID: r.ID}.String(),
-		Payload:     payload,
+	h.inject(twin.Message{
+		QoS:     1,
+		Topic:   wot.Topic{Kind: wot.TopicAgentRequests, AgentID: r.AgentID, ThingID: r.ThingID, Op: op, Name: r.Name, ActionID: r.ID}.String(),
+		Payload: payload,
 	})
 }

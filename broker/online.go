@@ -3,49 +3,50 @@ package broker
 import (
 	"sync"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // clientSet tracks connections per identity. The hub keeps two: the
 // connections of each identity, and those subscribed to the identity's
 // requests topic (the agent can receive requests while it has one).
-// Connections are keyed by client pointer, so a session takeover (the same
+// Connections are keyed by their twin.ConnID (the MQTT adapter's client
+// pointer), each with whether it speaks MQTT 3.1.1, so a session takeover (the same
 // client ID connecting again) never counts the agent gone by the old
 // connection's late disconnect.
 type clientSet struct {
 	mu     sync.Mutex
-	online map[string]map[*mqtt.Client]struct{}
+	online map[string]map[twin.ConnID]bool
 }
 
-func (p *clientSet) init() { p.online = make(map[string]map[*mqtt.Client]struct{}) }
+func (p *clientSet) init() { p.online = make(map[string]map[twin.ConnID]bool) }
 
-// add marks cl as a receiving connection of agent and reports whether the
-// agent was offline before.
-func (p *clientSet) add(agent string, cl *mqtt.Client) bool {
+// add marks conn as a receiving connection of agent (legacy: an MQTT 3.1.1
+// one) and reports whether the agent was offline before.
+func (p *clientSet) add(agent string, conn twin.ConnID, legacy bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
 	if set == nil {
-		set = make(map[*mqtt.Client]struct{})
+		set = make(map[twin.ConnID]bool)
 		p.online[agent] = set
 	}
-	_, had := set[cl]
-	set[cl] = struct{}{}
+	_, had := set[conn]
+	set[conn] = legacy
 	return len(set) == 1 && !had
 }
 
-// remove drops cl and reports whether the agent is now offline.
-func (p *clientSet) remove(agent string, cl *mqtt.Client) bool {
+// remove drops conn and reports whether the agent is now offline.
+func (p *clientSet) remove(agent string, conn twin.ConnID) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
 	if set == nil {
 		return false
 	}
-	if _, ok := set[cl]; !ok {
+	if _, ok := set[conn]; !ok {
 		return false
 	}
-	delete(set, cl)
+	delete(set, conn)
 	if len(set) == 0 {
 		delete(p.online, agent)
 		return true
@@ -69,8 +70,8 @@ func (p *clientSet) connected(agent string) bool { return p.isOnline(agent) }
 func (p *clientSet) legacy(agent string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for cl := range p.online[agent] {
-		if cl.Properties.ProtocolVersion < 5 {
+	for _, legacy := range p.online[agent] {
+		if legacy {
 			return true
 		}
 	}

@@ -6,31 +6,33 @@ import (
 	"strings"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
 // publish sends a QoS 1 message from the hub. An empty retained payload
 // clears the retained message of the topic.
-func (h *Hub) publish(topic string, payload []byte, retain bool, user []packets.UserProperty) {
+func (h *Hub) publish(topic string, payload []byte, retain bool, user []twin.Property) {
 	h.publishQoS(topic, payload, retain, 1, user)
 }
 
-func (h *Hub) publishQoS(topic string, payload []byte, retain bool, qos byte, user []packets.UserProperty) {
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: qos, Retain: retain},
-		TopicName:   topic,
-		Payload:     payload,
-		Properties:  packets.Properties{User: user},
+func (h *Hub) publishQoS(topic string, payload []byte, retain bool, qos byte, user []twin.Property) {
+	h.inject(twin.Message{
+		QoS:     qos,
+		Retain:  retain,
+		Topic:   topic,
+		Payload: payload,
+		User:    user,
 	})
 }
 
-// inject publishes a packet through the hub's inline client, which may set
-// MQTT 5 properties (Server.Publish cannot) and bypasses the ACL.
-func (h *Hub) inject(pk packets.Packet) {
+// inject publishes a message through the hub's inline client, which may
+// set MQTT 5 properties (Server.Publish cannot) and bypasses the ACL.
+func (h *Hub) inject(m twin.Message) {
+	pk := toPacket(m)
 	if pk.FixedHeader.Qos > 0 && pk.PacketID == 0 {
 		pk.PacketID = 1 // unused for inline clients, but validated
 	}
@@ -38,12 +40,12 @@ func (h *Hub) inject(pk packets.Packet) {
 	if err := h.srv.InjectPacket(h.self, pk); err != nil {
 		h.log.Error().Err(err).Str("topic", pk.TopicName).Msg("cannot publish")
 	}
-	h.bus.publish(Message{Topic: pk.TopicName, Payload: pk.Payload, Retain: pk.FixedHeader.Retain, User: pk.Properties.User})
+	h.bus.publish(twin.Message{Topic: m.Topic, Payload: m.Payload, Retain: m.Retain, User: m.User})
 }
 
 // consumerHistory answers a history query on the consumer's ResponseTopic.
-func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
+func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
+	replyTo := pk.ResponseTopic
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "a history query needs a ResponseTopic to answer on")
 	}
@@ -54,13 +56,13 @@ func (h *Hub) consumerHistory(ctx context.Context, id authz.Identity, t wot.Topi
 	// failed reply with the error code), not only in the PUBACK: a client
 	// waiting for its reply learns why, and MQTT 3.1.1 has no reason codes.
 	if err := h.mqttHistory(ctx, t, pk, replyTo); err != nil {
-		return h.answer(replyTo, pk.Properties.CorrelationData, nil, err)
+		return h.answer(replyTo, pk.CorrelationData, nil, err)
 	}
 	return nil
 }
 
 // mqttHistory answers a history query whose ResponseTopic was checked.
-func (h *Hub) mqttHistory(ctx context.Context, t wot.Topic, pk *packets.Packet, replyTo string) error {
+func (h *Hub) mqttHistory(ctx context.Context, t wot.Topic, pk *twin.Message, replyTo string) error {
 	e, ok := h.dir.Get(t.ThingID)
 	if !ok {
 		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q", t.ThingID)
@@ -83,7 +85,7 @@ func (h *Hub) mqttHistory(ctx context.Context, t wot.Topic, pk *packets.Packet, 
 		return wot.Errorf(wot.CodeInvalidPayload, "history query: %s", strings.TrimPrefix(err.Error(), "outbox: bad history query: "))
 	}
 	if q.Latest {
-		return h.latestValues(ctx, t.ThingID, f, replyTo, pk.Properties.CorrelationData)
+		return h.latestValues(ctx, t.ThingID, f, replyTo, pk.CorrelationData)
 	}
 	page, err := h.outbox.History(ctx, t.ThingID, f, q)
 	if errors.Is(err, outbox.ErrBadCursor) {
@@ -92,7 +94,7 @@ func (h *Hub) mqttHistory(ctx context.Context, t wot.Topic, pk *packets.Packet, 
 	if err != nil {
 		return err
 	}
-	h.answer(replyTo, pk.Properties.CorrelationData, page, nil)
+	h.answer(replyTo, pk.CorrelationData, page, nil)
 	return nil
 }
 

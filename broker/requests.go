@@ -7,23 +7,21 @@ import (
 	"strconv"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
 // consumerRequest handles invokeaction and writeproperty published over
 // MQTT.
-func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *packets.Packet) error {
+func (h *Hub) consumerRequest(ctx context.Context, id authz.Identity, t wot.Topic, op string, pk *twin.Message) error {
 	sub := Submission{
-		ReplyTo:     pk.Properties.ResponseTopic,
-		Correlation: pk.Properties.CorrelationData,
+		ReplyTo:     pk.ResponseTopic,
+		Correlation: pk.CorrelationData,
 		FinalOnly:   userProp(pk, wot.PropReplies) == wot.RepliesFinal,
 	}
-	if exp := pk.Properties.MessageExpiryInterval; exp > 0 {
+	if exp := pk.Expiry; exp > 0 {
 		sub.Expiry = time.Duration(exp) * time.Second
 	}
 	_, err := h.submit(ctx, id, t, op, pk.Payload, sub)
@@ -214,10 +212,10 @@ func asWire(err error) *wot.Error {
 	return &wot.Error{Code: wot.CodeInternal, Message: "internal error; see the hub log"}
 }
 
-func userProp(pk *packets.Packet, key string) string {
-	for _, u := range pk.Properties.User {
+func userProp(pk *twin.Message, key string) string {
+	for _, u := range pk.User {
 		if u.Key == key {
-			return u.Val
+			return u.Value
 		}
 	}
 	return ""
@@ -226,7 +224,7 @@ func userProp(pk *packets.Packet, key string) string {
 // agentOnline is called when a connection of agent subscribes to its
 // requests; the agent's waiting requests are then delivered (after the
 // SUBACK, hence the goroutine).
-func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
+func (h *Hub) agentOnline(agent string, conn twin.ConnID, legacy bool, client, remote string) {
 	if !h.enter() {
 		return
 	}
@@ -235,7 +233,7 @@ func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
 	// The requests delivered before the agent came (back) online are the
 	// ones to deliver again; those delivered on this connection are not.
 	q, _ := h.inbox.Queue(context.Background(), agent)
-	first := h.agents.add(agent, cl)
+	first := h.agents.add(agent, conn, legacy)
 	mu.Unlock()
 	again := map[string]bool{}
 	if first {
@@ -244,7 +242,7 @@ func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
 				again[e.ID] = true
 			}
 		}
-		h.log.Info().Str("agent", agent).Str("client", clientID(cl)).Str("remote", cl.Net.Remote).Msg("agent online")
+		h.log.Info().Str("agent", agent).Str("client", client).Str("remote", remote).Msg("agent online")
 	}
 	h.bg.Add(1)
 	go func() {
@@ -259,11 +257,11 @@ func (h *Hub) agentOnline(agent string, cl *mqtt.Client) {
 // agentOffline is called when a connection of agent stops receiving
 // requests. When it was the last one, the agent's unfinished safe actions
 // fail: safe actions are never queued.
-func (h *Hub) agentOffline(agent string, cl *mqtt.Client) {
-	if !h.agents.remove(agent, cl) {
+func (h *Hub) agentOffline(agent string, conn twin.ConnID, client string) {
+	if !h.agents.remove(agent, conn) {
 		return
 	}
-	h.log.Info().Str("agent", agent).Str("client", clientID(cl)).Msg("agent offline")
+	h.log.Info().Str("agent", agent).Str("client", client).Msg("agent offline")
 	if !h.enter() {
 		return
 	}
@@ -378,29 +376,27 @@ func (h *Hub) deliverLocked(ctx context.Context, r *inbox.Request) bool {
 // sendLocked publishes a request recorded as delivered to its agent. The
 // caller holds the agent's lock.
 func (h *Hub) sendLocked(r *inbox.Request, redelivery bool) {
-	user := []packets.UserProperty{
-		{Key: wot.PropOp, Val: r.Op},
-		{Key: wot.PropThing, Val: r.ThingID},
-		{Key: wot.PropName, Val: r.Name},
-		{Key: wot.PropActionID, Val: r.ID},
-		{Key: wot.PropSender, Val: r.Sender},
-		{Key: wot.PropTime, Val: r.Requested.Format(time.RFC3339Nano)},
+	user := []twin.Property{
+		{Key: wot.PropOp, Value: r.Op},
+		{Key: wot.PropThing, Value: r.ThingID},
+		{Key: wot.PropName, Value: r.Name},
+		{Key: wot.PropActionID, Value: r.ID},
+		{Key: wot.PropSender, Value: r.Sender},
+		{Key: wot.PropTime, Value: r.Requested.Format(time.RFC3339Nano)},
 	}
 	if redelivery {
-		user = append(user, packets.UserProperty{Key: wot.PropRedelivered, Val: strconv.Itoa(r.Deliveries - 1)})
+		user = append(user, twin.Property{Key: wot.PropRedelivered, Value: strconv.Itoa(r.Deliveries - 1)})
 	}
-	pk := packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   wot.RequestsTopic(r.AgentID),
-		Payload:     r.Input,
-		Properties: packets.Properties{
-			ResponseTopic:   wot.RepliesTopic(r.AgentID),
-			CorrelationData: []byte(r.ID),
-			User:            user,
-		},
+	pk := twin.Message{
+		QoS:             1,
+		Topic:           wot.RequestsTopic(r.AgentID),
+		Payload:         r.Input,
+		ResponseTopic:   wot.RepliesTopic(r.AgentID),
+		CorrelationData: []byte(r.ID),
+		User:            user,
 	}
 	if left := r.Expires.Sub(h.opts.Now()); !r.Expires.IsZero() && left > 0 {
-		pk.Properties.MessageExpiryInterval = uint32((left + time.Second - 1) / time.Second)
+		pk.Expiry = uint32((left + time.Second - 1) / time.Second)
 	}
 	h.inject(pk)
 	h.sendLegacy(r, r.Op, r.Input)
@@ -408,12 +404,12 @@ func (h *Hub) sendLocked(r *inbox.Request, redelivery bool) {
 
 // agentReply handles an agent's progress report or outcome for a request:
 // the CorrelationData is the request ID the hub gave it.
-func (h *Hub) agentReply(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
+func (h *Hub) agentReply(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
 	// An MQTT 3.1.1 agent names the request and its status in the topic
 	// (agents/{agent}/replies/{actionID}[/{status}]).
 	actionID := t.ActionID
 	if actionID == "" {
-		actionID = string(pk.Properties.CorrelationData)
+		actionID = string(pk.CorrelationData)
 	}
 	if actionID == "" {
 		// Tools that cannot echo CorrelationData (shell scripts) may name
@@ -479,7 +475,7 @@ func (h *Hub) agentReply(ctx context.Context, id authz.Identity, t wot.Topic, pk
 
 // agentError reads the error of a failed reply: a wot.Error JSON object,
 // a JSON string, or plain text; the error user property may set the code.
-func agentError(pk *packets.Packet) *wot.Error {
+func agentError(pk *twin.Message) *wot.Error {
 	e := &wot.Error{Code: wot.CodeAgentError}
 	var obj wot.Error
 	var s string
@@ -554,27 +550,28 @@ func (h *Hub) notify(r *inbox.Request, retain bool) {
 		h.publish(wot.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
 	}
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {
-		user := []packets.UserProperty{
-			{Key: wot.PropStatus, Val: string(r.Status)},
-			{Key: wot.PropTime, Val: r.Updated.Format(time.RFC3339Nano)},
+		user := []twin.Property{
+			{Key: wot.PropStatus, Value: string(r.Status)},
+			{Key: wot.PropTime, Value: r.Updated.Format(time.RFC3339Nano)},
 		}
 		if r.ID != "" { // a refused request never got one
-			user = append(user, packets.UserProperty{Key: wot.PropActionID, Val: r.ID})
+			user = append(user, twin.Property{Key: wot.PropActionID, Value: r.ID})
 		}
 		var payload []byte
 		switch r.Status {
 		case wot.StatusCompleted, wot.StatusRunning, wot.StatusWaiting:
 			payload = r.Output
 		case wot.StatusFailed:
-			user = append(user, packets.UserProperty{Key: wot.PropError, Val: string(r.Error.Code)},
-				packets.UserProperty{Key: wot.PropMessage, Val: r.Error.Message})
+			user = append(user, twin.Property{Key: wot.PropError, Value: string(r.Error.Code)},
+				twin.Property{Key: wot.PropMessage, Value: r.Error.Message})
 			payload, _ = json.Marshal(r.Error)
 		}
-		h.inject(packets.Packet{
-			FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-			TopicName:   r.ReplyTo,
-			Payload:     payload,
-			Properties:  packets.Properties{CorrelationData: r.Correlation, User: user},
+		h.inject(twin.Message{
+			QoS:             1,
+			Topic:           r.ReplyTo,
+			Payload:         payload,
+			CorrelationData: r.Correlation,
+			User:            user,
 		})
 	}
 }

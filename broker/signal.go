@@ -6,9 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -41,8 +40,8 @@ type sessions struct {
 func sessionKey(consumer, id string) string { return consumer + "\x00" + id }
 
 // channelSignal relays a consumer's signal to the agent of the Thing.
-func (h *Hub) channelSignal(ctx context.Context, id authz.Identity, t wot.Topic, pk *packets.Packet) error {
-	replyTo := pk.Properties.ResponseTopic
+func (h *Hub) channelSignal(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
+	replyTo := pk.ResponseTopic
 	if replyTo == "" {
 		return wot.Errorf(wot.CodeInvalidPayload, "channel signalling needs a ResponseTopic for the agent's answers")
 	}
@@ -70,7 +69,7 @@ func (h *Hub) channelSignal(ctx context.Context, id authz.Identity, t wot.Topic,
 			h.signals.mu.Unlock()
 			return wot.Errorf(wot.CodeOffline, "the agent of Thing %q is offline; use hub messaging", t.ThingID)
 		}
-		s = &session{id: sig.Session, consumer: id.ID, replyTo: replyTo, corr: pk.Properties.CorrelationData, thing: t.ThingID, agent: e.AgentID}
+		s = &session{id: sig.Session, consumer: id.ID, replyTo: replyTo, corr: pk.CorrelationData, thing: t.ThingID, agent: e.AgentID}
 		h.signals.m[key] = s
 	case s == nil:
 		h.signals.mu.Unlock()
@@ -88,19 +87,17 @@ func (h *Hub) channelSignal(ctx context.Context, id authz.Identity, t wot.Topic,
 		delete(h.signals.m, key)
 	}
 	h.signals.mu.Unlock()
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   wot.RequestsTopic(agent),
-		Payload:     pk.Payload,
-		Properties: packets.Properties{
-			ResponseTopic: wot.Topic{Kind: wot.TopicAgentSignal, AgentID: agent}.String(),
-			User: []packets.UserProperty{
-				{Key: wot.PropOp, Val: wot.OpSignal},
-				{Key: wot.PropThing, Val: t.ThingID},
-				{Key: wot.PropSession, Val: sig.Session},
-				{Key: wot.PropSender, Val: id.ID},
-				{Key: wot.PropTime, Val: now.UTC().Format(time.RFC3339Nano)},
-			},
+	h.inject(twin.Message{
+		QoS:           1,
+		Topic:         wot.RequestsTopic(agent),
+		Payload:       pk.Payload,
+		ResponseTopic: wot.Topic{Kind: wot.TopicAgentSignal, AgentID: agent}.String(),
+		User: []twin.Property{
+			{Key: wot.PropOp, Value: wot.OpSignal},
+			{Key: wot.PropThing, Value: t.ThingID},
+			{Key: wot.PropSession, Value: sig.Session},
+			{Key: wot.PropSender, Value: id.ID},
+			{Key: wot.PropTime, Value: now.UTC().Format(time.RFC3339Nano)},
 		},
 	})
 	if sig.Type == wot.SignalOffer {
@@ -112,7 +109,7 @@ func (h *Hub) channelSignal(ctx context.Context, id authz.Identity, t wot.Topic,
 // agentSignal relays an agent's signal (answer, candidate, bye, error) to
 // the consumer of the session. The agent names the session and its
 // consumer (the sender user property of the offer it received).
-func (h *Hub) agentSignal(ctx context.Context, id authz.Identity, pk *packets.Packet) error {
+func (h *Hub) agentSignal(ctx context.Context, id authz.Identity, pk *twin.Message) error {
 	sig, err := parseSignal(pk.Payload)
 	if err != nil {
 		return err
@@ -131,14 +128,15 @@ func (h *Hub) agentSignal(ctx context.Context, id authz.Identity, pk *packets.Pa
 	}
 	replyTo, corr := s.replyTo, s.corr
 	h.signals.mu.Unlock()
-	h.inject(packets.Packet{
-		FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1},
-		TopicName:   replyTo,
-		Payload:     pk.Payload,
-		Properties: packets.Properties{CorrelationData: corr, User: []packets.UserProperty{
-			{Key: wot.PropSession, Val: sig.Session},
-			{Key: wot.PropSender, Val: id.ID},
-		}},
+	h.inject(twin.Message{
+		QoS:             1,
+		Topic:           replyTo,
+		Payload:         pk.Payload,
+		CorrelationData: corr,
+		User: []twin.Property{
+			{Key: wot.PropSession, Value: sig.Session},
+			{Key: wot.PropSender, Value: id.ID},
+		},
 	})
 	return nil
 }

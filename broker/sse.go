@@ -11,6 +11,7 @@ import (
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -116,17 +117,17 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Iden
 		return
 	}
 	defer unwatch()
-	live := make(chan Message, sseBuffer)
+	live := make(chan twin.Message, sseBuffer)
 	// Listen before reading the store, so nothing falls between the two;
 	// what both return is sent once (by time).
-	defer h.listen(filter, func(m Message) {
+	defer h.listen(filter, func(m twin.Message) {
 		select {
 		case live <- m:
 		default:
 			fin.end() // too slow: the client resumes from the outbox
 		}
 	})()
-	defer h.listen(wot.TDTopic(thingID), func(m Message) {
+	defer h.listen(wot.TDTopic(thingID), func(m twin.Message) {
 		if len(m.Payload) == 0 {
 			fin.end() // the Thing was deleted
 		}
@@ -245,10 +246,10 @@ func (h *Hub) latestProperties(ctx context.Context, thingID, name string) ([]out
 
 // messageTime is when the hub accepted a message it published (its time
 // user property, which is the outbox record's time).
-func messageTime(m Message, now func() time.Time) time.Time {
+func messageTime(m twin.Message, now func() time.Time) time.Time {
 	for _, u := range m.User {
 		if u.Key == wot.PropTime {
-			if t, err := time.Parse(time.RFC3339Nano, u.Val); err == nil {
+			if t, err := time.Parse(time.RFC3339Nano, u.Value); err == nil {
 				return t
 			}
 		}

@@ -3,6 +3,7 @@ package broker
 import (
 	"bytes"
 	"context"
+	"github.com/dgraph-io/badger/v4"
 	"strings"
 	"sync"
 	"testing"
@@ -37,8 +38,8 @@ func TestSweepEndsWhenRequestsCannotFail(t *testing.T) {
 		}
 	}
 	t.Run("StoreRefusesWrites", func(t *testing.T) {
-		h, logs := storeExpiredHub(t, now, 300)
-		if err := h.db.Close(); err != nil { // from here on, every write fails
+		h, db, logs := storeExpiredHub(t, now, 300)
+		if err := db.Close(); err != nil { // from here on, every write fails
 			t.Fatal(err)
 		}
 		sweep(t, h)
@@ -47,8 +48,8 @@ func TestSweepEndsWhenRequestsCannotFail(t *testing.T) {
 		}
 	})
 	t.Run("ClockStandsStill", func(t *testing.T) {
-		h, _ := storeExpiredHub(t, now, 300)
-		t.Cleanup(func() { h.db.Close() })
+		h, db, _ := storeExpiredHub(t, now, 300)
+		t.Cleanup(func() { db.Close() })
 		sweep(t, h)
 		if ids, _ := h.inbox.ExpiredBefore(context.Background(), now, 1000); len(ids) != 0 {
 			t.Errorf("%d expired requests left after the sweep", len(ids))
@@ -58,15 +59,12 @@ func TestSweepEndsWhenRequestsCannotFail(t *testing.T) {
 
 // storeExpiredHub opens a hub (not started) with n requests to an absent
 // agent that expired a minute before now.
-func storeExpiredHub(t *testing.T, now time.Time, n int) (*Hub, *storeLogBuffer) {
+func storeExpiredHub(t *testing.T, now time.Time, n int) (*Hub, *badger.DB, *storeLogBuffer) {
 	t.Helper()
 	logs := &storeLogBuffer{}
 	log := zerolog.New(logs)
-	h, err := New(Options{TCPAddr: "off", WSAddr: "off", HTTPAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log,
-		Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, db := testHub(t, Options{TCPAddr: "off", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log,
+		Now: func() time.Time { return now }}, "")
 	for range n {
 		r := &inbox.Request{AgentID: "away"}
 		r.Op, r.ThingID, r.Name, r.Expires = wot.OpInvokeAction, "urn:t", "a", now.Add(-time.Minute)
@@ -74,7 +72,7 @@ func storeExpiredHub(t *testing.T, now time.Time, n int) (*Hub, *storeLogBuffer)
 			t.Fatal(err)
 		}
 	}
-	return h, logs
+	return h, db, logs
 }
 
 // storeLogBuffer collects log lines from several goroutines.

@@ -8,11 +8,10 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/mochi-mqtt/server/v2/packets"
-
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -244,7 +243,7 @@ func (h *Hub) agentDisconnected(agent, remote string, clean bool) {
 
 // agentPresence handles an agent setting one Thing's presence (a gateway
 // reporting a device behind it).
-func (h *Hub) agentPresence(ctx context.Context, who authz.Identity, t wot.Topic, pk *packets.Packet) error {
+func (h *Hub) agentPresence(ctx context.Context, who authz.Identity, t wot.Topic, pk *twin.Message) error {
 	if _, err := h.ownedThing(who, t.ThingID); err != nil {
 		return err
 	}

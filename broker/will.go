@@ -177,7 +177,7 @@ func (h *Hub) publishWill(client string, id authz.Identity, w *willMsg) {
 	h.ops.in[kind].Add(1)
 	err := h.admitWrite(&pk, kind)
 	if err == nil {
-		err = h.handlePublish(context.Background(), id, &pk)
+		err = h.handlePublish(context.Background(), id, fromPacket(&pk))
 	}
 	if err == nil {
 		h.log.Debug().Str("client", client).Str("account", id.ID).Str("topic", pk.TopicName).Msg("will sent")

@@ -13,16 +13,16 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/conformance"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // startHub starts a wotmq hub on 127.0.0.1:0 and closes it when the test
 // ends.
-func startHub(tb testing.TB) *broker.Hub {
+func startHub(tb testing.TB) *hub.Hub {
 	tb.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
-	h, err := broker.New(broker.Options{
+	h, err := hub.New(hub.Options{
 		TCPAddr:       "127.0.0.1:0",
 		WSAddr:        "off",
 		HTTPAddr:      "127.0.0.1:0", // HTTP forms come first in twin TDs: the suite must pick the MQTT ones

@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -68,17 +68,17 @@ func node(t *testing.T) string {
 
 // startHub starts a hub on 127.0.0.1 with HTTP; forms name 127.0.0.1 (node
 // may resolve localhost to ::1).
-func startHub(t *testing.T, dev bool) *broker.Hub {
+func startHub(t *testing.T, dev bool) *hub.Hub {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	opts := broker.Options{
+	opts := hub.Options{
 		TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "127.0.0.1:0", PublicHost: "127.0.0.1",
 		DataDir: t.TempDir(), Dev: dev, PasswordCost: 4, Logger: &log,
 	}
 	if !dev {
 		opts.AdminPassword = password
 	}
-	h, err := broker.New(opts)
+	h, err := hub.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func startHub(t *testing.T, dev bool) *broker.Hub {
 // runAgent connects the lamp's agent, registers the lamp and answers its
 // requests until the test ends: a write is reported as the new value; fade
 // emits overheating with its target and returns it.
-func runAgent(t *testing.T, h *broker.Hub, user, pass string) {
+func runAgent(t *testing.T, h *hub.Hub, user, pass string) {
 	t.Helper()
 	conn, err := net.Dial("tcp", h.MQTTAddr())
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/loadtest"
 )
 
@@ -52,7 +52,7 @@ func startRelay(tb testing.TB) string {
 func startHub(tb testing.TB) string {
 	tb.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log})
+	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -19,7 +19,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/listeners"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -175,7 +175,7 @@ func TestTransports(t *testing.T) {
 // TestCredentials connects to a hub that is not in development mode: the
 // account is the username, and the ResponseTopic lies under its replies/.
 func TestCredentials(t *testing.T) {
-	h := startHub(t, t.TempDir(), "", func(o *broker.Options) {
+	h := startHub(t, t.TempDir(), "", func(o *hub.Options) {
 		o.Dev, o.AdminPassword, o.PasswordCost = false, "s3cret-password", 4
 	})
 	t.Run("NoCredentials", func(t *testing.T) {

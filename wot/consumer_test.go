@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
 
 // fixture is a hub with an exposed lamp and a consumer of it.
 type fixture struct {
-	hub   *broker.Hub
+	hub   *hub.Hub
 	lamp  *lamp
 	app   *wot.Client
 	thing *wot.ConsumedThing

@@ -21,6 +21,7 @@ func TestNoHubImports(t *testing.T) {
 	}
 	forbidden := []string{
 		"github.com/wotmq/wotmq/broker",
+		"github.com/wotmq/wotmq/hub",
 		"github.com/wotmq/wotmq/inbox",
 		"github.com/wotmq/wotmq/outbox",
 		"github.com/wotmq/wotmq/directory",

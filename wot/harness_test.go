@@ -10,7 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -20,13 +20,13 @@ const testTimeout = 10 * time.Second
 
 // startHub starts a real hub on 127.0.0.1 (tcpAddr, ":0" port when empty)
 // with its data in dir, and closes it when the test ends.
-func startHub(tb testing.TB, dir, tcpAddr string, mod ...func(*broker.Options)) *broker.Hub {
+func startHub(tb testing.TB, dir, tcpAddr string, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
 	if tcpAddr == "" {
 		tcpAddr = "127.0.0.1:0"
 	}
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.ErrorLevel)
-	opts := broker.Options{
+	opts := hub.Options{
 		TCPAddr:       tcpAddr,
 		WSAddr:        "127.0.0.1:0",
 		HTTPAddr:      "off",
@@ -38,7 +38,7 @@ func startHub(tb testing.TB, dir, tcpAddr string, mod ...func(*broker.Options)) 
 	for _, m := range mod {
 		m(&opts)
 	}
-	h, err := broker.New(opts)
+	h, err := hub.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func startHub(tb testing.TB, dir, tcpAddr string, mod ...func(*broker.Options)) 
 }
 
 // hubURL is the mqtt:// URL of a hub's TCP listener.
-func hubURL(h *broker.Hub) string { return "mqtt://" + h.MQTTAddr() }
+func hubURL(h *hub.Hub) string { return "mqtt://" + h.MQTTAddr() }
 
 // connect connects a client to the hub and closes it when the test ends;
 // it checks then that no call was left in the correlator.

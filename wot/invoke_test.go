@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -184,7 +184,7 @@ func TestConcurrentInvocations(t *testing.T) {
 	if testing.Short() {
 		n = 1000
 	}
-	h := startHub(t, t.TempDir(), "", func(o *broker.Options) { o.MaxQueue = n })
+	h := startHub(t, t.TempDir(), "", func(o *hub.Options) { o.MaxQueue = n })
 	app := connect(t, hubURL(h), "app")
 	things := make([]*wot.ConsumedThing, agents)
 	for i := range agents {

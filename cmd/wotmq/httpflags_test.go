@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 func TestHTTPFlags(t *testing.T) {
-	parse := func(t *testing.T, env map[string]string, args ...string) broker.Options {
+	parse := func(t *testing.T, env map[string]string, args ...string) hub.Options {
 		t.Helper()
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -26,7 +26,7 @@ func TestHTTPFlags(t *testing.T) {
 	}
 	t.Run("Defaults", func(t *testing.T) {
 		o := parse(t, nil)
-		if o.HTTPReadTimeout != broker.DefaultHTTPRead || o.HTTPIdleTimeout != broker.DefaultHTTPIdle || o.Limits.MaxStreams != broker.DefaultMaxStreams {
+		if o.HTTPReadTimeout != hub.DefaultHTTPRead || o.HTTPIdleTimeout != hub.DefaultHTTPIdle || o.Limits.MaxStreams != hub.DefaultMaxStreams {
 			t.Errorf("read %s, idle %s, streams %d", o.HTTPReadTimeout, o.HTTPIdleTimeout, o.Limits.MaxStreams)
 		}
 	})

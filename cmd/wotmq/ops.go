@@ -13,32 +13,33 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // opsFlags binds the serve flags of limits, metrics and backups (see
 // docs/operations.md). Limits given as 0 are off.
 func opsFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
-	fs.StringVar(&o.MetricsAddr, "metrics-addr", broker.DefaultMetricsAddr, "Prometheus /metrics, /healthz and /readyz listen address, unauthenticated: loopback unless you put it elsewhere on purpose (\"off\" to disable)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", hub.DefaultMetricsAddr, "Prometheus /metrics, /healthz and /readyz listen address, unauthenticated: loopback unless you put it elsewhere on purpose (\"off\" to disable)")
 	fs.StringVar(&o.BackupDir, "backup-dir", "", "directory where the backup admin operation writes (default: DATA/backups)")
 	l := &o.Limits
-	l.MaxConnections, l.MaxThingsPerAgent, l.MaxHistory, l.ClientQueue = broker.DefaultMaxConnections, broker.DefaultMaxThingsPerAgent, broker.DefaultMaxHistory, broker.DefaultClientQueue
+	l.MaxConnections, l.MaxThingsPerAgent, l.MaxHistory, l.ClientQueue = hub.DefaultMaxConnections, hub.DefaultMaxThingsPerAgent, hub.DefaultMaxHistory, hub.DefaultClientQueue
 	fs.Var(limit{&l.MaxConnections}, "max-connections", "most clients connected at once; more are refused with CONNACK 0x89 (0: no limit)")
 	fs.Var(limit{&l.MaxThingsPerAgent}, "max-things", "most Things one agent may register; more are refused with quota (0: no limit)")
-	l.MaxAffordances = broker.DefaultMaxAffordances
+	l.MaxAffordances = hub.DefaultMaxAffordances
 	fs.Var(limit{&l.MaxAffordances}, "max-affordances", "most properties, actions and events one TD may have; more are refused with quota (0: no limit)")
 	fs.Var(limit{&l.MaxHistory}, "max-history", "most history records kept per Thing; the oldest go first (0: no cap)")
 	fs.Var(limit{&l.ClientQueue}, "client-queue", "most messages waiting for one client; more are dropped for it and counted (0: the broker's default)")
-	l.MaxPayload, l.MinFreeDisk = broker.DefaultMaxPayload, broker.DefaultMinFreeDisk
+	l.MaxPayload, l.MinFreeDisk = hub.DefaultMaxPayload, hub.DefaultMinFreeDisk
 	fs.Var(byteSize{p: &l.MinFreeDisk}, "min-free-disk", "free disk space the data directory keeps: below it writes are refused with storage_full (0: no check)")
 	fs.Var(byteSize{i: &l.MaxPayload}, "max-payload", "largest payload accepted, e.g. 256KiB; larger ones are refused with too_large (0: no limit)")
-	fs.Float64Var(&l.RateLimit, "rate-limit", broker.DefaultRateLimit, "publishes a second one connection may sustain; more are refused with rate_limited (0: no limit)")
+	fs.Float64Var(&l.RateLimit, "rate-limit", hub.DefaultRateLimit, "publishes a second one connection may sustain; more are refused with rate_limited (0: no limit)")
 	fs.IntVar(&l.RateBurst, "rate-burst", 0, "publishes one connection may send at once over the rate (0: twice the rate)")
 	th := &o.Throttle
 	fs.IntVar(&th.Failures, "login-failures", 5, "failed logins for one account from one address, within a minute, that lock that pair (not the account) for 10 s, doubling up to 5 min")
 	fs.IntVar(&th.AddressFailures, "login-address-failures", 20, "failed logins from one address, within a minute, for any accounts, after which its password logins are slowed down (one at a time, --login-delay each), never refused")
 	fs.DurationVar(&th.Delay, "login-delay", time.Second, "how long each password login from a slowed-down address waits")
-	l.MaxSessionExpiry = broker.DefaultMaxSessionExpiry
+	l.MaxSessionExpiry = hub.DefaultMaxSessionExpiry
 	fs.Var(durationCap{&l.MaxSessionExpiry}, "max-session-expiry", "longest a persistent session is kept (and queues messages) while its client is away; clients asking for more are told this (0: no cap)")
 	l.MaxSubscriptions, l.ConnectTimeout = broker.DefaultMaxSubscriptions, broker.DefaultConnectTimeout
 	fs.Var(limit{&l.MaxSubscriptions}, "max-subscriptions", "most subscriptions one MQTT client may hold; more get SUBACK 0x97 (0: no limit)")
@@ -46,7 +47,7 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 }
 
 // durationCap is a duration flag where 0 turns the cap off (stored
-// negative, as broker.Limits wants).
+// negative, as hub.Limits wants).
 type durationCap struct{ p *time.Duration }
 
 func (d durationCap) String() string {
@@ -89,7 +90,7 @@ func (d positiveDuration) Set(s string) error {
 }
 
 // limit is a count flag where 0 turns the limit off (stored negative, as
-// broker.Limits wants).
+// hub.Limits wants).
 type limit struct{ p *int }
 
 func (l limit) String() string {
@@ -246,7 +247,7 @@ func restore(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer f.Close()
-	if err := broker.Restore(*data, f, nil); err != nil {
+	if err := hub.Restore(*data, f, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "restored %s into %s\n", rest[0], *data)

@@ -11,10 +11,11 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 func TestOpsFlags(t *testing.T) {
-	parse := func(t *testing.T, env map[string]string, args ...string) broker.Limits {
+	parse := func(t *testing.T, env map[string]string, args ...string) hub.Limits {
 		t.Helper()
 		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -33,8 +34,8 @@ func TestOpsFlags(t *testing.T) {
 	}
 	t.Run("Defaults", func(t *testing.T) {
 		l := parse(t, nil)
-		if l.MaxConnections != broker.DefaultMaxConnections || l.MaxPayload != broker.DefaultMaxPayload || l.MinFreeDisk != broker.DefaultMinFreeDisk ||
-			l.RateLimit != broker.DefaultRateLimit || l.MaxHistory != broker.DefaultMaxHistory || l.MaxThingsPerAgent != broker.DefaultMaxThingsPerAgent {
+		if l.MaxConnections != hub.DefaultMaxConnections || l.MaxPayload != hub.DefaultMaxPayload || l.MinFreeDisk != hub.DefaultMinFreeDisk ||
+			l.RateLimit != hub.DefaultRateLimit || l.MaxHistory != hub.DefaultMaxHistory || l.MaxThingsPerAgent != hub.DefaultMaxThingsPerAgent {
 			t.Errorf("defaults: %+v", l)
 		}
 	})

@@ -17,13 +17,13 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // Main is the hub process: configuration in, a running hub out. Tests start
 // it on 127.0.0.1:0.
 type Main struct {
-	Options   broker.Options
+	Options   hub.Options
 	LogLevel  string // trace, debug, info, warn, error
 	LogFormat string // auto, console, json
 	LogOutput io.Writer
@@ -40,7 +40,7 @@ type Main struct {
 	// warned about once the log exists.
 	secretFlags []string
 
-	Hub       *broker.Hub
+	Hub       *hub.Hub
 	pprof     *http.Server
 	pprofAddr string // bound address of PprofAddr
 }
@@ -68,7 +68,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
 		return err
 	}
-	hub, err := broker.New(opts)
+	hub, err := hub.New(opts)
 	if err != nil {
 		return err
 	}
@@ -158,25 +158,25 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 // WOTMQ_* environment variable when that is set.
 func serveFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
-	fs.StringVar(&o.TCPAddr, "mqtt-addr", broker.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
-	fs.StringVar(&o.WSAddr, "ws-addr", broker.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
-	fs.StringVar(&o.DataDir, "data", broker.DefaultDataDir, "data directory (Badger)")
+	fs.StringVar(&o.TCPAddr, "mqtt-addr", hub.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
+	fs.StringVar(&o.WSAddr, "ws-addr", hub.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
+	fs.StringVar(&o.DataDir, "data", hub.DefaultDataDir, "data directory (Badger)")
 	fs.BoolVar(&o.Dev, "dev", false, "development mode: admit clients without credentials from loopback addresses (never on a network)")
 	fs.StringVar(&o.AdminPassword, "admin-password", "", "password of the account admin created on a hub without accounts (default: a random one, printed once); prefer --admin-password-file or WOTMQ_ADMIN_PASSWORD: the command line is visible to every user of the machine")
 	fs.StringVar(&m.AdminPasswordFile, "admin-password-file", "", "file whose first line is the password of the account admin created on a hub without accounts")
 	fs.StringVar(&m.TLSCert, "tls-cert", "", "TLS certificate file (PEM); with --tls-key enables MQTT over TLS and secure WebSocket")
 	fs.StringVar(&m.TLSKey, "tls-key", "", "TLS private key file (PEM)")
 	fs.StringVar(&m.TLSClientCA, "tls-client-ca", "", "CA file (PEM) for optional client certificates; a certificate whose common name is an account logs in as it")
-	fs.StringVar(&o.TLSAddr, "mqtts-addr", broker.DefaultTLSAddr, "MQTT over TLS listen address (with --tls-cert; \"off\" to disable)")
-	fs.StringVar(&o.WSSAddr, "wss-addr", broker.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
-	fs.StringVar(&o.HTTPAddr, "http-addr", broker.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
-	fs.StringVar(&o.HTTPSAddr, "https-addr", broker.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
+	fs.StringVar(&o.TLSAddr, "mqtts-addr", hub.DefaultTLSAddr, "MQTT over TLS listen address (with --tls-cert; \"off\" to disable)")
+	fs.StringVar(&o.WSSAddr, "wss-addr", hub.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
+	fs.StringVar(&o.HTTPAddr, "http-addr", hub.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
+	fs.StringVar(&o.HTTPSAddr, "https-addr", hub.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
 	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory)")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
 	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")
-	fs.IntVar(&o.MaxQueue, "max-queue", broker.DefaultMaxQueue, "most unfinished requests per agent; more are refused with quota")
+	fs.IntVar(&o.MaxQueue, "max-queue", hub.DefaultMaxQueue, "most unfinished requests per agent; more are refused with quota")
 	fs.IntVar(&o.OutcomeRecall, "outcome-recall", 10, "finished requests kept per action or property for the outcome history")
 	fs.Var((*retentionOverrides)(&o.RetentionOverrides), "retention-override", "history retention for affordances of a name, over the TD: NAME=DURATION, repeatable or comma-separated (0 keeps only the latest value)")
 	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")

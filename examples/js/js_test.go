@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/examples/internal/testhub"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -34,7 +34,7 @@ func node(t *testing.T) string {
 // and a Go agent whose lamp answers toggle, and checks what it printed.
 func TestConsumer(t *testing.T) {
 	bin := node(t)
-	h := testhub.Start(t, func(o *broker.Options) { o.WSAddr = "127.0.0.1:0" })
+	h := testhub.Start(t, func(o *hub.Options) { o.WSAddr = "127.0.0.1:0" })
 
 	ctx, cancel := context.WithTimeout(context.Background(), testhub.Wait)
 	defer cancel()

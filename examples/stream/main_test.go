@@ -10,14 +10,14 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 )
 
 // TestStream runs the sensor and the consumer against an in-process hub
 // for 500 readings at 1 kHz, which must all arrive, in order.
 func TestStream(t *testing.T) {
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
+	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
 		MetricsAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
 	if err != nil {
 		t.Fatal(err)

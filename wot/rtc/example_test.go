@@ -7,7 +7,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 	"github.com/wotmq/wotmq/wot/rtc"
@@ -20,7 +20,7 @@ func exampleHub() (string, func()) {
 	if err != nil {
 		log.Fatal(err)
 	}
-	h, err := broker.New(broker.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
+	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
 		MetricsAddr: "off", DataDir: dir, Dev: true})
 	if err != nil {
 		log.Fatal(err)

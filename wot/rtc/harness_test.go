@@ -9,7 +9,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -20,17 +20,17 @@ const testTimeout = 15 * time.Second
 // startHub starts a real hub on 127.0.0.1 and closes it when the test
 // ends: a development hub (anonymous loopback clients named by client ID)
 // unless mod changes that.
-func startHub(tb testing.TB, mod ...func(*broker.Options)) *broker.Hub {
+func startHub(tb testing.TB, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.ErrorLevel)
-	opts := broker.Options{
+	opts := hub.Options{
 		TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
 		MetricsAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log,
 	}
 	for _, m := range mod {
 		m(&opts)
 	}
-	h, err := broker.New(opts)
+	h, err := hub.New(opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -43,7 +43,7 @@ func startHub(tb testing.TB, mod ...func(*broker.Options)) *broker.Hub {
 }
 
 // connect connects a client and closes it when the test ends.
-func connect(tb testing.TB, h *broker.Hub, clientID string, mod ...func(*wot.Options)) *wot.Client {
+func connect(tb testing.TB, h *hub.Hub, clientID string, mod ...func(*wot.Options)) *wot.Client {
 	tb.Helper()
 	opts := wot.Options{URL: "mqtt://" + h.MQTTAddr(), ClientID: clientID, ConnectTimeout: time.Second}
 	for _, m := range mod {

@@ -13,7 +13,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -186,7 +186,7 @@ func TestChannel(t *testing.T) {
 // TestOpenDenied: a viewer may not open channels; an operator may.
 func TestOpenDenied(t *testing.T) {
 	const pw = "correct horse battery"
-	h := startHub(t, func(o *broker.Options) {
+	h := startHub(t, func(o *hub.Options) {
 		o.Dev, o.AdminPassword, o.PasswordCost = false, "admin-password", 4
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -22,9 +22,9 @@ const Wait = 15 * time.Second
 // credentials) with MQTT over TCP on a free port of 127.0.0.1 and every
 // other listener off; edit, when given, may change its options (e.g. turn
 // WebSocket on). The hub stops when the test ends.
-func Start(t testing.TB, edit func(*broker.Options)) *broker.Hub {
+func Start(t testing.TB, edit func(*hub.Options)) *hub.Hub {
 	t.Helper()
-	opts := broker.Options{
+	opts := hub.Options{
 		TCPAddr: "127.0.0.1:0", WSAddr: "off", TLSAddr: "off", WSSAddr: "off",
 		HTTPAddr: "off", HTTPSAddr: "off", MetricsAddr: "off",
 		DataDir: t.TempDir(), Dev: true,
@@ -32,7 +32,7 @@ func Start(t testing.TB, edit func(*broker.Options)) *broker.Hub {
 	if edit != nil {
 		edit(&opts)
 	}
-	h, err := broker.New(opts)
+	h, err := hub.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,10 +45,10 @@ func Start(t testing.TB, edit func(*broker.Options)) *broker.Hub {
 }
 
 // URL is the hub's MQTT URL, for an example's -broker flag.
-func URL(h *broker.Hub) string { return "mqtt://" + h.MQTTAddr() }
+func URL(h *hub.Hub) string { return "mqtt://" + h.MQTTAddr() }
 
 // Connect connects an SDK client to the hub, closed when the test ends.
-func Connect(t testing.TB, h *broker.Hub, clientID string) *wot.Client {
+func Connect(t testing.TB, h *hub.Hub, clientID string) *wot.Client {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), Wait)
 	defer cancel()

@@ -1,0 +1,247 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/datadir"
+	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/presence"
+)
+
+// Hub is a running wotmq hub: its store, the embedded MQTT broker with the
+// twin logic and the HTTP binding, and the operations endpoints.
+type Hub struct {
+	opts Options
+	log  zerolog.Logger
+
+	db       *badger.DB
+	dir      *directory.Directory
+	inbox    *inbox.Store
+	outbox   *outbox.Store
+	presence *presence.Store
+	authz    *authz.Store
+	broker   *broker.Hub
+	adminPW  string // the generated first admin password, if any
+
+	ops ops // metrics, health and readiness listener (ops.go)
+
+	// gate is held shared by the operations handlers while they read the
+	// store, and exclusively by Close while it closes the store.
+	gate     sync.RWMutex
+	stop     chan struct{}
+	bg       sync.WaitGroup
+	closeMu  sync.Mutex
+	closed   bool
+	closeErr error
+}
+
+// New opens the data directory and prepares a hub; Start runs it.
+func New(opts Options) (*Hub, error) {
+	opts.setDefaults()
+	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
+
+	// The store holds the token key and password hashes: other users of
+	// the machine must not read it (docs/security.md, "Data directory").
+	if n, err := datadir.Secure(opts.DataDir, opts.BackupDir); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	} else if n > 0 {
+		h.log.Warn().Str("dir", opts.DataDir).Int("changed", n).Msg("took other users' access to the data directory away (0700 directories, 0600 files)")
+	}
+	// Badger repairs a damaged store by dropping data, or panics where
+	// nobody can recover: look first, and refuse (datadir.Check).
+	if err := datadir.Check(opts.DataDir); err != nil {
+		return nil, fmt.Errorf("hub: %w", err) // the caller logs it
+	}
+	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
+	if err != nil {
+		return nil, fmt.Errorf("hub: open data directory %s: %w", opts.DataDir, err)
+	}
+	h.db = db
+	// Badger made its files (LOCK, the new logs) 0666 minus the umask;
+	// the directory is 0700 already, this covers a copy of it.
+	if _, err := datadir.Secure(opts.DataDir); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("hub: %w", err)
+	}
+	if err := h.openStores(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
+	bo := opts.brokerOptions()
+	bo.Backup = h.Backup
+	h.broker, err = broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// openStores opens the stores on h.db and creates the first admin account.
+func (h *Hub) openStores(ctx context.Context) error {
+	opts := &h.opts
+	var err error
+	if h.dir, err = directory.Open(ctx, h.db); err != nil {
+		return err
+	}
+	if h.inbox, err = inbox.New(h.db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
+		return err
+	}
+	h.presence = presence.New(h.db, opts.Now)
+	// Account changes end what they void (broker/revoke.go); the broker
+	// exists only once the stores are open.
+	onChange := func(ctx context.Context, c authz.Change) {
+		if h.broker != nil {
+			h.broker.AccountChanged(ctx, c)
+		}
+	}
+	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
+		return err
+	}
+	if err := h.firstAdmin(ctx); err != nil {
+		return err
+	}
+	maxHistory := opts.Limits.MaxHistory
+	if maxHistory == 0 {
+		maxHistory = DefaultMaxHistory
+	}
+	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory})
+	return nil
+}
+
+// firstAdmin creates the account "admin" on a hub without accounts.
+func (h *Hub) firstAdmin(ctx context.Context) error {
+	if h.authz.Len() > 0 || (h.opts.Dev && h.opts.AdminPassword == "") {
+		return nil
+	}
+	pw := h.opts.AdminPassword
+	if pw == "" {
+		pw = authz.NewPassword()
+		h.adminPW = pw
+	}
+	if err := h.authz.Add(ctx, "admin", authz.RoleAdmin, "Administrator", pw); err != nil {
+		return fmt.Errorf("hub: create the first admin account: %w", err)
+	}
+	h.log.Warn().Str("account", "admin").Bool("generated", h.adminPW != "").Msg("created the first admin account")
+	return nil
+}
+
+// InitialAdminPassword is the password generated for the account "admin"
+// when this start created it, else "". Show it to the operator once.
+func (h *Hub) InitialAdminPassword() string { return h.adminPW }
+
+// Accounts is the hub's account store (for the CLI and tests).
+func (h *Hub) Accounts() *authz.Store { return h.authz }
+
+// Start binds the listeners, publishes the retained twin state and starts
+// serving. It returns once clients can connect.
+func (h *Hub) Start(ctx context.Context) error {
+	if err := h.listenOps(); err != nil {
+		return err
+	}
+	if err := h.broker.Start(ctx); err != nil {
+		return err
+	}
+	h.startOps()
+	h.bg.Add(1)
+	go h.gcLoop()
+	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
+		Bool("dev", h.opts.Dev).Str("data", h.opts.DataDir).
+		Int("things", h.dir.Len()).Msg("hub started")
+	return nil
+}
+
+// MQTTAddr is the bound MQTT over TCP address ("" when disabled).
+func (h *Hub) MQTTAddr() string { return h.broker.MQTTAddr() }
+
+// TLSAddr is the bound MQTT over TLS address ("" when disabled).
+func (h *Hub) TLSAddr() string { return h.broker.TLSAddr() }
+
+// WSSAddr is the bound MQTT over secure WebSocket address ("" when
+// disabled).
+func (h *Hub) WSSAddr() string { return h.broker.WSSAddr() }
+
+// WSAddr is the bound MQTT over WebSocket address ("" when disabled).
+func (h *Hub) WSAddr() string { return h.broker.WSAddr() }
+
+// HTTPAddr is the bound HTTP address ("" when disabled).
+func (h *Hub) HTTPAddr() string { return h.broker.HTTPAddr() }
+
+// HTTPSAddr is the bound HTTPS address ("" when disabled).
+func (h *Hub) HTTPSAddr() string { return h.broker.HTTPSAddr() }
+
+// Close stops accepting clients, waits for the messages being handled and
+// closes the store. It is safe to call more than once.
+func (h *Hub) Close() error {
+	h.closeMu.Lock()
+	defer h.closeMu.Unlock()
+	if h.closed {
+		return h.closeErr
+	}
+	h.closed = true
+	close(h.stop)
+	h.stopOps()
+	err := h.broker.Close() // no handler uses the store after it
+	h.gate.Lock()           // wait for the operations handlers
+	h.bg.Wait()
+	if cerr := h.db.Close(); cerr != nil {
+		err = errors.Join(err, fmt.Errorf("hub: close store: %w", cerr))
+	}
+	// Files Badger made while running are 0666 minus the umask; a copy of
+	// the stopped directory must not carry them readable.
+	if _, serr := datadir.Secure(h.opts.DataDir, h.opts.BackupDir); serr != nil {
+		h.log.Warn().Err(serr).Msg("data directory permissions")
+	}
+	h.gate.Unlock()
+	h.closeErr = err
+	h.log.Info().Msg("hub stopped")
+	return err
+}
+
+// enter is called by every operations handler that reads the store; it
+// reports false when the hub is closing. A true result must be paired
+// with leave.
+func (h *Hub) enter() bool {
+	h.gate.RLock()
+	select {
+	case <-h.stop:
+		h.gate.RUnlock()
+		return false
+	default:
+		return true
+	}
+}
+
+func (h *Hub) leave() { h.gate.RUnlock() }
+
+// gcLoop garbage collects Badger's value log every GCInterval.
+func (h *Hub) gcLoop() {
+	defer h.bg.Done()
+	t := time.NewTicker(h.opts.GCInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-h.stop:
+			return
+		case <-t.C:
+			n := 0
+			for h.db.RunValueLogGC(0.5) == nil {
+				n++
+			}
+			if n > 0 {
+				h.log.Info().Int("files", n).Msg("value log garbage collected")
+			}
+		}
+	}
+}

@@ -1,0 +1,210 @@
+package hub
+
+import (
+	"crypto/tls"
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/broker"
+)
+
+// Defaults for Options. Those of the transports are the broker's.
+const (
+	DefaultTCPAddr       = broker.DefaultTCPAddr
+	DefaultWSAddr        = broker.DefaultWSAddr
+	DefaultTLSAddr       = broker.DefaultTLSAddr
+	DefaultWSSAddr       = broker.DefaultWSSAddr
+	DefaultDataDir       = "./wotmq-data"
+	DefaultSweepInterval = broker.DefaultSweepInterval
+	DefaultGCInterval    = 5 * time.Minute
+	DefaultMaxQueue      = broker.DefaultMaxQueue
+	DefaultHTTPAddr      = broker.DefaultHTTPAddr
+	DefaultHTTPSAddr     = broker.DefaultHTTPSAddr
+	DefaultHTTPWait      = broker.DefaultHTTPWait
+	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
+	// otherwise: loopback, since /metrics has no authentication.
+	DefaultMetricsAddr = "127.0.0.1:9090"
+	DefaultHTTPRead    = broker.DefaultHTTPRead
+	DefaultHTTPIdle    = broker.DefaultHTTPIdle
+)
+
+// Limits bound what one client, one agent and the whole hub may use
+// (docs/operations.md, "Limits"); see broker.Limits for each field.
+type Limits = broker.Limits
+
+// Defaults for Limits.
+const (
+	DefaultMaxConnections    = broker.DefaultMaxConnections
+	DefaultMaxThingsPerAgent = broker.DefaultMaxThingsPerAgent
+	DefaultMaxAffordances    = broker.DefaultMaxAffordances
+	DefaultMaxPayload        = broker.DefaultMaxPayload
+	DefaultMaxHistory        = broker.DefaultMaxHistory
+	DefaultInflight          = broker.DefaultInflight
+	DefaultClientQueue       = broker.DefaultClientQueue
+	DefaultRateLimit         = broker.DefaultRateLimit
+	DefaultMinFreeDisk       = broker.DefaultMinFreeDisk
+	DefaultDiskCheckInterval = broker.DefaultDiskCheckInterval
+	DefaultMaxSessionExpiry  = broker.DefaultMaxSessionExpiry
+	DefaultMaxStreams        = broker.DefaultMaxStreams
+	PacketOverhead           = broker.PacketOverhead
+)
+
+// Options configures a Hub. The zero value runs a hub on the default ports
+// with its data in DefaultDataDir.
+type Options struct {
+	// TCPAddr is the MQTT over TCP listen address; DefaultTCPAddr when
+	// empty, "off" to disable.
+	TCPAddr string
+	// WSAddr is the MQTT over WebSocket listen address; DefaultWSAddr when
+	// empty, "off" to disable.
+	WSAddr string
+	// TLS, when set, adds MQTT over TLS on TLSAddr and MQTT over secure
+	// WebSocket on WSSAddr. With ClientAuth set (VerifyClientCertIfGiven),
+	// a client certificate whose common name is an account logs in as it.
+	TLS *tls.Config
+	// TLSAddr is the MQTT over TLS listen address; DefaultTLSAddr when
+	// empty, "off" to disable.
+	TLSAddr string
+	// WSSAddr is the MQTT over secure WebSocket listen address;
+	// DefaultWSSAddr when empty, "off" to disable.
+	WSSAddr string
+	// HTTPAddr is the HTTP + SSE listen address (the WoT HTTP binding and
+	// the Discovery API, docs/http.md); DefaultHTTPAddr when empty, "off"
+	// to disable.
+	HTTPAddr string
+	// HTTPSAddr is the HTTPS listen address, used when TLS is set;
+	// DefaultHTTPSAddr when empty, "off" to disable.
+	HTTPSAddr string
+	// HTTPWait is how long an HTTP invokeaction or writeproperty waits for
+	// the outcome before it answers with the request's status URL;
+	// DefaultHTTPWait when zero. A request may ask for less or more with
+	// ?timeout= (at most MaxHTTPWait).
+	HTTPWait time.Duration
+	// HTTPReadTimeout is how long an HTTP client may take to send a whole
+	// request, headers and body (at most 10 s of it for the headers); a
+	// slower one is cut off (408). Event streams and requests waiting for
+	// an outcome are not bound by it once their request is read.
+	// DefaultHTTPRead when zero.
+	HTTPReadTimeout time.Duration
+	// HTTPIdleTimeout is how long an HTTP connection may stay open between
+	// requests; DefaultHTTPIdle when zero.
+	HTTPIdleTimeout time.Duration
+	// MDNS advertises the HTTP API over DNS-SD (_wot._tcp, subtype
+	// _directory) on the local network. A failure to advertise is logged,
+	// never fatal.
+	MDNS bool
+	// MDNSInterface limits the advertisement to one network interface by
+	// name; the system's default multicast interface when empty.
+	MDNSInterface string
+	// DataDir is the Badger directory; DefaultDataDir when empty.
+	DataDir string
+	// PublicHost is the host name written into TD forms; "localhost" when
+	// empty. Set it to the name clients use to reach the hub.
+	PublicHost string
+	// Retention is how long event and property history is kept when the
+	// TD does not say; outbox.DefaultRetention when zero.
+	Retention time.Duration
+	// ActionExpiry bounds how long a request may wait when the consumer set
+	// no Message Expiry Interval; inbox.DefaultExpiry when zero.
+	ActionExpiry time.Duration
+	// MaxQueue is the most unfinished requests an agent may have; a new
+	// request beyond it is refused with quota. DefaultMaxQueue when zero.
+	MaxQueue int
+	// OutcomeRecall is how many finished requests per action or property
+	// are kept for the outcome history; inbox.DefaultOutcomeRecall when
+	// zero.
+	OutcomeRecall int
+	// RetentionOverrides sets the history retention of affordances by
+	// name, over the TD and the hub default; a value of 0 keeps only the
+	// latest value.
+	RetentionOverrides map[string]time.Duration
+	// SweepInterval is how often expired requests are failed;
+	// DefaultSweepInterval when zero.
+	SweepInterval time.Duration
+	// GCInterval is how often Badger's value log is garbage collected;
+	// DefaultGCInterval when zero.
+	GCInterval time.Duration
+	// Dev admits clients without credentials from loopback addresses, as
+	// anonymous accounts named by their user name (else client ID) with
+	// the service role. Never on a network.
+	Dev bool
+	// AdminPassword, when set and the hub has no accounts, creates the
+	// account "admin" with it. Without it, a hub that is not in Dev mode
+	// creates "admin" with a random password on its first start
+	// (InitialAdminPassword).
+	AdminPassword string
+	// Throttle limits failed logins; the zero value uses the defaults.
+	Throttle authz.ThrottleOptions
+	// PasswordCost is the bcrypt cost of password hashes;
+	// authz.DefaultCost when zero.
+	PasswordCost int
+	// SyncWrites makes Badger fsync every write (survives power loss, not
+	// only a process crash) at a cost in throughput.
+	SyncWrites bool
+	// Limits bound clients, agents and the store; see broker/limits.go. The zero
+	// value selects safe defaults (no rate limit).
+	Limits Limits
+	// MetricsAddr is the listen address of the Prometheus metrics,
+	// /healthz and /readyz (ops.go); no listener when empty or "off"
+	// (wotmq serve defaults to DefaultMetricsAddr, loopback only: the
+	// endpoints have no authentication).
+	MetricsAddr string
+	// BackupDir is where the backup admin operation writes its files;
+	// DataDir/backups when empty.
+	BackupDir string
+	// Logger receives the hub's log; zerolog.Nop() when nil.
+	Logger *zerolog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+func (o *Options) setDefaults() {
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.GCInterval <= 0 {
+		o.GCInterval = DefaultGCInterval
+	}
+	if o.BackupDir == "" {
+		o.BackupDir = filepath.Join(o.DataDir, "backups")
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		l := zerolog.Nop()
+		o.Logger = &l
+	}
+}
+
+// brokerOptions are the options of the MQTT adapter (and, until they
+// have rooms of their own, of the twin logic and the HTTP binding it
+// still holds); the broker applies the defaults of its fields itself.
+func (o *Options) brokerOptions() broker.Options {
+	return broker.Options{
+		TCPAddr:            o.TCPAddr,
+		WSAddr:             o.WSAddr,
+		TLS:                o.TLS,
+		TLSAddr:            o.TLSAddr,
+		WSSAddr:            o.WSSAddr,
+		HTTPAddr:           o.HTTPAddr,
+		HTTPSAddr:          o.HTTPSAddr,
+		HTTPWait:           o.HTTPWait,
+		HTTPReadTimeout:    o.HTTPReadTimeout,
+		HTTPIdleTimeout:    o.HTTPIdleTimeout,
+		MDNS:               o.MDNS,
+		MDNSInterface:      o.MDNSInterface,
+		DataDir:            o.DataDir,
+		PublicHost:         o.PublicHost,
+		MaxQueue:           o.MaxQueue,
+		RetentionOverrides: o.RetentionOverrides,
+		SweepInterval:      o.SweepInterval,
+		Dev:                o.Dev,
+		Limits:             o.Limits,
+		Logger:             o.Logger,
+		Now:                o.Now,
+	}
+}
