@@ -28,8 +28,9 @@ type Client struct {
 	// Msgs receives every PUBLISH the client gets, in order. One more
 	// than it holds (8192) fails the test.
 	Msgs chan *paho.Publish
-
-	disconnect chan *paho.Disconnect // the server's DISCONNECT, if it sent one
+	// ServerDisconnect receives the server's DISCONNECT, if it sends one; paho
+	// hands it over on a goroutine of its own, just after Done closed.
+	ServerDisconnect chan *paho.Disconnect
 }
 
 // Dial connects a client with the given ID to the hub's MQTT over TCP
@@ -65,7 +66,7 @@ func Dial(tb testing.TB, h *hub.Hub, clientID string, opts ...func(*paho.Connect
 // not. The client disconnects and the connection closes when the test
 // ends.
 func NewClient(tb testing.TB, conn net.Conn, clientID string) *Client {
-	c := &Client{ID: clientID, TB: tb, Msgs: make(chan *paho.Publish, queueSize), disconnect: make(chan *paho.Disconnect, 1)}
+	c := &Client{ID: clientID, TB: tb, Msgs: make(chan *paho.Publish, queueSize), ServerDisconnect: make(chan *paho.Disconnect, 1)}
 	c.Client = paho.NewClient(paho.ClientConfig{
 		ClientID: clientID,
 		Conn:     conn,
@@ -79,14 +80,14 @@ func NewClient(tb testing.TB, conn net.Conn, clientID string) *Client {
 		}},
 		OnServerDisconnect: func(d *paho.Disconnect) {
 			select {
-			case c.disconnect <- d:
+			case c.ServerDisconnect <- d:
 			default:
 			}
 		},
 		OnClientError: func(error) {},
 	})
 	tb.Cleanup(func() {
-		_ = c.Disconnect(&paho.Disconnect{})
+		_ = c.Client.Disconnect(&paho.Disconnect{})
 		conn.Close()
 	})
 	return c
@@ -178,8 +179,8 @@ func (c *Client) None(topic string, wait time.Duration) {
 }
 
 // Ended waits until the connection is closed and returns the server's
-// DISCONNECT, or nil when it closed without one. It fails the test when
-// the connection is still open after Timeout.
+// DISCONNECT, or nil when none came within a second of it. It fails the
+// test when the connection is still open after Timeout.
 func (c *Client) Ended() *paho.Disconnect {
 	c.TB.Helper()
 	select {
@@ -188,9 +189,9 @@ func (c *Client) Ended() *paho.Disconnect {
 		c.TB.Fatalf("%s: connection still open after %v", c.ID, Timeout)
 	}
 	select {
-	case d := <-c.disconnect:
+	case d := <-c.ServerDisconnect:
 		return d
-	case <-time.After(100 * time.Millisecond): // paho calls OnServerDisconnect on a goroutine of its own
+	case <-time.After(time.Second):
 		return nil
 	}
 }

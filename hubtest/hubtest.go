@@ -2,6 +2,7 @@ package hubtest
 
 import (
 	"context"
+	"os"
 	"runtime/pprof"
 	"strconv"
 	"sync"
@@ -39,6 +40,12 @@ var started atomic.Int64 // numbers the hubs
 func Start(tb testing.TB, opts ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
+	dir := tb.TempDir()
+	// As an operator would keep it; the hub warns about (and tightens) a
+	// directory that others may read.
+	if err := os.Chmod(dir, 0o700); err != nil {
+		tb.Fatal(err)
+	}
 	o := hub.Options{
 		TCPAddr:       "127.0.0.1:0",
 		WSAddr:        "off",
@@ -47,7 +54,7 @@ func Start(tb testing.TB, opts ...func(*hub.Options)) *hub.Hub {
 		HTTPAddr:      "off",
 		HTTPSAddr:     "127.0.0.1:0", // only with TLS set
 		MetricsAddr:   "off",
-		DataDir:       tb.TempDir(),
+		DataDir:       dir,
 		PublicHost:    "127.0.0.1",
 		Dev:           true,
 		SweepInterval: 10 * time.Millisecond,
