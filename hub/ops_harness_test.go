@@ -34,75 +34,17 @@ func startOpsHub(tb testing.TB, mod ...func(*hub.Options)) *hub.Hub {
 	}}, mod...)...)
 }
 
-// watched is a client that also reports how its connection ended.
-type watched struct {
-	*client
-	disconnect chan *paho.Disconnect // the server's DISCONNECT, if it sent one
-}
-
-// dialWatched connects like dial and records a DISCONNECT from the server.
-func dialWatched(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *watched {
-	tb.Helper()
-	conn, err := net.Dial("tcp", h.MQTTAddr())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := &watched{client: &client{tb: tb, id: id, msgs: make(chan *paho.Publish, 8192)}, disconnect: make(chan *paho.Disconnect, 1)}
-	w.Client = paho.NewClient(paho.ClientConfig{
-		ClientID: id,
-		Conn:     conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			select {
-			case w.msgs <- pr.Packet:
-			default:
-			}
-			return true, nil
-		}},
-		OnServerDisconnect: func(d *paho.Disconnect) {
-			select {
-			case w.disconnect <- d:
-			default:
-			}
-		},
-		OnClientError: func(error) {},
-	})
-	cp := &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30}
-	for _, o := range opts {
-		o(cp)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := w.Connect(ctx, cp); err != nil {
-		tb.Fatalf("%s: connect: %v", id, err)
-	}
-	tb.Cleanup(func() { _ = w.Disconnect(&paho.Disconnect{}) })
-	return w
-}
-
 // ended waits until the connection is closed and returns the server's
 // DISCONNECT (nil when it closed without one).
-func (w *watched) ended(tb testing.TB) *paho.Disconnect {
-	tb.Helper()
-	select {
-	case <-w.Done():
-	case <-time.After(30 * time.Second):
-		tb.Fatalf("%s: connection still open", w.id)
-	}
-	select {
-	case d := <-w.disconnect:
-		return d
-	case <-time.After(100 * time.Millisecond): // OnServerDisconnect runs on its own goroutine
-		return nil
-	}
-}
+func (c *client) ended(tb testing.TB) *paho.Disconnect { tb.Helper(); return c.in(tb).Ended() }
 
 // publishAsync sends a QoS 1 publish without waiting (for a connection the
 // server is about to close).
-func (w *watched) publishAsync(topic string, payload []byte) {
+func (c *client) publishAsync(topic string, payload []byte) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = w.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
+		_, _ = c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
 	}()
 }
 
@@ -291,19 +233,5 @@ func probe(t *testing.T, h *hub.Hub, agent *client) {
 		if code, body := httpStatus(t, h, p); code != 200 {
 			t.Errorf("probe: %s = %d %s", p, code, body)
 		}
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, d time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("no %s within %s", what, d)
-		}
-		<-tick.C
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -329,12 +330,7 @@ func sessPersistent(t *testing.T, h *hub.Hub, clientID, user string) (*client, b
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{tb: t, id: clientID, msgs: make(chan *paho.Publish, 4096)}
-	c.Client = paho.NewClient(paho.ClientConfig{ClientID: clientID, Conn: conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			c.msgs <- pr.Packet
-			return true, nil
-		}}, OnClientError: func(error) {}})
+	c := &client{hubtest.NewClient(t, conn, clientID)}
 	expiry := uint32(3600)
 	cp := &paho.Connect{ClientID: clientID, CleanStart: false, KeepAlive: 30,
 		Username: user, UsernameFlag: true, Password: []byte(testPassword), PasswordFlag: true,
@@ -350,7 +346,6 @@ func sessPersistent(t *testing.T, h *hub.Hub, clientID, user string) (*client, b
 		}
 		t.Fatalf("connect %s: %v", clientID, err)
 	}
-	t.Cleanup(func() { _ = c.Disconnect(&paho.Disconnect{}) })
 	return c, ca.SessionPresent, 0
 }
 
@@ -531,7 +526,7 @@ func TestShutdownRelaysNothing(t *testing.T) {
 	defer wg.Wait()
 	// The metrics listener closes right after the hub stops handling
 	// messages, before it waits for HTTP.
-	waitFor(t, "the hub to begin closing", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "the hub to begin closing", func() bool {
 		c, err := net.Dial("tcp", metrics)
 		if err == nil {
 			c.Close()

@@ -8,24 +8,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
-	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/examples/internal/testhub"
 )
 
 // TestStream runs the sensor and the consumer against an in-process hub
 // for 500 readings at 1 kHz, which must all arrive, in order.
 func TestStream(t *testing.T) {
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
-	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
-		MetricsAddr: "off", DataDir: t.TempDir(), Dev: true, Logger: &log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
+	h := testhub.Start(t, nil)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
