@@ -26,8 +26,8 @@
 //     the test's, the test framework's or the runtime's does: tests may
 //     run in parallel. The check polls the goroutine profile for up to
 //     Timeout/3 and lists the stacks of those left. Goroutines the hub
-//     starts from a call of the test (Hub.Backup, say) or from a timer
-//     carry the caller's labels and are not checked.
+//     starts from a call of the test (Hub.Backup, say) carry the test's
+//     labels, and those of time.AfterFunc none: they are not checked.
 //   - Store: the data directory, reopened read-only with the stores' own
 //     code, loads; every Thing in the directory has an owner (a valid
 //     agent ID) and its own TD; and inbox.Store.Check finds the requests
@@ -59,11 +59,13 @@
 // leaves such state on purpose (a crash image, a stranded request); the
 // reason is logged.
 //
-// # Clients
+// # Clients and helpers
 //
 // Dial connects a paho MQTT 5 client whose methods fail the test on error
 // (Sub, Pub, MustPub, Next, None, Ended); NewClient wraps a connection the
 // test opened itself, to see a refused CONNACK. Connect connects a client
-// of the SDK (package wot). WaitFor polls a condition. Every wait is
-// bounded by Timeout.
+// of the SDK (package wot). WritePacket and ReadPacket speak MQTT packet by
+// packet, for what a client library would not send. StartMochi starts a
+// bare Mochi broker, the baseline of benchmarks. Buffer collects a hub's
+// log. WaitFor polls a condition. Every wait is bounded by Timeout.
 package hubtest
