@@ -86,20 +86,5 @@ func reply(topic string, corr []byte, user ...string) *paho.PublishProperties {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// lockedBuffer collects log output written concurrently.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
+// lockedBuffer collects output written concurrently (hubtest.Buffer).
+type lockedBuffer = hubtest.Buffer

@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -91,22 +91,7 @@ func dialRaw(tb testing.TB, h *hub.Hub, clientID string, rcvbuf int) *rawConn {
 func (r *rawConn) send(pk packets.Packet) {
 	r.tb.Helper()
 	pk.ProtocolVersion = 5
-	var buf bytes.Buffer
-	var err error
-	switch pk.FixedHeader.Type {
-	case packets.Connect:
-		err = pk.ConnectEncode(&buf)
-	case packets.Subscribe:
-		err = pk.SubscribeEncode(&buf)
-	case packets.Publish:
-		err = pk.PublishEncode(&buf)
-	default:
-		err = fmt.Errorf("cannot encode %v", pk.FixedHeader.Type)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	if _, err := r.Write(buf.Bytes()); err != nil {
+	if err := hubtest.WritePacket(r, pk); err != nil {
 		r.tb.Fatal(err)
 	}
 }
@@ -117,38 +102,12 @@ func (r *rawConn) read() packets.Packet {
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
 	defer r.SetReadDeadline(time.Time{})
 	br := bufio.NewReader(r.Conn)
-	b, err := br.ReadByte()
+	pk, err := hubtest.ReadPacket(br, 5)
 	if err != nil {
 		r.tb.Fatalf("raw read: %v", err)
 	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
-		r.tb.Fatal(err)
-	}
-	n, _, err := packets.DecodeLength(br)
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(br, body); err != nil {
-		r.tb.Fatal(err)
-	}
 	if br.Buffered() > 0 {
 		r.tb.Fatalf("raw read: %d bytes of another packet buffered", br.Buffered())
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: 5}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Disconnect:
-		err = pk.DisconnectDecode(body)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
 	}
 	return pk
 }

@@ -111,37 +111,7 @@ func (c *protoConn) write(b []byte) {
 func (c *protoConn) next() (packets.Packet, error) {
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
-	b, err := c.br.ReadByte()
-	if err != nil {
-		return packets.Packet{}, err
-	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
-		return packets.Packet{}, err
-	}
-	n, _, err := packets.DecodeLength(c.br)
-	if err != nil {
-		return packets.Packet{}, err
-	}
-	fh.Remaining = n
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c.br, body); err != nil {
-		return packets.Packet{}, err
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: 5}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Disconnect:
-		err = pk.DisconnectDecode(body)
-	case packets.Publish:
-		err = pk.PublishDecode(body)
-	}
-	return pk, err
+	return hubtest.ReadPacket(c.br, 5)
 }
 
 // expect reads until a packet of type typ and returns it (PUBLISH and

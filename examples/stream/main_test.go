@@ -1,14 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/wotmq/wotmq/examples/internal/testhub"
+	"github.com/wotmq/wotmq/hubtest"
 )
 
 // TestStream runs the sensor and the consumer against an in-process hub
@@ -37,20 +36,5 @@ func TestStream(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer for several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects output written concurrently (hubtest.Buffer).
+type syncBuffer = hubtest.Buffer
