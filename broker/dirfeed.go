@@ -56,7 +56,7 @@ type feedSub struct {
 func newDirFeed(h *Hub) *dirFeed {
 	f := &dirFeed{tds: map[string][]byte{}, subs: map[*feedSub]struct{}{},
 		now: func() int64 { return h.opts.Now().UnixNano() }}
-	f.unlisten = h.listen(wot.ThingsRoot+"/+/td", f.onTD)
+	f.unlisten = h.core.Listen(wot.ThingsRoot+"/+/td", f.onTD)
 	return f
 }
 

@@ -20,6 +20,7 @@ import (
 
 // Media types of the Discovery API.
 const (
+	contentJSON       = "application/json"
 	contentTD         = "application/td+json"
 	contentLD         = "application/ld+json"
 	contentMergePatch = "application/merge-patch+json"
@@ -33,7 +34,7 @@ func (h *Hub) wellKnown(w http.ResponseWriter, r *http.Request) {
 		h.methods(w, r, http.MethodGet)
 		return
 	}
-	b, err := h.hubTD()
+	b, err := h.core.HubTD()
 	if err != nil {
 		h.problem(w, r, err)
 		return
@@ -103,7 +104,7 @@ func (h *Hub) twinBytes(e *directory.Entry) ([]byte, error) {
 	if b, ok := h.web.feed.td(e.ThingID); ok {
 		return b, nil
 	}
-	return h.twinTD(e.TD)
+	return h.core.TwinTD(e.TD)
 }
 
 // thingDescription serves /things/{id}: GET the twin TD (retrieveThing),
@@ -141,7 +142,7 @@ func (h *Hub) thingDescription(w http.ResponseWriter, r *http.Request, id authz.
 			if err := h.reserveFor(0); err != nil {
 				return err // a delete writes too (tombstones, the TD's removal)
 			}
-			if err := h.deleteThing(context.WithoutCancel(r.Context()), owner, thingID); err != nil {
+			if err := h.core.DeleteThing(context.WithoutCancel(r.Context()), owner, thingID); err != nil {
 				return err
 			}
 			w.WriteHeader(http.StatusNoContent)
@@ -270,7 +271,7 @@ func (h *Hub) registerTD(ctx context.Context, owner authz.Identity, thingID stri
 	if err := td.Validate(t, td.ValidateOptions{FormsOptional: true}); err != nil {
 		return invalidTD(err)
 	}
-	err = h.agentUpdateTD(context.WithoutCancel(ctx), owner, wot.Topic{Kind: wot.TopicAgentTD, AgentID: owner.ID, ThingID: thingID}, doc)
+	err = h.core.RegisterTD(context.WithoutCancel(ctx), owner, thingID, doc)
 	if err != nil {
 		return invalidTD(err)
 	}

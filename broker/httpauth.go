@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -14,8 +15,8 @@ import (
 // cookie on other requests would invite cross-site request forgery, a
 // token in other URLs would end up in logs and histories).
 const (
-	TokenCookie = "wotmq_token"
-	TokenQuery  = "access_token"
+	TokenCookie = twin.TokenCookie
+	TokenQuery  = twin.TokenQuery
 )
 
 // AnonymousHTTP names anonymous HTTP clients of a development hub that do

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -69,7 +70,7 @@ func invalidTD(err error) error {
 		}
 		return p
 	}
-	we := asWire(err)
+	we := twin.AsWire(err)
 	if we.Code != wot.CodeInvalidTD {
 		return err
 	}
@@ -93,7 +94,7 @@ func (h *Hub) problem(w http.ResponseWriter, r *http.Request, err error) {
 // problemAt is problem with an instance URI (the status URL of a failed
 // request).
 func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, instance string) {
-	we := asWire(err)
+	we := twin.AsWire(err)
 	p := Problem{Type: ProblemTypeBase + string(we.Code), Status: we.Code.HTTPStatus(), Detail: we.Message,
 		Instance: instance, Code: we.Code}
 	p.Title = http.StatusText(p.Status)

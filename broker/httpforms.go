@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // ContextDiscovery is the JSON-LD context of the WoT Discovery vocabulary
@@ -13,7 +14,32 @@ const ContextDiscovery = "https://www.w3.org/2022/wot/discovery"
 
 // sseSecurity names the security scheme of HTTP event-stream forms: what
 // the rest of HTTP accepts, plus a token as query parameter or cookie.
-const sseSecurity = "sse_sc"
+const sseSecurity = twin.SSESecurity
+
+// httpBinding is the HTTP binding's part in the TDs the core builds: its
+// forms and the Discovery API; nil without HTTP.
+func (h *Hub) httpBinding() twin.Binding {
+	if h.web.baseURL == "" {
+		return nil
+	}
+	return webForms{h}
+}
+
+// webForms is the twin.Binding of the HTTP binding.
+type webForms struct{ h *Hub }
+
+func (w webForms) Base(thingID string) string { return w.h.web.baseURL + thingPath(thingID) + "/" }
+func (w webForms) PropertyForms(thingID, name string, p *td.PropertyAffordance) []td.Form {
+	return w.h.httpPropertyForms(thingID, name, p)
+}
+func (w webForms) ActionForms(thingID, name string) []td.Form {
+	return w.h.httpActionForms(thingID, name)
+}
+func (w webForms) EventForms(thingID, name string) []td.Form {
+	return w.h.httpEventForms(thingID, name)
+}
+func (w webForms) ThingForms(t *td.Thing) []td.Form { return w.h.httpThingForms(t) }
+func (w webForms) HubTD(t *td.Thing)                { w.h.directoryAPI(t) }
 
 // httpForm builds one HTTP form; path is escaped (or a URI template).
 // Methods are the HTTP binding's defaults unless method is set; event
@@ -114,7 +140,7 @@ func (h *Hub) directoryAPI(t *td.Thing) {
 	}
 	t.Context = td.NewContext(append(t.Context.IRIs(), ContextDiscovery)...)
 	idVar := map[string]*td.DataSchema{"id": {Type: "string", Format: "iri-reference", Description: "the Thing's ID"}}
-	object := func(desc string) *td.DataSchema { return tdSchema(desc) }
+	object := func(desc string) *td.DataSchema { return twin.TDSchema(desc) }
 	form := func(path, method, contentType, response string) td.Form {
 		f := h.httpForm(nil, path, method, "")
 		f.Op = nil
@@ -178,17 +204,6 @@ func (h *Hub) directoryAPI(t *td.Thing) {
 	}
 }
 
-// tdSchema describes a Thing Description (or a part of one) as a data
-// schema: an object with its main members.
-func tdSchema(desc string) *td.DataSchema {
-	str := func(d string) *td.DataSchema { return &td.DataSchema{Type: "string", Description: d} }
-	return &td.DataSchema{Type: "object", Description: desc, Properties: map[string]*td.DataSchema{
-		"@context": {Description: "the TD context: https://www.w3.org/2022/wot/td/v1.1 (and more)"},
-		"id":       str("the Thing's ID"),
-		"title":    str("the Thing's title"),
-	}}
-}
-
 func mustJSON(v any) json.RawMessage {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -196,3 +211,5 @@ func mustJSON(v any) json.RawMessage {
 	}
 	return b
 }
+
+func ptr[T any](v T) *T { return &v }

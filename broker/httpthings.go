@@ -11,6 +11,7 @@ import (
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -284,14 +285,14 @@ func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity,
 	}
 	// Once accepted the request runs to its end whatever the client does.
 	ctx := context.WithoutCancel(r.Context())
-	req, err := h.submit(ctx, id, t, op, body, Submission{})
+	req, err := h.core.Submit(ctx, id, t, op, body, twin.Submission{})
 	if err != nil {
 		h.leave()
 		h.problemAt(w, r, err, statusPath(req))
 		return
 	}
 	final := make(chan *inbox.Request, 1)
-	defer h.watch(req.ID, func(x *inbox.Request) {
+	defer h.core.Watch(req.ID, func(x *inbox.Request) {
 		if x.Status.Final() {
 			select {
 			case final <- x:
@@ -431,7 +432,7 @@ func (h *Hub) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Ide
 	if rt.Request != "" {
 		payload, _ = json.Marshal(rt.Request)
 	}
-	st, err := h.cancel(context.WithoutCancel(r.Context()), id, wot.Topic{Kind: wot.TopicActionCancel, ThingID: rt.ThingID, Name: rt.Name}, payload)
+	st, err := h.core.Cancel(context.WithoutCancel(r.Context()), id, wot.Topic{Kind: wot.TopicActionCancel, ThingID: rt.ThingID, Name: rt.Name}, payload)
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Defaults for Options.
@@ -27,8 +27,8 @@ const (
 	DefaultWSAddr        = ":9001"
 	DefaultTLSAddr       = ":8883"
 	DefaultWSSAddr       = ":9443"
-	DefaultSweepInterval = time.Second
-	DefaultMaxQueue      = 1000
+	DefaultSweepInterval = twin.DefaultSweepInterval
+	DefaultMaxQueue      = twin.DefaultMaxQueue
 	DefaultHTTPAddr      = ":8080"
 	DefaultHTTPSAddr     = ":8443"
 	DefaultHTTPWait      = 10 * time.Second
@@ -176,19 +176,16 @@ type Hub struct {
 	presence   *presence.Store
 	authz      *authz.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
-	afterAck   sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
+	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
 	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
 	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
 	willMu     sync.Mutex
 	willTimers map[string]*time.Timer // client key -> a Will waiting for its delay
 	links      links                  // network connections Mochi is not done with (links.go)
-	watchers   watchers               // in-process listeners of request statuses
-	bus        bus                    // in-process listeners of the hub's publishes
-	signals    sessions               // real-time channel signalling sessions
+	core       *twin.Core             // the twin logic over the stores
 	streams    streamSet              // open event streams, for revocation (revoke.go)
 	srv        *mqtt.Server
-	window     int          // most requests delivered to one agent and not yet answered
-	self       *mqtt.Client // inline client the hub publishes with
+	self       *mqtt.Client // inline client the hub publishes with (inject.go)
 
 	tcp *listeners.TCP
 	ws  *wsListener
@@ -198,10 +195,7 @@ type Hub struct {
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
 	web     web    // the HTTP + SSE binding and Discovery API (http.go)
 
-	agents   clientSet      // connections subscribed to their requests topic
-	conns    clientSet      // all connections, by identity
-	locks    [64]sync.Mutex // per-agent request locks, by hash of the agent ID
-	gate     sync.RWMutex   // handlers hold it shared; Close takes it exclusively
+	gate     sync.RWMutex // handlers hold it shared; Close takes it exclusively
 	closed   bool
 	stop     chan struct{}
 	bg       sync.WaitGroup
@@ -225,8 +219,6 @@ type Stores struct {
 func New(opts Options, st Stores) (*Hub, error) {
 	opts.setDefaults()
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
-	h.agents.init()
-	h.conns.init()
 	h.links.init()
 	h.ops.init()
 	h.dir, h.inbox, h.outbox, h.presence, h.authz = st.Directory, st.Inbox, st.Outbox, st.Presence, st.Authz
@@ -239,7 +231,22 @@ func New(opts Options, st Stores) (*Hub, error) {
 	// half of its client queue: Mochi drops a QoS 1 message for a client
 	// whose queue is full, and a dropped request would stay delivered
 	// until the agent reconnects. More wait as pending.
-	h.window = max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2)
+	h.core = twin.New(twin.Options{
+		Directory: st.Directory, Inbox: st.Inbox, Outbox: st.Outbox, Presence: st.Presence, Authz: st.Authz,
+		Publisher:          publisher{h},
+		Logger:             h.log,
+		Now:                opts.Now,
+		Dev:                opts.Dev,
+		MaxQueue:           opts.MaxQueue,
+		Window:             max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2),
+		MaxThingsPerAgent:  opts.Limits.MaxThingsPerAgent,
+		MaxAffordances:     opts.Limits.MaxAffordances,
+		MaxPayload:         opts.Limits.MaxPayload,
+		RetentionOverrides: opts.RetentionOverrides,
+		SweepInterval:      opts.SweepInterval,
+		Backup:             opts.Backup,
+		Observe:            h.ops.observe,
+	})
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             false,
@@ -298,7 +305,7 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 
-	if err := h.restore(ctx); err != nil {
+	if err := h.core.Start(ctx, twin.Forms{MQTT: h.mqttURL, HTTP: h.httpBinding()}); err != nil {
 		return err
 	}
 	if h.opts.Limits.MinFreeDisk >= 0 {
@@ -313,8 +320,6 @@ func (h *Hub) Start(ctx context.Context) error {
 		h.bg.Add(1)
 		go h.diskLoop()
 	}
-	h.bg.Add(1)
-	go h.sweepLoop()
 	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
 		Bool("dev", h.opts.Dev).Int("things", h.dir.Len()).Msg("broker started")
 	return nil
@@ -372,6 +377,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.core.Close() // refuses connection events; messages in flight still finish
 	h.dropDelayedWills()
 	h.stopHTTP() // ends event streams; no HTTP handler runs after it
 	err := h.srv.Close()
@@ -396,16 +402,3 @@ func (h *Hub) enter() bool {
 }
 
 func (h *Hub) leave() { h.gate.RUnlock() }
-
-// agentLock returns the mutex that serialises request handling for an
-// agent: adding, delivering and finishing its requests.
-func (h *Hub) agentLock(agentID string) *sync.Mutex {
-	var x uint32 = 2166136261
-	for i := 0; i < len(agentID); i++ {
-		x = (x ^ uint32(agentID[i])) * 16777619
-	}
-	return &h.locks[x%uint32(len(h.locks))]
-}
-
-// itoa is strconv.Itoa, kept short for log fields.
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -386,22 +386,6 @@ func (b *bucket) take(now time.Time, rate, burst float64) float64 {
 	return b.tokens
 }
 
-// checkThingQuota refuses a new Thing for an agent that has registered
-// MaxThingsPerAgent already.
-func (h *Hub) checkThingQuota(agentID, thingID string) error {
-	max := h.opts.Limits.MaxThingsPerAgent
-	if max <= 0 {
-		return nil
-	}
-	if _, ok := h.dir.Get(thingID); ok {
-		return nil // an update
-	}
-	if n := len(h.dir.ByAgent(agentID)); n >= max {
-		return wot.Errorf(wot.CodeQuota, "agent %q has registered %d Things, the most the hub allows", agentID, n)
-	}
-	return nil
-}
-
 // storageError turns a full disk found by a write into storage_full.
 func (h *Hub) storageError(err error) error {
 	if errors.Is(err, syscall.ENOSPC) {

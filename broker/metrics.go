@@ -228,7 +228,7 @@ func (h *Hub) writeMetrics(e *expo) {
 	e.one("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
 	e.one("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
 	e.one("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
-	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.agents.count()))
+	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.core.AgentsOnline()))
 
 	e.family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
 	for k := range numKinds {
@@ -280,13 +280,6 @@ func (h *Hub) writeMetrics(e *expo) {
 		full = 1
 	}
 	e.one("wotmq_store_full", "gauge", "1 while writes are refused because the disk is nearly full.", full)
-}
-
-// count is the number of identities with a connection in the set.
-func (p *clientSet) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.online)
 }
 
 // sent counts a message the hub publishes.

@@ -8,6 +8,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -35,19 +36,6 @@ var (
 	revokedPassword = packets.Code{Code: 0x98, Reason: "administrative action: the account's password changed; connect again with the new one"}
 )
 
-// requesterKey carries, in the context of an admin request, the connection
-// that sent it.
-type requesterKey struct{}
-
-func withRequester(ctx context.Context, cl *mqtt.Client) context.Context {
-	return context.WithValue(ctx, requesterKey{}, cl)
-}
-
-func requester(ctx context.Context) *mqtt.Client {
-	cl, _ := ctx.Value(requesterKey{}).(*mqtt.Client)
-	return cl
-}
-
 // accountChanged is authz's OnChange: it ends the connections and streams
 // that a change voids.
 func (h *Hub) accountChanged(ctx context.Context, c authz.Change) {
@@ -57,7 +45,10 @@ func (h *Hub) accountChanged(ctx context.Context, c authz.Change) {
 		}
 		return
 	}
-	code, keep := revokedPassword, requester(ctx)
+	// The connection that changed its own password (it proved the
+	// current one) is kept.
+	keep, _ := twin.ConnOf(ctx).(*mqtt.Client)
+	code := revokedPassword
 	switch {
 	case c.Disabled:
 		code, keep = revokedDisabled, nil

@@ -120,14 +120,14 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Iden
 	live := make(chan twin.Message, sseBuffer)
 	// Listen before reading the store, so nothing falls between the two;
 	// what both return is sent once (by time).
-	defer h.listen(filter, func(m twin.Message) {
+	defer h.core.Listen(filter, func(m twin.Message) {
 		select {
 		case live <- m:
 		default:
 			fin.end() // too slow: the client resumes from the outbox
 		}
 	})()
-	defer h.listen(wot.TDTopic(thingID), func(m twin.Message) {
+	defer h.core.Listen(wot.TDTopic(thingID), func(m twin.Message) {
 		if len(m.Payload) == 0 {
 			fin.end() // the Thing was deleted
 		}

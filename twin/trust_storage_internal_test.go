@@ -1,18 +1,18 @@
-package broker
+package twin
 
 import (
 	"bytes"
 	"context"
-	"github.com/dgraph-io/badger/v4"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // TestSweepEndsWhenRequestsCannotFail answers the suspicion of issue 12,
@@ -24,7 +24,7 @@ import (
 // run, and say why.
 func TestSweepEndsWhenRequestsCannotFail(t *testing.T) {
 	now := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC) // a clock that never moves
-	sweep := func(t *testing.T, h *Hub) {
+	sweep := func(t *testing.T, h *Core) {
 		t.Helper()
 		done := make(chan struct{})
 		go func() {
@@ -57,17 +57,15 @@ func TestSweepEndsWhenRequestsCannotFail(t *testing.T) {
 	})
 }
 
-// storeExpiredHub opens a hub (not started) with n requests to an absent
+// storeExpiredHub opens a core (not started) with n requests to an absent
 // agent that expired a minute before now.
-func storeExpiredHub(t *testing.T, now time.Time, n int) (*Hub, *badger.DB, *storeLogBuffer) {
+func storeExpiredHub(t *testing.T, now time.Time, n int) (*Core, *badger.DB, *storeLogBuffer) {
 	t.Helper()
 	logs := &storeLogBuffer{}
-	log := zerolog.New(logs)
-	h, db := testHub(t, Options{TCPAddr: "off", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log,
-		Now: func() time.Time { return now }}, "")
+	h, db := testCore(t, Options{Dev: true, Logger: zerolog.New(logs), Now: func() time.Time { return now }}, "")
 	for range n {
 		r := &inbox.Request{AgentID: "away"}
-		r.Op, r.ThingID, r.Name, r.Expires = wot.OpInvokeAction, "urn:t", "a", now.Add(-time.Minute)
+		r.Op, r.ThingID, r.Name, r.Expires = wire.OpInvokeAction, "urn:t", "a", now.Add(-time.Minute)
 		if err := h.inbox.Add(context.Background(), r); err != nil {
 			t.Fatal(err)
 		}

@@ -1,33 +1,31 @@
-package broker
+package twin
 
 import (
 	"sync"
-
-	"github.com/wotmq/wotmq/twin"
 )
 
 // clientSet tracks connections per identity. The hub keeps two: the
 // connections of each identity, and those subscribed to the identity's
 // requests topic (the agent can receive requests while it has one).
-// Connections are keyed by their twin.ConnID (the MQTT adapter's client
+// Connections are keyed by their ConnID (the MQTT adapter's client
 // pointer), each with whether it speaks MQTT 3.1.1, so a session takeover (the same
 // client ID connecting again) never counts the agent gone by the old
 // connection's late disconnect.
 type clientSet struct {
 	mu     sync.Mutex
-	online map[string]map[twin.ConnID]bool
+	online map[string]map[ConnID]bool
 }
 
-func (p *clientSet) init() { p.online = make(map[string]map[twin.ConnID]bool) }
+func (p *clientSet) init() { p.online = make(map[string]map[ConnID]bool) }
 
 // add marks conn as a receiving connection of agent (legacy: an MQTT 3.1.1
 // one) and reports whether the agent was offline before.
-func (p *clientSet) add(agent string, conn twin.ConnID, legacy bool) bool {
+func (p *clientSet) add(agent string, conn ConnID, legacy bool) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
 	if set == nil {
-		set = make(map[twin.ConnID]bool)
+		set = make(map[ConnID]bool)
 		p.online[agent] = set
 	}
 	_, had := set[conn]
@@ -36,7 +34,7 @@ func (p *clientSet) add(agent string, conn twin.ConnID, legacy bool) bool {
 }
 
 // remove drops conn and reports whether the agent is now offline.
-func (p *clientSet) remove(agent string, conn twin.ConnID) bool {
+func (p *clientSet) remove(agent string, conn ConnID) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
@@ -76,4 +74,11 @@ func (p *clientSet) legacy(agent string) bool {
 		}
 	}
 	return false
+}
+
+// count is the number of identities with a connection in the set.
+func (p *clientSet) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.online)
 }

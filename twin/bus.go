@@ -1,10 +1,9 @@
-package broker
+package twin
 
 import (
 	"sync"
 
 	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/twin"
 )
 
 // watchers are in-process listeners for the statuses of requests (the HTTP
@@ -15,10 +14,10 @@ type watchers struct {
 	fns  map[string]map[int]func(*inbox.Request)
 }
 
-// watch registers fn for a request's statuses and returns a function that
+// Watch registers fn for a request's statuses and returns a function that
 // removes it. fn runs with the agent's lock held: it must not block.
-func (h *Hub) watch(id string, fn func(*inbox.Request)) func() {
-	w := &h.watchers
+func (c *Core) Watch(id string, fn func(*inbox.Request)) func() {
+	w := &c.watchers
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.fns == nil {
@@ -53,8 +52,8 @@ func (w *watchers) call(r *inbox.Request) {
 	}
 	w.mu.Unlock()
 	for _, fn := range fns {
-		c := *r
-		fn(&c)
+		cp := *r
+		fn(&cp)
 	}
 }
 
@@ -69,14 +68,14 @@ type bus struct {
 
 type busSub struct {
 	filter string
-	fn     func(twin.Message)
+	fn     func(Message)
 }
 
-// listen calls fn for every message the hub publishes on a topic that
+// Listen calls fn for every message the hub publishes on a topic that
 // matches filter, until the returned function is called. fn must not call
-// listen or the returned function.
-func (h *Hub) listen(filter string, fn func(twin.Message)) func() {
-	b := &h.bus
+// Listen or the returned function.
+func (c *Core) Listen(filter string, fn func(Message)) func() {
+	b := &c.bus
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs == nil {
@@ -92,7 +91,7 @@ func (h *Hub) listen(filter string, fn func(twin.Message)) func() {
 	}
 }
 
-func (b *bus) publish(m twin.Message) {
+func (b *bus) publish(m Message) {
 	b.mu.RLock()
 	defer b.mu.RUnlock()
 	for _, s := range b.subs {

@@ -1,4 +1,4 @@
-package broker
+package twin
 
 import (
 	"bytes"
@@ -11,8 +11,7 @@ import (
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
-	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // PresenceEvent is the name of the event the hub adds to every twin TD
@@ -25,48 +24,48 @@ func agentRecord(agent string, online bool, remote string, now time.Time) presen
 }
 
 func outboxEvent(thingID, name string, value []byte, sender string) outbox.Record {
-	return outbox.Record{Kind: wot.KindEvent, ThingID: thingID, Name: name, Value: value, Sender: sender}
+	return outbox.Record{Kind: wire.KindEvent, ThingID: thingID, Name: name, Value: value, Sender: sender}
 }
 
 // DesiredState and DeltaEntry are the wire records of desired state (see
 // package wot).
 type (
-	DesiredState = wot.DesiredState
-	DeltaEntry   = wot.DeltaEntry
+	DesiredState = wire.DesiredState
+	DeltaEntry   = wire.DeltaEntry
 )
 
 // publishDesired publishes (or clears) the retained desired state of a
 // property and the Thing's delta.
-func (h *Hub) publishDesired(ctx context.Context, thingID, name string) {
-	d, ok, err := h.inbox.GetDesired(ctx, thingID, name)
+func (c *Core) publishDesired(ctx context.Context, thingID, name string) {
+	d, ok, err := c.inbox.GetDesired(ctx, thingID, name)
 	if err != nil {
-		h.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot read desired state")
+		c.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot read desired state")
 		return
 	}
-	topic := wot.Topic{Kind: wot.TopicPropertyDesired, ThingID: thingID, Name: name}.String()
+	topic := wire.Topic{Kind: wire.TopicPropertyDesired, ThingID: thingID, Name: name}.String()
 	if !ok {
-		h.publish(topic, nil, true, nil)
+		c.publish(topic, nil, true, nil)
 	} else {
 		b, _ := json.Marshal(DesiredState{Value: d.Value, Time: d.Time, Version: d.Version, ActionID: d.ActionID})
-		h.publish(topic, b, true, nil)
+		c.publish(topic, b, true, nil)
 	}
-	h.publishDelta(ctx, thingID)
+	c.publishDelta(ctx, thingID)
 }
 
 // publishDelta publishes the retained delta of a Thing: every property
 // whose desired state differs from its reported value ({} when none does).
-func (h *Hub) publishDelta(ctx context.Context, thingID string) {
-	all, err := h.inbox.DesiredAll(ctx, thingID)
+func (c *Core) publishDelta(ctx context.Context, thingID string) {
+	all, err := c.inbox.DesiredAll(ctx, thingID)
 	if err != nil {
-		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot read desired state")
+		c.log.Error().Err(err).Str("thing", thingID).Msg("cannot read desired state")
 		return
 	}
 	delta := map[string]DeltaEntry{}
 	for _, d := range all {
 		e := DeltaEntry{Desired: d.Value, Version: d.Version, DesiredTime: d.Time}
-		rep, ok, err := h.outbox.Latest(ctx, thingID, wot.KindProperty, d.Name)
+		rep, ok, err := c.outbox.Latest(ctx, thingID, wire.KindProperty, d.Name)
 		if err != nil {
-			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot read reported state")
+			c.log.Error().Err(err).Str("thing", thingID).Msg("cannot read reported state")
 			return
 		}
 		if ok {
@@ -78,32 +77,32 @@ func (h *Hub) publishDelta(ctx context.Context, thingID string) {
 		delta[d.Name] = e
 	}
 	b, _ := json.Marshal(delta)
-	h.publish(wot.Topic{Kind: wot.TopicDelta, ThingID: thingID}.String(), b, true, nil)
+	c.publish(wire.Topic{Kind: wire.TopicDelta, ThingID: thingID}.String(), b, true, nil)
 }
 
 // reported updates the desired state after the agent reported a property
 // value. Conflict rule (docs/topics.md): the desired state ends when the
 // agent reports that value, or reports any value after it completed the
 // write that set it (the device has the last word on what it applied).
-func (h *Hub) reported(ctx context.Context, thingID, name string, value []byte) {
-	d, ok, err := h.inbox.GetDesired(ctx, thingID, name)
+func (c *Core) reported(ctx context.Context, thingID, name string, value []byte) {
+	d, ok, err := c.inbox.GetDesired(ctx, thingID, name)
 	if err != nil || !ok {
 		return
 	}
 	done := jsonEqual(d.Value, value)
 	if !done {
-		if r, err := h.inbox.Get(ctx, d.ActionID); err == nil && r.Status == wot.StatusCompleted {
+		if r, err := c.inbox.Get(ctx, d.ActionID); err == nil && r.Status == wire.StatusCompleted {
 			done = true
 		}
 	}
 	if done {
-		if _, err := h.inbox.ClearDesired(ctx, thingID, name, d.ActionID); err != nil {
-			h.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot clear desired state")
+		if _, err := c.inbox.ClearDesired(ctx, thingID, name, d.ActionID); err != nil {
+			c.log.Error().Err(err).Str("thing", thingID).Str("name", name).Msg("cannot clear desired state")
 		}
-		h.publishDesired(ctx, thingID, name)
+		c.publishDesired(ctx, thingID, name)
 		return
 	}
-	h.publishDelta(ctx, thingID)
+	c.publishDelta(ctx, thingID)
 }
 
 // jsonEqual compares two JSON documents by value: numbers by numeric
@@ -162,99 +161,99 @@ func equalValues(a, b any) bool {
 }
 
 // presenceRecord is the retained payload of things/{id}/presence.
-type presenceRecord = wot.PresenceState
+type presenceRecord = wire.PresenceState
 
 // setPresence records and publishes a Thing's presence if it changed. The
 // caller holds the agent's lock, so transitions of one agent's Things are
 // published in the order they were decided.
-func (h *Hub) setPresence(ctx context.Context, thingID, agent string, state wot.Presence, byAgent bool) {
-	p, changed, err := h.presence.Set(ctx, thingID, state, byAgent)
+func (c *Core) setPresence(ctx context.Context, thingID, agent string, state wire.Presence, byAgent bool) {
+	p, changed, err := c.presence.Set(ctx, thingID, state, byAgent)
 	if err != nil {
-		h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence")
+		c.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence")
 		return
 	}
 	if !changed {
 		return
 	}
 	b, _ := json.Marshal(presenceRecord{State: p.State, Since: p.Since, Seq: p.Seq})
-	h.publish(wot.Topic{Kind: wot.TopicPresence, ThingID: thingID}.String(), b, true, stamp(agent, p.Since))
-	if e, ok := h.dir.Get(thingID); ok && e.TD.Events[PresenceEvent] == nil {
+	c.publish(wire.Topic{Kind: wire.TopicPresence, ThingID: thingID}.String(), b, true, stamp(agent, p.Since))
+	if e, ok := c.dir.Get(thingID); ok && e.TD.Events[PresenceEvent] == nil {
 		// The twin TD describes presence as its event "presence": keep it
 		// in the event history like any other event, then publish it on the
 		// event topic stamped with the stored record's time (its cursor,
 		// which HTTP event streams resume from).
-		rec, err := h.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, b, agent), outbox.RetainDefault)
+		rec, err := c.outbox.Append(ctx, outboxEvent(thingID, PresenceEvent, b, agent), outbox.RetainDefault)
 		if err != nil {
-			h.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence event")
+			c.log.Error().Err(err).Str("thing", thingID).Msg("cannot store presence event")
 			rec.Time = p.Since
 		}
-		h.publish(wot.EventTopic(thingID, PresenceEvent), b, false, stamp(agent, rec.Time))
+		c.publish(wire.EventTopic(thingID, PresenceEvent), b, false, stamp(agent, rec.Time))
 	}
-	h.log.Debug().Str("thing", thingID).Str("state", string(state)).Uint64("seq", p.Seq).Msg("presence")
+	c.log.Debug().Str("thing", thingID).Str("state", string(state)).Uint64("seq", p.Seq).Msg("presence")
 }
 
 // agentConnected and agentDisconnected follow an agent's connections:
 // its Things are online while it has at least one, and offline (clean
 // DISCONNECT) or lost (connection broken) after the last one ends.
-func (h *Hub) agentConnected(agent, remote string, first bool) {
-	if !first || !h.enter() {
+func (c *Core) agentConnected(agent, remote string, first bool) {
+	if !first || !c.enter() {
 		return
 	}
-	defer h.leave()
+	defer c.leave()
 	ctx := context.Background()
-	mu := h.agentLock(agent)
+	mu := c.agentLock(agent)
 	mu.Lock()
 	defer mu.Unlock()
-	if !h.conns.connected(agent) {
+	if !c.conns.connected(agent) {
 		return
 	}
-	things := h.dir.ByAgent(agent)
-	if err := h.presence.SetAgent(ctx, agentRecord(agent, true, remote, h.opts.Now())); err != nil {
-		h.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
+	things := c.dir.ByAgent(agent)
+	if err := c.presence.SetAgent(ctx, agentRecord(agent, true, remote, c.opts.Now())); err != nil {
+		c.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
 	}
 	for _, e := range things {
-		h.setPresence(ctx, e.ThingID, agent, wot.PresenceOnline, false)
+		c.setPresence(ctx, e.ThingID, agent, wire.PresenceOnline, false)
 	}
 }
 
-func (h *Hub) agentDisconnected(agent, remote string, clean bool) {
-	if !h.enter() {
+func (c *Core) agentDisconnected(agent, remote string, clean bool) {
+	if !c.enter() {
 		return
 	}
-	defer h.leave()
+	defer c.leave()
 	ctx := context.Background()
-	mu := h.agentLock(agent)
+	mu := c.agentLock(agent)
 	mu.Lock()
 	defer mu.Unlock()
-	if h.conns.connected(agent) {
+	if c.conns.connected(agent) {
 		return // another connection of the agent is still up
 	}
-	if err := h.presence.SetAgent(ctx, agentRecord(agent, false, remote, h.opts.Now())); err != nil {
-		h.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
+	if err := c.presence.SetAgent(ctx, agentRecord(agent, false, remote, c.opts.Now())); err != nil {
+		c.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
 	}
-	state := wot.PresenceLost
+	state := wire.PresenceLost
 	if clean {
-		state = wot.PresenceOffline
+		state = wire.PresenceOffline
 	}
-	for _, e := range h.dir.ByAgent(agent) {
-		h.setPresence(ctx, e.ThingID, agent, state, false)
+	for _, e := range c.dir.ByAgent(agent) {
+		c.setPresence(ctx, e.ThingID, agent, state, false)
 	}
 }
 
 // agentPresence handles an agent setting one Thing's presence (a gateway
 // reporting a device behind it).
-func (h *Hub) agentPresence(ctx context.Context, who authz.Identity, t wot.Topic, pk *twin.Message) error {
-	if _, err := h.ownedThing(who, t.ThingID); err != nil {
+func (c *Core) agentPresence(ctx context.Context, who authz.Identity, t wire.Topic, pk *Message) error {
+	if _, err := c.ownedThing(who, t.ThingID); err != nil {
 		return err
 	}
 	id := who.ID
-	var state wot.Presence
+	var state wire.Presence
 	if err := json.Unmarshal(pk.Payload, &state); err != nil || !state.Valid() {
-		return wot.Errorf(wot.CodeInvalidPayload, "presence must be one of \"online\", \"offline\", \"lost\", \"sleeping\" (a JSON string)")
+		return wire.Errorf(wire.CodeInvalidPayload, "presence must be one of \"online\", \"offline\", \"lost\", \"sleeping\" (a JSON string)")
 	}
-	mu := h.agentLock(id)
+	mu := c.agentLock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	h.setPresence(ctx, t.ThingID, id, state, true)
+	c.setPresence(ctx, t.ThingID, id, state, true)
 	return nil
 }

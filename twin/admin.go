@@ -1,4 +1,4 @@
-package broker
+package twin
 
 import (
 	"context"
@@ -8,8 +8,7 @@ import (
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // AdminRequest is the payload of a request on wotmq/admin. Op names the
@@ -57,41 +56,41 @@ type AccountReply struct {
 // admin handles a request on wotmq/admin: it answers on the ResponseTopic
 // (status completed with the result, or failed with the error) and
 // returns the error for the PUBACK.
-func (h *Hub) admin(ctx context.Context, id authz.Identity, pk *twin.Message) error {
+func (c *Core) admin(ctx context.Context, id authz.Identity, pk *Message) error {
 	replyTo := pk.ResponseTopic
 	if replyTo == "" {
-		return wot.Errorf(wot.CodeInvalidPayload, "an admin request needs a ResponseTopic to answer on")
+		return wire.Errorf(wire.CodeInvalidPayload, "an admin request needs a ResponseTopic to answer on")
 	}
 	if err := authz.ReplyTopicFor(id, replyTo); err != nil {
 		return err
 	}
 	var req AdminRequest
 	if err := json.Unmarshal(pk.Payload, &req); err != nil {
-		return h.answer(replyTo, pk.CorrelationData, nil, wot.Errorf(wot.CodeInvalidPayload, "admin request: %v", err))
+		return c.answer(replyTo, pk.CorrelationData, nil, wire.Errorf(wire.CodeInvalidPayload, "admin request: %v", err))
 	}
-	out, err := h.adminDo(ctx, id, req)
+	out, err := c.adminDo(ctx, id, req)
 	if err == nil {
-		h.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
+		c.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
 	}
-	return h.answer(replyTo, pk.CorrelationData, out, err)
+	return c.answer(replyTo, pk.CorrelationData, out, err)
 }
 
 // answer replies to a query or command on the client's ResponseTopic:
 // status completed with out as JSON, or failed with the error (code and
 // message as user properties and payload). It returns err, for the PUBACK.
-func (h *Hub) answer(replyTo string, corr []byte, out any, err error) error {
-	user := []twin.Property{{Key: wot.PropStatus, Value: string(wot.StatusCompleted)}}
+func (c *Core) answer(replyTo string, corr []byte, out any, err error) error {
+	user := []Property{{Key: wire.PropStatus, Value: string(wire.StatusCompleted)}}
 	var body []byte
 	if err != nil {
-		we := asWire(err)
-		user = []twin.Property{{Key: wot.PropStatus, Value: string(wot.StatusFailed)},
-			{Key: wot.PropError, Value: string(we.Code)}, {Key: wot.PropMessage, Value: we.Message}}
+		we := AsWire(err)
+		user = []Property{{Key: wire.PropStatus, Value: string(wire.StatusFailed)},
+			{Key: wire.PropError, Value: string(we.Code)}, {Key: wire.PropMessage, Value: we.Message}}
 		body, _ = json.Marshal(we)
 	} else {
 		body, _ = json.Marshal(out)
 	}
-	user = append(user, twin.Property{Key: wot.PropTime, Value: h.opts.Now().UTC().Format(time.RFC3339Nano)})
-	h.inject(twin.Message{
+	user = append(user, Property{Key: wire.PropTime, Value: c.opts.Now().UTC().Format(time.RFC3339Nano)})
+	c.send(Message{
 		QoS:             1,
 		Topic:           replyTo,
 		Payload:         body,
@@ -101,10 +100,10 @@ func (h *Hub) answer(replyTo string, corr []byte, out any, err error) error {
 	return err
 }
 
-func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) (any, error) {
+func (c *Core) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) (any, error) {
 	need := func(op authz.Op) error {
 		if !authz.Allowed(id.Role, op) {
-			return wot.Errorf(wot.CodeDenied, "role %s may not %s", id.Role, op)
+			return wire.Errorf(wire.CodeDenied, "role %s may not %s", id.Role, op)
 		}
 		return nil
 	}
@@ -113,14 +112,14 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 		if err := need(authz.OpManageAccounts); err != nil {
 			return nil, err
 		}
-		return h.authz.List(), nil
+		return c.authz.List(), nil
 	case AdminAccountsAdd:
 		if err := need(authz.OpManageAccounts); err != nil {
 			return nil, err
 		}
 		role, err := authz.ParseRole(req.Role)
 		if err != nil {
-			return nil, wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+			return nil, wire.Errorf(wire.CodeInvalidPayload, "%v", err)
 		}
 		out := AccountReply{}
 		pw := ""
@@ -134,10 +133,10 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 		if req.Name != nil {
 			name = *req.Name
 		}
-		if err := h.authz.Add(ctx, req.ID, role, name, pw); err != nil {
+		if err := c.authz.Add(ctx, req.ID, role, name, pw); err != nil {
 			return nil, accountErr(err)
 		}
-		out.Account, _ = h.authz.Get(req.ID)
+		out.Account, _ = c.authz.Get(req.ID)
 		return out, nil
 	case AdminAccountsUpdate:
 		self := req.ID == "" || req.ID == id.ID
@@ -152,7 +151,7 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 			}
 		}
 		if req.Password != nil && self {
-			if err := h.proveCurrent(ctx, id, req.Current); err != nil {
+			if err := c.proveCurrent(ctx, id, req.Current); err != nil {
 				return nil, err
 			}
 		}
@@ -160,16 +159,16 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 		if req.Role != "" {
 			r, err := authz.ParseRole(req.Role)
 			if err != nil {
-				return nil, wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+				return nil, wire.Errorf(wire.CodeInvalidPayload, "%v", err)
 			}
 			role = &r
 		}
 		// A change of role, password or enabled state ends what the account
 		// has open (accountChanged, revoke.go).
-		if err := h.authz.Update(ctx, req.ID, role, req.Name, req.Enabled, req.Password); err != nil {
+		if err := c.authz.Update(ctx, req.ID, role, req.Name, req.Enabled, req.Password); err != nil {
 			return nil, accountErr(err)
 		}
-		a, _ := h.authz.Get(req.ID)
+		a, _ := c.authz.Get(req.ID)
 		return a, nil
 	case AdminToken:
 		if req.ID == "" {
@@ -184,18 +183,18 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 		if req.TTL != "" {
 			d, err := time.ParseDuration(req.TTL)
 			if err != nil || d <= 0 {
-				return nil, wot.Errorf(wot.CodeInvalidPayload, "ttl %q: want a duration such as 24h", req.TTL)
+				return nil, wire.Errorf(wire.CodeInvalidPayload, "ttl %q: want a duration such as 24h", req.TTL)
 			}
 			if d > authz.MaxTokenTTL { // found by FuzzAdminRequest: was an internal error
-				return nil, wot.Errorf(wot.CodeInvalidPayload, "ttl %q: at most %s", req.TTL, authz.MaxTokenTTL)
+				return nil, wire.Errorf(wire.CodeInvalidPayload, "ttl %q: at most %s", req.TTL, authz.MaxTokenTTL)
 			}
 			ttl = d
 		}
-		ttl, err := tokenLifetime(id, ttl, h.opts.Now())
+		ttl, err := tokenLifetime(id, ttl, c.opts.Now())
 		if err != nil {
 			return nil, err
 		}
-		tok, exp, err := h.authz.IssueToken(req.ID, ttl)
+		tok, exp, err := c.authz.IssueToken(req.ID, ttl)
 		if err != nil {
 			return nil, accountErr(err)
 		}
@@ -204,46 +203,46 @@ func (h *Hub) adminDo(ctx context.Context, id authz.Identity, req AdminRequest) 
 		if err := need(authz.OpManageThings); err != nil {
 			return nil, err
 		}
-		return h.adminThings(ctx, req)
+		return c.adminThings(ctx, req)
 	case AdminBackup:
-		return h.adminBackup(ctx, id, req.File)
+		return c.adminBackup(ctx, id, req.File)
 	}
-	return nil, wot.Errorf(wot.CodeInvalidPayload, "unknown admin op %q", req.Op)
+	return nil, wire.Errorf(wire.CodeInvalidPayload, "unknown admin op %q", req.Op)
 }
 
-func (h *Hub) adminThings(ctx context.Context, req AdminRequest) (any, error) {
-	e, ok := h.dir.Get(req.Thing)
+func (c *Core) adminThings(ctx context.Context, req AdminRequest) (any, error) {
+	e, ok := c.dir.Get(req.Thing)
 	if !ok {
-		return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", req.Thing)
+		return nil, wire.Errorf(wire.CodeUnknownThing, "no Thing %q", req.Thing)
 	}
 	switch req.Op {
 	case AdminThingsDelete:
-		return map[string]string{"deleted": req.Thing}, h.deleteThing(ctx, authz.Identity{ID: e.AgentID}, req.Thing)
+		return map[string]string{"deleted": req.Thing}, c.DeleteThing(ctx, authz.Identity{ID: e.AgentID}, req.Thing)
 	case AdminThingsReassign:
-		if err := wot.ValidateID(req.Agent); err != nil {
+		if err := wire.ValidateID(req.Agent); err != nil {
 			return nil, err
 		}
-		h.failThingRequests(ctx, e.AgentID, req.Thing)
-		if _, err := h.dir.Reassign(ctx, req.Thing, req.Agent); err != nil {
+		c.failThingRequests(ctx, e.AgentID, req.Thing)
+		if _, err := c.dir.Reassign(ctx, req.Thing, req.Agent); err != nil {
 			if errors.Is(err, directory.ErrNotFound) {
-				return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", req.Thing)
+				return nil, wire.Errorf(wire.CodeUnknownThing, "no Thing %q", req.Thing)
 			}
 			return nil, err
 		}
 		return map[string]string{"thing": req.Thing, "agent": req.Agent}, nil
 	}
 	acl := authz.ThingACL{Allow: req.Allow, Deny: req.Deny}
-	return acl, h.authz.SetThingACL(ctx, req.Thing, acl)
+	return acl, c.authz.SetThingACL(ctx, req.Thing, acl)
 }
 
 func accountErr(err error) error {
 	switch {
 	case errors.Is(err, authz.ErrNoAccount):
-		return wot.Errorf(wot.CodeUnknownAccount, "%v", err)
+		return wire.Errorf(wire.CodeUnknownAccount, "%v", err)
 	case errors.Is(err, authz.ErrExists), errors.Is(err, authz.ErrWeakPassword), errors.Is(err, authz.ErrBadID), errors.Is(err, authz.ErrBadRole):
-		return wot.Errorf(wot.CodeInvalidPayload, "%v", err)
+		return wire.Errorf(wire.CodeInvalidPayload, "%v", err)
 	case errors.Is(err, authz.ErrDisabled):
-		return wot.Errorf(wot.CodeDenied, "%v", err)
+		return wire.Errorf(wire.CodeDenied, "%v", err)
 	}
 	return err
 }
@@ -252,15 +251,15 @@ func accountErr(err error) error {
 // its own password must give: a token (or a session left open) must not be
 // enough to take the account over. The check is throttled like a login
 // from the client's address.
-func (h *Hub) proveCurrent(ctx context.Context, id authz.Identity, current *string) error {
+func (c *Core) proveCurrent(ctx context.Context, id authz.Identity, current *string) error {
 	if current == nil {
-		return wot.Errorf(wot.CodeDenied, "changing your own password needs the current one (field \"current\")")
+		return wire.Errorf(wire.CodeDenied, "changing your own password needs the current one (field \"current\")")
 	}
-	if _, err := h.authz.Login(ctx, id.ID, *current, id.Remote); err != nil {
+	if _, err := c.authz.Login(ctx, id.ID, *current, id.Remote); err != nil {
 		if errors.Is(err, authz.ErrThrottled) {
-			return wot.Errorf(wot.CodeQuota, "too many failed logins; try again later")
+			return wire.Errorf(wire.CodeQuota, "too many failed logins; try again later")
 		}
-		return wot.Errorf(wot.CodeDenied, "the current password is wrong")
+		return wire.Errorf(wire.CodeDenied, "the current password is wrong")
 	}
 	return nil
 }
@@ -278,12 +277,41 @@ func tokenLifetime(id authz.Identity, ttl time.Duration, now time.Time) (time.Du
 	left := id.Expires.Sub(now)
 	switch {
 	case left <= 0:
-		return 0, wot.Errorf(wot.CodeDenied, "the token this connection logged in with has expired; log in again")
+		return 0, wire.Errorf(wire.CodeDenied, "the token this connection logged in with has expired; log in again")
 	case ttl == 0:
 		return min(authz.DefaultTokenTTL, left), nil
 	case ttl > left:
-		return 0, wot.Errorf(wot.CodeDenied, "a token made with a token cannot outlive it (yours expires at %s); log in with the password for a longer one",
+		return 0, wire.Errorf(wire.CodeDenied, "a token made with a token cannot outlive it (yours expires at %s); log in with the password for a longer one",
 			id.Expires.UTC().Format(time.RFC3339))
 	}
 	return ttl, nil
+}
+
+// AdminBackup is the admin operation that writes an online backup of the
+// store to a file in the hub's backup directory (admin only: a backup
+// holds password hashes and the token key).
+const AdminBackup = "backup"
+
+// BackupReply answers AdminBackup.
+type BackupReply struct {
+	// File is the backup's path on the hub's host.
+	File string `json:"file"`
+	// Bytes is the backup's size.
+	Bytes int64 `json:"bytes"`
+	// Version is the store version the backup holds everything up to.
+	Version uint64 `json:"version"`
+	// Took is how long the backup took, e.g. "1.2s".
+	Took string `json:"took"`
+}
+
+// adminBackup runs AdminBackup for an identity, through Options.Backup
+// (the composition root owns the store).
+func (c *Core) adminBackup(ctx context.Context, id authz.Identity, file string) (any, error) {
+	if !authz.Allowed(id.Role, authz.OpManageAccounts) {
+		return nil, wire.Errorf(wire.CodeDenied, "role %s may not back up the hub", id.Role)
+	}
+	if c.opts.Backup == nil {
+		return nil, wire.Errorf(wire.CodeInternal, "this hub takes no backups")
+	}
+	return c.opts.Backup(ctx, file)
 }
