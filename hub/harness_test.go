@@ -100,7 +100,7 @@ func dial(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *client {
 	for _, o := range opts {
 		o(cp)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := c.Connect(ctx, cp); err != nil {
 		tb.Fatalf("%s: connect: %v", id, err)
@@ -115,7 +115,7 @@ func (c *client) subscribe(filters ...string) {
 	for _, f := range filters {
 		s.Subscriptions = append(s.Subscriptions, paho.SubscribeOptions{Topic: f, QoS: 1})
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sa, err := c.Subscribe(ctx, s)
 	if err != nil {
@@ -132,7 +132,7 @@ func (c *client) subscribe(filters ...string) {
 // reason string.
 func (c *client) publish(topic string, payload []byte, props *paho.PublishProperties) (byte, string) {
 	c.tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	resp, err := c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload, Properties: props})
 	if resp == nil {

@@ -70,7 +70,7 @@ func dialWatched(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *watched
 	for _, o := range opts {
 		o(cp)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := w.Connect(ctx, cp); err != nil {
 		tb.Fatalf("%s: connect: %v", id, err)
@@ -100,7 +100,7 @@ func (w *watched) ended(tb testing.TB) *paho.Disconnect {
 // server is about to close).
 func (w *watched) publishAsync(topic string, payload []byte) {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = w.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
 	}()
