@@ -1,8 +1,10 @@
 // Package broker embeds the Mochi MQTT 5 broker for the wotmq hub: its
-// hooks, guard and limits, listeners, authentication and Wills; a packet
-// becomes a twin.Message once, at its edge (convert.go). Until they move
-// to packages of their own it also holds the twin logic and the HTTP + SSE
-// binding (docs/architecture.md, "The split").
+// hooks, guard and limits, listeners, authentication and Wills. A packet
+// becomes a twin.Message once, at its edge (convert.go), and goes to the
+// twin core (package twin), which publishes back through the hub's inline
+// client (inject.go, the core's twin.Publisher). Until it moves to a
+// package of its own the broker also holds the HTTP + SSE binding, over
+// the core's exported API (docs/architecture.md, "The split").
 //
 // # Running a hub
 //
@@ -31,11 +33,11 @@
 // # Message path
 //
 // One Mochi hook (hook.go) sees every connect, publish, subscribe and
-// delivery. Publishes on the wotmq topic scheme (package wot) are handled
-// by the hub and never relayed as they are: agent operations are checked
-// against the directory and the TD's data schemas, stored (directory,
-// outbox, inbox), then published by the hub on the consumer-facing twin
-// topics through an inline client. Refusals carry an MQTT 5 reason code and
+// delivery. Publishes on the wotmq topic scheme (package wire) are handled
+// by the twin core (twin.Core.Publish) and never relayed as they are:
+// agent operations are checked against the directory and the TD's data
+// schemas, stored (directory, outbox, inbox), then published by the hub
+// on the consumer-facing twin topics through an inline client. Refusals carry an MQTT 5 reason code and
 // a reason string. See docs/architecture.md and docs/topics.md.
 //
 // # Durability
