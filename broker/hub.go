@@ -312,6 +312,7 @@ func (h *Hub) Start(ctx context.Context) error {
 		h.checkDisk() // before the first client can write
 	}
 	if err := h.srv.Serve(); err != nil {
+		h.core.Close() // its sweep started with it
 		return fmt.Errorf("broker: serve: %w", err)
 	}
 	h.serveHTTP()
