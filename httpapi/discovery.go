@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/td"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Media types of the Discovery API.
@@ -29,7 +29,7 @@ const (
 // wellKnown serves the hub's own TD, a Thing Description Directory (WoT
 // Discovery, "Exploration"). It needs no credentials: it describes how to
 // authenticate and nothing about the twins.
-func (h *Hub) wellKnown(w http.ResponseWriter, r *http.Request) {
+func (h *Server) wellKnown(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.methods(w, r, http.MethodGet)
 		return
@@ -44,7 +44,7 @@ func (h *Hub) wellKnown(w http.ResponseWriter, r *http.Request) {
 
 // directory serves /things: GET lists the twin TDs the client may read,
 // POST registers a TD without an ID (the hub names it urn:uuid:...).
-func (h *Hub) directory(w http.ResponseWriter, r *http.Request, id authz.Identity) {
+func (h *Server) directory(w http.ResponseWriter, r *http.Request, id authz.Identity) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.gated(w, r, func() error { return h.listThings(w, r, id) })
@@ -57,9 +57,9 @@ func (h *Hub) directory(w http.ResponseWriter, r *http.Request, id authz.Identit
 
 // listThings answers a page of twin TDs, ordered by ID, as a JSON array
 // (application/ld+json); Link rel="next" names the following page.
-func (h *Hub) listThings(w http.ResponseWriter, r *http.Request, id authz.Identity) error {
+func (h *Server) listThings(w http.ResponseWriter, r *http.Request, id authz.Identity) error {
 	if !authz.Allowed(id.Role, authz.OpReadTD) {
-		return wot.Errorf(wot.CodeDenied, "role %s may not %s", id.Role, authz.OpReadTD)
+		return wire.Errorf(wire.CodeDenied, "role %s may not %s", id.Role, authz.OpReadTD)
 	}
 	q := r.URL.Query()
 	offset, limit, err := parsePage(q)
@@ -100,7 +100,7 @@ func pageLink(path string, q url.Values, offset, limit int) string {
 }
 
 // twinBytes is the current twin TD of a directory entry.
-func (h *Hub) twinBytes(e *directory.Entry) ([]byte, error) {
+func (h *Server) twinBytes(e *directory.Entry) ([]byte, error) {
 	if b, ok := h.web.feed.td(e.ThingID); ok {
 		return b, nil
 	}
@@ -110,7 +110,7 @@ func (h *Hub) twinBytes(e *directory.Entry) ([]byte, error) {
 // thingDescription serves /things/{id}: GET the twin TD (retrieveThing),
 // PUT a TD (createThing, updateThing), PATCH a merge patch
 // (partiallyUpdateThing), DELETE (deleteThing).
-func (h *Hub) thingDescription(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) {
+func (h *Server) thingDescription(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
 		h.gated(w, r, func() error {
@@ -133,7 +133,7 @@ func (h *Hub) thingDescription(w http.ResponseWriter, r *http.Request, id authz.
 		h.gated(w, r, func() error {
 			e, ok := h.dir.Get(thingID)
 			if !ok && (authz.Allowed(id.Role, authz.OpExpose) || authz.Allowed(id.Role, authz.OpManageThings)) {
-				return wot.Errorf(wot.CodeUnknownThing, "no Thing %q to delete", thingID)
+				return wire.Errorf(wire.CodeUnknownThing, "no Thing %q to delete", thingID)
 			}
 			owner, err := h.tdWriter(id, e, ok, thingID)
 			if err != nil {
@@ -158,16 +158,16 @@ func (h *Hub) thingDescription(w http.ResponseWriter, r *http.Request, id authz.
 // Things registers new ones (and then owns them, as with AgentUpdateTD)
 // and changes its own; an account that may manage Things (admin) changes
 // and deletes any existing one on behalf of its owner.
-func (h *Hub) tdWriter(id authz.Identity, e *directory.Entry, exists bool, thingID string) (authz.Identity, error) {
+func (h *Server) tdWriter(id authz.Identity, e *directory.Entry, exists bool, thingID string) (authz.Identity, error) {
 	switch {
 	case exists && authz.Allowed(id.Role, authz.OpManageThings):
 		return authz.Identity{ID: e.AgentID, Role: authz.RoleAgent}, nil
 	case !authz.Allowed(id.Role, authz.OpExpose) && authz.Allowed(id.Role, authz.OpManageThings):
-		return id, wot.Errorf(wot.CodeDenied, "role %s changes and deletes registered Things; agent and service accounts register them", id.Role)
+		return id, wire.Errorf(wire.CodeDenied, "role %s changes and deletes registered Things; agent and service accounts register them", id.Role)
 	case !authz.Allowed(id.Role, authz.OpExpose):
-		return id, wot.Errorf(wot.CodeDenied, "role %s may not register or change Things", id.Role)
+		return id, wire.Errorf(wire.CodeDenied, "role %s may not register or change Things", id.Role)
 	case exists && e.AgentID != id.ID:
-		return id, wot.Errorf(wot.CodeDenied, "Thing %q is registered by another agent", thingID)
+		return id, wire.Errorf(wire.CodeDenied, "Thing %q is registered by another agent", thingID)
 	}
 	return id, nil
 }
@@ -175,7 +175,7 @@ func (h *Hub) tdWriter(id authz.Identity, e *directory.Entry, exists bool, thing
 // putThing is createThing and updateThing: PUT /things/{id} with a TD
 // (application/td+json). 201 Created for a new Thing, 204 for a replaced
 // one; an invalid TD is refused with its validationErrors.
-func (h *Hub) putThing(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
+func (h *Server) putThing(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
 	e, exists := h.dir.Get(thingID)
 	owner, err := h.tdWriter(id, e, exists, thingID)
 	if err != nil {
@@ -200,9 +200,9 @@ func (h *Hub) putThing(w http.ResponseWriter, r *http.Request, id authz.Identity
 // createAnonymous is createAnonymousThing: POST /things with a TD without
 // an id; the hub names the Thing urn:uuid:... and answers 201 with its
 // URL in Location.
-func (h *Hub) createAnonymous(w http.ResponseWriter, r *http.Request, id authz.Identity) error {
+func (h *Server) createAnonymous(w http.ResponseWriter, r *http.Request, id authz.Identity) error {
 	if !authz.Allowed(id.Role, authz.OpExpose) {
-		return wot.Errorf(wot.CodeDenied, "role %s may not register Things", id.Role)
+		return wire.Errorf(wire.CodeDenied, "role %s may not register Things", id.Role)
 	}
 	body, err := h.readInput(r, mediaTD...)
 	if err != nil {
@@ -213,7 +213,7 @@ func (h *Hub) createAnonymous(w http.ResponseWriter, r *http.Request, id authz.I
 		return err
 	}
 	if t.ID != "" {
-		return invalidTD(wot.Errorf(wot.CodeInvalidTD, "$.id: a TD posted to /things must not have an id (PUT it to /things/{id} instead)"))
+		return invalidTD(wire.Errorf(wire.CodeInvalidTD, "$.id: a TD posted to /things must not have an id (PUT it to /things/{id} instead)"))
 	}
 	t.ID = newThingID()
 	if body, err = td.Marshal(t); err != nil {
@@ -229,10 +229,10 @@ func (h *Hub) createAnonymous(w http.ResponseWriter, r *http.Request, id authz.I
 
 // patchThing is partiallyUpdateThing: PATCH /things/{id} with a JSON Merge
 // Patch (application/merge-patch+json) applied to the registered TD.
-func (h *Hub) patchThing(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
+func (h *Server) patchThing(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
 	e, exists := h.dir.Get(thingID)
 	if !exists && (authz.Allowed(id.Role, authz.OpExpose) || authz.Allowed(id.Role, authz.OpManageThings)) {
-		return wot.Errorf(wot.CodeUnknownThing, "no Thing %q to patch; PUT its TD to create it", thingID)
+		return wire.Errorf(wire.CodeUnknownThing, "no Thing %q to patch; PUT its TD to create it", thingID)
 	}
 	owner, err := h.tdWriter(id, e, exists, thingID)
 	if err != nil {
@@ -248,7 +248,7 @@ func (h *Hub) patchThing(w http.ResponseWriter, r *http.Request, id authz.Identi
 	}
 	doc, err := applyMergePatch(cur, patch)
 	if err != nil {
-		return wot.Errorf(wot.CodeInvalidPayload, "the merge patch is not one JSON value")
+		return wire.Errorf(wire.CodeInvalidPayload, "the merge patch is not one JSON value")
 	}
 	if err := h.registerTD(r.Context(), owner, thingID, doc); err != nil {
 		return err
@@ -259,13 +259,13 @@ func (h *Hub) patchThing(w http.ResponseWriter, r *http.Request, id authz.Identi
 
 // registerTD validates a TD for thingID, answering every problem as a
 // validation error, and registers it like AgentUpdateTD as owner.
-func (h *Hub) registerTD(ctx context.Context, owner authz.Identity, thingID string, doc []byte) error {
+func (h *Server) registerTD(ctx context.Context, owner authz.Identity, thingID string, doc []byte) error {
 	t, err := parseTD(doc)
 	if err != nil {
 		return err
 	}
 	if t.ID != "" && t.ID != thingID {
-		return invalidTD(wot.Errorf(wot.CodeInvalidTD, "$.id: %q differs from the Thing ID in the URL (%q)", t.ID, thingID))
+		return invalidTD(wire.Errorf(wire.CodeInvalidTD, "$.id: %q differs from the Thing ID in the URL (%q)", t.ID, thingID))
 	}
 	t.ID = thingID
 	if err := td.Validate(t, td.ValidateOptions{FormsOptional: true}); err != nil {
@@ -282,7 +282,7 @@ func (h *Hub) registerTD(ctx context.Context, owner authz.Identity, thingID stri
 // error.
 func parseTD(doc []byte) (*td.Thing, error) {
 	if len(doc) == 0 {
-		return nil, invalidTD(wot.Errorf(wot.CodeInvalidTD, "$: the body is empty; send a Thing Description"))
+		return nil, invalidTD(wire.Errorf(wire.CodeInvalidTD, "$: the body is empty; send a Thing Description"))
 	}
 	t, err := td.Parse(doc)
 	if err != nil {
@@ -290,7 +290,7 @@ func parseTD(doc []byte) (*td.Thing, error) {
 		if !strings.HasPrefix(msg, "$") {
 			msg = "$: " + msg
 		}
-		return nil, invalidTD(wot.Errorf(wot.CodeInvalidTD, "%s", msg))
+		return nil, invalidTD(wire.Errorf(wire.CodeInvalidTD, "%s", msg))
 	}
 	return t, nil
 }
@@ -314,7 +314,7 @@ func newThingID() string {
 // their kind; their data is {"id": ...}, or with diff=true the created TD
 // or the merge patch of an update (with its id). Last-Event-ID resumes
 // from the events the hub still remembers (dirFeedSize).
-func (h *Hub) directoryEvents(w http.ResponseWriter, r *http.Request, id authz.Identity, kind string) {
+func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id authz.Identity, kind string) {
 	if r.Method != http.MethodGet {
 		h.methods(w, r, http.MethodGet)
 		return
@@ -322,11 +322,11 @@ func (h *Hub) directoryEvents(w http.ResponseWriter, r *http.Request, id authz.I
 	switch kind {
 	case "", eventThingCreated, eventThingUpdated, eventThingDeleted:
 	default:
-		h.problem(w, r, wot.Errorf(wot.CodeNotFound, "no event stream %q: use %s, %s or %s", kind, eventThingCreated, eventThingUpdated, eventThingDeleted))
+		h.problem(w, r, wire.Errorf(wire.CodeNotFound, "no event stream %q: use %s, %s or %s", kind, eventThingCreated, eventThingUpdated, eventThingDeleted))
 		return
 	}
 	if !authz.Allowed(id.Role, authz.OpReadTD) {
-		h.problem(w, r, wot.Errorf(wot.CodeDenied, "role %s may not %s", id.Role, authz.OpReadTD))
+		h.problem(w, r, wire.Errorf(wire.CodeDenied, "role %s may not %s", id.Role, authz.OpReadTD))
 		return
 	}
 	diff, err := parseDiff(r.URL.Query())

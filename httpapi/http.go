@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // MaxHTTPWait bounds how long an HTTP request may ask to wait for an
@@ -56,7 +56,7 @@ type web struct {
 // listenHTTP binds the HTTP and HTTPS listeners (so that bind errors stop
 // Start and form hrefs know the ports) and starts following the directory.
 // Serving starts in serveHTTP, once the retained state is restored.
-func (h *Hub) listenHTTP() error {
+func (h *Server) listenHTTP() error {
 	w := &h.web
 	if h.opts.HTTPAddr != "off" {
 		ln, err := net.Listen("tcp", h.opts.HTTPAddr)
@@ -89,7 +89,7 @@ func (h *Hub) listenHTTP() error {
 }
 
 // serveHTTP starts serving on the bound listeners and advertises the API.
-func (h *Hub) serveHTTP() {
+func (h *Server) serveHTTP() {
 	w := &h.web
 	if w.cancel == nil {
 		return
@@ -130,7 +130,7 @@ func (h *Hub) serveHTTP() {
 // once the body is read, so event streams and requests waiting for their
 // outcome outlive it (TestHTTPTimeouts). There is no WriteTimeout: it
 // would end them.
-func (h *Hub) newHTTPServer() *http.Server {
+func (h *Server) newHTTPServer() *http.Server {
 	w := &h.web
 	return &http.Server{
 		Handler:           &api{h: h},
@@ -145,7 +145,7 @@ func (h *Hub) newHTTPServer() *http.Server {
 
 // stopHTTP stops the HTTP side: it ends event streams and waiting
 // requests, then shuts the server down. It is safe without a start.
-func (h *Hub) stopHTTP() {
+func (h *Server) stopHTTP() {
 	w := &h.web
 	if w.cancel == nil {
 		return
@@ -180,7 +180,7 @@ func (h *Hub) stopHTTP() {
 }
 
 // HTTPAddr is the bound HTTP address ("" when disabled).
-func (h *Hub) HTTPAddr() string {
+func (h *Server) HTTPAddr() string {
 	if h.web.plain == nil {
 		return ""
 	}
@@ -188,7 +188,7 @@ func (h *Hub) HTTPAddr() string {
 }
 
 // HTTPSAddr is the bound HTTPS address ("" when disabled).
-func (h *Hub) HTTPSAddr() string {
+func (h *Server) HTTPSAddr() string {
 	if h.web.secure == nil {
 		return ""
 	}
@@ -197,7 +197,7 @@ func (h *Hub) HTTPSAddr() string {
 
 // api routes every HTTP request. It parses escaped paths itself (the
 // standard mux would clean %2F.. in Thing IDs into other paths).
-type api struct{ h *Hub }
+type api struct{ h *Server }
 
 func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := a.h
@@ -226,9 +226,9 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	who = id
 	if isEventStream(r) {
-		limit := h.opts.Limits.MaxStreams
+		limit := h.opts.MaxStreams
 		if !h.web.streams.open(id.ID, limit) {
-			h.problem(w, r, wot.Errorf(wot.CodeQuota, "account %q has %d event streams open, the most the hub allows; close one first", id.ID, limit))
+			h.problem(w, r, wire.Errorf(wire.CodeQuota, "account %q has %d event streams open, the most the hub allows; close one first", id.ID, limit))
 			return
 		}
 		defer h.web.streams.close(id.ID)
@@ -246,7 +246,7 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case p == eventsPath || strings.HasPrefix(p, eventsPath+"/"):
 		h.directoryEvents(w, r, id, strings.TrimPrefix(strings.TrimPrefix(p, eventsPath), "/"))
 	default:
-		h.problem(w, r, wot.Errorf(wot.CodeNotFound, "no resource at %s; start at %s", p, wellKnownPath))
+		h.problem(w, r, wire.Errorf(wire.CodeNotFound, "no resource at %s; start at %s", p, wellKnownPath))
 	}
 }
 
@@ -268,9 +268,9 @@ func cors(w http.ResponseWriter, r *http.Request) {
 }
 
 // methods answers a request whose method the resource does not support.
-func (h *Hub) methods(w http.ResponseWriter, r *http.Request, allowed ...string) {
+func (h *Server) methods(w http.ResponseWriter, r *http.Request, allowed ...string) {
 	w.Header().Set("Allow", strings.Join(allowed, ", "))
-	h.problem(w, r, wot.Errorf(wot.CodeMethodNotAllowed, "%s %s: use %s", r.Method, r.URL.EscapedPath(), strings.Join(allowed, " or ")))
+	h.problem(w, r, wire.Errorf(wire.CodeMethodNotAllowed, "%s %s: use %s", r.Method, r.URL.EscapedPath(), strings.Join(allowed, " or ")))
 }
 
 // statusRecorder remembers the status for the access log. Unwrap lets

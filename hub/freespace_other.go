@@ -1,6 +1,6 @@
 //go:build !unix
 
-package broker
+package hub
 
 import (
 	"errors"
@@ -8,5 +8,5 @@ import (
 
 // freeSpace is not implemented here: the disk guard stays off.
 func freeSpace(dir string) (uint64, error) {
-	return 0, errors.New("broker: free disk space unknown on this system")
+	return 0, errors.New("hub: free disk space unknown on this system")
 }

@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Directory event kinds (WoT Discovery, "Notification").
@@ -53,10 +53,10 @@ type feedSub struct {
 	fin *ending
 }
 
-func newDirFeed(h *Hub) *dirFeed {
+func newDirFeed(h *Server) *dirFeed {
 	f := &dirFeed{tds: map[string][]byte{}, subs: map[*feedSub]struct{}{},
 		now: func() int64 { return h.opts.Now().UnixNano() }}
-	f.unlisten = h.core.Listen(wot.ThingsRoot+"/+/td", f.onTD)
+	f.unlisten = h.core.Listen(wire.ThingsRoot+"/+/td", f.onTD)
 	return f
 }
 
@@ -78,8 +78,8 @@ func (f *dirFeed) stop() {
 
 // onTD runs on the publishing goroutine (bus): it must not block.
 func (f *dirFeed) onTD(m twin.Message) {
-	t, err := wot.ParseTopic(m.Topic)
-	if err != nil || t.Kind != wot.TopicTD {
+	t, err := wire.ParseTopic(m.Topic)
+	if err != nil || t.Kind != wire.TopicTD {
 		return
 	}
 	f.mu.Lock()

@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"errors"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // What the HTTP side lets one client hold: bodies (media type, size,
@@ -35,7 +35,7 @@ var (
 // Content-Type is taken as JSON (curl -d and node-wot set one; simple
 // clients may not). The body is at most maxBodyBytes, read within the
 // read timeout, and the write must fit the disk reserve.
-func (h *Hub) readInput(r *http.Request, media ...string) ([]byte, error) {
+func (h *Server) readInput(r *http.Request, media ...string) ([]byte, error) {
 	if err := checkMedia(r, media); err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func checkMedia(r *http.Request, media []string) error {
 	if len(media) > 0 {
 		want = strings.Join(media, " or ")
 	}
-	return wot.Errorf(wot.CodeUnsupportedMedia, "Content-Type %q: send %s", ct, want)
+	return wire.Errorf(wire.CodeUnsupportedMedia, "Content-Type %q: send %s", ct, want)
 }
 
 // isJSONMedia reports whether a (lower-case) media type is JSON:
@@ -86,13 +86,13 @@ func isJSONMedia(mt string) bool {
 	return ok && (sub == "json" || (strings.HasSuffix(sub, "+json") && len(sub) > len("+json")))
 }
 
-func tooLarge() *wot.Error {
-	return wot.Errorf(wot.CodeTooLarge, "the body is over %d bytes", maxBodyBytes)
+func tooLarge() *wire.Error {
+	return wire.Errorf(wire.CodeTooLarge, "the body is over %d bytes", maxBodyBytes)
 }
 
 // bodyRefused is a body the hub stopped reading (too large, too slow):
 // its connection closes after the answer.
-type bodyRefused struct{ err *wot.Error }
+type bodyRefused struct{ err *wire.Error }
 
 func (e *bodyRefused) Error() string { return e.err.Error() }
 func (e *bodyRefused) Unwrap() error { return e.err }
@@ -105,9 +105,9 @@ func bodyError(err error) error {
 	case errors.As(err, &mbe):
 		return &bodyRefused{tooLarge()}
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return &bodyRefused{wot.Errorf(wot.CodeRequestTimeout, "the body did not arrive within the hub's read timeout")}
+		return &bodyRefused{wire.Errorf(wire.CodeRequestTimeout, "the body did not arrive within the hub's read timeout")}
 	}
-	return wot.Errorf(wot.CodeInvalidPayload, "cannot read the body: %v", err)
+	return wire.Errorf(wire.CodeInvalidPayload, "cannot read the body: %v", err)
 }
 
 // beforeBodyRefusal runs before the answer to a refused body (413, 408)
@@ -116,12 +116,12 @@ func bodyError(err error) error {
 // body is read and thrown away after the answer (drainBody): closing a
 // socket with unread data resets it, and the client's send fails before
 // it reads.
-func beforeBodyRefusal(w http.ResponseWriter, r *http.Request, code wot.Code) (drain bool) {
+func beforeBodyRefusal(w http.ResponseWriter, r *http.Request, code wire.Code) (drain bool) {
 	if r.ProtoMajor != 1 {
 		return false // HTTP/2 ends only the stream (Connection: close would end every stream)
 	}
 	w.Header().Set("Connection", "close")
-	if code != wot.CodeTooLarge || r.Body == nil || r.Body == http.NoBody ||
+	if code != wire.CodeTooLarge || r.Body == nil || r.Body == http.NoBody ||
 		strings.EqualFold(r.Header.Get("Expect"), "100-continue") || r.ContentLength > maxDrainBytes {
 		return false // a 100-continue client sends nothing more
 	}
@@ -134,27 +134,6 @@ func beforeBodyRefusal(w http.ResponseWriter, r *http.Request, code wot.Code) (d
 func drainBody(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).Flush()
 	_, _ = io.CopyN(io.Discard, r.Body, maxDrainBytes)
-}
-
-// reserveFor decides a write of an n-byte body over HTTP against the disk
-// reserve, exactly as a publish (admit): storage_full (507) below it.
-func (h *Hub) reserveFor(n int) error {
-	l := &h.opts.Limits
-	if l.MinFreeDisk > 0 && !h.ops.spend(int64(n), l.MinFreeDisk) {
-		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is nearly full (under %d bytes free); try again later", l.MinFreeDisk)
-	}
-	return nil
-}
-
-// writesRefused reports whether a write would be refused for the disk
-// reserve now: the decision of spend for the smallest write, including
-// what was written since the last disk check (/readyz says so).
-func (h *Hub) writesRefused() bool {
-	l := &h.opts.Limits
-	if l.MinFreeDisk <= 0 {
-		return false
-	}
-	return h.ops.full.Load() || int64(h.ops.freeBytes.Load())-h.ops.written.Load()-512 < l.MinFreeDisk
 }
 
 // streamCount counts the open event streams of each account, for

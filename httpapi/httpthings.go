@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"context"
@@ -12,12 +12,12 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // thing serves the WoT HTTP binding of a twin: everything under
 // /things/{id} (docs/http.md).
-func (h *Hub) thing(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) {
+func (h *Server) thing(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) {
 	get := r.Method == http.MethodGet || r.Method == http.MethodHead
 	switch rt.Kind {
 	case routeThing:
@@ -38,7 +38,7 @@ func (h *Hub) thing(w http.ResponseWriter, r *http.Request, id authz.Identity, r
 		case get:
 			h.gated(w, r, func() error { return h.readProperty(w, r, id, rt) })
 		case r.Method == http.MethodPut:
-			h.request(w, r, id, rt, wot.OpWriteProperty)
+			h.request(w, r, id, rt, wire.OpWriteProperty)
 		default:
 			h.methods(w, r, http.MethodGet, http.MethodPut)
 		}
@@ -60,7 +60,7 @@ func (h *Hub) thing(w http.ResponseWriter, r *http.Request, id authz.Identity, r
 	case routeAction, routeActionRequest:
 		switch {
 		case r.Method == http.MethodPost && rt.Kind == routeAction:
-			h.request(w, r, id, rt, wot.OpInvokeAction)
+			h.request(w, r, id, rt, wire.OpInvokeAction)
 		case get:
 			h.gated(w, r, func() error { return h.queryAction(w, r, id, rt) })
 		case r.Method == http.MethodDelete:
@@ -87,7 +87,7 @@ func (h *Hub) thing(w http.ResponseWriter, r *http.Request, id authz.Identity, r
 
 // gated runs a handler that uses the store while the hub is open, and
 // answers its error.
-func (h *Hub) gated(w http.ResponseWriter, r *http.Request, fn func() error) {
+func (h *Server) gated(w http.ResponseWriter, r *http.Request, fn func() error) {
 	if !h.enter() {
 		h.problem(w, r, errShuttingDown)
 		return
@@ -99,38 +99,38 @@ func (h *Hub) gated(w http.ResponseWriter, r *http.Request, fn func() error) {
 }
 
 // twinFor authorizes op on a Thing and returns its directory entry.
-func (h *Hub) twinFor(id authz.Identity, op authz.Op, thingID string) (*directory.Entry, error) {
+func (h *Server) twinFor(id authz.Identity, op authz.Op, thingID string) (*directory.Entry, error) {
 	if err := h.authz.Decide(id, op, thingID); err != nil {
 		return nil, err
 	}
 	e, ok := h.dir.Get(thingID)
 	if !ok {
-		return nil, wot.Errorf(wot.CodeUnknownThing, "no Thing %q", thingID)
+		return nil, wire.Errorf(wire.CodeUnknownThing, "no Thing %q", thingID)
 	}
 	return e, nil
 }
 
 func noProperty(thingID, name string) error {
-	return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no property %q", thingID, name)
+	return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", thingID, name)
 }
 
 func noAction(thingID, name string) error {
-	return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no action %q", thingID, name)
+	return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no action %q", thingID, name)
 }
 
 func noEvent(thingID, name string) error {
-	return wot.Errorf(wot.CodeUnknownAffordance, "Thing %q has no event %q", thingID, name)
+	return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", thingID, name)
 }
 
 // hasEvent reports whether a twin has an event: the agent's, or the
 // presence event the hub adds.
 func hasEvent(e *directory.Entry, name string) bool {
 	_, ok := e.TD.Events[name]
-	return ok || name == PresenceEvent
+	return ok || name == twin.PresenceEvent
 }
 
 // readProperty is readproperty: the latest value the agent reported.
-func (h *Hub) readProperty(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
+func (h *Server) readProperty(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	e, err := h.twinFor(id, authz.OpReadProperty, rt.ThingID)
 	if err != nil {
 		return err
@@ -141,14 +141,14 @@ func (h *Hub) readProperty(w http.ResponseWriter, r *http.Request, id authz.Iden
 	}
 	if p.WriteOnly {
 		w.Header().Set("Allow", http.MethodPut)
-		return wot.Errorf(wot.CodeMethodNotAllowed, "property %q is write-only", rt.Name)
+		return wire.Errorf(wire.CodeMethodNotAllowed, "property %q is write-only", rt.Name)
 	}
-	rec, ok, err := h.outbox.Latest(r.Context(), rt.ThingID, wot.KindProperty, rt.Name)
+	rec, ok, err := h.outbox.Latest(r.Context(), rt.ThingID, wire.KindProperty, rt.Name)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return wot.Errorf(wot.CodeNoValue, "property %q of Thing %q has no value yet", rt.Name, rt.ThingID)
+		return wire.Errorf(wire.CodeNoValue, "property %q of Thing %q has no value yet", rt.Name, rt.ThingID)
 	}
 	w.Header().Set("Last-Modified", rec.Time.UTC().Format(http.TimeFormat))
 	writeJSON(w, http.StatusOK, contentJSON, []byte(rec.Value))
@@ -157,12 +157,12 @@ func (h *Hub) readProperty(w http.ResponseWriter, r *http.Request, id authz.Iden
 
 // readAllProperties is readallproperties: every property that has a
 // value, by name.
-func (h *Hub) readAllProperties(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
+func (h *Server) readAllProperties(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
 	e, err := h.twinFor(id, authz.OpReadProperty, thingID)
 	if err != nil {
 		return err
 	}
-	recs, err := h.outbox.LatestAll(r.Context(), thingID, wot.KindProperty)
+	recs, err := h.outbox.LatestAll(r.Context(), thingID, wire.KindProperty)
 	if err != nil {
 		return err
 	}
@@ -178,25 +178,25 @@ func (h *Hub) readAllProperties(w http.ResponseWriter, r *http.Request, id authz
 
 // observe is observeproperty (one property) and observeallproperties
 // (name ""), as Server-Sent Events.
-func (h *Hub) observe(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID, name string) {
+func (h *Server) observe(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID, name string) {
 	e, err := h.twinFor(id, authz.OpReadProperty, thingID)
 	if err == nil && name != "" {
 		if p, ok := e.TD.Properties[name]; !ok {
 			err = noProperty(thingID, name)
 		} else if p.WriteOnly {
-			err = wot.Errorf(wot.CodeMethodNotAllowed, "property %q is write-only", name)
+			err = wire.Errorf(wire.CodeMethodNotAllowed, "property %q is write-only", name)
 		}
 	}
 	if err != nil {
 		h.problem(w, r, err)
 		return
 	}
-	h.streamValues(w, r, id, authz.OpReadProperty, thingID, wot.KindProperty, name)
+	h.streamValues(w, r, id, authz.OpReadProperty, thingID, wire.KindProperty, name)
 }
 
 // subscribe is subscribeevent (one event) and subscribeallevents (name
 // ""), as Server-Sent Events.
-func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID, name string) {
+func (h *Server) subscribe(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID, name string) {
 	e, err := h.twinFor(id, authz.OpSubscribeEvent, thingID)
 	if err == nil && name != "" && !hasEvent(e, name) {
 		err = noEvent(thingID, name)
@@ -205,14 +205,14 @@ func (h *Hub) subscribe(w http.ResponseWriter, r *http.Request, id authz.Identit
 		h.problem(w, r, err)
 		return
 	}
-	h.streamValues(w, r, id, authz.OpSubscribeEvent, thingID, wot.KindEvent, name)
+	h.streamValues(w, r, id, authz.OpSubscribeEvent, thingID, wire.KindEvent, name)
 }
 
 // history answers a history query: of one event (/events/{name}), of
 // every event (/events), of one property (/properties/{name}/history), or
 // of everything (/history). The next page is in the Link header and in
 // next.
-func (h *Hub) history(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
+func (h *Server) history(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	e, err := h.twinFor(id, authz.OpReadHistory, rt.ThingID)
 	if err != nil {
 		return err
@@ -223,14 +223,14 @@ func (h *Hub) history(w http.ResponseWriter, r *http.Request, id authz.Identity,
 		if !hasEvent(e, rt.Name) {
 			return noEvent(rt.ThingID, rt.Name)
 		}
-		f = outbox.Filter{Kind: wot.KindEvent, Name: rt.Name}
+		f = outbox.Filter{Kind: wire.KindEvent, Name: rt.Name}
 	case routeEvents:
-		f = outbox.Filter{Kind: wot.KindEvent}
+		f = outbox.Filter{Kind: wire.KindEvent}
 	case routePropertyHistory:
 		if _, ok := e.TD.Properties[rt.Name]; !ok {
 			return noProperty(rt.ThingID, rt.Name)
 		}
-		f = outbox.Filter{Kind: wot.KindProperty, Name: rt.Name}
+		f = outbox.Filter{Kind: wire.KindProperty, Name: rt.Name}
 	}
 	q, err := parseHistoryQuery(r.URL.Query())
 	if err != nil {
@@ -238,7 +238,7 @@ func (h *Hub) history(w http.ResponseWriter, r *http.Request, id authz.Identity,
 	}
 	page, err := h.outbox.History(r.Context(), rt.ThingID, f, q)
 	if errors.Is(err, outbox.ErrBadCursor) {
-		return wot.Errorf(wot.CodeInvalidPayload, "cursor %q is not the next of an earlier page", q.Cursor)
+		return wire.Errorf(wire.CodeInvalidPayload, "cursor %q is not the next of an earlier page", q.Cursor)
 	}
 	if err != nil {
 		return err
@@ -259,16 +259,16 @@ func (h *Hub) history(w http.ResponseWriter, r *http.Request, id authz.Identity,
 // request's code; still running, or the agent offline (answered at once):
 // 201 Created (invoke) or 202 Accepted (write) with the status record and
 // its URL in Location.
-func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute, op string) {
+func (h *Server) request(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute, op string) {
 	wait, err := parseWait(r.URL.Query(), h.opts.HTTPWait, MaxHTTPWait)
 	if err != nil {
 		h.problem(w, r, err)
 		return
 	}
-	t := wot.Topic{Kind: wot.TopicAction, ThingID: rt.ThingID, Name: rt.Name}
+	t := wire.Topic{Kind: wire.TopicAction, ThingID: rt.ThingID, Name: rt.Name}
 	perm := authz.OpInvokeAction
-	if op == wot.OpWriteProperty {
-		t.Kind, perm = wot.TopicPropertySet, authz.OpWriteProperty
+	if op == wire.OpWriteProperty {
+		t.Kind, perm = wire.TopicPropertySet, authz.OpWriteProperty
 	}
 	if err := h.authz.Decide(id, perm, rt.ThingID); err != nil {
 		h.problem(w, r, err)
@@ -307,7 +307,7 @@ func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity,
 		return
 	}
 	// A pending request waits for its agent to come online: answer now.
-	if !cur.Status.Final() && cur.Status != wot.StatusPending && wait > 0 {
+	if !cur.Status.Final() && cur.Status != wire.StatusPending && wait > 0 {
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
 		select {
@@ -322,17 +322,17 @@ func (h *Hub) request(w http.ResponseWriter, r *http.Request, id authz.Identity,
 
 // answerRequest answers an invokeaction or writeproperty by the request's
 // status.
-func (h *Hub) answerRequest(w http.ResponseWriter, r *http.Request, req *inbox.Request) {
+func (h *Server) answerRequest(w http.ResponseWriter, r *http.Request, req *inbox.Request) {
 	loc := statusPath(req)
 	switch req.Status {
-	case wot.StatusCompleted:
-		if req.Op == wot.OpWriteProperty || len(req.Output) == 0 {
+	case wire.StatusCompleted:
+		if req.Op == wire.OpWriteProperty || len(req.Output) == 0 {
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
 		writeJSON(w, http.StatusOK, contentJSON, []byte(req.Output))
-	case wot.StatusFailed:
-		var err error = wot.Errorf(wot.CodeInternal, "request %s failed without an error", req.ID)
+	case wire.StatusFailed:
+		var err error = wire.Errorf(wire.CodeInternal, "request %s failed without an error", req.ID)
 		if req.Error != nil {
 			err = req.Error
 		}
@@ -340,7 +340,7 @@ func (h *Hub) answerRequest(w http.ResponseWriter, r *http.Request, req *inbox.R
 	default:
 		w.Header().Set("Location", loc)
 		status := http.StatusCreated
-		if req.Op == wot.OpWriteProperty {
+		if req.Op == wire.OpWriteProperty {
 			status = http.StatusAccepted
 		}
 		writeJSON(w, status, contentJSON, req.ActionStatus)
@@ -354,7 +354,7 @@ func statusPath(req *inbox.Request) string {
 		return ""
 	}
 	rt := thingRoute{Kind: routeActionRequest, ThingID: req.ThingID, Name: req.Name, Request: req.ID}
-	if req.Op == wot.OpWriteProperty {
+	if req.Op == wire.OpWriteProperty {
 		rt.Kind = routePropertyWrite
 	}
 	return rt.path()
@@ -363,14 +363,14 @@ func statusPath(req *inbox.Request) string {
 // queryAction is queryaction: the status record of one request
 // (/actions/{name}/{request}, /properties/{name}/writes/{request}) or of
 // the newest request of an action (/actions/{name}).
-func (h *Hub) queryAction(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
+func (h *Server) queryAction(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	e, err := h.twinFor(id, authz.OpQueryAction, rt.ThingID)
 	if err != nil {
 		return err
 	}
-	op := wot.OpInvokeAction
+	op := wire.OpInvokeAction
 	if rt.Kind == routePropertyWrite {
-		op = wot.OpWriteProperty
+		op = wire.OpWriteProperty
 		if _, ok := e.TD.Properties[rt.Name]; !ok {
 			return noProperty(rt.ThingID, rt.Name)
 		}
@@ -381,12 +381,12 @@ func (h *Hub) queryAction(w http.ResponseWriter, r *http.Request, id authz.Ident
 	if rt.Kind == routeAction {
 		req, err = h.inbox.Latest(r.Context(), rt.ThingID, op, rt.Name)
 		if errors.Is(err, inbox.ErrNotFound) {
-			return wot.Errorf(wot.CodeNoValue, "action %q of Thing %q has no request yet", rt.Name, rt.ThingID)
+			return wire.Errorf(wire.CodeNoValue, "action %q of Thing %q has no request yet", rt.Name, rt.ThingID)
 		}
 	} else {
 		req, err = h.inbox.Get(r.Context(), rt.Request)
 		if errors.Is(err, inbox.ErrNotFound) || (err == nil && (req.ThingID != rt.ThingID || req.Name != rt.Name || req.Op != op)) {
-			return wot.Errorf(wot.CodeUnknownAffordance, "no request %q of %q", rt.Request, rt.Name)
+			return wire.Errorf(wire.CodeUnknownAffordance, "no request %q of %q", rt.Request, rt.Name)
 		}
 	}
 	if err != nil {
@@ -398,7 +398,7 @@ func (h *Hub) queryAction(w http.ResponseWriter, r *http.Request, id authz.Ident
 
 // queryAllActions is queryallactions: the newest request of every action
 // that has one, by action name.
-func (h *Hub) queryAllActions(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
+func (h *Server) queryAllActions(w http.ResponseWriter, r *http.Request, id authz.Identity, thingID string) error {
 	e, err := h.twinFor(id, authz.OpQueryAction, thingID)
 	if err != nil {
 		return err
@@ -407,9 +407,9 @@ func (h *Hub) queryAllActions(w http.ResponseWriter, r *http.Request, id authz.I
 	if err != nil {
 		return err
 	}
-	out := map[string]wot.ActionStatus{}
+	out := map[string]wire.ActionStatus{}
 	for _, req := range reqs {
-		if _, ok := e.TD.Actions[req.Name]; ok && req.Op == wot.OpInvokeAction {
+		if _, ok := e.TD.Actions[req.Name]; ok && req.Op == wire.OpInvokeAction {
 			out[req.Name] = req.ActionStatus
 		}
 	}
@@ -421,7 +421,7 @@ func (h *Hub) queryAllActions(w http.ResponseWriter, r *http.Request, id authz.I
 // the action (its newest unfinished request). Only the consumer that made
 // a request may cancel it. The answer is the status record after the
 // cancel.
-func (h *Hub) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
+func (h *Server) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	if err := h.authz.Decide(id, authz.OpCancelAction, rt.ThingID); err != nil {
 		return err
 	}
@@ -432,7 +432,7 @@ func (h *Hub) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Ide
 	if rt.Request != "" {
 		payload, _ = json.Marshal(rt.Request)
 	}
-	st, err := h.core.Cancel(context.WithoutCancel(r.Context()), id, wot.Topic{Kind: wot.TopicActionCancel, ThingID: rt.ThingID, Name: rt.Name}, payload)
+	st, err := h.core.Cancel(context.WithoutCancel(r.Context()), id, wire.Topic{Kind: wire.TopicActionCancel, ThingID: rt.ThingID, Name: rt.Name}, payload)
 	if err != nil {
 		return err
 	}
@@ -442,7 +442,7 @@ func (h *Hub) cancelRequest(w http.ResponseWriter, r *http.Request, id authz.Ide
 
 // outcomes is the outcome history of an action: its kept finished
 // requests, newest first.
-func (h *Hub) outcomes(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
+func (h *Server) outcomes(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
 	e, err := h.twinFor(id, authz.OpQueryAction, rt.ThingID)
 	if err != nil {
 		return err
@@ -450,11 +450,11 @@ func (h *Hub) outcomes(w http.ResponseWriter, r *http.Request, id authz.Identity
 	if _, ok := e.TD.Actions[rt.Name]; !ok {
 		return noAction(rt.ThingID, rt.Name)
 	}
-	reqs, err := h.inbox.Outcomes(r.Context(), rt.ThingID, wot.OpInvokeAction, rt.Name)
+	reqs, err := h.inbox.Outcomes(r.Context(), rt.ThingID, wire.OpInvokeAction, rt.Name)
 	if err != nil {
 		return err
 	}
-	out := ActionHistory{Items: make([]wot.ActionStatus, 0, len(reqs))}
+	out := twin.ActionHistory{Items: make([]wire.ActionStatus, 0, len(reqs))}
 	for _, req := range reqs {
 		out.Items = append(out.Items, req.ActionStatus)
 	}

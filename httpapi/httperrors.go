@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"encoding/json"
@@ -9,13 +9,13 @@ import (
 
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Errors of the HTTP side.
 var (
 	// errShuttingDown answers requests that arrive while the hub closes.
-	errShuttingDown = wot.Errorf(wot.CodeInternal, "the hub is shutting down")
+	errShuttingDown = wire.Errorf(wire.CodeInternal, "the hub is shutting down")
 	// errNotJSON is returned by applyMergePatch for a document or patch
 	// that is not one JSON value.
 	errNotJSON = errors.New("broker: not a JSON document")
@@ -30,12 +30,12 @@ const ProblemTypeBase = "https://github.com/wotmq/wotmq/blob/main/docs/http.md#e
 // side reports; Status is Code.HTTPStatus(), the one mapping of codes to
 // statuses.
 type Problem struct {
-	Type     string   `json:"type"`
-	Title    string   `json:"title"`
-	Status   int      `json:"status"`
-	Detail   string   `json:"detail,omitempty"`
-	Instance string   `json:"instance,omitempty"`
-	Code     wot.Code `json:"code"`
+	Type     string    `json:"type"`
+	Title    string    `json:"title"`
+	Status   int       `json:"status"`
+	Detail   string    `json:"detail,omitempty"`
+	Instance string    `json:"instance,omitempty"`
+	Code     wire.Code `json:"code"`
 	// ValidationErrors lists what is wrong with a refused TD (WoT
 	// Discovery), one entry per problem.
 	ValidationErrors []ValidationError `json:"validationErrors,omitempty"`
@@ -51,7 +51,7 @@ type ValidationError struct {
 // tdProblem is an invalid_td error that carries the TD's validation
 // problems.
 type tdProblem struct {
-	err    *wot.Error
+	err    *wire.Error
 	fields []ValidationError
 }
 
@@ -64,14 +64,14 @@ func (e *tdProblem) Unwrap() error { return e.err }
 func invalidTD(err error) error {
 	var ve *td.ValidationError
 	if errors.As(err, &ve) {
-		p := &tdProblem{err: wot.Errorf(wot.CodeInvalidTD, "%s", strings.TrimPrefix(ve.Error(), "td: "))}
+		p := &tdProblem{err: wire.Errorf(wire.CodeInvalidTD, "%s", strings.TrimPrefix(ve.Error(), "td: "))}
 		for _, pr := range ve.Problems {
 			p.fields = append(p.fields, ValidationError{Field: pr.Path, Description: pr.Message})
 		}
 		return p
 	}
 	we := twin.AsWire(err)
-	if we.Code != wot.CodeInvalidTD {
+	if we.Code != wire.CodeInvalidTD {
 		return err
 	}
 	p := &tdProblem{err: we}
@@ -87,13 +87,13 @@ func invalidTD(err error) error {
 
 // problem answers a request with err as problem+json. Internal errors are
 // logged and their details kept from the client.
-func (h *Hub) problem(w http.ResponseWriter, r *http.Request, err error) {
+func (h *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
 	h.problemAt(w, r, err, "")
 }
 
 // problemAt is problem with an instance URI (the status URL of a failed
 // request).
-func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, instance string) {
+func (h *Server) problemAt(w http.ResponseWriter, r *http.Request, err error, instance string) {
 	we := twin.AsWire(err)
 	p := Problem{Type: ProblemTypeBase + string(we.Code), Status: we.Code.HTTPStatus(), Detail: we.Message,
 		Instance: instance, Code: we.Code}
@@ -102,7 +102,7 @@ func (h *Hub) problemAt(w http.ResponseWriter, r *http.Request, err error, insta
 	if errors.As(err, &tp) {
 		p.ValidationErrors = tp.fields
 	}
-	if we.Code == wot.CodeInternal {
+	if we.Code == wire.CodeInternal {
 		h.log.Error().Err(err).Str("method", r.Method).Str("path", r.URL.EscapedPath()).Msg("http request failed")
 		p.Detail = "internal error; see the hub log"
 	}

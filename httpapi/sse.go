@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"bytes"
@@ -12,7 +12,7 @@ import (
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // sseBuffer is how many live messages an event stream may fall behind; a
@@ -99,15 +99,15 @@ type valueItem struct {
 // stream ends when the Thing is deleted, the client falls sseBuffer
 // messages behind, the account or the Thing's access list changes so that
 // id may no longer op (revoke.go), or the hub stops.
-func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Identity, op authz.Op, thingID string, kind wot.HistoryKind, name string) {
-	filter := wot.PropertyTopic(thingID, name)
+func (h *Server) streamValues(w http.ResponseWriter, r *http.Request, id authz.Identity, op authz.Op, thingID string, kind wire.HistoryKind, name string) {
+	filter := wire.PropertyTopic(thingID, name)
 	switch {
-	case kind == wot.KindEvent && name == "":
-		filter = wot.AllEventsFilter(thingID)
-	case kind == wot.KindEvent:
-		filter = wot.EventTopic(thingID, name)
+	case kind == wire.KindEvent && name == "":
+		filter = wire.AllEventsFilter(thingID)
+	case kind == wire.KindEvent:
+		filter = wire.EventTopic(thingID, name)
 	case name == "":
-		filter = wot.AllPropertiesFilter(thingID)
+		filter = wire.AllPropertiesFilter(thingID)
 	}
 	fin := newEnding()
 	// An account or access list change ends the stream (revoke.go).
@@ -127,7 +127,7 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Iden
 			fin.end() // too slow: the client resumes from the outbox
 		}
 	})()
-	defer h.core.Listen(wot.TDTopic(thingID), func(m twin.Message) {
+	defer h.core.Listen(wire.TDTopic(thingID), func(m twin.Message) {
 		if len(m.Payload) == 0 {
 			fin.end() // the Thing was deleted
 		}
@@ -172,8 +172,8 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Iden
 			}
 		case m := <-live:
 			t := messageTime(m, h.opts.Now)
-			tp, err := wot.ParseTopic(m.Topic)
-			if err != nil || !t.After(floor) || (kind == wot.KindProperty && len(m.Payload) == 0) {
+			tp, err := wire.ParseTopic(m.Topic)
+			if err != nil || !t.After(floor) || (kind == wire.KindProperty && len(m.Payload) == 0) {
 				continue // already sent, or a cleared retained value
 			}
 			if event(valueItem{name: tp.Name, value: m.Payload, time: t}) != nil {
@@ -185,7 +185,7 @@ func (h *Hub) streamValues(w http.ResponseWriter, r *http.Request, id authz.Iden
 
 // firstValues is what a stream starts with: with Last-Event-ID, the
 // history after it; else, for properties, the current values.
-func (h *Hub) firstValues(r *http.Request, thingID string, kind wot.HistoryKind, name string) ([]valueItem, error) {
+func (h *Server) firstValues(r *http.Request, thingID string, kind wire.HistoryKind, name string) ([]valueItem, error) {
 	if !h.enter() {
 		return nil, errShuttingDown
 	}
@@ -193,11 +193,11 @@ func (h *Hub) firstValues(r *http.Request, thingID string, kind wot.HistoryKind,
 	ctx := r.Context()
 	var out []valueItem
 	if after := r.Header.Get("Last-Event-ID"); after != "" {
-		q := wot.HistoryQuery{Cursor: after, Limit: outbox.MaxPageSize}
+		q := wire.HistoryQuery{Cursor: after, Limit: outbox.MaxPageSize}
 		for {
 			page, err := h.outbox.History(ctx, thingID, outbox.Filter{Kind: kind, Name: name}, q)
 			if errors.Is(err, outbox.ErrBadCursor) {
-				return nil, wot.Errorf(wot.CodeInvalidPayload, "Last-Event-ID %q is not an event ID of this stream", after)
+				return nil, wire.Errorf(wire.CodeInvalidPayload, "Last-Event-ID %q is not an event ID of this stream", after)
 			}
 			if err != nil {
 				return nil, err
@@ -211,7 +211,7 @@ func (h *Hub) firstValues(r *http.Request, thingID string, kind wot.HistoryKind,
 			q.Cursor = page.Next
 		}
 	}
-	if kind != wot.KindProperty {
+	if kind != wire.KindProperty {
 		return nil, nil
 	}
 	recs, err := h.latestProperties(ctx, thingID, name)
@@ -233,22 +233,22 @@ func (h *Hub) firstValues(r *http.Request, thingID string, kind wot.HistoryKind,
 
 // latestProperties returns the current value of one property (name) or of
 // every property that has one.
-func (h *Hub) latestProperties(ctx context.Context, thingID, name string) ([]outbox.Record, error) {
+func (h *Server) latestProperties(ctx context.Context, thingID, name string) ([]outbox.Record, error) {
 	if name != "" {
-		rec, ok, err := h.outbox.Latest(ctx, thingID, wot.KindProperty, name)
+		rec, ok, err := h.outbox.Latest(ctx, thingID, wire.KindProperty, name)
 		if err != nil || !ok {
 			return nil, err
 		}
 		return []outbox.Record{rec}, nil
 	}
-	return h.outbox.LatestAll(ctx, thingID, wot.KindProperty)
+	return h.outbox.LatestAll(ctx, thingID, wire.KindProperty)
 }
 
 // messageTime is when the hub accepted a message it published (its time
 // user property, which is the outbox record's time).
 func messageTime(m twin.Message, now func() time.Time) time.Time {
 	for _, u := range m.User {
-		if u.Key == wot.PropTime {
+		if u.Key == wire.PropTime {
 			if t, err := time.Parse(time.RFC3339Nano, u.Value); err == nil {
 				return t
 			}

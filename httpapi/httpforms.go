@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"encoding/json"
@@ -16,17 +16,8 @@ const ContextDiscovery = "https://www.w3.org/2022/wot/discovery"
 // the rest of HTTP accepts, plus a token as query parameter or cookie.
 const sseSecurity = twin.SSESecurity
 
-// httpBinding is the HTTP binding's part in the TDs the core builds: its
-// forms and the Discovery API; nil without HTTP.
-func (h *Hub) httpBinding() twin.Binding {
-	if h.web.baseURL == "" {
-		return nil
-	}
-	return webForms{h}
-}
-
 // webForms is the twin.Binding of the HTTP binding.
-type webForms struct{ h *Hub }
+type webForms struct{ h *Server }
 
 func (w webForms) Base(thingID string) string { return w.h.web.baseURL + thingPath(thingID) + "/" }
 func (w webForms) PropertyForms(thingID, name string, p *td.PropertyAffordance) []td.Form {
@@ -44,7 +35,7 @@ func (w webForms) HubTD(t *td.Thing)                { w.h.directoryAPI(t) }
 // httpForm builds one HTTP form; path is escaped (or a URI template).
 // Methods are the HTTP binding's defaults unless method is set; event
 // streams (subprotocol sse) send their data as JSON in unnamed events.
-func (h *Hub) httpForm(ops td.Strings, path, method, subprotocol string) td.Form {
+func (h *Server) httpForm(ops td.Strings, path, method, subprotocol string) td.Form {
 	f := td.Form{Href: h.web.baseURL + path, ContentType: contentJSON, Op: ops, HTTPMethod: method, Subprotocol: subprotocol}
 	if subprotocol == "sse" && !h.opts.Dev {
 		f.Security = td.Strings{sseSecurity}
@@ -57,7 +48,7 @@ func (h *Hub) httpForm(ops td.Strings, path, method, subprotocol string) td.Form
 // (application/json) and its methods the HTTP binding's defaults for its
 // ops. Event streams (subprotocol sse) send their data as JSON in unnamed
 // events.
-func (h *Hub) twinHTTPForm(ops td.Strings, rt thingRoute, subprotocol string) td.Form {
+func (h *Server) twinHTTPForm(ops td.Strings, rt thingRoute, subprotocol string) td.Form {
 	rel := strings.TrimPrefix(rt.path(), thingPath(rt.ThingID)+"/")
 	f := td.Form{Href: rel, Op: ops, Subprotocol: subprotocol}
 	if subprotocol == "sse" && !h.opts.Dev {
@@ -69,7 +60,7 @@ func (h *Hub) twinHTTPForm(ops td.Strings, rt thingRoute, subprotocol string) td
 // httpPropertyForms are a property's HTTP forms, placed before its MQTT
 // forms: read and write (GET and PUT, the binding's defaults) on
 // properties/{name}, and observe as an event stream on the same URL.
-func (h *Hub) httpPropertyForms(thingID, name string, p *td.PropertyAffordance) []td.Form {
+func (h *Server) httpPropertyForms(thingID, name string, p *td.PropertyAffordance) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
@@ -91,7 +82,7 @@ func (h *Hub) httpPropertyForms(thingID, name string, p *td.PropertyAffordance) 
 // httpActionForms are an action's HTTP form: invoke (POST), query the
 // newest request (GET) and cancel it (DELETE) on actions/{name}, the HTTP
 // binding's default methods for the three ops.
-func (h *Hub) httpActionForms(thingID, name string) []td.Form {
+func (h *Server) httpActionForms(thingID, name string) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
@@ -101,7 +92,7 @@ func (h *Hub) httpActionForms(thingID, name string) []td.Form {
 
 // httpEventForms are an event's HTTP form: an event stream on
 // events/{name}.
-func (h *Hub) httpEventForms(thingID, name string) []td.Form {
+func (h *Server) httpEventForms(thingID, name string) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
@@ -111,7 +102,7 @@ func (h *Hub) httpEventForms(thingID, name string) []td.Form {
 
 // httpThingForms are the Thing-level HTTP forms: all properties (GET and
 // an event stream), all events (an event stream), all actions (GET).
-func (h *Hub) httpThingForms(t *td.Thing) []td.Form {
+func (h *Server) httpThingForms(t *td.Thing) []td.Form {
 	if h.web.baseURL == "" {
 		return nil
 	}
@@ -134,7 +125,7 @@ func (h *Hub) httpThingForms(t *td.Thing) []td.Form {
 // directoryAPI adds the WoT Discovery directory API to the hub TD: the
 // affordances of the Thing Description Directory Thing Model, with HTTP
 // forms.
-func (h *Hub) directoryAPI(t *td.Thing) {
+func (h *Server) directoryAPI(t *td.Thing) {
 	if h.web.baseURL == "" {
 		return
 	}

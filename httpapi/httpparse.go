@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"net/url"
@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Paths of the HTTP API outside /things/{id} (docs/http.md).
@@ -55,22 +55,22 @@ type thingRoute struct {
 
 // parseThingPath parses an escaped request path under /things/. Each ID
 // fills one path segment, percent-escaped where needed (a "/" in an ID is
-// %2F), and must be a valid wotmq ID (wot.ValidateID). A path the API does
+// %2F), and must be a valid wotmq ID (wire.ValidateID). A path the API does
 // not know fails with not_found.
 func parseThingPath(escaped string) (thingRoute, error) {
 	rest, ok := strings.CutPrefix(escaped, thingsPath+"/")
 	if !ok {
-		return thingRoute{}, wot.Errorf(wot.CodeNotFound, "not a Thing path: %q", escaped)
+		return thingRoute{}, wire.Errorf(wire.CodeNotFound, "not a Thing path: %q", escaped)
 	}
 	raw := strings.Split(rest, "/")
 	seg := make([]string, len(raw))
 	for i, s := range raw {
 		u, err := url.PathUnescape(s)
 		if err != nil {
-			return thingRoute{}, wot.Errorf(wot.CodeNotFound, "path segment %q is not percent-encoded correctly", s)
+			return thingRoute{}, wire.Errorf(wire.CodeNotFound, "path segment %q is not percent-encoded correctly", s)
 		}
-		if err := wot.ValidateID(u); err != nil {
-			return thingRoute{}, wot.Errorf(wot.CodeNotFound, "path segment %d of %q: %v", i+2, escaped, wot.CodeOf(err))
+		if err := wire.ValidateID(u); err != nil {
+			return thingRoute{}, wire.Errorf(wire.CodeNotFound, "path segment %d of %q: %v", i+2, escaped, wire.CodeOf(err))
 		}
 		seg[i] = u
 	}
@@ -104,7 +104,7 @@ func parseThingPath(escaped string) (thingRoute, error) {
 		rt.Kind, rt.Name, rt.Request, known = routeActionRequest, seg[1], seg[2], true
 	}
 	if !known {
-		return thingRoute{}, wot.Errorf(wot.CodeNotFound, "no resource at %s; see docs/http.md", escaped)
+		return thingRoute{}, wire.Errorf(wire.CodeNotFound, "no resource at %s; see docs/http.md", escaped)
 	}
 	return rt, nil
 }
@@ -157,8 +157,8 @@ func escapeSegment(s string) string {
 // parseHistoryQuery reads a history query from URL parameters: from and
 // to (RFC 3339), limit (1 to outbox.MaxPageSize) and cursor (the next of
 // an earlier page). Every parameter is optional.
-func parseHistoryQuery(q url.Values) (wot.HistoryQuery, error) {
-	var hq wot.HistoryQuery
+func parseHistoryQuery(q url.Values) (wire.HistoryQuery, error) {
+	var hq wire.HistoryQuery
 	for _, p := range []struct {
 		name string
 		t    *time.Time
@@ -166,7 +166,7 @@ func parseHistoryQuery(q url.Values) (wot.HistoryQuery, error) {
 		if v := q.Get(p.name); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)
 			if err != nil {
-				return hq, wot.Errorf(wot.CodeInvalidPayload, "%s=%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", p.name, v)
+				return hq, wire.Errorf(wire.CodeInvalidPayload, "%s=%q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", p.name, v)
 			}
 			*p.t = t
 		}
@@ -174,7 +174,7 @@ func parseHistoryQuery(q url.Values) (wot.HistoryQuery, error) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n == 0 { // 0 would read as absent below
-			return hq, wot.Errorf(wot.CodeInvalidPayload, "limit=%q: want 1 to %d", v, outbox.MaxPageSize)
+			return hq, wire.Errorf(wire.CodeInvalidPayload, "limit=%q: want 1 to %d", v, outbox.MaxPageSize)
 		}
 		hq.Limit = n
 	}
@@ -189,7 +189,7 @@ func historyQueryError(err error) error {
 	if err == nil {
 		return nil
 	}
-	return wot.Errorf(wot.CodeInvalidPayload, "%s", strings.TrimPrefix(err.Error(), "outbox: "))
+	return wire.Errorf(wire.CodeInvalidPayload, "%s", strings.TrimPrefix(err.Error(), "outbox: "))
 }
 
 // Paging of the directory listing.
@@ -203,16 +203,16 @@ func parsePage(q url.Values) (offset, limit int, err error) {
 	limit = DefaultPageSize
 	if v := q.Get("offset"); v != "" {
 		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
-			return 0, 0, wot.Errorf(wot.CodeInvalidPayload, "offset=%q: want 0 or more", v)
+			return 0, 0, wire.Errorf(wire.CodeInvalidPayload, "offset=%q: want 0 or more", v)
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > MaxPageSize {
-			return 0, 0, wot.Errorf(wot.CodeInvalidPayload, "limit=%q: want 1 to %d", v, MaxPageSize)
+			return 0, 0, wire.Errorf(wire.CodeInvalidPayload, "limit=%q: want 1 to %d", v, MaxPageSize)
 		}
 	}
 	if q.Get("format") != "" && q.Get("format") != "array" {
-		return 0, 0, wot.Errorf(wot.CodeInvalidPayload, "format=%q: only array is supported", q.Get("format"))
+		return 0, 0, wire.Errorf(wire.CodeInvalidPayload, "format=%q: only array is supported", q.Get("format"))
 	}
 	return offset, limit, nil
 }
@@ -229,12 +229,12 @@ func parseWait(q url.Values, def, max time.Duration) (time.Duration, error) {
 	if err != nil {
 		n, aerr := strconv.Atoi(v)
 		if aerr != nil || n > int(max/time.Second) {
-			return 0, wot.Errorf(wot.CodeInvalidPayload, "timeout=%q: want a duration such as 5s, or seconds", v)
+			return 0, wire.Errorf(wire.CodeInvalidPayload, "timeout=%q: want a duration such as 5s, or seconds", v)
 		}
 		d = time.Duration(n) * time.Second
 	}
 	if d < 0 || d > max {
-		return 0, wot.Errorf(wot.CodeInvalidPayload, "timeout=%q: want 0 to %s", v, max)
+		return 0, wire.Errorf(wire.CodeInvalidPayload, "timeout=%q: want 0 to %s", v, max)
 	}
 	return d, nil
 }
@@ -247,7 +247,7 @@ func parseDiff(q url.Values) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, wot.Errorf(wot.CodeInvalidPayload, "diff=%q: want true or false", v)
+		return false, wire.Errorf(wire.CodeInvalidPayload, "diff=%q: want true or false", v)
 	}
 	return b, nil
 }

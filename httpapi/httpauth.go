@@ -1,13 +1,14 @@
-package broker
+package httpapi
 
 import (
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
-	"github.com/wotmq/wotmq/wot"
+	"github.com/wotmq/wotmq/wire"
 )
 
 // Credentials a browser's EventSource can send without headers: a token
@@ -29,7 +30,7 @@ const AnonymousHTTP = "http-anonymous"
 // or the TokenQuery parameter, a verified TLS client certificate whose
 // common name is an account, or (development mode, loopback only) no
 // credentials. Failed logins are throttled per account and address.
-func (h *Hub) httpIdentity(r *http.Request) (authz.Identity, error) {
+func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 	host := remoteHost(r.RemoteAddr)
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	var a authz.Account
@@ -39,7 +40,7 @@ func (h *Hub) httpIdentity(r *http.Request) (authz.Identity, error) {
 		user, pass, ok := r.BasicAuth()
 		switch {
 		case !ok:
-			err = wot.Errorf(wot.CodeUnauthenticated, "malformed Basic credentials")
+			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
 		case h.opts.Dev && isLoopback(host) && pass == "" && !h.accountExists(user):
 			return anonymousHTTP(user), nil
 		case authz.LooksLikeToken(pass):
@@ -76,10 +77,10 @@ func (h *Hub) httpIdentity(r *http.Request) (authz.Identity, error) {
 		case h.opts.Dev && isLoopback(host):
 			return anonymousHTTP(""), nil
 		default:
-			err = wot.Errorf(wot.CodeUnauthenticated, "credentials required: Basic (account and password) or Bearer (a token from wotmq token)")
+			err = wire.Errorf(wire.CodeUnauthenticated, "credentials required: Basic (account and password) or Bearer (a token from wotmq token)")
 		}
 	default:
-		err = wot.Errorf(wot.CodeUnauthenticated, "authorization scheme %q: use Basic or Bearer", scheme)
+		err = wire.Errorf(wire.CodeUnauthenticated, "authorization scheme %q: use Basic or Bearer", scheme)
 	}
 	if err != nil {
 		err = authError(err)
@@ -90,7 +91,7 @@ func (h *Hub) httpIdentity(r *http.Request) (authz.Identity, error) {
 }
 
 func anonymousHTTP(user string) authz.Identity {
-	if user == "" || wot.ValidateID(user) != nil {
+	if user == "" || wire.ValidateID(user) != nil {
 		user = AnonymousHTTP
 	}
 	return authz.Identity{ID: user, Role: authz.RoleService, Anonymous: true}
@@ -98,20 +99,20 @@ func anonymousHTTP(user string) authz.Identity {
 
 // authError maps a failed authentication onto the wire codes.
 func authError(err error) error {
-	var we *wot.Error
+	var we *wire.Error
 	switch {
 	case errors.As(err, &we):
 		return we
 	case errors.Is(err, authz.ErrThrottled):
-		return wot.Errorf(wot.CodeQuota, "too many failed logins; try again later")
+		return wire.Errorf(wire.CodeQuota, "too many failed logins; try again later")
 	case errors.Is(err, authz.ErrDisabled):
-		return wot.Errorf(wot.CodeDenied, "account disabled")
+		return wire.Errorf(wire.CodeDenied, "account disabled")
 	case errors.Is(err, authz.ErrTokenExpired):
-		return wot.Errorf(wot.CodeUnauthenticated, "token expired")
+		return wire.Errorf(wire.CodeUnauthenticated, "token expired")
 	case errors.Is(err, authz.ErrBadToken):
-		return wot.Errorf(wot.CodeUnauthenticated, "invalid token")
+		return wire.Errorf(wire.CodeUnauthenticated, "invalid token")
 	}
-	return wot.Errorf(wot.CodeUnauthenticated, "bad user name or password")
+	return wire.Errorf(wire.CodeUnauthenticated, "bad user name or password")
 }
 
 // isEventStream reports whether a request asks for Server-Sent Events.
@@ -125,4 +126,20 @@ func certName(r *http.Request) string {
 		return ""
 	}
 	return r.TLS.PeerCertificates[0].Subject.CommonName
+}
+
+// remoteHost is the host of a remote address (host:port).
+func remoteHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+// isLoopback reports whether host is a loopback IP address (development
+// mode admits those without credentials, as the MQTT side does).
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

@@ -1,4 +1,4 @@
-package broker
+package httpapi
 
 import (
 	"fmt"
@@ -30,7 +30,7 @@ func (a *advertisement) stop() { a.srv.Shutdown() }
 // with subtype _directory, TXT td=/.well-known/wot, type=Directory and the
 // URL scheme. A failure (a machine without multicast, say) is logged as a
 // warning and leaves the hub running.
-func (h *Hub) advertise() *advertisement {
+func (h *Server) advertise() *advertisement {
 	a, err := h.newAdvertisement()
 	if err != nil {
 		h.log.Warn().Err(err).Msg("cannot advertise the hub over DNS-SD (mDNS); clients must be told its address")
@@ -40,7 +40,7 @@ func (h *Hub) advertise() *advertisement {
 	return a
 }
 
-func (h *Hub) newAdvertisement() (*advertisement, error) {
+func (h *Server) newAdvertisement() (*advertisement, error) {
 	scheme, ln := "http", h.web.plain
 	if h.web.secure != nil {
 		scheme, ln = "https", h.web.secure
