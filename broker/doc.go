@@ -2,9 +2,8 @@
 // hooks, guard and limits, listeners, authentication and Wills. A packet
 // becomes a twin.Message once, at its edge (convert.go), and goes to the
 // twin core (package twin), which publishes back through the hub's inline
-// client (inject.go, the core's twin.Publisher). Until it moves to a
-// package of its own the broker also holds the HTTP + SSE binding, over
-// the core's exported API (docs/architecture.md, "The split").
+// client (inject.go, the core's twin.Publisher). It serves no HTTP API:
+// that is package httpapi, over the same core (TestServesNoHTTPAPI).
 //
 // # Running a hub
 //
@@ -16,19 +15,9 @@
 //	if err := h.Start(ctx); err != nil { ... }
 //	defer h.Close()
 //
-// The zero Options listen on :1883 (MQTT), :9001 (MQTT over WebSocket) and
-// :8080 (HTTP) and keep data in ./wotmq-data. Tests use TCPAddr
-// "127.0.0.1:0" and read the bound address from MQTTAddr (HTTPAddr "off"
-// or "127.0.0.1:0" likewise).
-//
-// # HTTP
-//
-// The HTTP side (http.go and the files named http*, sse, discovery) serves
-// every twin over the WoT HTTP binding, with event streams as Server-Sent
-// Events, and the WoT Discovery directory API at /.well-known/wot and
-// /things. It uses the same request pipeline (submit), authorization
-// (authz) and stores as the MQTT side, and reads the hub's own publishes
-// from the in-process bus. See docs/http.md.
+// The zero hub.Options listen on :1883 (MQTT), :9001 (MQTT over
+// WebSocket) and :8080 (HTTP) and keep data in ./wotmq-data. Tests use
+// TCPAddr "127.0.0.1:0" and read the bound address from MQTTAddr.
 //
 // # Message path
 //
@@ -37,8 +26,9 @@
 // by the twin core (twin.Core.Publish) and never relayed as they are:
 // agent operations are checked against the directory and the TD's data
 // schemas, stored (directory, outbox, inbox), then published by the hub
-// on the consumer-facing twin topics through an inline client. Refusals carry an MQTT 5 reason code and
-// a reason string. See docs/architecture.md and docs/topics.md.
+// on the consumer-facing twin topics through an inline client. Refusals
+// carry an MQTT 5 reason code and a reason string. See
+// docs/architecture.md and docs/topics.md.
 //
 // # Durability
 //
