@@ -260,7 +260,7 @@ func TestExpiry(t *testing.T) {
 	if string(m.Properties.CorrelationData) != "y" || userProp(m, wot.PropError) != string(wot.CodeExpired) {
 		t.Errorf("default expiry: got %q %v", m.Properties.CorrelationData, m.Properties.User)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = ctx
 }

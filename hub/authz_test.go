@@ -97,7 +97,7 @@ func tryLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) (*client, b
 // trySubscribe returns the SUBACK reason code.
 func (c *client) trySubscribe(filter string) byte {
 	c.TB.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
 	if sa == nil {

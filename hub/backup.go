@@ -46,7 +46,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	dir := h.opts.BackupDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup directory: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup directory: %w", err))
 	}
 	path := filepath.Join(dir, name)
 	if _, err := os.Lstat(path); err == nil {
@@ -54,7 +54,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup: %w", err))
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after a successful rename, there is nothing left to remove
@@ -73,7 +73,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup: %w", err))
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // the rename survives a crash

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
@@ -279,7 +280,7 @@ func TestBadInput(t *testing.T) {
 			slow := dialRaw(t, e.h, "slow", 2048)
 			slow.subscribe(topic, 0) // and then never reads again
 			fast := dial(t, e.h, "fast")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := fast.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 0}}}); err != nil {
 				t.Fatal(err)
@@ -403,6 +404,39 @@ func TestBadInput(t *testing.T) {
 			if m := scrape(t, e.h); m["wotmq_store_full"] != 0 {
 				t.Errorf("still full: %v", m["wotmq_store_full"])
 			}
+		}},
+		{name: "RefusesWillsItWouldRefuseAsPublishes", run: func(t *testing.T, e *badEnv) {
+			// A Will is decided like a publish by its account, at CONNECT
+			// (docs/security.md, "The Will rule"); what depends on the
+			// Thing's TD at the time (the value's schema) is checked again
+			// when it is sent (TestWillAuthorization).
+			for _, c := range []struct {
+				name, user, topic string
+				payload           []byte
+				code              byte
+			}{
+				{"OtherAgentsRequests", "intruder", "agents/lamp-agent/requests", []byte(`{"to":1}`), 0x87},
+				{"TwinTopic", "intruder", "things/" + lampID + "/properties/brightness", []byte(`1`), 0x87},
+				{"HubTD", "intruder", "wotmq/td", []byte(`{}`), 0x87},
+				{"TooLarge", "lamp-agent", agentTopic(wot.TopicAgentEvent, "overheating"), []byte(`"` + strings.Repeat("x", badMaxPayload) + `"`), 0x97},
+			} {
+				_, ack := sessConnect(t, e.h, sessWill(5, "will-"+c.name, c.user, "", c.topic, c.payload, false))
+				if ack.ReasonCode != c.code || !strings.HasPrefix(ack.Properties.ReasonString, "will: ") {
+					t.Errorf("Will %s: CONNACK %#x %q, want %#x with a will: reason", c.name, ack.ReasonCode, ack.Properties.ReasonString, c.code)
+				}
+			}
+		}},
+		{name: "AnswersProtocolViolationsInConnect", run: func(t *testing.T, e *badEnv) {
+			c := protoDial(t, e.h)
+			c.write(protoConnect(protoProps([]byte{17, 0, 0, 0, 1}, []byte{17, 0, 0, 0, 2}), "dup-props")) // Session Expiry twice
+			if got := c.closed(); len(got) != 1 || got[0].FixedHeader.Type != packets.Connack || got[0].ReasonCode != 0x82 {
+				t.Errorf("CONNECT with a property twice: %s, want CONNACK 0x82", protoDescribe(got))
+			}
+		}},
+		{name: "DisconnectsOnATopicAliasOverTheMaximum", run: func(t *testing.T, e *badEnv) {
+			c, _ := protoSession(t, e.h, "alias-over")
+			c.write(protoPublish("replies/alias-over/x", protoProps([]byte{35, 0, broker.TopicAliasMaximum + 1}), "x"))
+			c.disconnectedWith("topic alias over the maximum", 0x94)
 		}},
 	}
 	shared := newBadEnv(t, nil)

@@ -31,7 +31,7 @@ func TestMaxConnections(t *testing.T) {
 		}
 		t.Cleanup(func() { conn.Close() })
 		c := paho.NewClient(paho.ClientConfig{Conn: conn, OnClientError: func(error) {}})
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		return c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true})
 	}

@@ -42,7 +42,7 @@ func (c *client) ended(tb testing.TB) *paho.Disconnect { tb.Helper(); return c.i
 // server is about to close).
 func (c *client) publishAsync(topic string, payload []byte) {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		_, _ = c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
 	}()

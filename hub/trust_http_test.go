@@ -18,7 +18,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
@@ -503,7 +503,7 @@ func FuzzHTTPBody(f *testing.F) {
 		if r.status >= 200 && r.status < 300 {
 			return
 		}
-		var p broker.Problem
+		var p httpapi.Problem
 		if r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(r.body, &p) != nil {
 			t.Fatalf("%d without a problem: %q\nhub log:\n%s", r.status, r.body, logs)
 		}
