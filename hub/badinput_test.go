@@ -14,6 +14,7 @@ import (
 
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -121,10 +122,10 @@ func TestBadInput(t *testing.T) {
 		}},
 		{name: "ClosesConnectionsWithPacketsOverTheBrokerLimit", run: func(t *testing.T, e *badEnv) {
 			before := scrape(t, e.h)["wotmq_protocol_errors_total"]
-			w := dialWatched(t, e.h, "huge")
+			w := dial(t, e.h, "huge")
 			w.publishAsync("replies/huge", make([]byte, badMaxPayload+broker.PacketOverhead+1))
 			w.ended(t) // Mochi closes the connection at the fixed header [MQTT-3.2.2-15]
-			waitFor(t, "protocol error counted", 30*time.Second, func() bool {
+			hubtest.WaitFor(t, "protocol error counted", func() bool {
 				return scrape(t, e.h)["wotmq_protocol_errors_total"] > before
 			})
 		}},
@@ -149,10 +150,10 @@ func TestBadInput(t *testing.T) {
 			// A topic must be UTF-8 [MQTT-1.5.4-1]: a malformed packet, the
 			// broker closes the connection.
 			before := scrape(t, e.h)["wotmq_protocol_errors_total"]
-			w := dialWatched(t, e.h, "utf")
+			w := dial(t, e.h, "utf")
 			w.publishAsync("things/\xff/actions/x", []byte("1"))
 			w.ended(t)
-			waitFor(t, "protocol error counted", 30*time.Second, func() bool {
+			hubtest.WaitFor(t, "protocol error counted", func() bool {
 				return scrape(t, e.h)["wotmq_protocol_errors_total"] > before
 			})
 		}},
@@ -167,7 +168,7 @@ func TestBadInput(t *testing.T) {
 		}},
 		{name: "DisconnectsOnWildcardsInAPublishTopic", run: func(t *testing.T, e *badEnv) {
 			for _, topic := range []string{"things/+/actions/toggle", "things/" + lampID + "/#"} {
-				w := dialWatched(t, e.h, "wild")
+				w := dial(t, e.h, "wild")
 				w.publishAsync(topic, nil)
 				d := w.ended(t)
 				if d == nil || d.ReasonCode != 0x82 || d.Properties == nil || !strings.Contains(d.Properties.ReasonString, "wildcards") {
@@ -302,7 +303,7 @@ func TestBadInput(t *testing.T) {
 			}
 		}},
 		{name: "RateLimitsAFloodingClient", opts: func(o *hub.Options) { o.Limits.RateLimit, o.Limits.RateBurst = 100, 20 }, run: func(t *testing.T, e *badEnv) {
-			w := dialWatched(t, e.h, "flooder")
+			w := dial(t, e.h, "flooder")
 			topic := "things/" + lampID + "/history"
 			props := &paho.PublishProperties{ResponseTopic: "replies/flooder/h"}
 			send := func() (byte, string, error) {
@@ -376,7 +377,7 @@ func TestBadInput(t *testing.T) {
 			event := agentTopic(wot.TopicAgentEvent, "overheating")
 			e.agent.mustPublish(event, []byte("20"), nil)
 			free.Store(10 << 20)
-			waitFor(t, "storage_full refusal", 30*time.Second, func() bool {
+			hubtest.WaitFor(t, "storage_full refusal", func() bool {
 				rc, reason := e.agent.publish(event, []byte("21"), nil)
 				return rc == 0x97 && strings.Contains(reason, "storage_full")
 			})
@@ -396,7 +397,7 @@ func TestBadInput(t *testing.T) {
 			}
 			// Space returns: so do writes.
 			free.Store(1 << 40)
-			waitFor(t, "writes accepted again", 30*time.Second, func() bool {
+			hubtest.WaitFor(t, "writes accepted again", func() bool {
 				rc, _ := e.agent.publish(event, []byte("22"), nil)
 				return rc == 0
 			})
@@ -454,6 +455,6 @@ func TestBadInput(t *testing.T) {
 // in returns c reporting failures to tb (a subtest) instead.
 func (c *client) in(tb testing.TB) *client {
 	cc := *c
-	cc.tb = tb
+	cc.TB = tb
 	return &cc
 }

@@ -31,7 +31,7 @@ func TestReconnectKeepsSubscriptions(t *testing.T) {
 		for !got {
 			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte(fmt.Sprint(i)), nil)
 			select {
-			case <-c.msgs:
+			case <-c.Msgs:
 				got = true
 			case <-tick.C:
 			case <-deadline:

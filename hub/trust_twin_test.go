@@ -32,7 +32,7 @@ func twinEmptyProps(id string, n int) []byte {
 
 // twinRegister publishes an agent TD and returns the PUBACK.
 func twinRegister(c *client, agent, id string, body []byte) (byte, string) {
-	c.tb.Helper()
+	c.TB.Helper()
 	return c.publish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: agent, ThingID: id}.String(), body, nil)
 }
 
