@@ -77,7 +77,7 @@ type Options struct {
 	// Backup writes an online backup of the store for AdminBackup (the
 	// composition root owns the store); the operation is refused as
 	// internal when nil.
-	Backup func(ctx context.Context, name string) (*BackupReply, error)
+	Backup func(ctx context.Context, name string) (*twin.BackupReply, error)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.

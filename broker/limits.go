@@ -13,6 +13,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -130,7 +131,7 @@ func (l *Limits) setDefaults() {
 	}
 	def(&l.MaxConnections, DefaultMaxConnections)
 	def(&l.MaxThingsPerAgent, DefaultMaxThingsPerAgent)
-	def(&l.MaxAffordances, DefaultMaxAffordances)
+	def(&l.MaxAffordances, twin.DefaultMaxAffordances)
 	def(&l.MaxPayload, DefaultMaxPayload)
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)

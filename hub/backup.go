@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -36,7 +36,7 @@ var backupName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // Backup writes a full backup of the store, taken from a consistent
 // snapshot while the hub serves, to name in the backup directory (a name
 // made of the time when empty). The file appears only once complete.
-func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, error) {
+func (h *Hub) Backup(ctx context.Context, name string) (*twin.BackupReply, error) {
 	start := time.Now()
 	if name == "" {
 		name = "wotmq-" + h.opts.Now().UTC().Format("20060102T150405.000Z") + ".backup"
@@ -85,7 +85,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	took := time.Since(start)
 	h.log.Info().Str("file", path).Int64("bytes", st.Size()).Dur("took", took).Msg("backup written")
-	return &broker.BackupReply{File: path, Bytes: st.Size(), Version: version, Took: took.Round(time.Millisecond).String()}, nil
+	return &twin.BackupReply{File: path, Bytes: st.Size(), Version: version, Took: took.Round(time.Millisecond).String()}, nil
 }
 
 // ErrNotEmpty is returned by Restore for a data directory that holds data.

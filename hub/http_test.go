@@ -12,9 +12,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -387,7 +387,7 @@ func TestHTTPActions(t *testing.T) {
 		web.do("DELETE", lampPath+"/actions/fade", nil).problem(t, 404, wot.CodeUnknownAffordance)
 	})
 	t.Run("OutcomeHistory", func(t *testing.T) {
-		var hist broker.ActionHistory
+		var hist twin.ActionHistory
 		web.do("GET", lampPath+"/actions/fade/history", nil).want(t, 200).json(t, &hist)
 		if len(hist.Items) != 2 || hist.Items[0].ID != slow.ID || hist.Items[0].Status != wot.StatusFailed {
 			t.Errorf("outcomes %+v", hist.Items)

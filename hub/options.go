@@ -10,6 +10,7 @@ import (
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/httpapi"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Defaults for Options. Those of the transports are the broker's.
@@ -40,7 +41,7 @@ type Limits = broker.Limits
 const (
 	DefaultMaxConnections    = broker.DefaultMaxConnections
 	DefaultMaxThingsPerAgent = broker.DefaultMaxThingsPerAgent
-	DefaultMaxAffordances    = broker.DefaultMaxAffordances
+	DefaultMaxAffordances    = twin.DefaultMaxAffordances
 	DefaultMaxPayload        = broker.DefaultMaxPayload
 	DefaultMaxHistory        = broker.DefaultMaxHistory
 	DefaultInflight          = broker.DefaultInflight

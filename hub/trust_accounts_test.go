@@ -12,9 +12,9 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/hubtest"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -261,10 +261,10 @@ func TestLiveRevocation(t *testing.T) {
 func TestTokenMinting(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	h, _ := secureHub(t, func(o *hub.Options) { o.Now = clk.Now })
-	tokenReply := func(t *testing.T, c *client, me, req string) (string, broker.TokenReply) {
+	tokenReply := func(t *testing.T, c *client, me, req string) (string, twin.TokenReply) {
 		t.Helper()
 		st, body := acctAdmin(t, c, me, req)
-		var out broker.TokenReply
+		var out twin.TokenReply
 		if st == string(wot.StatusCompleted) {
 			if err := json.Unmarshal(body, &out); err != nil {
 				t.Fatal(err)
