@@ -230,6 +230,7 @@ export class Agent {
     this.parked = [];
     this.running = new Map();
     this.finished = new Map(); // final answers by action ID, oldest first
+    this.answering = new Set(); // answers being published
     this.closed = false;
   }
 
@@ -311,10 +312,30 @@ export class Agent {
     this._handle(e, r).then((ans) => {
       clearTimeout(timer);
       this.running.delete(r.actionId);
+      // A handler stopped by close is not answered: the hub delivers the
+      // request again when the agent comes back.
+      if (this.closed && r.signal.aborted) return;
       this.finished.set(r.actionId, ans);
       if (this.finished.size > MAX_FINISHED) this.finished.delete(this.finished.keys().next().value);
-      return this._answer(ans);
+      const p = this._answer(ans);
+      this.answering.add(p);
+      p.finally(() => this.answering.delete(p));
     });
+  }
+
+  /**
+   * Waits (at most ms) for the answers of handlers that finished to go
+   * out: close() calls it before it disconnects.
+   */
+  async flush(ms) {
+    await new Promise((resolve) => setTimeout(resolve, 0)); // handlers that just returned
+    if (this.answering.size === 0) return;
+    let timer;
+    await Promise.race([
+      Promise.allSettled([...this.answering]),
+      new Promise((resolve) => { timer = setTimeout(resolve, ms); }),
+    ]);
+    clearTimeout(timer);
   }
 
   /** Runs the handler and returns the final answer. */
@@ -401,6 +422,7 @@ export class Agent {
     }
   }
 
+  /** Stops taking requests and stops the running handlers. */
   close() {
     this.closed = true;
     for (const r of this.running.values()) r._abort.abort(WotError.from(codes.cancelled, 'wot: client closed'));

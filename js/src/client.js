@@ -557,11 +557,19 @@ export class Client {
   }
 
   /**
-   * Disconnects. Calls still waiting reject with ClosedError; requests
-   * the agent did not answer are delivered again when it comes back.
+   * Disconnects, once the answers of request handlers that finished went
+   * out (at most 2 s). Calls still waiting reject with ClosedError;
+   * requests whose handlers were still running are delivered again when
+   * the agent comes back.
    */
-  async close() {
-    if (this._closed) return;
+  close() {
+    this._closing ??= this._close();
+    return this._closing;
+  }
+
+  async _close() {
+    if (this._connected) await this._agent.flush(2_000); // answers of handlers that finished
+    this._agent.close();
     this._closed = true;
     this._connected = false;
     for (const w of [...this._waiters]) w.reject(new ClosedError(codes.internal, 'wot: client closed'));

@@ -230,3 +230,24 @@ test('PhyStack shorthand: to(id).emit with and without a callback, on(type) with
   await app.to(id).emit('note'); // no callback: fire-and-forget
   assert.equal(await notes.got, app.accountId);
 });
+
+test('close sends the answers of handlers that finished before it disconnects', async (t) => {
+  const agent = await client(t);
+  const app = await client(t);
+  const id = `urn:js:close:${uniqueId('tab')}`;
+  const tab = agent.produce({
+    '@context': 'https://www.w3.org/2022/wot/td/v1.1', id, title: 'Tab',
+    security: ['nosec_sc'], securityDefinitions: { nosec_sc: { scheme: 'nosec' } },
+    actions: { greet: { input: { type: 'string' }, output: { type: 'string' } } },
+  });
+  const greeted = waiter();
+  tab.on('greet', (who, respond) => {
+    respond({ status: 'success', data: `hello ${who}` });
+    greeted.push(who);
+  });
+  await tab.expose();
+  const r = app.to(id).request('greet', 'you');
+  await greeted.got;
+  await agent.close(); // at once: the answer still goes out
+  assert.deepEqual(await r, { status: 'success', data: 'hello you' });
+});
