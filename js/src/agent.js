@@ -138,10 +138,20 @@ export class ExposedThing {
     }));
   }
 
-  /** Publishes the TD (AgentUpdateTD) and starts receiving requests. */
+  /**
+   * Starts receiving requests, then publishes the TD (AgentUpdateTD): a
+   * consumer that sees the TD finds the agent online. The hub validates
+   * the TD; a refusal rejects with InvalidInputError (code invalid_td)
+   * listing every problem.
+   */
   async expose(opts = {}) {
-    await this._publishTD(opts.timeout);
     await this._a.expose(this, opts.timeout);
+    try {
+      await this._publishTD(opts.timeout);
+    } catch (err) {
+      this._a.forget(this.id);
+      throw err;
+    }
     this.exposed = true;
   }
 

@@ -133,3 +133,12 @@ test('a refused connection is a DeniedError', async () => {
     return true;
   });
 });
+
+test('channels need RTCPeerConnection: Node has none', async (t) => {
+  const { openChannel, serveChannels, channelTopic } = await import('../src/channel.js');
+  const app = await client(t);
+  await assert.rejects(openChannel(app, 'urn:js:any', 'x'), (err) => err instanceof InvalidInputError && /RTCPeerConnection/.test(err.message));
+  assert.throws(() => serveChannels(app.produce(lampTD('urn:js:chan')), {}, () => {}), InvalidInputError);
+  const td = (await app.things())[0];
+  if (td) assert.ok(channelTopic(td).endsWith('/channel'), 'twin TDs advertise wotmq:channel');
+});
