@@ -18,6 +18,18 @@ export interface ChannelOptions {
   highWaterMark?: number;
   /** ...until it drains to this (a quarter of highWaterMark by default). */
   lowWaterMark?: number;
+  /** Media to send: a stream's tracks (a camera)... */
+  stream?: MediaStream;
+  /** ...or these tracks. */
+  tracks?: MediaStreamTrack[];
+  /** Kinds of media to ask the agent for (consumer side): a receive-only transceiver each. */
+  receive?: ('audio' | 'video')[];
+  /** Gets each track the peer sends. */
+  onTrack?: (track: MediaStreamTrack, streams: readonly MediaStream[], info: { thingId: string; session: string; peer: string }) => void;
+  /** MIME types to put first, e.g. ['video/VP8'], where the browser lets us. */
+  codecs?: string[];
+  /** Sessions one consumer may hold with serveChannels at a time (16); beyond, offers are refused with quota. */
+  maxSessionsPerPeer?: number;
   /** An RTCPeerConnection class where the platform has none (Node). */
   RTCPeerConnection?: typeof RTCPeerConnection;
 }

@@ -1,8 +1,10 @@
 // Real-time channels in the browser: WebRTC DataChannels between a consumer
 // and the agent of a Thing, signalled through the hub with the protocol of
 // the Go package wot/rtc (docs/channels.md), so that a browser and a Go
-// twin (or two browsers) talk peer to peer. Needs RTCPeerConnection: every
-// browser has it; in Node pass one (options.RTCPeerConnection).
+// twin (or two browsers) talk peer to peer; and audio and video tracks on
+// the same sessions (options.stream or tracks to send, receive to ask for
+// media, onTrack to get it). Needs RTCPeerConnection: every browser has
+// it; in Node pass one (options.RTCPeerConnection).
 
 import { topics, idProblem } from './topics.js';
 import { randomHex, text } from './message.js';
@@ -85,6 +87,42 @@ class Candidates {
     this.remote = true;
     for (const init of this.pending.splice(0)) await this.pc.addIceCandidate(init);
   }
+}
+
+/** The tracks options ask to send: options.stream's, or options.tracks. */
+function localTracks(o) {
+  if (o.stream) return o.stream.getTracks().map((t) => [t, o.stream]);
+  return (o.tracks ?? []).map((t) => [t]);
+}
+
+/** Sends the tracks of options on pc (after the offer, on an agent: they take the offer's transceivers). */
+function addTracks(pc, o) {
+  for (const [t, stream] of localTracks(o)) pc.addTrack(t, ...(stream ? [stream] : []));
+  preferCodecs(pc, o);
+}
+
+/** Puts options.codecs (MIME types, e.g. 'video/VP8') first where the browser lets us. */
+function preferCodecs(pc, o) {
+  if (!o.codecs?.length || !pc.getTransceivers) return;
+  for (const tr of pc.getTransceivers()) {
+    const kind = tr.receiver?.track?.kind;
+    const caps = globalThis.RTCRtpReceiver?.getCapabilities?.(kind)?.codecs;
+    if (!caps || typeof tr.setCodecPreferences !== 'function') continue;
+    const want = caps.filter((c) => o.codecs.some((m) => m.toLowerCase() === c.mimeType.toLowerCase()));
+    if (want.length > 0) tr.setCodecPreferences([...want, ...caps.filter((c) => !want.includes(c))]);
+  }
+}
+
+/** Hands the peer's tracks to options.onTrack(track, streams, info). */
+function onTrack(pc, o, info) {
+  if (!o.onTrack) return;
+  pc.ontrack = (ev) => {
+    try {
+      o.onTrack(ev.track, ev.streams, info());
+    } catch (err) {
+      globalThis.console?.error('onTrack failed', err);
+    }
+  };
 }
 
 /**
@@ -233,6 +271,10 @@ async function open(client, thingId, topic, label, options) {
   if (o.maxPacketLifeTime !== undefined) init.maxPacketLifeTime = o.maxPacketLifeTime;
   const dc = pc.createDataChannel(label, init);
   const ch = new Channel(pc, dc, { thingId, session, peer: '', o });
+  // media: what we ask to receive (a viewer), what we send (a camera)
+  for (const kind of o.receive ?? []) pc.addTransceiver(kind, { direction: 'recvonly' });
+  addTracks(pc, o);
+  onTrack(pc, o, () => ({ thingId, session, peer: ch.peer }));
   const out = new Serial();
   const ice = new Candidates(pc);
   let offered = false;
@@ -399,8 +441,10 @@ export function serveChannels(thing, options, handler) {
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') s.end(true);
     };
+    onTrack(pc, o, () => ({ thingId: req.thingId, session: sig.session, peer: req.sender }));
     (async () => {
       await ice.setRemote({ type: 'offer', sdp: sig.sdp });
+      addTracks(pc, o); // after the offer: the tracks take its transceivers
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       reply({ type: 'answer', sdp: pc.localDescription.sdp });
@@ -419,6 +463,12 @@ export function serveChannels(thing, options, handler) {
     let s = sessions.get(key);
     if (!s) {
       if (sig.type !== 'offer' || closed) return; // a late candidate or bye of a session that ended
+      const max = o.maxSessionsPerPeer ?? 16;
+      if (max > 0 && [...sessions.keys()].filter((k) => k.startsWith(`${req.sender}\u0000`)).length >= max) {
+        req.reply({ type: 'error', error: { code: codes.quota, message: `${req.sender} has ${max} channel sessions with ${req.thingId} already, the most it may` } })
+          .catch((err) => log.debug('channel refusal not taken', err?.message));
+        return;
+      }
       s = accept(sig, req, key);
       sessions.set(key, s);
       return;
