@@ -4,7 +4,7 @@ GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
 
-.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
+.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps js-deps race fuzz fuzz-short bench bench-go crash soak clean
 
 all: build
 
@@ -16,9 +16,10 @@ build:
 run:
 	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 
-## test: gofmt check, go vet, the npm packages of the interop checks and
-## of examples/js, race-enabled tests, short fuzz runs
-test: fmt-check vet interop-deps examples-deps race mochi-test fuzz-short
+## test: gofmt check, go vet, the npm packages of the interop checks, of
+## examples/js and of the JavaScript client (js/, with Debian's chromium for
+## its browser tests), race-enabled tests, short fuzz runs
+test: fmt-check vet interop-deps examples-deps js-deps race mochi-test fuzz-short
 
 fmt-check:
 	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -54,6 +55,28 @@ examples-deps:
 		echo "npm not found: the test of examples/js (MQTT.js) will be skipped"; \
 	elif [ ! -f $(EXAMPLES_JS_STAMP) ] || [ examples/js/package-lock.json -nt $(EXAMPLES_JS_STAMP) ]; then \
 		npm ci --prefix examples/js --prefer-offline --no-audit --no-fund --loglevel=error; \
+	fi
+
+## js-deps: what the tests of the JavaScript client (js/) need: MQTT.js
+## and playwright-core as pinned in js/package-lock.json (again only when
+## the lock file changed; playwright-core downloads no browser), and
+## Debian's chromium for the browser tests, installed with apt-get when
+## /usr/bin/chromium is missing and we run as root. Without them the tests
+## skip themselves, saying why.
+JS_STAMP = js/node_modules/.package-lock.json
+js-deps:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "npm not found: the tests of the JavaScript client (js/) will be skipped"; \
+	elif [ ! -f $(JS_STAMP) ] || [ js/package-lock.json -nt $(JS_STAMP) ]; then \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix js --prefer-offline --no-audit --no-fund --loglevel=error; \
+	fi
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium for the browser tests of js/"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+			echo "chromium could not be installed: the browser tests of js/ will be skipped"; \
+	else \
+		echo "/usr/bin/chromium not found (install Debian's chromium as root): the browser tests of js/ will be skipped"; \
 	fi
 
 # Each fuzzer for a bounded number of executions in CI; `make fuzz FUZZTIME=10m`

@@ -73,6 +73,23 @@
 // messaging instead: the peers may have no network path to each other
 // (configure a TURN server) or the agent did not answer.
 //
+// # Media
+//
+// The same sessions carry audio and video, peer to peer; the hub relays
+// the signalling only. Options.Tracks are the tracks a side sends (a
+// camera: webrtc.NewTrackLocalStaticSample takes encoded frames and fans
+// them out to every session), Options.Receive the kinds a consumer asks
+// for (a viewer), and Options.OnTrack gets each track the peer sends
+// ([Track]: read its RTP packets). Options.MaxSessionsPerPeer bounds the
+// sessions one consumer may hold with a Listener (16 by default); an offer
+// beyond it is refused with code quota.
+//
+//	l, err := rtc.Serve(camera, rtc.Options{Tracks: []webrtc.TrackLocal{track}}, func(*rtc.Channel) {})
+//	ch, err := rtc.Open(ctx, c, "urn:dev:camera-1", "view", rtc.Options{
+//		Receive: []webrtc.RTPCodecType{webrtc.RTPCodecTypeVideo},
+//		OnTrack: func(t *rtc.Track) { for { p, _, err := t.Remote.ReadRTP(); ... } },
+//	})
+//
 // # Tests on one machine
 //
 // WebRTC leaves loopback addresses out by default. Options.Loopback makes

@@ -103,6 +103,10 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 		_ = o.pc.Close()
 		return nil, fmt.Errorf("%w: rtc: data channel %q: %w", wot.ErrInvalidInput, label, err)
 	}
+	if err := opts.offerMedia(o.pc); err != nil {
+		_ = o.pc.Close()
+		return nil, fmt.Errorf("%w: %w", wot.ErrInvalidInput, err)
+	}
 	o.ch = newChannel(o.pc, dc, thingID, o.session, opts)
 	o.ch.sendBye = func(ctx context.Context) error {
 		o.kill() // candidates still queued are moot
@@ -119,6 +123,7 @@ func open(ctx context.Context, c *wot.Client, thingID, topic, label string, opts
 			_ = sub.Stop(context.Background())
 		}
 	}
+	opts.onTrack(o.pc, thingID, o.session, o.ch.Peer)
 	// Everything the handler uses is set: subscribing orders it after.
 	sub, err := c.Subscribe(ctx, o.replyTo, o.receive)
 	if err != nil {

@@ -84,7 +84,32 @@ type Options struct {
 	// Logger receives what goes wrong after a channel was handed over
 	// (signals the hub refused, a panicking handler); discarded when nil.
 	Logger *slog.Logger
+
+	// Tracks are audio and video tracks this side sends on every session
+	// (a camera): the consumer offers them, an agent adds them to its
+	// answer where the consumer's offer has room for them (Receive, or a
+	// browser's receive-only transceiver). A track made with
+	// webrtc.NewTrackLocalStaticSample takes encoded frames
+	// (WriteSample) and fans them out to every session it is on; see
+	// docs/channels.md, "Media". The media flows peer to peer, never
+	// through the hub.
+	Tracks []webrtc.TrackLocal
+	// Receive asks the agent for media: one receive-only transceiver of
+	// each kind listed (webrtc.RTPCodecTypeVideo, ...). Consumer side.
+	Receive []webrtc.RTPCodecType
+	// OnTrack is called, on a goroutine of its own, with each track the
+	// peer sends; read its RTP packets (Track.Remote.ReadRTP) until it
+	// fails, which it does when the session ends.
+	OnTrack func(*Track)
+	// MaxSessionsPerPeer bounds the sessions one consumer may have open
+	// or in setup with a Listener at a time: an offer beyond it is
+	// refused with an error signal (code quota). DefaultMaxSessionsPerPeer
+	// when zero; negative for no bound. Agent side.
+	MaxSessionsPerPeer int
 }
+
+// DefaultMaxSessionsPerPeer is Options.MaxSessionsPerPeer when it is zero.
+const DefaultMaxSessionsPerPeer = 16
 
 // withDefaults checks o and fills in the defaults.
 func (o Options) withDefaults() (Options, error) {
@@ -111,6 +136,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.MaxSessionsPerPeer == 0 {
+		o.MaxSessionsPerPeer = DefaultMaxSessionsPerPeer
 	}
 	return o, nil
 }

@@ -21,6 +21,7 @@ type Listener struct {
 	mu       sync.Mutex
 	closed   bool
 	sessions map[string]*accepted // by consumer + NUL + session ID
+	perPeer  map[string]int       // sessions by consumer
 }
 
 // Serve accepts the channels that consumers open to a Thing this client
@@ -37,7 +38,7 @@ func Serve(thing *wot.ExposedThing, opts Options, handler func(*Channel)) (*List
 	if handler == nil {
 		return nil, fmt.Errorf("%w: rtc: Serve without a handler", wot.ErrInvalidInput)
 	}
-	l := &Listener{thing: thing, opts: opts, handler: handler, sessions: make(map[string]*accepted)}
+	l := &Listener{thing: thing, opts: opts, handler: handler, sessions: make(map[string]*accepted), perPeer: make(map[string]int)}
 	thing.HandleSignals(l.signal)
 	return l, nil
 }
@@ -75,9 +76,15 @@ func (l *Listener) signal(r *wot.SignalRequest) {
 	l.mu.Lock()
 	s := l.sessions[key]
 	if s == nil && r.Type == wot.SignalOffer && !l.closed {
+		if max := l.opts.MaxSessionsPerPeer; max > 0 && l.perPeer[r.Sender] >= max {
+			l.mu.Unlock()
+			l.refuse(r, wot.Errorf(wot.CodeQuota, "%s has %d channel sessions with %s already, the most it may", r.Sender, max, r.ThingID))
+			return
+		}
 		s = &accepted{l: l, key: key, req: r, gone: make(chan struct{})}
 		s.life, s.kill = context.WithCancel(context.Background())
 		l.sessions[key] = s
+		l.perPeer[r.Sender]++
 	}
 	l.mu.Unlock()
 	if s == nil {
@@ -91,8 +98,24 @@ func (l *Listener) forget(s *accepted) {
 	l.mu.Lock()
 	if l.sessions[s.key] == s {
 		delete(l.sessions, s.key)
+		if l.perPeer[s.req.Sender]--; l.perPeer[s.req.Sender] <= 0 {
+			delete(l.perPeer, s.req.Sender)
+		}
 	}
 	l.mu.Unlock()
+}
+
+// refuse answers an offer the Listener does not take with an error
+// signal, on a goroutine (the Client's signal goroutine must not wait).
+func (l *Listener) refuse(r *wot.SignalRequest, e *wot.Error) {
+	l.opts.Logger.Info("channel offer refused", "thing", r.ThingID, "consumer", r.Sender, "err", e)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), byeTimeout)
+		defer cancel()
+		if err := r.Reply(ctx, wot.Signal{Type: wot.SignalError, Error: e}); err != nil {
+			l.opts.Logger.Debug("channel refusal not taken", "consumer", r.Sender, "err", err)
+		}
+	}()
 }
 
 // accepted is the agent's side of one session.
@@ -196,7 +219,11 @@ func (s *accepted) answer(r *wot.SignalRequest) error {
 			s.gate.candidate(sig, s.send)
 		}
 	})
+	s.l.opts.onTrack(pc, r.ThingID, r.Session, func() string { return r.Sender })
 	if err := s.ice.setRemote(pc, webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: r.SDP}); err != nil {
+		return err
+	}
+	if err := s.l.opts.addTracks(pc); err != nil {
 		return err
 	}
 	ans, err := pc.CreateAnswer(nil)
