@@ -84,9 +84,9 @@ js-deps:
 # Go 1.26's fuzz coordinator can report a spurious "context deadline exceeded"
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
 FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
-	./broker:FuzzThingPath ./broker:FuzzQuery ./broker:FuzzMergePatch \
-	./broker:FuzzPublish ./broker:FuzzAdminRequest ./broker:FuzzAgentReply ./broker:FuzzWill ./broker:FuzzWire ./outbox:FuzzHistoryQuery \
-	./hub:FuzzHTTPBody
+	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
+	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
+	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
