@@ -88,6 +88,20 @@ func (cl *Clients) Delete(id string) {
 	delete(cl.internal, id)
 }
 
+// CompareAndDelete removes val from the map if it is still the client
+// held under its ID, and reports whether it was. wotmq patch: Mochi
+// deleted by ID alone, so the sweep of expired sessions could delete a
+// newer client that had just taken the ID over.
+func (cl *Clients) CompareAndDelete(val *Client) bool {
+	cl.Lock()
+	defer cl.Unlock()
+	if cl.internal[val.ID] != val {
+		return false
+	}
+	delete(cl.internal, val.ID)
+	return true
+}
+
 // GetByListener returns clients matching a listener id.
 func (cl *Clients) GetByListener(id string) []*Client {
 	cl.RLock()
