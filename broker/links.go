@@ -53,7 +53,7 @@ func (r *links) init() {
 }
 
 // endWatch is a listener whose connections tell the hub when Mochi is
-// done with them, and which closes without Mochi's lock-order bug (Close).
+// done with them.
 type endWatch struct {
 	listeners.Listener
 	h *Hub
@@ -146,22 +146,6 @@ func (h *Hub) overCap(cl *mqtt.Client) bool {
 	defer r.mu.Unlock()
 	l := r.byConn[cl.Net.Conn]
 	return l != nil && l.overCap
-}
-
-// Close closes the listener. The clients it accepted are disconnected
-// here rather than by Mochi's closeListenerClients, whose
-// Clients.GetByListener takes the client list's read lock twice over: a
-// connection ending at the same moment (Clients.Delete waiting for the
-// write lock) deadlocked the hub's shutdown (seen once in the tests under
-// load: TestBenchAgainstAHubAndReport hung in Hub.Close).
-func (w endWatch) Close(_ listeners.CloseFn) {
-	w.Listener.Close(func(id string) {
-		for _, cl := range w.h.srv.Clients.GetAll() { // one read lock
-			if cl.Net.Listener == id && !cl.Closed() {
-				_ = w.h.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
-			}
-		}
-	})
 }
 
 // OnSessionEstablish makes an authenticated connection the heir of every

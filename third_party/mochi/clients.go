@@ -106,7 +106,10 @@ func (cl *Clients) CompareAndDelete(val *Client) bool {
 func (cl *Clients) GetByListener(id string) []*Client {
 	cl.RLock()
 	defer cl.RUnlock()
-	clients := make([]*Client, 0, cl.Len())
+	// wotmq patch: len, not cl.Len(), which took the read lock a second
+	// time: a writer waiting in between (a client ending) blocked it, and
+	// the writer waited for the first (Server.Close hung).
+	clients := make([]*Client, 0, len(cl.internal))
 	for _, client := range cl.internal {
 		if client.Net.Listener == id && !client.Closed() {
 			clients = append(clients, client)
