@@ -102,6 +102,22 @@ func (cl *Clients) CompareAndDelete(val *Client) bool {
 	return true
 }
 
+// filter returns the clients for which keep returns true, called with the
+// read lock held. wotmq patch: the server's once-a-second sweeps of expired
+// sessions and inflight messages copied the whole list (and each idle
+// client's inflight messages) to find the few that could expire.
+func (cl *Clients) filter(keep func(*Client) bool) []*Client {
+	cl.RLock()
+	defer cl.RUnlock()
+	var m []*Client
+	for _, c := range cl.internal {
+		if keep(c) {
+			m = append(m, c)
+		}
+	}
+	return m
+}
+
 // GetByListener returns clients matching a listener id.
 func (cl *Clients) GetByListener(id string) []*Client {
 	cl.RLock()

@@ -1838,11 +1838,10 @@ func (s *Server) loadRetained(v []storage.Message) {
 // clearExpiredClients deletes all clients which have been disconnected for longer
 // than their given expiry intervals.
 func (s *Server) clearExpiredClients(dt int64) {
-	for _, client := range s.Clients.GetAll() {
+	// wotmq patch: only the clients whose connection has ended, not a copy
+	// of every client (Clients.filter).
+	for _, client := range s.Clients.filter(func(cl *Client) bool { return cl.StopTime() != 0 }) {
 		disconnected := client.StopTime()
-		if disconnected == 0 {
-			continue
-		}
 
 		expire := s.Options.Capabilities.MaximumSessionExpiryInterval
 		if client.Properties.ProtocolVersion == 5 && client.Properties.Props.SessionExpiryIntervalFlag {
@@ -1860,6 +1859,11 @@ func (s *Server) clearExpiredClients(dt int64) {
 
 // clearExpiredRetainedMessage deletes retained messages from topics if they have expired.
 func (s *Server) clearExpiredRetainedMessages(now int64) {
+	// wotmq patch: none can expire without a maximum unless one carries an
+	// expiry of its own (Packets.Expiring); the hub runs without a maximum.
+	if s.Options.Capabilities.MaximumMessageExpiryInterval == 0 && s.Topics.Retained.Expiring() == 0 {
+		return
+	}
 	for filter, pk := range s.Topics.Retained.GetAll() {
 		expired := pk.ProtocolVersion == 5 && pk.Expiry > 0 && pk.Expiry < now // [MQTT-3.3.2-5]
 
@@ -1877,7 +1881,8 @@ func (s *Server) clearExpiredRetainedMessages(now int64) {
 
 // clearExpiredInflights deletes any inflight messages which have expired.
 func (s *Server) clearExpiredInflights(now int64) {
-	for _, client := range s.Clients.GetAll() {
+	// wotmq patch: only the clients with messages in flight (Clients.filter).
+	for _, client := range s.Clients.filter(func(cl *Client) bool { return cl.State.Inflight.Len() > 0 }) {
 		if deleted := client.ClearExpiredInflights(now, s.Options.Capabilities.MaximumMessageExpiryInterval); len(deleted) > 0 {
 			for _, id := range deleted {
 				s.hooks.OnQosDropped(client, packets.Packet{PacketID: id})
