@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"os"
 	"strings"
@@ -31,8 +30,8 @@ const fuzzLampID = "urn:dev:ops:32473-WoTLamp-1234"
 func fuzzHub(tb testing.TB) (*Hub, *mqtt.Client) {
 	tb.Helper()
 	log := zerolog.Nop()
-	h, db := testHub(tb, Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", Dev: true, Logger: &log}, "fuzz-admin-password")
-	if err := h.Start(context.Background()); err != nil {
+	h, db := testHub(tb, Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", Dev: true, Logger: &log}, "fuzz-admin-password")
+	if err := h.Start(context.Background(), nil); err != nil {
 		h.Close()
 		db.Close()
 		tb.Fatal(err)
@@ -122,114 +121,6 @@ func FuzzPublish(f *testing.F) {
 			if !errors.As(err, &code) {
 				t.Fatal(err)
 			}
-		}
-	})
-}
-
-// FuzzAdminRequest sends admin requests as an admin: every answer is a
-// result or an error with a code a client can act on, never internal.
-func FuzzAdminRequest(f *testing.F) {
-	for _, s := range []string{
-		`{"op":"accounts.list"}`,
-		`{"op":"accounts.add","id":"app","role":"operator","name":"App","password":"a long enough password"}`,
-		`{"op":"accounts.add","id":"x","role":"agent"}`,
-		`{"op":"accounts.update","id":"app","enabled":false,"name":"","role":"viewer"}`,
-		`{"op":"accounts.update","password":"short"}`,
-		`{"op":"accounts.update","password":"long enough password","current":"not it"}`,
-		`{"op":"accounts.update","id":"admin","password":"long enough password","current":""}`,
-		`{"op":"token","id":"admin","ttl":"8760h1s"}`,
-		`{"op":"things.acl","thing":"` + fuzzLampID + `","allow":["role:viewer"],"deny":["app"]}`,
-		`{"op":"things.reassign","thing":"` + fuzzLampID + `","agent":"a/b"}`,
-		`{"op":"things.delete","thing":"urn:nope"}`,
-		`{"op":"backup","file":"../x"}`,
-		`{"op":42}`, `[]`, `null`,
-	} {
-		f.Add([]byte(s))
-	}
-	h, _ := fuzzHub(f)
-	admin := authz.Identity{ID: "admin", Role: authz.RoleAdmin}
-	f.Fuzz(func(t *testing.T, payload []byte) {
-		var req AdminRequest
-		if json.Unmarshal(payload, &req) != nil {
-			return // answered with invalid_payload before adminDo (FuzzPublish covers it)
-		}
-		if req.Op == AdminBackup {
-			return // writes files; its name check is covered by TestBackupRestore
-		}
-		if _, err := h.adminDo(context.Background(), admin, req); err != nil && wot.CodeOf(err) == wot.CodeInternal {
-			t.Fatalf("internal error for %s: %v", payload, err)
-		}
-	})
-}
-
-// FuzzAgentReply answers a real, delivered request with whatever an agent
-// may send: a reply is refused with a code, or it moves the request to the
-// status it names with the output or error it carries.
-func FuzzAgentReply(f *testing.F) {
-	for _, s := range []struct {
-		payload               []byte
-		status, code, message string
-	}{
-		{[]byte("30"), "", "", ""},
-		{[]byte("30"), "completed", "", ""},
-		{[]byte(`{"progress":0.5}`), "running", "", ""},
-		{[]byte(`{"code":"jammed","message":"stuck"}`), "failed", "", ""},
-		{[]byte(`"plain string"`), "failed", "", ""},
-		{[]byte("not json"), "failed", "jammed", "stuck"},
-		{nil, "waiting", "", ""},
-		{[]byte(`"30"`), "completed", "", ""},
-		{[]byte(`{}`), "pending", "", ""},
-	} {
-		f.Add(s.payload, s.status, s.code, s.message)
-	}
-	h, cl := fuzzHub(f)
-	id, _ := h.identity(cl)
-	f.Fuzz(func(t *testing.T, payload []byte, status, code, message string) {
-		ctx := context.Background()
-		r, err := h.submit(ctx, id, wot.Topic{Kind: wot.TopicAction, ThingID: fuzzLampID, Name: "toggle"}, wot.OpInvokeAction, nil, Submission{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := h.inbox.Transition(ctx, r.ID, wot.StatusDelivered, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-		pk := packets.Packet{TopicName: wot.RepliesTopic("fuzz-agent"), Payload: payload,
-			Properties: packets.Properties{CorrelationData: []byte(r.ID)}}
-		for _, up := range [][2]string{{wot.PropStatus, status}, {wot.PropError, code}, {wot.PropMessage, message}} {
-			if up[1] != "" {
-				pk.Properties.User = append(pk.Properties.User, packets.UserProperty{Key: up[0], Val: up[1]})
-			}
-		}
-		err = h.agentReply(ctx, id, wot.Topic{Kind: wot.TopicAgentReplies, AgentID: "fuzz-agent"}, fromPacket(&pk))
-		got, gerr := h.inbox.Get(ctx, r.ID)
-		if gerr != nil {
-			t.Fatal(gerr)
-		}
-		if err != nil {
-			if c := wot.CodeOf(err); c == wot.CodeInternal || !c.Known() {
-				t.Fatalf("reply %q (%s): %v", payload, status, err)
-			}
-			if got.Status != wot.StatusDelivered {
-				t.Fatalf("refused reply moved the request to %s", got.Status)
-			}
-		} else {
-			want := wot.Status(status)
-			if status == "" {
-				want = wot.StatusCompleted
-			}
-			if got.Status != want {
-				t.Fatalf("reply with status %q left the request %s", status, got.Status)
-			}
-			if got.Status == wot.StatusFailed && (got.Error == nil || got.Error.Code == "") {
-				t.Fatalf("failed without an error code: %+v", got.Error)
-			}
-		}
-		if !got.Status.Final() {
-			// Leave no unfinished request behind (the agent's queue is bounded).
-			mu := h.agentLock(r.AgentID)
-			mu.Lock()
-			_ = h.finishLocked(ctx, r.ID, wot.StatusFailed, nil, wot.Errorf(wot.CodeCancelled, "fuzz"))
-			mu.Unlock()
 		}
 	})
 }

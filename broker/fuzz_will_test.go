@@ -106,7 +106,7 @@ func FuzzWill(f *testing.F) {
 		send := w.pk
 		err = h.admitWrite(&send, classify(send.TopicName))
 		if err == nil {
-			err = h.handlePublish(context.Background(), id, fromPacket(&send))
+			_, err = h.core.Publish(context.Background(), id, nil, fromPacket(&send))
 		}
 		if err != nil && (wot.CodeOf(err) == wot.CodeInternal || !wot.CodeOf(err).Known()) {
 			t.Fatalf("Will on %q: %v", topic, err)

@@ -9,8 +9,6 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
-	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -76,32 +74,14 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok {
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
 	}
-	var after []func()
-	err := h.handlePublish(withAfterAck(withRequester(context.Background(), cl), &after), id, fromPacket(&pk))
+	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {
 		return pk, h.refuse(cl, &pk, err)
 	}
-	if len(after) > 0 {
+	if after != nil {
 		h.afterAck.Store(cl, after)
 	}
 	return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
-}
-
-// handlePublish decides a publish by id and handles it: consumer requests
-// and agent operations are the hub's, wotmq/admin is the admin API; no
-// other topic is open. A client's Will goes through it too (will.go).
-func (h *Hub) handlePublish(ctx context.Context, id authz.Identity, pk *twin.Message) error {
-	t, err := wot.ParseTopic(pk.Topic)
-	if err == nil {
-		err = h.authz.CanPublish(id, pk.Topic, t)
-	}
-	switch {
-	case err != nil:
-		return err
-	case t.Kind == wot.TopicUnknown:
-		return h.admin(ctx, id, pk) // the only open topic outside the scheme
-	}
-	return h.route(ctx, id, t, pk)
 }
 
 // OnPublished runs the work that waited for the acknowledgement of the
@@ -178,37 +158,6 @@ func (h *Hub) refuseClosing(cl *mqtt.Client, pk *packets.Packet) error {
 	return rc
 }
 
-// route dispatches a publish on a wotmq topic.
-func (h *Hub) route(ctx context.Context, id authz.Identity, t wot.Topic, pk *twin.Message) error {
-	switch t.Kind {
-	case wot.TopicAgentTD:
-		return h.agentUpdateTD(ctx, id, t, pk.Payload)
-	case wot.TopicAgentEvent:
-		return h.agentPublish(ctx, id, t, wot.KindEvent, pk)
-	case wot.TopicAgentProperty:
-		return h.agentPublish(ctx, id, t, wot.KindProperty, pk)
-	case wot.TopicAgentReplies:
-		return h.agentReply(ctx, id, t, pk)
-	case wot.TopicAction:
-		return h.consumerRequest(ctx, id, t, wot.OpInvokeAction, pk)
-	case wot.TopicPropertySet:
-		return h.consumerRequest(ctx, id, t, wot.OpWriteProperty, pk)
-	case wot.TopicThingHistory, wot.TopicEventHistory, wot.TopicPropertyHistory:
-		return h.consumerHistory(ctx, id, t, pk)
-	case wot.TopicActionCancel:
-		return h.cancelAction(ctx, id, t, pk)
-	case wot.TopicActionHistory:
-		return h.actionHistory(ctx, id, t, pk)
-	case wot.TopicAgentPresence:
-		return h.agentPresence(ctx, id, t, pk)
-	case wot.TopicChannel:
-		return h.channelSignal(ctx, id, t, pk)
-	case wot.TopicAgentSignal:
-		return h.agentSignal(ctx, id, pk)
-	}
-	return wot.Errorf(wot.CodeInvalidTopic, "nothing can be published on %s", t.Kind)
-}
-
 // Shared subscriptions ($share/{group}/{filter}, MQTT 5 section 4.8.2)
 // are decided like their filter and delivered like any subscription (each
 // message is checked by CanReceive for the member it goes to). Their groups
@@ -269,8 +218,8 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 		return
 	}
 	for i, f := range pk.Filters {
-		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, f.Filter, true) {
-			k.h.agentOnline(id.ID, cl, isLegacy(cl), clientID(cl), cl.Net.Remote)
+		if i < len(reasonCodes) && reasonCodes[i] < 0x80 && k.h.core.ReceivesRequests(id.ID, conn(cl), f.Filter, true) {
+			k.h.core.AgentSubscribed(id.ID, conn(cl))
 			return
 		}
 	}
@@ -284,10 +233,10 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	if !ok {
 		return
 	}
-	k.h.agentConnected(id.ID, cl.Net.Remote, k.h.conns.add(id.ID, cl, isLegacy(cl)))
+	k.h.core.AgentConnected(id.ID, conn(cl))
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, sub.Filter, false) {
-			k.h.agentOnline(id.ID, cl, isLegacy(cl), clientID(cl), cl.Net.Remote)
+		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {
+			k.h.core.AgentSubscribed(id.ID, conn(cl))
 			return
 		}
 	}
@@ -300,11 +249,11 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if k.h.receivesRequests(isLegacy(cl), cl.ID, id.ID, sub.Filter, false) {
+		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {
 			return
 		}
 	}
-	k.h.agentOffline(id.ID, cl, clientID(cl))
+	k.h.core.AgentUnsubscribed(id.ID, conn(cl))
 }
 
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
@@ -323,42 +272,17 @@ func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	// A PUBACK that could not be written still acknowledged nothing, but
 	// what the hub stored is delivered all the same.
 	k.h.runAfterAck(cl)
-	k.h.agentOffline(id.ID, cl, clientID(cl))
 	// A connection replaced by a newer one with its client ID (a takeover,
 	// or a reconnect faster than Mochi's cleanup; links.go): that one is
 	// about to count itself in, so the Things stay online (it may not have
 	// been added yet when this runs).
-	if k.h.conns.remove(id.ID, cl) && k.h.replacedBy(cl) == nil {
-		clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
-		k.h.agentDisconnected(id.ID, cl.Net.Remote, clean)
-	}
+	clean := err == nil || errors.Is(cl.StopCause(), packets.CodeDisconnect)
+	k.h.core.ConnectionEnded(id.ID, conn(cl), clean, func() bool { return k.h.replacedBy(cl) != nil })
 }
 
 // OnClientExpired notices Mochi dropping a session whose client stayed
 // away past its expiry.
 func (k *hook) OnClientExpired(cl *mqtt.Client) { k.h.sessionExpired(cl) }
-
-// matchFilter reports whether an MQTT topic filter matches a topic name
-// (MQTT 5.0 section 4.7). Shared subscriptions never match: requests go to
-// the agent's own connections.
-func matchFilter(filter, topic string) bool {
-	for {
-		fl, frest, fmore := cut(filter)
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := cut(topic)
-		if fl != "+" && fl != tl {
-			return false
-		}
-		if !fmore || !tmore {
-			return fmore == tmore || (!tmore && frest == "#")
-		}
-		filter, topic = frest, trest
-	}
-}
-
-func cut(s string) (level, rest string, more bool) { return strings.Cut(s, "/") }
 
 // isLegacy reports whether a connection speaks MQTT 3.1.1 (or older).
 func isLegacy(cl *mqtt.Client) bool { return cl.Properties.ProtocolVersion < 5 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Defaults for Options.
@@ -27,13 +27,8 @@ const (
 	DefaultWSAddr        = ":9001"
 	DefaultTLSAddr       = ":8883"
 	DefaultWSSAddr       = ":9443"
-	DefaultSweepInterval = time.Second
-	DefaultMaxQueue      = 1000
-	DefaultHTTPAddr      = ":8080"
-	DefaultHTTPSAddr     = ":8443"
-	DefaultHTTPWait      = 10 * time.Second
-	DefaultHTTPRead      = 30 * time.Second
-	DefaultHTTPIdle      = 2 * time.Minute
+	DefaultSweepInterval = twin.DefaultSweepInterval
+	DefaultMaxQueue      = twin.DefaultMaxQueue
 )
 
 // Options configures the broker's Hub; package hub fills them from
@@ -56,37 +51,6 @@ type Options struct {
 	// WSSAddr is the MQTT over secure WebSocket listen address;
 	// DefaultWSSAddr when empty, "off" to disable.
 	WSSAddr string
-	// HTTPAddr is the HTTP + SSE listen address (the WoT HTTP binding and
-	// the Discovery API, docs/http.md); DefaultHTTPAddr when empty, "off"
-	// to disable.
-	HTTPAddr string
-	// HTTPSAddr is the HTTPS listen address, used when TLS is set;
-	// DefaultHTTPSAddr when empty, "off" to disable.
-	HTTPSAddr string
-	// HTTPWait is how long an HTTP invokeaction or writeproperty waits for
-	// the outcome before it answers with the request's status URL;
-	// DefaultHTTPWait when zero. A request may ask for less or more with
-	// ?timeout= (at most MaxHTTPWait).
-	HTTPWait time.Duration
-	// HTTPReadTimeout is how long an HTTP client may take to send a whole
-	// request, headers and body (at most 10 s of it for the headers); a
-	// slower one is cut off (408). Event streams and requests waiting for
-	// an outcome are not bound by it once their request is read.
-	// DefaultHTTPRead when zero.
-	HTTPReadTimeout time.Duration
-	// HTTPIdleTimeout is how long an HTTP connection may stay open between
-	// requests; DefaultHTTPIdle when zero.
-	HTTPIdleTimeout time.Duration
-	// MDNS advertises the HTTP API over DNS-SD (_wot._tcp, subtype
-	// _directory) on the local network. A failure to advertise is logged,
-	// never fatal.
-	MDNS bool
-	// MDNSInterface limits the advertisement to one network interface by
-	// name; the system's default multicast interface when empty.
-	MDNSInterface string
-	// DataDir is the data directory, whose file system the disk reserve
-	// watches (Limits.MinFreeDisk).
-	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when
 	// empty. Set it to the name clients use to reach the hub.
 	PublicHost string
@@ -107,10 +71,13 @@ type Options struct {
 	// Limits bound clients, agents and the store; see limits.go. The zero
 	// value selects safe defaults (no rate limit).
 	Limits Limits
+	// Reserve is the disk reserve the guard keeps (package hub owns it);
+	// none when nil.
+	Reserve Reserve
 	// Backup writes an online backup of the store for AdminBackup (the
 	// composition root owns the store); the operation is refused as
 	// internal when nil.
-	Backup func(ctx context.Context, name string) (*BackupReply, error)
+	Backup func(ctx context.Context, name string) (*twin.BackupReply, error)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -129,21 +96,6 @@ func (o *Options) setDefaults() {
 	}
 	if o.WSSAddr == "" {
 		o.WSSAddr = DefaultWSSAddr
-	}
-	if o.HTTPAddr == "" {
-		o.HTTPAddr = DefaultHTTPAddr
-	}
-	if o.HTTPSAddr == "" {
-		o.HTTPSAddr = DefaultHTTPSAddr
-	}
-	if o.HTTPWait <= 0 {
-		o.HTTPWait = DefaultHTTPWait
-	}
-	if o.HTTPReadTimeout <= 0 {
-		o.HTTPReadTimeout = DefaultHTTPRead
-	}
-	if o.HTTPIdleTimeout <= 0 {
-		o.HTTPIdleTimeout = DefaultHTTPIdle
 	}
 	if o.PublicHost == "" {
 		o.PublicHost = "localhost"
@@ -176,19 +128,15 @@ type Hub struct {
 	presence   *presence.Store
 	authz      *authz.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
-	afterAck   sync.Map // *mqtt.Client -> []func(): fan-out waiting for its publish's PUBACK
+	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
 	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
 	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
 	willMu     sync.Mutex
 	willTimers map[string]*time.Timer // client key -> a Will waiting for its delay
 	links      links                  // network connections Mochi is not done with (links.go)
-	watchers   watchers               // in-process listeners of request statuses
-	bus        bus                    // in-process listeners of the hub's publishes
-	signals    sessions               // real-time channel signalling sessions
-	streams    streamSet              // open event streams, for revocation (revoke.go)
+	core       *twin.Core             // the twin logic over the stores
 	srv        *mqtt.Server
-	window     int          // most requests delivered to one agent and not yet answered
-	self       *mqtt.Client // inline client the hub publishes with
+	self       *mqtt.Client // inline client the hub publishes with (inject.go)
 
 	tcp *listeners.TCP
 	ws  *wsListener
@@ -196,12 +144,8 @@ type Hub struct {
 	wss *wsListener
 
 	mqttURL string // base of MQTT form hrefs, e.g. mqtt://localhost:1883
-	web     web    // the HTTP + SSE binding and Discovery API (http.go)
 
-	agents   clientSet      // connections subscribed to their requests topic
-	conns    clientSet      // all connections, by identity
-	locks    [64]sync.Mutex // per-agent request locks, by hash of the agent ID
-	gate     sync.RWMutex   // handlers hold it shared; Close takes it exclusively
+	gate     sync.RWMutex // handlers hold it shared; Close takes it exclusively
 	closed   bool
 	stop     chan struct{}
 	bg       sync.WaitGroup
@@ -225,8 +169,6 @@ type Stores struct {
 func New(opts Options, st Stores) (*Hub, error) {
 	opts.setDefaults()
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
-	h.agents.init()
-	h.conns.init()
 	h.links.init()
 	h.ops.init()
 	h.dir, h.inbox, h.outbox, h.presence, h.authz = st.Directory, st.Inbox, st.Outbox, st.Presence, st.Authz
@@ -239,7 +181,22 @@ func New(opts Options, st Stores) (*Hub, error) {
 	// half of its client queue: Mochi drops a QoS 1 message for a client
 	// whose queue is full, and a dropped request would stay delivered
 	// until the agent reconnects. More wait as pending.
-	h.window = max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2)
+	h.core = twin.New(twin.Options{
+		Directory: st.Directory, Inbox: st.Inbox, Outbox: st.Outbox, Presence: st.Presence, Authz: st.Authz,
+		Publisher:          publisher{h},
+		Logger:             h.log,
+		Now:                opts.Now,
+		Dev:                opts.Dev,
+		MaxQueue:           opts.MaxQueue,
+		Window:             max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2),
+		MaxThingsPerAgent:  opts.Limits.MaxThingsPerAgent,
+		MaxAffordances:     opts.Limits.MaxAffordances,
+		MaxPayload:         opts.Limits.MaxPayload,
+		RetentionOverrides: opts.RetentionOverrides,
+		SweepInterval:      opts.SweepInterval,
+		Backup:             opts.Backup,
+		Observe:            h.ops.observe,
+	})
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
 		InlineClient:             false,
@@ -265,9 +222,10 @@ func (h *Hub) AccountChanged(ctx context.Context, c authz.Change) { h.accountCha
 // Accounts is the hub's account store.
 func (h *Hub) Accounts() *authz.Store { return h.authz }
 
-// Start binds the listeners, publishes the retained twin state and starts
-// serving. It returns once clients can connect.
-func (h *Hub) Start(ctx context.Context) error {
+// Start binds the listeners, publishes the retained twin state (with the
+// forms of http, another transport that serves the twins, when not nil)
+// and starts serving. It returns once clients can connect.
+func (h *Hub) Start(ctx context.Context, http twin.Binding) error {
 	if h.opts.TCPAddr != "off" {
 		h.tcp = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: h.opts.TCPAddr})
 		if err := h.srv.AddListener(h.watchEnds(h.tcp)); err != nil {
@@ -294,27 +252,13 @@ func (h *Hub) Start(ctx context.Context) error {
 		}
 	}
 	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
-	if err := h.listenHTTP(); err != nil {
+	if err := h.core.Start(ctx, twin.Forms{MQTT: h.mqttURL, HTTP: http}); err != nil {
 		return err
-	}
-
-	if err := h.restore(ctx); err != nil {
-		return err
-	}
-	if h.opts.Limits.MinFreeDisk >= 0 {
-		h.checkDisk() // before the first client can write
 	}
 	if err := h.srv.Serve(); err != nil {
+		h.core.Close() // its sweep started with it
 		return fmt.Errorf("broker: serve: %w", err)
 	}
-	h.serveHTTP()
-	if h.opts.Limits.MinFreeDisk >= 0 {
-		h.checkDisk()
-		h.bg.Add(1)
-		go h.diskLoop()
-	}
-	h.bg.Add(1)
-	go h.sweepLoop()
 	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
 		Bool("dev", h.opts.Dev).Int("things", h.dir.Len()).Msg("broker started")
 	return nil
@@ -372,8 +316,8 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.core.Close() // refuses connection events; messages in flight still finish
 	h.dropDelayedWills()
-	h.stopHTTP() // ends event streams; no HTTP handler runs after it
 	err := h.srv.Close()
 	h.gate.Lock() // wait for in-flight handlers; later ones see stop closed
 	h.bg.Wait()
@@ -397,15 +341,7 @@ func (h *Hub) enter() bool {
 
 func (h *Hub) leave() { h.gate.RUnlock() }
 
-// agentLock returns the mutex that serialises request handling for an
-// agent: adding, delivering and finishing its requests.
-func (h *Hub) agentLock(agentID string) *sync.Mutex {
-	var x uint32 = 2166136261
-	for i := 0; i < len(agentID); i++ {
-		x = (x ^ uint32(agentID[i])) * 16777619
-	}
-	return &h.locks[x%uint32(len(h.locks))]
-}
-
-// itoa is strconv.Itoa, kept short for log fields.
-func itoa(n int) string { return strconv.Itoa(n) }
+// Core is the twin core the broker feeds. The broker builds it, since the
+// core's Publisher (the inline client) and its delivery window (half a
+// client's queue) are Mochi's; another transport serves it too.
+func (h *Hub) Core() *twin.Core { return h.core }

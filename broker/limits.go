@@ -6,13 +6,13 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode/utf8"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -115,6 +115,13 @@ type Limits struct {
 	MaxStreams int
 }
 
+// WithDefaults is l with every zero field set to its default (FreeSpace
+// is left to the hub, which owns the data directory).
+func (l Limits) WithDefaults() Limits {
+	l.setDefaults()
+	return l
+}
+
 func (l *Limits) setDefaults() {
 	def := func(p *int, v int) {
 		if *p == 0 {
@@ -123,7 +130,7 @@ func (l *Limits) setDefaults() {
 	}
 	def(&l.MaxConnections, DefaultMaxConnections)
 	def(&l.MaxThingsPerAgent, DefaultMaxThingsPerAgent)
-	def(&l.MaxAffordances, DefaultMaxAffordances)
+	def(&l.MaxAffordances, twin.DefaultMaxAffordances)
 	def(&l.MaxPayload, DefaultMaxPayload)
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)
@@ -143,9 +150,6 @@ func (l *Limits) setDefaults() {
 	}
 	if l.DiskCheckInterval <= 0 {
 		l.DiskCheckInterval = DefaultDiskCheckInterval
-	}
-	if l.FreeSpace == nil {
-		l.FreeSpace = freeSpace
 	}
 }
 
@@ -317,26 +321,32 @@ func (h *Hub) checkPayload(pk *packets.Packet, kind msgKind) error {
 // admitWrite keeps the disk reserve: a publish the hub would store is
 // refused when the disk is nearly full.
 func (h *Hub) admitWrite(pk *packets.Packet, kind msgKind) error {
-	l := &h.opts.Limits
-	if kind.writes() && l.MinFreeDisk > 0 && !h.ops.spend(int64(len(pk.Payload)), l.MinFreeDisk) {
-		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is nearly full (under %d bytes free); try again later", l.MinFreeDisk)
+	if kind.writes() && h.opts.Reserve != nil {
+		return h.opts.Reserve.Spend(len(pk.Payload))
 	}
 	return nil
 }
 
-// spend accounts for a write of a payload of n bytes against the free
-// space found by the last disk check, and reports whether the reserve
-// allows it. Between checks (a second apart) a hub can write tens of
-// megabytes: the estimate keeps it from running through its reserve
-// before the next check sees the real figure.
-func (o *ops) spend(n, reserve int64) bool {
-	if o.full.Load() {
-		return false
+// storageError turns a full disk found by a write into storage_full
+// (Reserve.StorageError).
+func (h *Hub) storageError(err error) error {
+	if h.opts.Reserve == nil {
+		return err
 	}
-	// What a write costs on disk, roughly: the write-ahead log and the
-	// value log or a table, plus keys and headers.
-	written := o.written.Add(2*n + 512)
-	return int64(o.freeBytes.Load())-written >= reserve
+	return h.opts.Reserve.StorageError(err)
+}
+
+// Reserve is the disk reserve of the data directory, which the hub owns
+// (package hub): the guard asks it before a publish that writes to the
+// store is routed, and a refusal's error goes through it. It may be called
+// concurrently.
+type Reserve interface {
+	// Spend accounts for a write of n payload bytes, or refuses it with
+	// storage_full.
+	Spend(n int) error
+	// StorageError turns a full disk found by a write into storage_full;
+	// other errors are returned as they are.
+	StorageError(err error) error
 }
 
 // bucket is a token bucket: one token per publish, refilled at the rate,
@@ -355,68 +365,4 @@ func (b *bucket) take(now time.Time, rate, burst float64) float64 {
 	b.last = now
 	b.tokens = max(b.tokens-1, -burst)
 	return b.tokens
-}
-
-// checkThingQuota refuses a new Thing for an agent that has registered
-// MaxThingsPerAgent already.
-func (h *Hub) checkThingQuota(agentID, thingID string) error {
-	max := h.opts.Limits.MaxThingsPerAgent
-	if max <= 0 {
-		return nil
-	}
-	if _, ok := h.dir.Get(thingID); ok {
-		return nil // an update
-	}
-	if n := len(h.dir.ByAgent(agentID)); n >= max {
-		return wot.Errorf(wot.CodeQuota, "agent %q has registered %d Things, the most the hub allows", agentID, n)
-	}
-	return nil
-}
-
-// storageError turns a full disk found by a write into storage_full.
-func (h *Hub) storageError(err error) error {
-	if errors.Is(err, syscall.ENOSPC) {
-		h.ops.full.Store(true) // until the next disk check finds space
-		return wot.Errorf(wot.CodeStorageFull, "the hub's disk is full; try again later")
-	}
-	return err
-}
-
-// diskLoop watches the free space of the data directory's file system.
-func (h *Hub) diskLoop() {
-	defer h.bg.Done()
-	t := time.NewTicker(h.opts.Limits.DiskCheckInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-h.stop:
-			return
-		case <-t.C:
-			h.checkDisk()
-		}
-	}
-}
-
-// checkDisk updates the disk guard from the file system's free space.
-func (h *Hub) checkDisk() {
-	l := &h.opts.Limits
-	if l.MinFreeDisk < 0 {
-		return
-	}
-	written := h.ops.written.Load()
-	free, err := l.FreeSpace(h.opts.DataDir)
-	if err != nil {
-		h.log.Debug().Err(err).Msg("cannot read free disk space")
-		return
-	}
-	h.ops.freeBytes.Store(free)
-	h.ops.written.Add(-written) // now in the figure
-	full := free < uint64(l.MinFreeDisk)
-	if h.ops.full.Swap(full) != full {
-		if full {
-			h.log.Error().Uint64("free", free).Int64("min", l.MinFreeDisk).Msg("disk nearly full: refusing writes")
-		} else {
-			h.log.Warn().Uint64("free", free).Msg("disk space back: accepting writes")
-		}
-	}
 }

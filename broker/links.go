@@ -179,8 +179,8 @@ func (h *Hub) neverEstablished(cl *mqtt.Client, heirOf bool) {
 	id, ok := h.identity(cl)
 	h.sessions.Delete(cl)
 	h.wills.Delete(cl) // never connected: no Will
-	if ok && heirOf && !h.conns.connected(id.ID) {
-		h.agentDisconnected(id.ID, cl.Net.Remote, false)
+	if ok && heirOf {
+		h.core.AgentLost(id.ID, conn(cl))
 	}
 }
 

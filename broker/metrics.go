@@ -132,8 +132,8 @@ func (hg *histogram) observe(d time.Duration) {
 	hg.sum.Add(int64(d))
 }
 
-// ops is the hub's operational state: counters for the metrics, the
-// per-connection rate buckets, the disk guard and the metrics listener.
+// ops is the broker's operational state: counters for the metrics and the
+// per-connection rate buckets.
 // The message path touches only atomics here.
 type ops struct {
 	in, out          [numKinds]atomic.Uint64
@@ -149,10 +149,7 @@ type ops struct {
 	socketsRefusedLogged atomic.Int64
 	latency              [2][2]histogram // [invokeaction, writeproperty][completed, failed]
 
-	buckets   sync.Map // *mqtt.Client -> *bucket
-	full      atomic.Bool
-	freeBytes atomic.Uint64
-	written   atomic.Int64 // estimated bytes written since the last disk check
+	buckets sync.Map // *mqtt.Client -> *bucket
 }
 
 func (o *ops) init() {
@@ -227,7 +224,7 @@ func (h *Hub) writeMetrics(e *expo) {
 	e.one("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
 	e.one("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
 	e.one("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
-	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.agents.count()))
+	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.core.AgentsOnline()))
 
 	e.family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
 	for k := range numKinds {
@@ -272,19 +269,6 @@ func (h *Hub) writeMetrics(e *expo) {
 			e.sample("wotmq_action_latency_seconds_count", labels, float64(cum))
 		}
 	}
-	e.one("wotmq_store_free_bytes", "gauge", "Free space of the data directory's file system at the last check.", float64(h.ops.freeBytes.Load()))
-	full := 0.0
-	if h.ops.full.Load() {
-		full = 1
-	}
-	e.one("wotmq_store_full", "gauge", "1 while writes are refused because the disk is nearly full.", full)
-}
-
-// count is the number of identities with a connection in the set.
-func (p *clientSet) count() int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return len(p.online)
 }
 
 // sent counts a message the hub publishes.

@@ -20,9 +20,6 @@ import (
 func testHub(tb testing.TB, opts Options, adminPW string) (*Hub, *badger.DB) {
 	tb.Helper()
 	dir := tb.TempDir()
-	if opts.DataDir == "" {
-		opts.DataDir = dir
-	}
 	db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
 	if err != nil {
 		tb.Fatal(err)

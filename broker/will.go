@@ -177,7 +177,11 @@ func (h *Hub) publishWill(client string, id authz.Identity, w *willMsg) {
 	h.ops.in[kind].Add(1)
 	err := h.admitWrite(&pk, kind)
 	if err == nil {
-		err = h.handlePublish(context.Background(), id, fromPacket(&pk))
+		var after func()
+		after, err = h.core.Publish(context.Background(), id, nil, fromPacket(&pk))
+		if after != nil {
+			after() // a Will has no acknowledgement to wait for
+		}
 	}
 	if err == nil {
 		h.log.Debug().Str("client", client).Str("account", id.ID).Str("topic", pk.TopicName).Msg("will sent")

@@ -8,42 +8,16 @@ import (
 	"testing"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
-	"github.com/rs/zerolog"
-
 	"github.com/wotmq/wotmq/conformance"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 )
 
-// startHub starts a wotmq hub on 127.0.0.1:0 and closes it when the test
-// ends.
+// startHub starts a wotmq hub (hubtest.Start) with HTTP on: HTTP forms
+// come first in twin TDs, and the suite must pick the MQTT ones.
 func startHub(tb testing.TB) *hub.Hub {
 	tb.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
-	h, err := hub.New(hub.Options{
-		TCPAddr:       "127.0.0.1:0",
-		WSAddr:        "off",
-		HTTPAddr:      "127.0.0.1:0", // HTTP forms come first in twin TDs: the suite must pick the MQTT ones
-		DataDir:       tb.TempDir(),
-		SweepInterval: 10 * time.Millisecond,
-		Dev:           true, // anonymous clients from loopback, as the suite's agent and consumer
-		Logger:        &log,
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			tb.Errorf("close hub: %v", err)
-		}
-	})
-	return h
+	return hubtest.Start(tb, func(o *hub.Options) { o.HTTPAddr = "127.0.0.1:0" })
 }
 
 func TestHubConforms(t *testing.T) {
@@ -98,39 +72,8 @@ func TestChecksCatalogue(t *testing.T) {
 	}
 }
 
-// allowHook admits every client and subscription, like Mochi's
-// auth.AllowHook (whose package needs a YAML module this one does not
-// require).
-type allowHook struct{ mqtt.HookBase }
-
-func (allowHook) ID() string { return "allow" }
-func (allowHook) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
-}
-func (allowHook) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (allowHook) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
-
-// startMochi starts a bare Mochi broker: MQTT 5, but none of the hub's
-// behaviour.
-func startMochi(tb testing.TB) string {
-	tb.Helper()
-	srv := mqtt.New(nil)
-	if err := srv.AddHook(new(allowHook), nil); err != nil {
-		tb.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "t", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { srv.Close() })
-	return tcp.Address()
-}
-
 func TestWrongHubFails(t *testing.T) {
-	addr := startMochi(t)
+	addr := hubtest.StartMochi(t)
 	start := time.Now()
 	results := conformance.Run(t.Context(), conformance.Config{Broker: addr, Timeout: 300 * time.Millisecond})
 	if d := time.Since(start); d > 10*time.Second {

@@ -38,10 +38,16 @@ func Secure(dirs ...string) (changed int, err error) {
 			}
 		}
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
-				if path == dir && errors.Is(err, fs.ErrNotExist) {
+			// A file that went between the listing and the look (Badger
+			// deletes a replayed memtable or a compacted table while the hub
+			// runs) has no mode to tighten.
+			if errors.Is(err, fs.ErrNotExist) {
+				if path == dir {
 					return fs.SkipAll
 				}
+				return nil
+			}
+			if err != nil {
 				return err
 			}
 			want := fileMode
@@ -52,13 +58,18 @@ func Secure(dirs ...string) (changed int, err error) {
 				return nil // a symbolic link, socket: not ours to change
 			}
 			info, err := d.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}
 			if info.Mode().Perm()&0o077 == 0 {
 				return nil
 			}
-			if err := os.Chmod(path, info.Mode().Perm()&want); err != nil {
+			if err := os.Chmod(path, info.Mode().Perm()&want); errors.Is(err, fs.ErrNotExist) {
+				return nil
+			} else if err != nil {
 				return fmt.Errorf("%w: %s has mode %04o and the hub cannot change it (%v); "+
 					"run `chmod -R go-rwx %s` as its owner, or give it to the user the hub runs as",
 					ErrExposed, path, info.Mode().Perm(), err, dir)

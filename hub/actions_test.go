@@ -15,14 +15,14 @@ import (
 
 // answer replies to one request the agent received.
 func (c *client) answer(req *paho.Publish, status wot.Status, payload []byte) {
-	c.tb.Helper()
+	c.TB.Helper()
 	c.mustPublish(req.Properties.ResponseTopic, payload, reply("", req.Properties.CorrelationData, wot.PropStatus, string(status)))
 }
 
 // statusSeq reads replies on topic until a final status and returns the
 // statuses seen and the last message.
 func (c *client) statusSeq(topic string) ([]wot.Status, *paho.Publish) {
-	c.tb.Helper()
+	c.TB.Helper()
 	var seq []wot.Status
 	for {
 		m := c.next(topic)
@@ -260,7 +260,7 @@ func TestExpiry(t *testing.T) {
 	if string(m.Properties.CorrelationData) != "y" || userProp(m, wot.PropError) != string(wot.CodeExpired) {
 		t.Errorf("default expiry: got %q %v", m.Properties.CorrelationData, m.Properties.User)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	_ = ctx
 }

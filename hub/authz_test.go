@@ -14,6 +14,7 @@ import (
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -71,15 +72,7 @@ func tryLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) (*client, b
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{tb: t, id: clientID, msgs: make(chan *paho.Publish, 4096)}
-	c.Client = paho.NewClient(paho.ClientConfig{ClientID: clientID, Conn: conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			select {
-			case c.msgs <- pr.Packet:
-			default:
-			}
-			return true, nil
-		}}, OnClientError: func(error) {}})
+	c := &client{hubtest.NewClient(t, conn, clientID)}
 	cp := &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30,
 		Username: user, UsernameFlag: user != "", Password: []byte(pass), PasswordFlag: pass != ""}
 	// A generous bound: a login does a bcrypt comparison, slow on a busy
@@ -98,18 +91,17 @@ func tryLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) (*client, b
 		}
 		t.Fatalf("connect %s: %v", user, err)
 	}
-	t.Cleanup(func() { _ = c.Disconnect(&paho.Disconnect{}) })
 	return c, 0, ""
 }
 
 // trySubscribe returns the SUBACK reason code.
 func (c *client) trySubscribe(filter string) byte {
-	c.tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	c.TB.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	sa, err := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
 	if sa == nil {
-		c.tb.Fatalf("subscribe %s: %v", filter, err)
+		c.TB.Fatalf("subscribe %s: %v", filter, err)
 	}
 	return sa.Reasons[0]
 }
@@ -330,7 +322,7 @@ func TestNoRoleSeesNothing(t *testing.T) {
 	deadline := time.After(300 * time.Millisecond)
 	for {
 		select {
-		case m := <-viewer.msgs:
+		case m := <-viewer.Msgs:
 			if strings.Contains(m.Topic, "/actions/") || strings.HasPrefix(m.Topic, "replies/") || strings.HasPrefix(m.Topic, "agents/") {
 				t.Errorf("viewer received %s", m.Topic)
 			}

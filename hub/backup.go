@@ -14,7 +14,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -36,7 +36,7 @@ var backupName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 // Backup writes a full backup of the store, taken from a consistent
 // snapshot while the hub serves, to name in the backup directory (a name
 // made of the time when empty). The file appears only once complete.
-func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, error) {
+func (h *Hub) Backup(ctx context.Context, name string) (*twin.BackupReply, error) {
 	start := time.Now()
 	if name == "" {
 		name = "wotmq-" + h.opts.Now().UTC().Format("20060102T150405.000Z") + ".backup"
@@ -46,7 +46,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	dir := h.opts.BackupDir
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup directory: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup directory: %w", err))
 	}
 	path := filepath.Join(dir, name)
 	if _, err := os.Lstat(path); err == nil {
@@ -54,7 +54,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup: %w", err))
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // after a successful rename, there is nothing left to remove
@@ -73,7 +73,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 		err = os.Rename(tmp, path)
 	}
 	if err != nil {
-		return nil, h.broker.StorageError(fmt.Errorf("hub: backup: %w", err))
+		return nil, h.reserve.StorageError(fmt.Errorf("hub: backup: %w", err))
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync() // the rename survives a crash
@@ -85,7 +85,7 @@ func (h *Hub) Backup(ctx context.Context, name string) (*broker.BackupReply, err
 	}
 	took := time.Since(start)
 	h.log.Info().Str("file", path).Int64("bytes", st.Size()).Dur("took", took).Msg("backup written")
-	return &broker.BackupReply{File: path, Bytes: st.Size(), Version: version, Took: took.Round(time.Millisecond).String()}, nil
+	return &twin.BackupReply{File: path, Bytes: st.Size(), Version: version, Took: took.Round(time.Millisecond).String()}, nil
 }
 
 // ErrNotEmpty is returned by Restore for a data directory that holds data.

@@ -10,8 +10,8 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -37,26 +37,26 @@ func TestBackupRestore(t *testing.T) {
 
 	admin := dial(t, h, "admin-cli", withUser("admin"), withPassword(adminPW))
 	admin.subscribe("replies/admin/#")
-	ask := func(c *client, who string, req broker.AdminRequest) *paho.Publish {
+	ask := func(c *client, who string, req twin.AdminRequest) *paho.Publish {
 		t.Helper()
 		body, _ := json.Marshal(req)
 		_, _ = c.publish("wotmq/admin", body, &paho.PublishProperties{ResponseTopic: "replies/" + who + "/b"})
 		return c.next("replies/" + who + "/b")
 	}
 	t.Run("RefusesNonAdmins", func(t *testing.T) {
-		if m := ask(app, "app", broker.AdminRequest{Op: broker.AdminBackup}); userProp(m, wot.PropError) != string(wot.CodeDenied) {
+		if m := ask(app, "app", twin.AdminRequest{Op: twin.AdminBackup}); userProp(m, wot.PropError) != string(wot.CodeDenied) {
 			t.Errorf("backup by a service account: %s", m.Payload)
 		}
 	})
 	t.Run("RefusesPathsOutsideTheBackupDirectory", func(t *testing.T) {
 		for _, name := range []string{"../x", "/tmp/x", ".hidden", "a/b"} {
-			if m := ask(admin, "admin", broker.AdminRequest{Op: broker.AdminBackup, File: name}); userProp(m, wot.PropError) != string(wot.CodeInvalidPayload) {
+			if m := ask(admin, "admin", twin.AdminRequest{Op: twin.AdminBackup, File: name}); userProp(m, wot.PropError) != string(wot.CodeInvalidPayload) {
 				t.Errorf("backup to %q: %s", name, m.Payload)
 			}
 		}
 	})
-	m := ask(admin, "admin", broker.AdminRequest{Op: broker.AdminBackup, File: "b1.backup"})
-	var rep broker.BackupReply
+	m := ask(admin, "admin", twin.AdminRequest{Op: twin.AdminBackup, File: "b1.backup"})
+	var rep twin.BackupReply
 	if err := json.Unmarshal(m.Payload, &rep); err != nil || userProp(m, wot.PropStatus) != "completed" {
 		t.Fatalf("backup: %s %v", m.Payload, err)
 	}
@@ -64,7 +64,7 @@ func TestBackupRestore(t *testing.T) {
 		t.Errorf("backup reply %+v", rep)
 	}
 	t.Run("RefusesToOverwrite", func(t *testing.T) {
-		if m := ask(admin, "admin", broker.AdminRequest{Op: broker.AdminBackup, File: "b1.backup"}); !strings.Contains(string(m.Payload), "exists") {
+		if m := ask(admin, "admin", twin.AdminRequest{Op: twin.AdminBackup, File: "b1.backup"}); !strings.Contains(string(m.Payload), "exists") {
 			t.Errorf("second backup to the same file: %s", m.Payload)
 		}
 	})

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -120,10 +122,10 @@ func TestBadInput(t *testing.T) {
 		}},
 		{name: "ClosesConnectionsWithPacketsOverTheBrokerLimit", run: func(t *testing.T, e *badEnv) {
 			before := scrape(t, e.h)["wotmq_protocol_errors_total"]
-			w := dialWatched(t, e.h, "huge")
+			w := dial(t, e.h, "huge")
 			w.publishAsync("replies/huge", make([]byte, badMaxPayload+broker.PacketOverhead+1))
 			w.ended(t) // Mochi closes the connection at the fixed header [MQTT-3.2.2-15]
-			waitFor(t, "protocol error counted", 5*time.Second, func() bool {
+			hubtest.WaitFor(t, "protocol error counted", func() bool {
 				return scrape(t, e.h)["wotmq_protocol_errors_total"] > before
 			})
 		}},
@@ -148,10 +150,10 @@ func TestBadInput(t *testing.T) {
 			// A topic must be UTF-8 [MQTT-1.5.4-1]: a malformed packet, the
 			// broker closes the connection.
 			before := scrape(t, e.h)["wotmq_protocol_errors_total"]
-			w := dialWatched(t, e.h, "utf")
+			w := dial(t, e.h, "utf")
 			w.publishAsync("things/\xff/actions/x", []byte("1"))
 			w.ended(t)
-			waitFor(t, "protocol error counted", 5*time.Second, func() bool {
+			hubtest.WaitFor(t, "protocol error counted", func() bool {
 				return scrape(t, e.h)["wotmq_protocol_errors_total"] > before
 			})
 		}},
@@ -166,7 +168,7 @@ func TestBadInput(t *testing.T) {
 		}},
 		{name: "DisconnectsOnWildcardsInAPublishTopic", run: func(t *testing.T, e *badEnv) {
 			for _, topic := range []string{"things/+/actions/toggle", "things/" + lampID + "/#"} {
-				w := dialWatched(t, e.h, "wild")
+				w := dial(t, e.h, "wild")
 				w.publishAsync(topic, nil)
 				d := w.ended(t)
 				if d == nil || d.ReasonCode != 0x82 || d.Properties == nil || !strings.Contains(d.Properties.ReasonString, "wildcards") {
@@ -278,7 +280,7 @@ func TestBadInput(t *testing.T) {
 			slow := dialRaw(t, e.h, "slow", 2048)
 			slow.subscribe(topic, 0) // and then never reads again
 			fast := dial(t, e.h, "fast")
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if _, err := fast.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: topic, QoS: 0}}}); err != nil {
 				t.Fatal(err)
@@ -301,7 +303,7 @@ func TestBadInput(t *testing.T) {
 			}
 		}},
 		{name: "RateLimitsAFloodingClient", opts: func(o *hub.Options) { o.Limits.RateLimit, o.Limits.RateBurst = 100, 20 }, run: func(t *testing.T, e *badEnv) {
-			w := dialWatched(t, e.h, "flooder")
+			w := dial(t, e.h, "flooder")
 			topic := "things/" + lampID + "/history"
 			props := &paho.PublishProperties{ResponseTopic: "replies/flooder/h"}
 			send := func() (byte, string, error) {
@@ -375,7 +377,7 @@ func TestBadInput(t *testing.T) {
 			event := agentTopic(wot.TopicAgentEvent, "overheating")
 			e.agent.mustPublish(event, []byte("20"), nil)
 			free.Store(10 << 20)
-			waitFor(t, "storage_full refusal", 5*time.Second, func() bool {
+			hubtest.WaitFor(t, "storage_full refusal", func() bool {
 				rc, reason := e.agent.publish(event, []byte("21"), nil)
 				return rc == 0x97 && strings.Contains(reason, "storage_full")
 			})
@@ -395,13 +397,46 @@ func TestBadInput(t *testing.T) {
 			}
 			// Space returns: so do writes.
 			free.Store(1 << 40)
-			waitFor(t, "writes accepted again", 5*time.Second, func() bool {
+			hubtest.WaitFor(t, "writes accepted again", func() bool {
 				rc, _ := e.agent.publish(event, []byte("22"), nil)
 				return rc == 0
 			})
 			if m := scrape(t, e.h); m["wotmq_store_full"] != 0 {
 				t.Errorf("still full: %v", m["wotmq_store_full"])
 			}
+		}},
+		{name: "RefusesWillsItWouldRefuseAsPublishes", run: func(t *testing.T, e *badEnv) {
+			// A Will is decided like a publish by its account, at CONNECT
+			// (docs/security.md, "The Will rule"); what depends on the
+			// Thing's TD at the time (the value's schema) is checked again
+			// when it is sent (TestWillAuthorization).
+			for _, c := range []struct {
+				name, user, topic string
+				payload           []byte
+				code              byte
+			}{
+				{"OtherAgentsRequests", "intruder", "agents/lamp-agent/requests", []byte(`{"to":1}`), 0x87},
+				{"TwinTopic", "intruder", "things/" + lampID + "/properties/brightness", []byte(`1`), 0x87},
+				{"HubTD", "intruder", "wotmq/td", []byte(`{}`), 0x87},
+				{"TooLarge", "lamp-agent", agentTopic(wot.TopicAgentEvent, "overheating"), []byte(`"` + strings.Repeat("x", badMaxPayload) + `"`), 0x97},
+			} {
+				_, ack := sessConnect(t, e.h, sessWill(5, "will-"+c.name, c.user, "", c.topic, c.payload, false))
+				if ack.ReasonCode != c.code || !strings.HasPrefix(ack.Properties.ReasonString, "will: ") {
+					t.Errorf("Will %s: CONNACK %#x %q, want %#x with a will: reason", c.name, ack.ReasonCode, ack.Properties.ReasonString, c.code)
+				}
+			}
+		}},
+		{name: "AnswersProtocolViolationsInConnect", run: func(t *testing.T, e *badEnv) {
+			c := protoDial(t, e.h)
+			c.write(protoConnect(protoProps([]byte{17, 0, 0, 0, 1}, []byte{17, 0, 0, 0, 2}), "dup-props")) // Session Expiry twice
+			if got := c.closed(); len(got) != 1 || got[0].FixedHeader.Type != packets.Connack || got[0].ReasonCode != 0x82 {
+				t.Errorf("CONNECT with a property twice: %s, want CONNACK 0x82", protoDescribe(got))
+			}
+		}},
+		{name: "DisconnectsOnATopicAliasOverTheMaximum", run: func(t *testing.T, e *badEnv) {
+			c, _ := protoSession(t, e.h, "alias-over")
+			c.write(protoPublish("replies/alias-over/x", protoProps([]byte{35, 0, broker.TopicAliasMaximum + 1}), "x"))
+			c.disconnectedWith("topic alias over the maximum", 0x94)
 		}},
 	}
 	shared := newBadEnv(t, nil)
@@ -420,6 +455,6 @@ func TestBadInput(t *testing.T) {
 // in returns c reporting failures to tb (a subtest) instead.
 func (c *client) in(tb testing.TB) *client {
 	cc := *c
-	cc.tb = tb
+	cc.TB = tb
 	return &cc
 }

@@ -2,8 +2,6 @@ package hub_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -13,10 +11,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -99,42 +95,6 @@ func benchPublish(tb testing.TB, c *paho.Client, p *paho.Publish) {
 	}
 }
 
-// benchAllowAll is Mochi's auth.AllowHook, restated: importing
-// hooks/auth would pull gopkg.in/yaml.v3 into go.mod for a benchmark.
-type benchAllowAll struct{ mqtt.HookBase }
-
-func (benchAllowAll) ID() string { return "allow-all" }
-func (benchAllowAll) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
-}
-func (benchAllowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (benchAllowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
-
-// benchMochi starts a bare Mochi server on 127.0.0.1:0 that lets everyone
-// do everything, with the hub's socket buffer sizes, and returns its
-// address.
-func benchMochi(tb testing.TB) string {
-	tb.Helper()
-	srv := mqtt.New(&mqtt.Options{
-		Capabilities:             mqtt.NewDefaultServerCapabilities(),
-		Logger:                   slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ClientNetWriteBufferSize: 4096,
-		ClientNetReadBufferSize:  4096,
-	})
-	if err := srv.AddHook(new(benchAllowAll), nil); err != nil {
-		tb.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address()
-}
-
 // benchHub starts a hub with the bench Thing registered by benchAgent and
 // returns the hub's address and the agent's client.
 func benchHub(tb testing.TB, onAgentMsg func(*paho.Publish)) (string, *paho.Client) {
@@ -169,7 +129,7 @@ func BenchmarkEvents(b *testing.B) {
 	b.Run("mochi", func(b *testing.B) {
 		for _, size := range sizes {
 			b.Run("payload="+strconv.Itoa(size), func(b *testing.B) {
-				addr := benchMochi(b)
+				addr := hubtest.StartMochi(b)
 				publisher := benchDial(b, addr, "bench-publisher", nil)
 				recv := benchReceiver(b, addr, "bench/events")
 				benchStream(b, publisher, "bench/events", benchJSONString(size), recv)
@@ -292,7 +252,7 @@ func BenchmarkActionRoundTrip(b *testing.B) {
 			paho.UserProperty{Key: wot.PropReplies, Value: wot.RepliesFinal})
 	})
 	b.Run("mochi", func(b *testing.B) {
-		addr := benchMochi(b)
+		addr := hubtest.StartMochi(b)
 		reqs := make(chan *paho.Publish, 16)
 		responder := benchDial(b, addr, "bench-responder", benchForward(reqs))
 		benchSubscribe(b, responder, "bench/requests")

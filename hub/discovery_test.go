@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -36,7 +36,7 @@ func TestWellKnownHubTD(t *testing.T) {
 	if err := td.Validate(hubTD, td.ValidateOptions{}); err != nil {
 		t.Errorf("hub TD invalid: %v", err)
 	}
-	if !hubTD.Type.Contains("ThingDirectory") || !hubTD.Context.Has(broker.ContextDiscovery) {
+	if !hubTD.Type.Contains("ThingDirectory") || !hubTD.Context.Has(httpapi.ContextDiscovery) {
 		t.Errorf("@type %v, @context %v", hubTD.Type, hubTD.Context.IRIs())
 	}
 	base := regexp.MustCompile(`^http://hub\.test:\d+/`)

@@ -12,8 +12,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -85,9 +86,9 @@ func (r webReply) want(tb testing.TB, status int) webReply {
 }
 
 // problem checks that the reply is a problem with the status and code.
-func (r webReply) problem(tb testing.TB, status int, code wot.Code) broker.Problem {
+func (r webReply) problem(tb testing.TB, status int, code wot.Code) httpapi.Problem {
 	tb.Helper()
-	var p broker.Problem
+	var p httpapi.Problem
 	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
 		tb.Fatalf("status %d, Content-Type %q, want a problem: %s", r.status, ct, r.body)
 	}
@@ -97,7 +98,7 @@ func (r webReply) problem(tb testing.TB, status int, code wot.Code) broker.Probl
 	if r.status != status || p.Status != status || p.Code != code {
 		tb.Fatalf("got %d %s (body status %d), want %d %s: %s", r.status, p.Code, p.Status, status, code, r.body)
 	}
-	if p.Type != broker.ProblemTypeBase+string(code) || p.Title != http.StatusText(status) {
+	if p.Type != httpapi.ProblemTypeBase+string(code) || p.Title != http.StatusText(status) {
 		tb.Errorf("problem type %q title %q", p.Type, p.Title)
 	}
 	if code.HTTPStatus() != status {
@@ -254,7 +255,7 @@ func TestHTTPProperties(t *testing.T) {
 		done := make(chan webReply, 1)
 		go func() { done <- web.do("PUT", lampPath+"/properties/brightness", []byte("70")) }()
 		req := agent.next(wot.RequestsTopic("lamp-agent"))
-		if string(req.Payload) != "70" || userProp(req, wot.PropOp) != wot.OpWriteProperty || userProp(req, wot.PropSender) != broker.AnonymousHTTP {
+		if string(req.Payload) != "70" || userProp(req, wot.PropOp) != wot.OpWriteProperty || userProp(req, wot.PropSender) != httpapi.AnonymousHTTP {
 			t.Errorf("agent got %s %v", req.Payload, req.Properties.User)
 		}
 		agent.answer(req, wot.StatusCompleted, nil)
@@ -335,7 +336,7 @@ func TestHTTPActions(t *testing.T) {
 		r := web.do("POST", lampPath+"/actions/fade?timeout=10ms", []byte(`{"to":40}`)).want(t, 201)
 		r.json(t, &slow)
 		slowLoc = r.header.Get("Location")
-		if slowLoc != lampPath+"/actions/fade/"+slow.ID || slow.Status != wot.StatusDelivered || slow.Sender != broker.AnonymousHTTP {
+		if slowLoc != lampPath+"/actions/fade/"+slow.ID || slow.Status != wot.StatusDelivered || slow.Sender != httpapi.AnonymousHTTP {
 			t.Fatalf("status %+v at %s", slow, slowLoc)
 		}
 		agent.next(wot.RequestsTopic("lamp-agent"))
@@ -386,7 +387,7 @@ func TestHTTPActions(t *testing.T) {
 		web.do("DELETE", lampPath+"/actions/fade", nil).problem(t, 404, wot.CodeUnknownAffordance)
 	})
 	t.Run("OutcomeHistory", func(t *testing.T) {
-		var hist broker.ActionHistory
+		var hist twin.ActionHistory
 		web.do("GET", lampPath+"/actions/fade/history", nil).want(t, 200).json(t, &hist)
 		if len(hist.Items) != 2 || hist.Items[0].ID != slow.ID || hist.Items[0].Status != wot.StatusFailed {
 			t.Errorf("outcomes %+v", hist.Items)

@@ -14,13 +14,15 @@ import (
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/datadir"
 	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 )
 
-// Hub is a running wotmq hub: its store, the embedded MQTT broker with the
-// twin logic and the HTTP binding, and the operations endpoints.
+// Hub is a running wotmq hub: its store and disk reserve, the twin core
+// with its two transports (the embedded MQTT broker, which builds the
+// core, and the HTTP binding), and the operations endpoints.
 type Hub struct {
 	opts Options
 	log  zerolog.Logger
@@ -31,8 +33,10 @@ type Hub struct {
 	outbox   *outbox.Store
 	presence *presence.Store
 	authz    *authz.Store
-	broker   *broker.Hub
-	adminPW  string // the generated first admin password, if any
+	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
+	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
+	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
+	adminPW  string          // the generated first admin password, if any
 
 	ops ops // metrics, health and readiness listener (ops.go)
 
@@ -78,13 +82,19 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
+	h.reserve = opts.newReserve(h.log)
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
-	h.broker, err = broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	bo.Reserve = h.reserve
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
+	ho := opts.httpOptions()
+	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
+	h.http = httpapi.New(ho)
+	h.broker = b // from here on account changes reach both transports
 	return h, nil
 }
 
@@ -99,11 +109,13 @@ func (h *Hub) openStores(ctx context.Context) error {
 		return err
 	}
 	h.presence = presence.New(h.db, opts.Now)
-	// Account changes end what they void (broker/revoke.go); the broker
-	// exists only once the stores are open.
+	// Account changes end what they void (broker/revoke.go,
+	// httpapi/revoke.go); the transports exist only once the stores are
+	// open.
 	onChange := func(ctx context.Context, c authz.Change) {
 		if h.broker != nil {
 			h.broker.AccountChanged(ctx, c)
+			h.http.AccountChanged(ctx, c)
 		}
 	}
 	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
@@ -150,8 +162,23 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.listenOps(); err != nil {
 		return err
 	}
-	if err := h.broker.Start(ctx); err != nil {
+	if err := h.http.Listen(); err != nil { // bound first: form hrefs name its port
 		return err
+	}
+	if h.reserve.min >= 0 {
+		h.reserve.check() // before the first client can write
+	}
+	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
+		return err
+	}
+	h.http.Serve()
+	if h.reserve.min >= 0 {
+		h.reserve.check()
+		h.bg.Add(1)
+		go func() {
+			defer h.bg.Done()
+			h.reserve.loop(h.stop)
+		}()
 	}
 	h.startOps()
 	h.bg.Add(1)
@@ -176,10 +203,10 @@ func (h *Hub) WSSAddr() string { return h.broker.WSSAddr() }
 func (h *Hub) WSAddr() string { return h.broker.WSAddr() }
 
 // HTTPAddr is the bound HTTP address ("" when disabled).
-func (h *Hub) HTTPAddr() string { return h.broker.HTTPAddr() }
+func (h *Hub) HTTPAddr() string { return h.http.HTTPAddr() }
 
 // HTTPSAddr is the bound HTTPS address ("" when disabled).
-func (h *Hub) HTTPSAddr() string { return h.broker.HTTPSAddr() }
+func (h *Hub) HTTPSAddr() string { return h.http.HTTPSAddr() }
 
 // Close stops accepting clients, waits for the messages being handled and
 // closes the store. It is safe to call more than once.
@@ -192,6 +219,7 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.stopOps()
+	h.http.Close()          // ends event streams; no HTTP handler runs after it
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()

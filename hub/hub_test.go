@@ -11,9 +11,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
+	twincore "github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -65,7 +65,7 @@ func TestTwinTD(t *testing.T) {
 		}
 	})
 	t.Run("DeclaresMQVPrefix", func(t *testing.T) {
-		if iri, ok := twin.Context.Prefix("mqv"); !ok || iri != broker.MQTTBindingIRI {
+		if iri, ok := twin.Context.Prefix("mqv"); !ok || iri != twincore.MQTTBindingIRI {
 			t.Errorf("mqv prefix = %q, %v", iri, ok)
 		}
 	})

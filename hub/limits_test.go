@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -30,7 +31,7 @@ func TestMaxConnections(t *testing.T) {
 		}
 		t.Cleanup(func() { conn.Close() })
 		c := paho.NewClient(paho.ClientConfig{Conn: conn, OnClientError: func(error) {}})
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		return c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true})
 	}
@@ -42,7 +43,7 @@ func TestMaxConnections(t *testing.T) {
 		t.Errorf("wotmq_connections = %v", m["wotmq_connections"])
 	}
 	_ = a.Disconnect(&paho.Disconnect{})
-	waitFor(t, "a free connection", 5*time.Second, func() bool {
+	hubtest.WaitFor(t, "a free connection", func() bool {
 		_, err := connect(fmt.Sprint("d", time.Now().UnixNano()))
 		return err == nil
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/net/ipv4"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/hub"
 )
 
@@ -46,7 +46,7 @@ func TestDNSSDAdvertisement(t *testing.T) {
 	port := h.HTTPAddr()[strings.LastIndex(h.HTTPAddr(), ":")+1:]
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		srv, txt := browse(t, lo, broker.DNSSDSubtype+".local.", time.Second)
+		srv, txt := browse(t, lo, httpapi.DNSSDSubtype+".local.", time.Second)
 		if srv == nil || strconv.Itoa(int(srv.Port)) != port {
 			continue
 		}

@@ -125,7 +125,7 @@ func (h *Hub) ReadyHandler() http.Handler {
 			fmt.Fprintln(w, "store closed")
 		default:
 			fmt.Fprintln(w, "ready")
-			if h.broker.WritesRefused() { // the write path's decision now, not the last disk check's
+			if h.reserve.Refused() { // the write path's decision now, not the last disk check's
 				fmt.Fprintln(w, "warning: disk nearly full, writes refused")
 			}
 		}
@@ -176,6 +176,7 @@ func (e *expo) one(name, typ, help string, v float64) {
 func (h *Hub) writeMetrics(w *bufio.Writer) {
 	h.broker.WriteMetrics(w)
 	e := &expo{w: w}
+	h.reserve.writeMetrics(e)
 	e.one("wotmq_things", "gauge", "Things registered.", float64(h.dir.Len()))
 	e.family("wotmq_inbox_requests", "gauge", "Unfinished action requests and property writes, by status.")
 	counts := h.inbox.Counts()

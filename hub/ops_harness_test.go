@@ -2,7 +2,6 @@ package hub_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -34,75 +34,17 @@ func startOpsHub(tb testing.TB, mod ...func(*hub.Options)) *hub.Hub {
 	}}, mod...)...)
 }
 
-// watched is a client that also reports how its connection ended.
-type watched struct {
-	*client
-	disconnect chan *paho.Disconnect // the server's DISCONNECT, if it sent one
-}
-
-// dialWatched connects like dial and records a DISCONNECT from the server.
-func dialWatched(tb testing.TB, h *hub.Hub, id string, opts ...dialOpt) *watched {
-	tb.Helper()
-	conn, err := net.Dial("tcp", h.MQTTAddr())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	w := &watched{client: &client{tb: tb, id: id, msgs: make(chan *paho.Publish, 8192)}, disconnect: make(chan *paho.Disconnect, 1)}
-	w.Client = paho.NewClient(paho.ClientConfig{
-		ClientID: id,
-		Conn:     conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			select {
-			case w.msgs <- pr.Packet:
-			default:
-			}
-			return true, nil
-		}},
-		OnServerDisconnect: func(d *paho.Disconnect) {
-			select {
-			case w.disconnect <- d:
-			default:
-			}
-		},
-		OnClientError: func(error) {},
-	})
-	cp := &paho.Connect{ClientID: id, CleanStart: true, KeepAlive: 30}
-	for _, o := range opts {
-		o(cp)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if _, err := w.Connect(ctx, cp); err != nil {
-		tb.Fatalf("%s: connect: %v", id, err)
-	}
-	tb.Cleanup(func() { _ = w.Disconnect(&paho.Disconnect{}) })
-	return w
-}
-
 // ended waits until the connection is closed and returns the server's
 // DISCONNECT (nil when it closed without one).
-func (w *watched) ended(tb testing.TB) *paho.Disconnect {
-	tb.Helper()
-	select {
-	case <-w.Done():
-	case <-time.After(30 * time.Second):
-		tb.Fatalf("%s: connection still open", w.id)
-	}
-	select {
-	case d := <-w.disconnect:
-		return d
-	case <-time.After(100 * time.Millisecond): // OnServerDisconnect runs on its own goroutine
-		return nil
-	}
-}
+func (c *client) ended(tb testing.TB) *paho.Disconnect { tb.Helper(); return c.in(tb).Ended() }
 
 // publishAsync sends a QoS 1 publish without waiting (for a connection the
 // server is about to close).
-func (w *watched) publishAsync(topic string, payload []byte) {
+func (c *client) publishAsync(topic string, payload []byte) {
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		_, _ = w.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
+		_, _ = c.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
 	}()
 }
 
@@ -149,22 +91,7 @@ func dialRaw(tb testing.TB, h *hub.Hub, clientID string, rcvbuf int) *rawConn {
 func (r *rawConn) send(pk packets.Packet) {
 	r.tb.Helper()
 	pk.ProtocolVersion = 5
-	var buf bytes.Buffer
-	var err error
-	switch pk.FixedHeader.Type {
-	case packets.Connect:
-		err = pk.ConnectEncode(&buf)
-	case packets.Subscribe:
-		err = pk.SubscribeEncode(&buf)
-	case packets.Publish:
-		err = pk.PublishEncode(&buf)
-	default:
-		err = fmt.Errorf("cannot encode %v", pk.FixedHeader.Type)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	if _, err := r.Write(buf.Bytes()); err != nil {
+	if err := hubtest.WritePacket(r, pk); err != nil {
 		r.tb.Fatal(err)
 	}
 }
@@ -175,38 +102,12 @@ func (r *rawConn) read() packets.Packet {
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
 	defer r.SetReadDeadline(time.Time{})
 	br := bufio.NewReader(r.Conn)
-	b, err := br.ReadByte()
+	pk, err := hubtest.ReadPacket(br, 5)
 	if err != nil {
 		r.tb.Fatalf("raw read: %v", err)
 	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
-		r.tb.Fatal(err)
-	}
-	n, _, err := packets.DecodeLength(br)
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(br, body); err != nil {
-		r.tb.Fatal(err)
-	}
 	if br.Buffered() > 0 {
 		r.tb.Fatalf("raw read: %d bytes of another packet buffered", br.Buffered())
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: 5}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Disconnect:
-		err = pk.DisconnectDecode(body)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
 	}
 	return pk
 }
@@ -291,19 +192,5 @@ func probe(t *testing.T, h *hub.Hub, agent *client) {
 		if code, body := httpStatus(t, h, p); code != 200 {
 			t.Errorf("probe: %s = %d %s", p, code, body)
 		}
-	}
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(tb testing.TB, what string, d time.Duration, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(d)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("no %s within %s", what, d)
-		}
-		<-tick.C
 	}
 }

@@ -9,6 +9,8 @@ import (
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Defaults for Options. Those of the transports are the broker's.
@@ -21,14 +23,14 @@ const (
 	DefaultSweepInterval = broker.DefaultSweepInterval
 	DefaultGCInterval    = 5 * time.Minute
 	DefaultMaxQueue      = broker.DefaultMaxQueue
-	DefaultHTTPAddr      = broker.DefaultHTTPAddr
-	DefaultHTTPSAddr     = broker.DefaultHTTPSAddr
-	DefaultHTTPWait      = broker.DefaultHTTPWait
+	DefaultHTTPAddr      = httpapi.DefaultHTTPAddr
+	DefaultHTTPSAddr     = httpapi.DefaultHTTPSAddr
+	DefaultHTTPWait      = httpapi.DefaultHTTPWait
 	// DefaultMetricsAddr is where wotmq serve puts the metrics unless told
 	// otherwise: loopback, since /metrics has no authentication.
 	DefaultMetricsAddr = "127.0.0.1:9090"
-	DefaultHTTPRead    = broker.DefaultHTTPRead
-	DefaultHTTPIdle    = broker.DefaultHTTPIdle
+	DefaultHTTPRead    = httpapi.DefaultHTTPRead
+	DefaultHTTPIdle    = httpapi.DefaultHTTPIdle
 )
 
 // Limits bound what one client, one agent and the whole hub may use
@@ -39,7 +41,7 @@ type Limits = broker.Limits
 const (
 	DefaultMaxConnections    = broker.DefaultMaxConnections
 	DefaultMaxThingsPerAgent = broker.DefaultMaxThingsPerAgent
-	DefaultMaxAffordances    = broker.DefaultMaxAffordances
+	DefaultMaxAffordances    = twin.DefaultMaxAffordances
 	DefaultMaxPayload        = broker.DefaultMaxPayload
 	DefaultMaxHistory        = broker.DefaultMaxHistory
 	DefaultInflight          = broker.DefaultInflight
@@ -180,9 +182,8 @@ func (o *Options) setDefaults() {
 	}
 }
 
-// brokerOptions are the options of the MQTT adapter (and, until they
-// have rooms of their own, of the twin logic and the HTTP binding it
-// still holds); the broker applies the defaults of its fields itself.
+// brokerOptions are the options of the MQTT adapter and of the twin core
+// it builds; the broker applies the defaults of its fields itself.
 func (o *Options) brokerOptions() broker.Options {
 	return broker.Options{
 		TCPAddr:            o.TCPAddr,
@@ -190,14 +191,6 @@ func (o *Options) brokerOptions() broker.Options {
 		TLS:                o.TLS,
 		TLSAddr:            o.TLSAddr,
 		WSSAddr:            o.WSSAddr,
-		HTTPAddr:           o.HTTPAddr,
-		HTTPSAddr:          o.HTTPSAddr,
-		HTTPWait:           o.HTTPWait,
-		HTTPReadTimeout:    o.HTTPReadTimeout,
-		HTTPIdleTimeout:    o.HTTPIdleTimeout,
-		MDNS:               o.MDNS,
-		MDNSInterface:      o.MDNSInterface,
-		DataDir:            o.DataDir,
 		PublicHost:         o.PublicHost,
 		MaxQueue:           o.MaxQueue,
 		RetentionOverrides: o.RetentionOverrides,
@@ -207,4 +200,38 @@ func (o *Options) brokerOptions() broker.Options {
 		Logger:             o.Logger,
 		Now:                o.Now,
 	}
+}
+
+// httpOptions are the options of the HTTP binding; it applies the
+// defaults of its fields itself.
+func (o *Options) httpOptions() httpapi.Options {
+	var log zerolog.Logger
+	if o.Logger != nil {
+		log = *o.Logger
+	}
+	return httpapi.Options{
+		HTTPAddr:        o.HTTPAddr,
+		HTTPSAddr:       o.HTTPSAddr,
+		TLS:             o.TLS,
+		PublicHost:      o.PublicHost,
+		HTTPWait:        o.HTTPWait,
+		HTTPReadTimeout: o.HTTPReadTimeout,
+		HTTPIdleTimeout: o.HTTPIdleTimeout,
+		MDNS:            o.MDNS,
+		MDNSInterface:   o.MDNSInterface,
+		MaxStreams:      o.Limits.WithDefaults().MaxStreams,
+		Dev:             o.Dev,
+		Logger:          log,
+		Now:             o.Now,
+	}
+}
+
+// newReserve is the disk reserve of the data directory (Limits.MinFreeDisk).
+func (o *Options) newReserve(log zerolog.Logger) *reserve {
+	l := o.Limits.WithDefaults()
+	r := &reserve{min: l.MinFreeDisk, dir: o.DataDir, freeSpace: l.FreeSpace, interval: l.DiskCheckInterval, log: log}
+	if r.freeSpace == nil {
+		r.freeSpace = freeSpace
+	}
+	return r
 }

@@ -28,11 +28,11 @@ func TestReconnectKeepsSubscriptions(t *testing.T) {
 		c.subscribe(topic)
 		got := false
 		tick := time.NewTicker(50 * time.Millisecond)
-		deadline := time.After(3 * time.Second)
+		deadline := time.After(30 * time.Second)
 		for !got {
 			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte(fmt.Sprint(i)), nil)
 			select {
-			case <-c.msgs:
+			case <-c.Msgs:
 				got = true
 			case <-tick.C:
 			case <-deadline:

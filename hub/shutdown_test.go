@@ -32,7 +32,7 @@ func TestCloseWhileClientsLeave(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := paho.NewClient(paho.ClientConfig{ClientID: fmt.Sprintf("leaver-%d", i), Conn: conn, OnClientError: func(error) {}})
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			_, err = c.Connect(ctx, &paho.Connect{ClientID: fmt.Sprintf("leaver-%d", i), CleanStart: true, KeepAlive: 30})
 			cancel()
 			if err != nil {

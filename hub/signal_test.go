@@ -20,7 +20,7 @@ func TestChannelSignalling(t *testing.T) {
 	channel := wot.Topic{Kind: wot.TopicChannel, ThingID: "urn:t:owner"}.String()
 	send := func(c *client, sig wot.Signal) (byte, string) {
 		b, _ := json.Marshal(sig)
-		return c.publish(channel, b, reply("replies/"+c.id[:len(c.id)-2]+"/ch", []byte("corr")))
+		return c.publish(channel, b, reply("replies/"+c.ID[:len(c.ID)-2]+"/ch", []byte("corr")))
 	}
 	if rc, reason := send(op, wot.Signal{Session: "s1", Type: wot.SignalOffer, Label: "data", SDP: "v=0 offer"}); rc >= 0x80 {
 		t.Fatalf("offer refused: %#x %s", rc, reason)

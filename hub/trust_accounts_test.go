@@ -12,8 +12,9 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -29,34 +30,19 @@ const acctWait = 30 * time.Second
 // tests play several client addresses with 127.0.0.1, 127.0.0.2, ...), and
 // returns the client, or nil with the CONNACK reason code and string. The
 // client records a DISCONNECT from the server.
-func acctDial(t testing.TB, h *hub.Hub, local, clientID, user, pass string) (*watched, byte, string) {
+func acctDial(t testing.TB, h *hub.Hub, local, clientID, user, pass string) (*client, byte, string) {
 	t.Helper()
 	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(local)}, Timeout: acctWait}
 	conn, err := d.Dial("tcp", h.MQTTAddr())
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &watched{client: &client{tb: t, id: clientID, msgs: make(chan *paho.Publish, 4096)}, disconnect: make(chan *paho.Disconnect, 1)}
-	w.Client = paho.NewClient(paho.ClientConfig{ClientID: clientID, Conn: conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			select {
-			case w.msgs <- pr.Packet:
-			default:
-			}
-			return true, nil
-		}},
-		OnServerDisconnect: func(d *paho.Disconnect) {
-			select {
-			case w.disconnect <- d:
-			default:
-			}
-		},
-		OnClientError: func(error) {}})
+	c := &client{hubtest.NewClient(t, conn, clientID)}
 	cp := &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30,
 		Username: user, UsernameFlag: user != "", Password: []byte(pass), PasswordFlag: pass != ""}
 	ctx, cancel := context.WithTimeout(context.Background(), acctWait)
 	defer cancel()
-	ca, err := w.Connect(ctx, cp)
+	ca, err := c.Connect(ctx, cp)
 	if err != nil {
 		if ca != nil {
 			reason := ""
@@ -67,12 +53,11 @@ func acctDial(t testing.TB, h *hub.Hub, local, clientID, user, pass string) (*wa
 		}
 		t.Fatalf("connect %s: %v", user, err)
 	}
-	t.Cleanup(func() { _ = w.Disconnect(&paho.Disconnect{}) })
-	return w, 0, ""
+	return c, 0, ""
 }
 
 // acctLogin connects from 127.0.0.1 and fails the test on a refusal.
-func acctLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) *watched {
+func acctLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) *client {
 	t.Helper()
 	w, rc, reason := acctDial(t, h, "127.0.0.1", clientID, user, pass)
 	if w == nil {
@@ -83,15 +68,15 @@ func acctLogin(t testing.TB, h *hub.Hub, clientID, user, pass string) *watched {
 
 // acctEnded waits until the server closed the connection and returns its
 // DISCONNECT reason code (0 when it closed without one).
-func acctEnded(t testing.TB, w *watched) (byte, string) {
+func acctEnded(t testing.TB, w *client) (byte, string) {
 	t.Helper()
 	select {
 	case <-w.Done():
 	case <-time.After(acctWait):
-		t.Fatalf("%s: connection still open", w.id)
+		t.Fatalf("%s: connection still open", w.ID)
 	}
 	select {
-	case d := <-w.disconnect:
+	case d := <-w.ServerDisconnect:
 		reason := ""
 		if d.Properties != nil {
 			reason = d.Properties.ReasonString
@@ -109,25 +94,8 @@ func acctAdmin(t testing.TB, c *client, me, req string) (string, []byte) {
 	topic := "replies/" + me + "/acct"
 	c.subscribe(topic)
 	c.publish(authz.AdminTopic, []byte(req), reply(topic, []byte("acct")))
-	m := c.nextWithin(topic, acctWait)
+	m := c.next(topic)
 	return userProp(m, wot.PropStatus), m.Payload
-}
-
-// nextWithin is next with a given deadline.
-func (c *client) nextWithin(topic string, d time.Duration) *paho.Publish {
-	c.tb.Helper()
-	deadline := time.After(d)
-	for {
-		select {
-		case m := <-c.msgs:
-			if topic == "" || m.Topic == topic {
-				return m
-			}
-		case <-deadline:
-			c.tb.Fatalf("%s: no message on %q within %s", c.id, topic, d)
-			return nil
-		}
-	}
 }
 
 // acctStreamEnded waits until the server ended an event stream.
@@ -178,7 +146,7 @@ func TestLiveRevocation(t *testing.T) {
 	t.Run("DemotedAdminIsDisconnected", func(t *testing.T) {
 		acctAddAccount(t, h, "boss", authz.RoleAdmin)
 		c := acctLogin(t, h, "boss-c", "boss", testPassword)
-		if st, _ := acctAdmin(t, c.client, "boss", `{"op":"accounts.list"}`); st != string(wot.StatusCompleted) {
+		if st, _ := acctAdmin(t, c, "boss", `{"op":"accounts.list"}`); st != string(wot.StatusCompleted) {
 			t.Fatalf("admin request before the change: %s", st)
 		}
 		viewer := authz.RoleViewer
@@ -191,7 +159,7 @@ func TestLiveRevocation(t *testing.T) {
 			t.Errorf("DISCONNECT %#x %q, want 0x98 with a reason string", rc, reason)
 		}
 		again := acctLogin(t, h, "boss-c2", "boss", testPassword)
-		if st, _ := acctAdmin(t, again.client, "boss", `{"op":"accounts.list"}`); st != string(wot.StatusFailed) {
+		if st, _ := acctAdmin(t, again, "boss", `{"op":"accounts.list"}`); st != string(wot.StatusFailed) {
 			t.Errorf("admin request after the demotion: %s", st)
 		}
 	})
@@ -257,7 +225,7 @@ func TestLiveRevocation(t *testing.T) {
 		c := acctLogin(t, h, "mq-denied-c", "mq-denied", testPassword)
 		c.subscribe(wot.EventTopic("urn:t:owner", "e"), wot.EventTopic("urn:t:owner2", "e"))
 		event("urn:t:owner", "1")
-		if m := c.nextWithin("", acctWait); m.Topic != wot.EventTopic("urn:t:owner", "e") {
+		if m := c.next(""); m.Topic != wot.EventTopic("urn:t:owner", "e") {
 			t.Fatalf("before the rule: %s", m.Topic)
 		}
 		if err := h.Accounts().SetThingACL(ctx, "urn:t:owner", authz.ThingACL{Deny: []string{"role:viewer"}}); err != nil {
@@ -265,7 +233,7 @@ func TestLiveRevocation(t *testing.T) {
 		}
 		event("urn:t:owner", "2")
 		event("urn:t:owner2", "3") // the sentinel: once it is in, the denied one would have been too
-		if m := c.nextWithin("", acctWait); m.Topic != wot.EventTopic("urn:t:owner2", "e") {
+		if m := c.next(""); m.Topic != wot.EventTopic("urn:t:owner2", "e") {
 			t.Errorf("delivered after the deny rule: %s %s", m.Topic, m.Payload)
 		}
 		_ = h.Accounts().SetThingACL(ctx, "urn:t:owner", authz.ThingACL{})
@@ -282,7 +250,7 @@ func TestLiveRevocation(t *testing.T) {
 		acctEnded(t, ch)
 		by.subscribe(wot.EventTopic("urn:t:owner", "e"))
 		event("urn:t:owner", "9")
-		if m := by.nextWithin(wot.EventTopic("urn:t:owner", "e"), acctWait); string(m.Payload) != "9" {
+		if m := by.next(wot.EventTopic("urn:t:owner", "e")); string(m.Payload) != "9" {
 			t.Errorf("bystander got %s", m.Payload)
 		}
 	})
@@ -293,10 +261,10 @@ func TestLiveRevocation(t *testing.T) {
 func TestTokenMinting(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	h, _ := secureHub(t, func(o *hub.Options) { o.Now = clk.Now })
-	tokenReply := func(t *testing.T, c *client, me, req string) (string, broker.TokenReply) {
+	tokenReply := func(t *testing.T, c *client, me, req string) (string, twin.TokenReply) {
 		t.Helper()
 		st, body := acctAdmin(t, c, me, req)
-		var out broker.TokenReply
+		var out twin.TokenReply
 		if st == string(wot.StatusCompleted) {
 			if err := json.Unmarshal(body, &out); err != nil {
 				t.Fatal(err)
@@ -310,11 +278,11 @@ func TestTokenMinting(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := acctLogin(t, h, "mint-1", "", tok)
-		st, out := tokenReply(t, c.client, "r-operator", `{"op":"token","ttl":"8760h"}`)
+		st, out := tokenReply(t, c, "r-operator", `{"op":"token","ttl":"8760h"}`)
 		if st == string(wot.StatusCompleted) && out.Expires.After(exp) {
 			t.Errorf("a token of 2 minutes minted one until %s", out.Expires)
 		}
-		st, out = tokenReply(t, c.client, "r-operator", `{"op":"token"}`)
+		st, out = tokenReply(t, c, "r-operator", `{"op":"token"}`)
 		if st != string(wot.StatusCompleted) || out.Expires.After(exp) {
 			t.Errorf("default lifetime from a token: %s, expires %s after %s", st, out.Expires, exp)
 		}
@@ -322,14 +290,14 @@ func TestTokenMinting(t *testing.T) {
 	t.Run("AdminTokenCannotMintLongerTokensForOthers", func(t *testing.T) {
 		tok, exp, _ := h.Accounts().IssueToken("admin", 2*time.Minute)
 		c := acctLogin(t, h, "mint-2", "", tok)
-		st, out := tokenReply(t, c.client, "admin", `{"op":"token","id":"r-agent","ttl":"720h"}`)
+		st, out := tokenReply(t, c, "admin", `{"op":"token","id":"r-agent","ttl":"720h"}`)
 		if st == string(wot.StatusCompleted) && out.Expires.After(exp) {
 			t.Errorf("an admin token of 2 minutes minted one until %s", out.Expires)
 		}
 	})
 	t.Run("PasswordMintsLongTokens", func(t *testing.T) {
 		c := acctLogin(t, h, "mint-3", "r-operator", testPassword)
-		st, out := tokenReply(t, c.client, "r-operator", `{"op":"token","ttl":"720h"}`)
+		st, out := tokenReply(t, c, "r-operator", `{"op":"token","ttl":"720h"}`)
 		if st != string(wot.StatusCompleted) || out.Expires.Before(clk.Now().Add(719*time.Hour)) {
 			t.Errorf("password login asking for 720h: %s until %s", st, out.Expires)
 		}
@@ -342,7 +310,7 @@ func TestTokenMinting(t *testing.T) {
 			"Without":      `{"op":"accounts.update","password":"stolen password 1"}`,
 			"WrongCurrent": `{"op":"accounts.update","password":"stolen password 1","current":"not the password"}`,
 		} {
-			if st, body := acctAdmin(t, c.client, "pw-self", req); st != string(wot.StatusFailed) {
+			if st, body := acctAdmin(t, c, "pw-self", req); st != string(wot.StatusFailed) {
 				t.Errorf("%s: %s %s", name, st, body)
 			}
 		}
@@ -350,7 +318,7 @@ func TestTokenMinting(t *testing.T) {
 			t.Fatalf("the password changed: %v", err)
 		}
 		pw := acctLogin(t, h, "pw-self-c2", "pw-self", testPassword)
-		if st, body := acctAdmin(t, pw.client, "pw-self", `{"op":"accounts.update","password":"my new password 1","current":"`+testPassword+`"}`); st != string(wot.StatusCompleted) {
+		if st, body := acctAdmin(t, pw, "pw-self", `{"op":"accounts.update","password":"my new password 1","current":"`+testPassword+`"}`); st != string(wot.StatusCompleted) {
 			t.Errorf("with the current password: %s %s", st, body)
 		}
 		if _, err := h.Accounts().Login(context.Background(), "pw-self", "my new password 1", ""); err != nil {
@@ -360,10 +328,10 @@ func TestTokenMinting(t *testing.T) {
 	t.Run("AdminSetsAnotherAccountsPassword", func(t *testing.T) {
 		acctAddAccount(t, h, "pw-other", authz.RoleViewer)
 		c := acctLogin(t, h, "admin-pw", "admin", testPassword)
-		if st, body := acctAdmin(t, c.client, "admin", `{"op":"accounts.update","id":"pw-other","password":"set by admin 12"}`); st != string(wot.StatusCompleted) {
+		if st, body := acctAdmin(t, c, "admin", `{"op":"accounts.update","id":"pw-other","password":"set by admin 12"}`); st != string(wot.StatusCompleted) {
 			t.Errorf("admin: %s %s", st, body)
 		}
-		if st, _ := acctAdmin(t, c.client, "admin", `{"op":"accounts.update","password":"admin own pw 12"}`); st != string(wot.StatusFailed) {
+		if st, _ := acctAdmin(t, c, "admin", `{"op":"accounts.update","password":"admin own pw 12"}`); st != string(wot.StatusFailed) {
 			t.Errorf("an admin's own password without the current one: %s", st)
 		}
 	})

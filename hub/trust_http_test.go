@@ -18,8 +18,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -174,7 +175,7 @@ func TestHTTPStreamCap(t *testing.T) {
 	})
 	t.Run("AClosedStreamFreesItsPlace", func(t *testing.T) {
 		webClose(open[0])
-		waitFor(t, "a free stream", 30*time.Second, func() bool {
+		hubtest.WaitFor(t, "a free stream", func() bool {
 			s, r := a.tryStream(lampPath + "/events")
 			if s == nil && r.status != http.StatusTooManyRequests {
 				t.Fatalf("status %d: %s", r.status, r.body)
@@ -217,7 +218,7 @@ func TestHTTPDiskReserve(t *testing.T) {
 		agent.next(wot.RequestsTopic("lamp-agent"))
 		web.do("PUT", "/things/urn:t:doomed", smallTD("", "Doomed"), "Content-Type", "application/td+json").want(t, 201)
 		free.Store(10 << 20)
-		waitFor(t, "the disk guard", 30*time.Second, func() bool { return strings.Contains(webReadyz(t, h), "writes refused") })
+		hubtest.WaitFor(t, "the disk guard", func() bool { return strings.Contains(webReadyz(t, h), "writes refused") })
 		for _, w := range []struct {
 			method, path string
 			body         []byte
@@ -242,7 +243,7 @@ func TestHTTPDiskReserve(t *testing.T) {
 		// Reads go on; writes come back with the space.
 		web.do("GET", "/things/urn:t:doomed", nil).want(t, 200)
 		free.Store(1 << 40)
-		waitFor(t, "writes accepted again", 30*time.Second, func() bool {
+		hubtest.WaitFor(t, "writes accepted again", func() bool {
 			return web.do("PUT", lampPath+"/properties/brightness?timeout=0", []byte("6")).status == http.StatusAccepted
 		})
 	})
@@ -436,7 +437,7 @@ func FuzzHTTPBody(f *testing.F) {
 	go func() { // its queue must not fill up (that fails the test from the client's goroutine)
 		for {
 			select {
-			case <-agent.msgs:
+			case <-agent.Msgs:
 			case <-stop:
 				return
 			}
@@ -502,7 +503,7 @@ func FuzzHTTPBody(f *testing.F) {
 		if r.status >= 200 && r.status < 300 {
 			return
 		}
-		var p broker.Problem
+		var p httpapi.Problem
 		if r.header.Get("Content-Type") != "application/problem+json" || json.Unmarshal(r.body, &p) != nil {
 			t.Fatalf("%d without a problem: %q\nhub log:\n%s", r.status, r.body, logs)
 		}

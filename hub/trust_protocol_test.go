@@ -17,6 +17,7 @@ import (
 
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -110,37 +111,7 @@ func (c *protoConn) write(b []byte) {
 func (c *protoConn) next() (packets.Packet, error) {
 	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	defer c.SetReadDeadline(time.Time{})
-	b, err := c.br.ReadByte()
-	if err != nil {
-		return packets.Packet{}, err
-	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
-		return packets.Packet{}, err
-	}
-	n, _, err := packets.DecodeLength(c.br)
-	if err != nil {
-		return packets.Packet{}, err
-	}
-	fh.Remaining = n
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c.br, body); err != nil {
-		return packets.Packet{}, err
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: 5}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Disconnect:
-		err = pk.DisconnectDecode(body)
-	case packets.Publish:
-		err = pk.PublishDecode(body)
-	}
-	return pk, err
+	return hubtest.ReadPacket(c.br, 5)
 }
 
 // expect reads until a packet of type typ and returns it (PUBLISH and
@@ -214,7 +185,7 @@ func TestConnectTimeout(t *testing.T) {
 		if got := c.closed(); len(got) != 0 {
 			t.Errorf("silent socket got %s", protoDescribe(got))
 		}
-		waitFor(t, "a counted connect timeout", 30*time.Second, func() bool {
+		hubtest.WaitFor(t, "a counted connect timeout", func() bool {
 			return scrape(t, h)["wotmq_connect_timeouts_total"] == 1
 		})
 	})
@@ -246,7 +217,7 @@ func TestConnectTimeout(t *testing.T) {
 			o.Limits.ConnectTimeout = time.Hour
 		})
 		silent := []*protoConn{protoDial(t, h), protoDial(t, h)}
-		waitFor(t, "two open sockets", 30*time.Second, func() bool { return scrape(t, h)["wotmq_sockets"] == 2 })
+		hubtest.WaitFor(t, "two open sockets", func() bool { return scrape(t, h)["wotmq_sockets"] == 2 })
 		// A client arriving now is refused with a reason, not left waiting.
 		c := protoDial(t, h)
 		c.write(protoConnect(protoProps(), "late"))
@@ -254,7 +225,7 @@ func TestConnectTimeout(t *testing.T) {
 			t.Errorf("CONNACK %#x %q with two silent sockets open and --max-connections 2, want 0x89 server busy",
 				ack.ReasonCode, ack.Properties.ReasonString)
 		}
-		waitFor(t, "the refused client gone", 30*time.Second, func() bool { return scrape(t, h)["wotmq_sockets"] == 2 })
+		hubtest.WaitFor(t, "the refused client gone", func() bool { return scrape(t, h)["wotmq_sockets"] == 2 })
 		// A flood beyond the few sockets kept for such answers is closed
 		// at once: 5 of these (which ones depends on the order the hub
 		// takes them in).
@@ -285,7 +256,7 @@ func TestConnectTimeout(t *testing.T) {
 		for _, s := range append(silent, flood...) {
 			s.Close()
 		}
-		waitFor(t, "room for a client", 30*time.Second, func() bool {
+		hubtest.WaitFor(t, "room for a client", func() bool {
 			c := protoDial(t, h)
 			defer c.Close()
 			c.write(protoConnect(protoProps(), "after"))
@@ -413,7 +384,7 @@ func TestSharedSubscriptions(t *testing.T) {
 		defer cancel()
 		sa, _ := c.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: filter, QoS: 1}}})
 		if sa == nil || len(sa.Reasons) != 1 {
-			t.Fatalf("%s: subscribe %s: %+v", c.id, filter, sa)
+			t.Fatalf("%s: subscribe %s: %+v", c.ID, filter, sa)
 		}
 		return sa.Reasons[0]
 	}
@@ -432,7 +403,7 @@ func TestSharedSubscriptions(t *testing.T) {
 			progressed := false
 			for i, c := range consumers {
 				select {
-				case m := <-c.msgs:
+				case m := <-c.Msgs:
 					if m.Topic == event {
 						got[i] = append(got[i], string(m.Payload))
 						seen++
@@ -456,7 +427,7 @@ func TestSharedSubscriptions(t *testing.T) {
 		b, _, _ := tryLogin(t, h, "op-b", "r-operator", testPassword)
 		for _, c := range []*client{a, b} {
 			if rc := shared(c, "$share/workers/things/+/events/e"); rc >= 0x80 {
-				t.Fatalf("%s: share subscription refused: %#x", c.id, rc)
+				t.Fatalf("%s: share subscription refused: %#x", c.ID, rc)
 			}
 		}
 		got := publish(40, 40, a, b)
@@ -478,7 +449,7 @@ func TestSharedSubscriptions(t *testing.T) {
 		viewer, _, _ := tryLogin(t, h, "viewer-a", "r-viewer", testPassword)
 		for _, c := range []*client{op, viewer} {
 			if rc := shared(c, "$share/steal/things/urn:t:owner/events/e"); rc >= 0x80 {
-				t.Fatalf("%s: share subscription refused: %#x", c.id, rc)
+				t.Fatalf("%s: share subscription refused: %#x", c.ID, rc)
 			}
 		}
 		got := publish(20, 40, op, viewer)

@@ -4,8 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -62,24 +63,7 @@ func sessConnect(tb testing.TB, h *hub.Hub, pk packets.Packet) (*sessRaw, packet
 func (r *sessRaw) send(pk packets.Packet) {
 	r.tb.Helper()
 	pk.ProtocolVersion = r.ver
-	var buf bytes.Buffer
-	var err error
-	switch pk.FixedHeader.Type {
-	case packets.Connect:
-		err = pk.ConnectEncode(&buf)
-	case packets.Publish:
-		err = pk.PublishEncode(&buf)
-	case packets.Subscribe:
-		err = pk.SubscribeEncode(&buf)
-	case packets.Pingreq:
-		err = pk.PingreqEncode(&buf)
-	default:
-		err = fmt.Errorf("cannot encode %v", pk.FixedHeader.Type)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	if _, err := r.Write(buf.Bytes()); err != nil {
+	if err := hubtest.WritePacket(r, pk); err != nil {
 		r.tb.Fatal(err)
 	}
 }
@@ -89,39 +73,11 @@ func (r *sessRaw) send(pk packets.Packet) {
 func (r *sessRaw) read() (packets.Packet, bool) {
 	r.tb.Helper()
 	_ = r.SetReadDeadline(time.Now().Add(30 * time.Second))
-	b, err := r.br.ReadByte()
-	if err != nil {
-		return packets.Packet{}, false
-	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
+	pk, err := hubtest.ReadPacket(r.br, r.ver)
+	if errors.Is(err, hubtest.ErrMalformed) {
 		r.tb.Fatal(err)
 	}
-	n, _, err := packets.DecodeLength(r.br)
-	if err != nil {
-		return packets.Packet{}, false
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		return packets.Packet{}, false
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: r.ver}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Publish:
-		err = pk.PublishDecode(body)
-	case packets.Disconnect:
-		err = pk.DisconnectDecode(body)
-	}
-	if err != nil {
-		r.tb.Fatal(err)
-	}
-	return pk, true
+	return pk, err == nil
 }
 
 // sessWill is a CONNECT with credentials and a Will.
@@ -329,12 +285,7 @@ func sessPersistent(t *testing.T, h *hub.Hub, clientID, user string) (*client, b
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{tb: t, id: clientID, msgs: make(chan *paho.Publish, 4096)}
-	c.Client = paho.NewClient(paho.ClientConfig{ClientID: clientID, Conn: conn,
-		OnPublishReceived: []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
-			c.msgs <- pr.Packet
-			return true, nil
-		}}, OnClientError: func(error) {}})
+	c := &client{hubtest.NewClient(t, conn, clientID)}
 	expiry := uint32(3600)
 	cp := &paho.Connect{ClientID: clientID, CleanStart: false, KeepAlive: 30,
 		Username: user, UsernameFlag: true, Password: []byte(testPassword), PasswordFlag: true,
@@ -350,7 +301,6 @@ func sessPersistent(t *testing.T, h *hub.Hub, clientID, user string) (*client, b
 		}
 		t.Fatalf("connect %s: %v", clientID, err)
 	}
-	t.Cleanup(func() { _ = c.Disconnect(&paho.Disconnect{}) })
 	return c, ca.SessionPresent, 0
 }
 
@@ -531,7 +481,7 @@ func TestShutdownRelaysNothing(t *testing.T) {
 	defer wg.Wait()
 	// The metrics listener closes right after the hub stops handling
 	// messages, before it waits for HTTP.
-	waitFor(t, "the hub to begin closing", 30*time.Second, func() bool {
+	hubtest.WaitFor(t, "the hub to begin closing", func() bool {
 		c, err := net.Dial("tcp", metrics)
 		if err == nil {
 			c.Close()

@@ -26,12 +26,12 @@ func twinNext(tb testing.TB, c *client, topic string) *paho.Publish {
 	deadline := time.After(30 * time.Second) // a failure bound only
 	for {
 		select {
-		case m := <-c.msgs:
+		case m := <-c.Msgs:
 			if m.Topic == topic {
 				return m
 			}
 		case <-deadline:
-			tb.Fatalf("%s: no message on %q", c.id, topic)
+			tb.Fatalf("%s: no message on %q", c.ID, topic)
 			return nil
 		}
 	}

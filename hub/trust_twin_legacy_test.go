@@ -2,8 +2,6 @@ package hub_test
 
 import (
 	"bufio"
-	"bytes"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -45,22 +44,7 @@ func twinDial311(tb testing.TB, h *hub.Hub, clientID string) *twinV311 {
 func (c *twinV311) send(pk packets.Packet) {
 	c.tb.Helper()
 	pk.ProtocolVersion = 4
-	var buf bytes.Buffer
-	var err error
-	switch pk.FixedHeader.Type {
-	case packets.Connect:
-		err = pk.ConnectEncode(&buf)
-	case packets.Subscribe:
-		err = pk.SubscribeEncode(&buf)
-	case packets.Publish:
-		err = pk.PublishEncode(&buf)
-	case packets.Puback:
-		err = pk.PubackEncode(&buf)
-	}
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	if _, err := c.conn.Write(buf.Bytes()); err != nil {
+	if err := hubtest.WritePacket(c.conn, pk); err != nil {
 		c.tb.Fatal(err)
 	}
 }
@@ -69,38 +53,12 @@ func (c *twinV311) send(pk packets.Packet) {
 func (c *twinV311) readPacket() packets.Packet {
 	c.tb.Helper()
 	_ = c.conn.SetReadDeadline(time.Now().Add(30 * time.Second)) // a failure bound only
-	b, err := c.br.ReadByte()
+	pk, err := hubtest.ReadPacket(c.br, 4)
 	if err != nil {
 		c.tb.Fatalf("3.1.1 read: %v", err)
 	}
-	var fh packets.FixedHeader
-	if err := fh.Decode(b); err != nil {
-		c.tb.Fatal(err)
-	}
-	n, _, err := packets.DecodeLength(c.br)
-	if err != nil {
-		c.tb.Fatal(err)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(c.br, body); err != nil {
-		c.tb.Fatal(err)
-	}
-	pk := packets.Packet{FixedHeader: fh, ProtocolVersion: 4}
-	switch fh.Type {
-	case packets.Connack:
-		err = pk.ConnackDecode(body)
-	case packets.Suback:
-		err = pk.SubackDecode(body)
-	case packets.Puback:
-		err = pk.PubackDecode(body)
-	case packets.Publish:
-		err = pk.PublishDecode(body)
-		if err == nil && fh.Qos == 1 {
-			c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
-		}
-	}
-	if err != nil {
-		c.tb.Fatal(err)
+	if pk.FixedHeader.Type == packets.Publish && pk.FixedHeader.Qos == 1 {
+		c.send(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Puback}, PacketID: pk.PacketID})
 	}
 	return pk
 }

@@ -10,9 +10,9 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -32,7 +32,7 @@ func twinEmptyProps(id string, n int) []byte {
 
 // twinRegister publishes an agent TD and returns the PUBACK.
 func twinRegister(c *client, agent, id string, body []byte) (byte, string) {
-	c.tb.Helper()
+	c.TB.Helper()
 	return c.publish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: agent, ThingID: id}.String(), body, nil)
 }
 
@@ -158,17 +158,17 @@ func TestTwinAmplification(t *testing.T) {
 	t.Run("AtTheCapAmplificationBounded", func(t *testing.T) {
 		h := startHub(t, t.TempDir(), withHTTP, func(o *hub.Options) { o.Limits.MaxPayload = -1 })
 		agent := dial(t, h, "gw")
-		body := twinEmptyProps("urn:cap", broker.DefaultMaxAffordances)
+		body := twinEmptyProps("urn:cap", twin.DefaultMaxAffordances)
 		agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "gw", ThingID: "urn:cap"}.String(), body, nil)
 		c := dial(t, h, "viewer")
 		c.subscribe(wot.TDTopic("urn:cap"))
 		m := c.next(wot.TDTopic("urn:cap"))
 		ratio := float64(len(m.Payload)) / float64(len(body))
-		t.Logf("%d empty properties: agent TD %d bytes, twin TD %d bytes: %.1fx", broker.DefaultMaxAffordances, len(body), len(m.Payload), ratio)
+		t.Logf("%d empty properties: agent TD %d bytes, twin TD %d bytes: %.1fx", twin.DefaultMaxAffordances, len(body), len(m.Payload), ratio)
 		if ratio > 60 { // 92x with absolute hrefs and a form per op
 			t.Errorf("twin TD is %.1fx its agent TD, want at most 60x", ratio)
 		}
-		if rc, reason := twinRegister(agent, "gw", "urn:cap", twinEmptyProps("urn:cap", broker.DefaultMaxAffordances+1)); rc != 0x97 || !strings.HasPrefix(reason, "quota: ") {
+		if rc, reason := twinRegister(agent, "gw", "urn:cap", twinEmptyProps("urn:cap", twin.DefaultMaxAffordances+1)); rc != 0x97 || !strings.HasPrefix(reason, "quota: ") {
 			t.Errorf("one affordance over the cap: %#x %q, want 0x97 quota", rc, reason)
 		}
 	})

@@ -9,8 +9,8 @@ import (
 
 	"github.com/eclipse/paho.golang/paho"
 
-	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -314,13 +314,13 @@ func TestOutcomeHistory(t *testing.T) {
 		x.agent.answer(x.nextRequest(), wot.StatusCompleted, nil)
 		x.expect(c, wot.StatusCompleted, "")
 	}
-	query := func() broker.ActionHistory {
+	query := func() twin.ActionHistory {
 		t.Helper()
 		x.consumer.mustPublish(wot.Topic{Kind: wot.TopicActionHistory, ThingID: heaterID, Name: "boost"}.String(), nil, reply("replies/c", []byte("h")))
 		for {
 			m := x.consumer.next("replies/c")
 			if string(m.Properties.CorrelationData) == "h" {
-				var h broker.ActionHistory
+				var h twin.ActionHistory
 				if err := json.Unmarshal(m.Payload, &h); err != nil {
 					t.Fatal(err)
 				}
@@ -328,7 +328,7 @@ func TestOutcomeHistory(t *testing.T) {
 			}
 		}
 	}
-	check := func(h broker.ActionHistory) {
+	check := func(h twin.ActionHistory) {
 		t.Helper()
 		if len(h.Items) != 3 || string(h.Items[0].Input) != "5" || string(h.Items[2].Input) != "3" {
 			t.Errorf("history %+v", h.Items)
@@ -357,11 +357,11 @@ func TestDesiredState(t *testing.T) {
 	x.restart()
 	watch = dial(t, x.hub, "watch")
 	watch.subscribe(desiredTopic, deltaTopic)
-	var d broker.DesiredState
+	var d twin.DesiredState
 	if err := json.Unmarshal(watch.next(desiredTopic).Payload, &d); err != nil || string(d.Value) != "21.5" || d.Version != 2 {
 		t.Fatalf("desired after restart: %+v %v", d, err)
 	}
-	var delta map[string]broker.DeltaEntry
+	var delta map[string]twin.DeltaEntry
 	if err := json.Unmarshal(watch.next(deltaTopic).Payload, &delta); err != nil || string(delta["setpoint"].Reported) != "18" || string(delta["setpoint"].Desired) != "21.5" {
 		t.Fatalf("delta: %+v %v", delta, err)
 	}

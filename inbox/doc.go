@@ -27,6 +27,12 @@
 // requests are kept for the store's retention (a Badger TTL) and at most
 // OutcomeRecall of them per affordance.
 //
+// # Consistency
+//
+// Check reads the stored requests and the queue index and reports where
+// they disagree; package hubtest runs it on the store of every hub a test
+// started, once the hub stopped.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use. The order of requests of one agent is

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -66,27 +66,16 @@ func node(t *testing.T) string {
 	return bin
 }
 
-// startHub starts a hub on 127.0.0.1 with HTTP; forms name 127.0.0.1 (node
-// may resolve localhost to ::1).
+// startHub starts a hub (hubtest.Start) with HTTP; forms name 127.0.0.1,
+// hubtest's default (node may resolve localhost to ::1).
 func startHub(t *testing.T, dev bool) *hub.Hub {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
-	opts := hub.Options{
-		TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "127.0.0.1:0", PublicHost: "127.0.0.1",
-		DataDir: t.TempDir(), Dev: dev, PasswordCost: 4, Logger: &log,
-	}
-	if !dev {
-		opts.AdminPassword = password
-	}
-	h, err := hub.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
+	h := hubtest.Start(t, func(o *hub.Options) {
+		o.HTTPAddr, o.Dev, o.PasswordCost = "127.0.0.1:0", dev, 4
+		if !dev {
+			o.AdminPassword = password
+		}
+	})
 	if !dev {
 		if err := h.Accounts().Add(context.Background(), agentID, authz.RoleAgent, "", password); err != nil {
 			t.Fatal(err)

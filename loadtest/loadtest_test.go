@@ -3,65 +3,20 @@ package loadtest_test
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
-	"github.com/rs/zerolog"
-
-	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/loadtest"
 )
 
-// allowAll lets every client do everything (Mochi denies everything
-// without an auth hook; its own AllowHook would pull in a YAML module).
-type allowAll struct{ mqtt.HookBase }
-
-func (allowAll) ID() string { return "allow-all" }
-func (allowAll) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
-}
-func (allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
-
-// startRelay starts a bare Mochi broker on 127.0.0.1:0.
-func startRelay(tb testing.TB) string {
-	tb.Helper()
-	srv := mqtt.New(&mqtt.Options{Capabilities: mqtt.NewDefaultServerCapabilities(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
-		tb.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		tb.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address()
-}
-
-// startHub starts a development hub on 127.0.0.1:0.
+// startHub starts a development hub (hubtest.Start) and returns its
+// address.
 func startHub(tb testing.TB) string {
 	tb.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.WarnLevel)
-	h, err := hub.New(hub.Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = h.Close() })
-	return h.MQTTAddr()
+	return hubtest.Start(tb).MQTTAddr()
 }
 
 var scenarios = []loadtest.Scenario{
@@ -79,7 +34,7 @@ func TestScenariosRun(t *testing.T) {
 		start  func(testing.TB) string
 	}{
 		{"WotmqHub", loadtest.TargetWotmq, startHub},
-		{"RawThroughMochi", loadtest.TargetRaw, startRelay},
+		{"RawThroughMochi", loadtest.TargetRaw, hubtest.StartMochi},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := tc.start(t)
@@ -129,7 +84,7 @@ func TestScenariosRun(t *testing.T) {
 }
 
 func TestCountEndsTheMeasurement(t *testing.T) {
-	addr := startRelay(t)
+	addr := hubtest.StartMochi(t)
 	start := time.Now()
 	rep, err := loadtest.Run(context.Background(), loadtest.Config{
 		Broker: addr, Target: loadtest.TargetRaw, Duration: time.Minute, Warmup: -1, Count: 200,

@@ -6,13 +6,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
 
 func TestExpose(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "agent")
+	agent := connect(t, hubtest.URL(h), "agent")
 	ctx := ctxT(t)
 	t.Run("InvalidTD", func(t *testing.T) {
 		bad := wot.NewThing("urn:bad", "").TD() // no title
@@ -45,7 +46,7 @@ func TestExpose(t *testing.T) {
 	})
 	t.Run("OwnedByAnotherAgent", func(t *testing.T) {
 		exposeLamp(t, agent, "urn:mine")
-		other := connect(t, hubURL(h), "other-agent")
+		other := connect(t, hubtest.URL(h), "other-agent")
 		e, err := other.Produce(lampTD("urn:mine"))
 		if err != nil {
 			t.Fatal(err)
@@ -58,7 +59,7 @@ func TestExpose(t *testing.T) {
 
 func TestHandlerOutcomes(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "agent")
+	agent := connect(t, hubtest.URL(h), "agent")
 	ctx := ctxT(t)
 	e, err := agent.Produce(wot.NewThing("urn:dev:calc", "Calculator").
 		SafeAction("half", &td.DataSchema{Type: td.TypeInteger}, &td.DataSchema{Type: td.TypeInteger}).
@@ -79,7 +80,7 @@ func TestHandlerOutcomes(t *testing.T) {
 	if err := e.Expose(ctx); err != nil {
 		t.Fatal(err)
 	}
-	app := connect(t, hubURL(h), "app")
+	app := connect(t, hubtest.URL(h), "app")
 	calc, err := app.Thing(ctx, "urn:dev:calc")
 	if err != nil {
 		t.Fatal(err)
@@ -122,14 +123,14 @@ func TestHandlerOutcomes(t *testing.T) {
 func TestGateway(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
 	ctx := ctxT(t)
-	gw := connect(t, hubURL(h), "gateway")
+	gw := connect(t, hubtest.URL(h), "gateway")
 	exposeLamp(t, gw, "urn:lamp-a")
 	exposeLamp(t, gw, "urn:lamp-b")
 	if err := gw.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
 
-	app := connect(t, hubURL(h), "app")
+	app := connect(t, hubtest.URL(h), "app")
 	b, err := app.Thing(ctx, "urn:lamp-b")
 	if err != nil {
 		t.Fatal(err)
@@ -147,7 +148,7 @@ func TestGateway(t *testing.T) {
 		t.Fatalf("status %+v, want pending", u)
 	}
 
-	gw2 := connect(t, hubURL(h), "gateway")
+	gw2 := connect(t, hubtest.URL(h), "gateway")
 	la := exposeLamp(t, gw2, "urn:lamp-a") // the hub hands over lamp-b's request here
 	lb := exposeLamp(t, gw2, "urn:lamp-b") // and it runs now
 	var out int
@@ -212,9 +213,9 @@ func TestRedeliveryWhileRunning(t *testing.T) {
 	}
 	// The agent gets the request again once it has subscribed again; it
 	// is still running, so it is not started twice.
-	eventually(t, "request delivered again", func() bool { return agent.RepeatedRequests() == 1 })
+	hubtest.WaitFor(t, "request delivered again", func() bool { return agent.RepeatedRequests() == 1 })
 	close(gate)
-	eventually(t, "request completed", func() bool {
+	hubtest.WaitFor(t, "request completed", func() bool {
 		st, err := th.QueryAction(ctx, "toggle")
 		return err == nil && st.Status == wot.StatusCompleted && string(st.Output) == "true"
 	})

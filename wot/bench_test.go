@@ -2,8 +2,6 @@ package wot_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net"
 	"slices"
 	"strconv"
@@ -11,10 +9,8 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
-	mqtt "github.com/mochi-mqtt/server/v2"
-	"github.com/mochi-mqtt/server/v2/listeners"
-	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -31,8 +27,8 @@ import (
 func BenchmarkInvokeAction(b *testing.B) {
 	b.Run("sdk/hub", func(b *testing.B) {
 		h := startHub(b, b.TempDir(), "")
-		exposeLamp(b, connect(b, hubURL(h), "lamp-agent"), lampID)
-		app := connect(b, hubURL(h), "app")
+		exposeLamp(b, connect(b, hubtest.URL(h), "lamp-agent"), lampID)
+		app := connect(b, hubtest.URL(h), "app")
 		th, err := app.Thing(ctxT(b), lampID)
 		if err != nil {
 			b.Fatal(err)
@@ -49,7 +45,7 @@ func BenchmarkInvokeAction(b *testing.B) {
 		h := startHub(b, b.TempDir(), "")
 		// Register the Thing, then let a bare paho agent with the same ID
 		// take its requests.
-		agent := connect(b, hubURL(h), "lamp-agent")
+		agent := connect(b, hubtest.URL(h), "lamp-agent")
 		exposeLamp(b, agent, lampID)
 		if err := agent.Close(ctxT(b)); err != nil {
 			b.Fatal(err)
@@ -59,7 +55,7 @@ func BenchmarkInvokeAction(b *testing.B) {
 			paho.UserProperty{Key: wot.PropReplies, Value: wot.RepliesFinal})
 	})
 	b.Run("paho/mochi", func(b *testing.B) {
-		addr := startMochi(b)
+		addr := hubtest.StartMochi(b)
 		responder(b, addr, "responder", "bench/requests")
 		requester(b, addr, "bench/requests")
 	})
@@ -173,37 +169,4 @@ func requester(b *testing.B, addr, topic string, user ...paho.UserProperty) {
 			b.Fatalf("request %d: no reply", i)
 		}
 	})
-}
-
-// allowAll lets everyone do everything (Mochi's auth.AllowHook, restated:
-// importing hooks/auth would add gopkg.in/yaml.v3 to go.mod).
-type allowAll struct{ mqtt.HookBase }
-
-func (allowAll) ID() string { return "allow-all" }
-func (allowAll) Provides(b byte) bool {
-	return b == mqtt.OnConnectAuthenticate || b == mqtt.OnACLCheck
-}
-func (allowAll) OnConnectAuthenticate(*mqtt.Client, packets.Packet) bool { return true }
-func (allowAll) OnACLCheck(*mqtt.Client, string, bool) bool              { return true }
-
-// startMochi starts a bare Mochi broker on 127.0.0.1:0 and returns its
-// address.
-func startMochi(b *testing.B) string {
-	b.Helper()
-	srv := mqtt.New(&mqtt.Options{
-		Capabilities: mqtt.NewDefaultServerCapabilities(),
-		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err := srv.AddHook(new(allowAll), nil); err != nil {
-		b.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		b.Fatal(err)
-	}
-	if err := srv.Serve(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Close() })
-	return tcp.Address()
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -101,7 +102,7 @@ func TestReconnect(t *testing.T) {
 
 func TestTransports(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "lamp-agent")
+	agent := connect(t, hubtest.URL(h), "lamp-agent")
 	l := exposeLamp(t, agent, lampID)
 	if err := l.UpdateProperty(ctxT(t), "brightness", 42); err != nil {
 		t.Fatal(err)
@@ -179,18 +180,18 @@ func TestCredentials(t *testing.T) {
 		o.Dev, o.AdminPassword, o.PasswordCost = false, "s3cret-password", 4
 	})
 	t.Run("NoCredentials", func(t *testing.T) {
-		if _, err := wot.Connect(ctxT(t), wot.Options{URL: hubURL(h)}); !errors.Is(err, wot.ErrDenied) {
+		if _, err := wot.Connect(ctxT(t), wot.Options{URL: hubtest.URL(h)}); !errors.Is(err, wot.ErrDenied) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("BadPassword", func(t *testing.T) {
-		_, err := wot.Connect(ctxT(t), wot.Options{URL: hubURL(h), Username: "admin", Password: "nope"})
+		_, err := wot.Connect(ctxT(t), wot.Options{URL: hubtest.URL(h), Username: "admin", Password: "nope"})
 		if !errors.Is(err, wot.ErrDenied) {
 			t.Fatalf("err = %v", err)
 		}
 	})
 	t.Run("Account", func(t *testing.T) {
-		c := connect(t, hubURL(h), "admin-app", func(o *wot.Options) { o.Username, o.Password = "admin", "s3cret-password" })
+		c := connect(t, hubtest.URL(h), "admin-app", func(o *wot.Options) { o.Username, o.Password = "admin", "s3cret-password" })
 		if c.AgentID() != "admin" {
 			t.Errorf("AgentID = %q", c.AgentID())
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -24,9 +25,9 @@ type fixture struct {
 func setup(t *testing.T) fixture {
 	t.Helper()
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "lamp-agent")
+	agent := connect(t, hubtest.URL(h), "lamp-agent")
 	l := exposeLamp(t, agent, lampID)
-	app := connect(t, hubURL(h), "app")
+	app := connect(t, hubtest.URL(h), "app")
 	thing, err := app.Thing(ctxT(t), lampID)
 	if err != nil {
 		t.Fatal(err)
@@ -36,8 +37,8 @@ func setup(t *testing.T) fixture {
 
 func TestDirectory(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "lamp-agent")
-	app := connect(t, hubURL(h), "app")
+	agent := connect(t, hubtest.URL(h), "lamp-agent")
+	app := connect(t, hubtest.URL(h), "app")
 
 	t.Run("EmptyDirectory", func(t *testing.T) {
 		things, err := app.Things(ctxT(t))
@@ -195,7 +196,7 @@ func TestProperties(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer all.Stop(ctx)
-		eventually(t, "current values", func() bool {
+		hubtest.WaitFor(t, "current values", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(seen) == 3 && seen["brightness"] == "70"
@@ -315,7 +316,7 @@ func TestPresence(t *testing.T) {
 
 func TestDesiredState(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "thermostat-agent")
+	agent := connect(t, hubtest.URL(h), "thermostat-agent")
 	thermo, err := agent.Produce(wot.NewThing("urn:dev:thermo", "Thermostat").
 		Property("setpoint", td.DataSchema{Type: td.TypeNumber}).TD())
 	if err != nil {
@@ -333,7 +334,7 @@ func TestDesiredState(t *testing.T) {
 	if err := thermo.Expose(ctx); err != nil {
 		t.Fatal(err)
 	}
-	app := connect(t, hubURL(h), "app")
+	app := connect(t, hubtest.URL(h), "app")
 	th, err := app.Thing(ctx, "urn:dev:thermo")
 	if err != nil {
 		t.Fatal(err)
@@ -418,7 +419,7 @@ func TestWaitingCancelAndOutcomes(t *testing.T) {
 func TestSlowHandler(t *testing.T) {
 	f := setup(t)
 	ctx := ctxT(t)
-	slow := connect(t, hubURL(f.hub), "slow", func(o *wot.Options) { o.QueueSize = 2 })
+	slow := connect(t, hubtest.URL(f.hub), "slow", func(o *wot.Options) { o.QueueSize = 2 })
 	th := slow.Consume(f.thing.TD())
 	gate := make(chan struct{})
 	got := make(chan wot.Message, 100)
@@ -441,7 +442,7 @@ func TestSlowHandler(t *testing.T) {
 		t.Fatalf("invoke while a handler is stuck: %d, %v", out, err)
 	}
 	// At most three are kept: one in the handler, two queued.
-	eventually(t, "drops counted", func() bool { return sub.Dropped() >= n-3 })
+	hubtest.WaitFor(t, "drops counted", func() bool { return sub.Dropped() >= n-3 })
 	close(gate)
 	for range n - int(sub.Dropped()) {
 		recv(t, got, "event")

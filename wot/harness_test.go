@@ -8,9 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rs/zerolog"
-
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -18,67 +17,27 @@ import (
 // testTimeout bounds every wait of a test.
 const testTimeout = 10 * time.Second
 
-// startHub starts a real hub on 127.0.0.1 (tcpAddr, ":0" port when empty)
-// with its data in dir, and closes it when the test ends.
+// startHub starts a hub (hubtest.Start) with its data in dir, MQTT over
+// TCP on tcpAddr (127.0.0.1:0 when empty) and over WebSocket on
+// 127.0.0.1:0.
 func startHub(tb testing.TB, dir, tcpAddr string, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
-	if tcpAddr == "" {
-		tcpAddr = "127.0.0.1:0"
-	}
-	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.ErrorLevel)
-	opts := hub.Options{
-		TCPAddr:       tcpAddr,
-		WSAddr:        "127.0.0.1:0",
-		HTTPAddr:      "off",
-		DataDir:       dir,
-		Dev:           true, // anonymous loopback clients, named by client ID
-		SweepInterval: 10 * time.Millisecond,
-		Logger:        &log,
-	}
-	for _, m := range mod {
-		m(&opts)
-	}
-	h, err := hub.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		tb.Fatal(err)
-	}
-	var once sync.Once
-	tb.Cleanup(func() { once.Do(func() { _ = h.Close() }) })
-	return h
+	return hubtest.Start(tb, append([]func(*hub.Options){func(o *hub.Options) {
+		o.DataDir, o.WSAddr = dir, "127.0.0.1:0"
+		if tcpAddr != "" {
+			o.TCPAddr = tcpAddr
+		}
+	}}, mod...)...)
 }
 
-// hubURL is the mqtt:// URL of a hub's TCP listener.
-func hubURL(h *hub.Hub) string { return "mqtt://" + h.MQTTAddr() }
-
-// connect connects a client to the hub and closes it when the test ends;
-// it checks then that no call was left in the correlator.
+// connect connects a client to the hub (hubtest.Connect); when the test
+// ends it checks that no call was left in the correlator.
 func connect(tb testing.TB, url, clientID string, mod ...func(*wot.Options)) *wot.Client {
 	tb.Helper()
-	// A short ConnectTimeout: a connection made while a hub shuts down may
-	// be accepted and never answered; the client gives up on it sooner.
-	opts := wot.Options{URL: url, ClientID: clientID, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		ConnectTimeout: time.Second}
-	for _, m := range mod {
-		m(&opts)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, err := wot.Connect(ctx, opts)
-	if err != nil {
-		tb.Fatalf("connect %s: %v", clientID, err)
-	}
-	tb.Cleanup(func() {
+	c := hubtest.Connect(tb, url, clientID, mod...)
+	tb.Cleanup(func() { // before the client closes
 		if n := c.PendingCalls(); n != 0 {
 			tb.Errorf("%s: %d calls left in the correlator", clientID, n)
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		if err := c.Close(ctx); err != nil {
-			tb.Errorf("close %s: %v", clientID, err)
 		}
 	})
 	return c
@@ -199,20 +158,6 @@ func (l *lamp) count(name string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.calls[name]
-}
-
-// eventually polls cond until it holds or testTimeout passes.
-func eventually(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(testTimeout)
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within %v", what, testTimeout)
-		}
-		<-tick.C
-	}
 }
 
 // recv returns the next value from ch or fails the test after testTimeout.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -78,7 +79,7 @@ func TestInvokeAction(t *testing.T) {
 		// The hub updates the retained status just after it sent the
 		// outcome.
 		var st *wot.ActionStatus
-		eventually(t, "status record completed", func() bool {
+		hubtest.WaitFor(t, "status record completed", func() bool {
 			st, err = lampT.QueryAction(ctx, "fade")
 			return err == nil && st.Status == wot.StatusCompleted
 		})
@@ -101,7 +102,7 @@ func TestInvokeAction(t *testing.T) {
 		if err := lampT.Emit(ctx, "toggle", nil); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the agent ran the emitted toggle", func() bool { return l.count("toggle") == before+1 })
+		hubtest.WaitFor(t, "the agent ran the emitted toggle", func() bool { return l.count("toggle") == before+1 })
 	})
 }
 
@@ -133,7 +134,7 @@ func TestTimeoutFreesCorrelator(t *testing.T) {
 		t.Fatalf("%d calls left after timeouts", n)
 	}
 	t.Run("DefaultTimeout", func(t *testing.T) {
-		short := connect(t, hubURL(f.hub), "short", func(o *wot.Options) { o.Timeout = 100 * time.Millisecond })
+		short := connect(t, hubtest.URL(f.hub), "short", func(o *wot.Options) { o.Timeout = 100 * time.Millisecond })
 		th := short.Consume(lampT.TD())
 		start := time.Now()
 		err := th.InvokeAction(context.Background(), "block", nil, nil)
@@ -159,7 +160,7 @@ func TestTimeoutFreesCorrelator(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- lampT.InvokeAction(ctx, "block", nil, nil) }()
-		eventually(t, "request handed to the agent", func() bool { return app.PendingCalls() == 1 && l.count("block") > n })
+		hubtest.WaitFor(t, "request handed to the agent", func() bool { return app.PendingCalls() == 1 && l.count("block") > n })
 		cancel()
 		if err := recv(t, done, "cancelled call"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("err = %v", err)
@@ -171,7 +172,7 @@ func TestTimeoutFreesCorrelator(t *testing.T) {
 	// Let the blocked handlers answer: the replies find no call and are
 	// counted as late, not delivered anywhere.
 	close(l.release)
-	eventually(t, "late replies", func() bool { return app.LateReplies() > 0 })
+	hubtest.WaitFor(t, "late replies", func() bool { return app.LateReplies() > 0 })
 }
 
 // TestConcurrentInvocations makes 10,000 InvokeAction calls at once from
@@ -185,11 +186,11 @@ func TestConcurrentInvocations(t *testing.T) {
 		n = 1000
 	}
 	h := startHub(t, t.TempDir(), "", func(o *hub.Options) { o.MaxQueue = n })
-	app := connect(t, hubURL(h), "app")
+	app := connect(t, hubtest.URL(h), "app")
 	things := make([]*wot.ConsumedThing, agents)
 	for i := range agents {
 		id := fmt.Sprintf("urn:dev:ops:lamp-%d", i)
-		exposeLamp(t, connect(t, hubURL(h), fmt.Sprintf("agent-%d", i)), id)
+		exposeLamp(t, connect(t, hubtest.URL(h), fmt.Sprintf("agent-%d", i)), id)
 		th, err := app.Thing(ctxT(t), id)
 		if err != nil {
 			t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -13,12 +14,12 @@ import (
 // HandleSignals and Reply, and the refusal of a Thing without a handler.
 func TestSignals(t *testing.T) {
 	h := startHub(t, t.TempDir(), "")
-	agent := connect(t, hubURL(h), "sig-agent")
+	agent := connect(t, hubtest.URL(h), "sig-agent")
 	lamp := exposeLamp(t, agent, lampID)
 	got := make(chan *wot.SignalRequest, 8)
 	lamp.HandleSignals(func(r *wot.SignalRequest) { got <- r })
 
-	app := connect(t, hubURL(h), "sig-app")
+	app := connect(t, hubtest.URL(h), "sig-app")
 	replies := make(chan wot.Message, 8)
 	replyTo := app.RepliesTopic() + "/channels/s1"
 	if _, err := app.Subscribe(ctxT(t), replyTo, func(m wot.Message) { replies <- m }); err != nil {

@@ -24,7 +24,7 @@ func TestRelayRelaysEverything(t *testing.T) {
 		c := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 			func(pr paho.PublishReceived) (bool, error) { got <- pr.Packet; return true, nil },
 		}})
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if _, err := c.Connect(ctx, &paho.Connect{ClientID: id, CleanStart: true}); err != nil {
 			t.Fatalf("connect %s: %v", id, err)
@@ -33,7 +33,7 @@ func TestRelayRelaysEverything(t *testing.T) {
 		return c
 	}
 	sub, pub := dial("sub"), dial("pub")
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if _, err := sub.Subscribe(ctx, &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "any/+/topic", QoS: 1}}}); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/broker"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -47,7 +47,7 @@ func parseAdmin(fs *flag.FlagSet, args []string, stderr io.Writer, usage string)
 
 // do sends one request to the hub's admin topic and decodes the reply
 // into out.
-func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) error {
+func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) error {
 	if err := a.resolvePassword(); err != nil {
 		return err
 	}
@@ -196,11 +196,11 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return rest[i], nil
 	}
-	var req broker.AdminRequest
+	var req twin.AdminRequest
 	switch verb {
 	case "list":
 		var list []authz.Account
-		if err := a.do(ctx, broker.AdminRequest{Op: broker.AdminAccountsList}, &list); err != nil {
+		if err := a.do(ctx, twin.AdminRequest{Op: twin.AdminAccountsList}, &list); err != nil {
 			return err
 		}
 		if a.json {
@@ -220,11 +220,11 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *role == "" {
 			return usageError{"accounts add: --role is required"}
 		}
-		req = broker.AdminRequest{Op: broker.AdminAccountsAdd, ID: id, Role: *role, Name: name}
+		req = twin.AdminRequest{Op: twin.AdminAccountsAdd, ID: id, Role: *role, Name: name}
 		if *newPW != "" {
 			req.Password = newPW
 		}
-		var out broker.AccountReply
+		var out twin.AccountReply
 		if err := a.do(ctx, req, &out); err != nil {
 			return err
 		}
@@ -245,14 +245,14 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
-		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Role: r}
+		req = twin.AdminRequest{Op: twin.AdminAccountsUpdate, ID: id, Role: r}
 	case "disable", "enable":
 		id, err := arg(0, "account ID")
 		if err != nil {
 			return err
 		}
 		on := verb == "enable"
-		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Enabled: &on}
+		req = twin.AdminRequest{Op: twin.AdminAccountsUpdate, ID: id, Enabled: &on}
 	case "passwd":
 		id := ""
 		if len(rest) > 0 {
@@ -263,7 +263,7 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if made {
 			pw = authz.NewPassword()
 		}
-		req = broker.AdminRequest{Op: broker.AdminAccountsUpdate, ID: id, Password: &pw}
+		req = twin.AdminRequest{Op: twin.AdminAccountsUpdate, ID: id, Password: &pw}
 		if err := a.resolvePassword(); err != nil {
 			return err
 		}
@@ -320,14 +320,14 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	req := broker.AdminRequest{Op: broker.AdminToken}
+	req := twin.AdminRequest{Op: twin.AdminToken}
 	if *ttl > 0 {
 		req.TTL = ttl.String()
 	}
 	if len(rest) > 0 {
 		req.ID = rest[0]
 	}
-	var out broker.TokenReply
+	var out twin.TokenReply
 	if err := a.do(ctx, req, &out); err != nil {
 		return err
 	}

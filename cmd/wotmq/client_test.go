@@ -7,7 +7,6 @@ import (
 	"errors"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -63,24 +62,6 @@ func clientHub(t *testing.T) ([]string, *wot.ExposedThing) {
 		t.Fatal(err)
 	}
 	return []string{"--broker", m.Hub.MQTTAddr()}, lamp
-}
-
-// syncBuffer is a bytes.Buffer that a test may read while a verb writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // verb runs a client verb through run, as the command line does.
@@ -168,7 +149,7 @@ func TestClientVerbs(t *testing.T) {
 		}
 	})
 	t.Run("Observe", func(t *testing.T) {
-		out := &syncBuffer{}
+		out := &lockedBuffer{}
 		done := make(chan error, 1)
 		go func() {
 			done <- run(context.Background(), with("observe", "urn:lamp", "brightness", "--count", "2", "--json"), out, io.Discard)
@@ -187,7 +168,7 @@ func TestClientVerbs(t *testing.T) {
 		}
 	})
 	t.Run("Sub", func(t *testing.T) {
-		out := &syncBuffer{}
+		out := &lockedBuffer{}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- run(ctx, with("sub", "things/urn:lamp/events/#"), out, io.Discard) }()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // opsFlags binds the serve flags of limits, metrics and backups (see
@@ -202,11 +203,11 @@ func backup(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	req := broker.AdminRequest{Op: broker.AdminBackup}
+	req := twin.AdminRequest{Op: twin.AdminBackup}
 	if len(rest) > 0 {
 		req.File = rest[0]
 	}
-	var out broker.BackupReply
+	var out twin.BackupReply
 	if err := a.do(ctx, req, &out); err != nil {
 		return err
 	}

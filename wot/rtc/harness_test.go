@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -17,50 +17,16 @@ import (
 // testTimeout bounds every wait of a test.
 const testTimeout = 15 * time.Second
 
-// startHub starts a real hub on 127.0.0.1 and closes it when the test
-// ends: a development hub (anonymous loopback clients named by client ID)
-// unless mod changes that.
+// startHub starts a hub (hubtest.Start).
 func startHub(tb testing.TB, mod ...func(*hub.Options)) *hub.Hub {
 	tb.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(tb)).Level(zerolog.ErrorLevel)
-	opts := hub.Options{
-		TCPAddr: "127.0.0.1:0", WSAddr: "off", HTTPAddr: "off", TLSAddr: "off", WSSAddr: "off",
-		MetricsAddr: "off", DataDir: tb.TempDir(), Dev: true, Logger: &log,
-	}
-	for _, m := range mod {
-		m(&opts)
-	}
-	h, err := hub.New(opts)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = h.Close() })
-	return h
+	return hubtest.Start(tb, mod...)
 }
 
-// connect connects a client and closes it when the test ends.
+// connect connects a client (hubtest.Connect) to the hub.
 func connect(tb testing.TB, h *hub.Hub, clientID string, mod ...func(*wot.Options)) *wot.Client {
 	tb.Helper()
-	opts := wot.Options{URL: "mqtt://" + h.MQTTAddr(), ClientID: clientID, ConnectTimeout: time.Second}
-	for _, m := range mod {
-		m(&opts)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	defer cancel()
-	c, err := wot.Connect(ctx, opts)
-	if err != nil {
-		tb.Fatalf("connect %s: %v", clientID, err)
-	}
-	tb.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		defer cancel()
-		_ = c.Close(ctx)
-	})
-	return c
+	return hubtest.Connect(tb, hubtest.URL(h), clientID, mod...)
 }
 
 // expose exposes a Thing without affordances.

@@ -1,5 +1,6 @@
 // Package testhub helps the examples' tests: it starts a wotmq hub in the
-// test process and collects what an example prints. The examples
+// test process (package hubtest, with its checks) and collects what an
+// example prints. The examples
 // themselves do not import it (nor package broker): they talk to a hub
 // over the network like any device or app.
 package testhub
@@ -12,52 +13,33 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
 )
 
 // Wait bounds every wait of the examples' tests.
 const Wait = 15 * time.Second
 
-// Start starts a development hub (clients from loopback need no
-// credentials) with MQTT over TCP on a free port of 127.0.0.1 and every
-// other listener off; edit, when given, may change its options (e.g. turn
-// WebSocket on). The hub stops when the test ends.
+// Start starts a development hub (hubtest.Start: clients from loopback
+// need no credentials, MQTT over TCP on a free port of 127.0.0.1, every
+// other listener off); edit, when given, may change its options (e.g.
+// turn WebSocket on). The hub stops when the test ends.
 func Start(t testing.TB, edit func(*hub.Options)) *hub.Hub {
 	t.Helper()
-	opts := hub.Options{
-		TCPAddr: "127.0.0.1:0", WSAddr: "off", TLSAddr: "off", WSSAddr: "off",
-		HTTPAddr: "off", HTTPSAddr: "off", MetricsAddr: "off",
-		DataDir: t.TempDir(), Dev: true,
+	if edit == nil {
+		return hubtest.Start(t)
 	}
-	if edit != nil {
-		edit(&opts)
-	}
-	h, err := hub.New(opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Start(context.Background()); err != nil {
-		h.Close()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { h.Close() })
-	return h
+	return hubtest.Start(t, edit)
 }
 
 // URL is the hub's MQTT URL, for an example's -broker flag.
-func URL(h *hub.Hub) string { return "mqtt://" + h.MQTTAddr() }
+func URL(h *hub.Hub) string { return hubtest.URL(h) }
 
-// Connect connects an SDK client to the hub, closed when the test ends.
+// Connect connects an SDK client to the hub (hubtest.Connect), closed
+// when the test ends.
 func Connect(t testing.TB, h *hub.Hub, clientID string) *wot.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), Wait)
-	defer cancel()
-	c, err := wot.Connect(ctx, wot.Options{URL: URL(h), ClientID: clientID, Timeout: Wait})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close(context.Background()) })
-	return c
+	return hubtest.Connect(t, URL(h), clientID, func(o *wot.Options) { o.Timeout = Wait })
 }
 
 // Run runs an example's run function on a goroutine until the test ends:

@@ -1,0 +1,145 @@
+package httpapi
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
+	"github.com/wotmq/wotmq/wire"
+)
+
+// Credentials a browser's EventSource can send without headers: a token
+// in this cookie or query parameter, accepted on event streams only (a
+// cookie on other requests would invite cross-site request forgery, a
+// token in other URLs would end up in logs and histories).
+const (
+	TokenCookie = twin.TokenCookie
+	TokenQuery  = twin.TokenQuery
+)
+
+// AnonymousHTTP names anonymous HTTP clients of a development hub that do
+// not give a user name (curl -u NAME: names them NAME).
+const AnonymousHTTP = "http-anonymous"
+
+// httpIdentity authenticates an HTTP request like a CONNECT (auth.go):
+// Basic with an account and its password (or a token as the password),
+// a Bearer token, on event streams also a token in the TokenCookie cookie
+// or the TokenQuery parameter, a verified TLS client certificate whose
+// common name is an account, or (development mode, loopback only) no
+// credentials. Failed logins are throttled per account and address.
+func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
+	host := remoteHost(r.RemoteAddr)
+	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	var a authz.Account
+	var err error
+	switch strings.ToLower(scheme) {
+	case "basic":
+		user, pass, ok := r.BasicAuth()
+		switch {
+		case !ok:
+			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
+		case h.opts.Dev && isLoopback(host) && pass == "" && !h.accountExists(user):
+			return anonymousHTTP(user), nil
+		case authz.LooksLikeToken(pass):
+			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
+				err = authz.ErrBadCredentials
+			}
+		default:
+			a, err = h.authz.Login(r.Context(), user, pass, host)
+		}
+	case "bearer":
+		a, err = h.authz.VerifyToken(strings.TrimSpace(cred))
+	case "":
+		tok := ""
+		if isEventStream(r) {
+			if c, cerr := r.Cookie(TokenCookie); cerr == nil {
+				tok = c.Value
+			}
+			if q := r.URL.Query().Get(TokenQuery); q != "" {
+				tok = q
+			}
+		}
+		switch {
+		case tok != "":
+			a, err = h.authz.VerifyToken(tok)
+		case certName(r) != "":
+			acc, ok := h.authz.Get(certName(r))
+			switch {
+			case !ok:
+				err = authz.ErrBadCredentials
+			case !acc.Enabled:
+				err = authz.ErrDisabled
+			}
+			a = acc
+		case h.opts.Dev && isLoopback(host):
+			return anonymousHTTP(""), nil
+		default:
+			err = wire.Errorf(wire.CodeUnauthenticated, "credentials required: Basic (account and password) or Bearer (a token from wotmq token)")
+		}
+	default:
+		err = wire.Errorf(wire.CodeUnauthenticated, "authorization scheme %q: use Basic or Bearer", scheme)
+	}
+	if err != nil {
+		err = authError(err)
+		h.log.Info().Str("remote", host).Str("path", r.URL.EscapedPath()).Str("reason", err.Error()).Msg("http request refused")
+		return authz.Identity{}, err
+	}
+	return authz.Identity{ID: a.ID, Role: a.Role}, nil
+}
+
+func anonymousHTTP(user string) authz.Identity {
+	if user == "" || wire.ValidateID(user) != nil {
+		user = AnonymousHTTP
+	}
+	return authz.Identity{ID: user, Role: authz.RoleService, Anonymous: true}
+}
+
+// authError maps a failed authentication onto the wire codes.
+func authError(err error) error {
+	var we *wire.Error
+	switch {
+	case errors.As(err, &we):
+		return we
+	case errors.Is(err, authz.ErrThrottled):
+		return wire.Errorf(wire.CodeQuota, "too many failed logins; try again later")
+	case errors.Is(err, authz.ErrDisabled):
+		return wire.Errorf(wire.CodeDenied, "account disabled")
+	case errors.Is(err, authz.ErrTokenExpired):
+		return wire.Errorf(wire.CodeUnauthenticated, "token expired")
+	case errors.Is(err, authz.ErrBadToken):
+		return wire.Errorf(wire.CodeUnauthenticated, "invalid token")
+	}
+	return wire.Errorf(wire.CodeUnauthenticated, "bad user name or password")
+}
+
+// isEventStream reports whether a request asks for Server-Sent Events.
+func isEventStream(r *http.Request) bool {
+	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// certName is the common name of a verified TLS client certificate.
+func certName(r *http.Request) string {
+	if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.PeerCertificates) == 0 {
+		return ""
+	}
+	return r.TLS.PeerCertificates[0].Subject.CommonName
+}
+
+// remoteHost is the host of a remote address (host:port).
+func remoteHost(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+// isLoopback reports whether host is a loopback IP address (development
+// mode admits those without credentials, as the MQTT side does).
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
