@@ -6,7 +6,6 @@ import (
 	"math"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -195,34 +194,6 @@ func (g *guard) Provides(b byte) bool {
 		return true
 	}
 	return false
-}
-
-// repairClient puts a connected client back into Mochi's client list and
-// its subscriptions back into the topic index when a cleanup of an earlier
-// connection with the same ID removed them.
-func (h *Hub) repairClient(cl *mqtt.Client) {
-	if cl.Closed() || !h.enter() {
-		return
-	}
-	defer h.leave()
-	cur, ok := h.srv.Clients.Get(cl.ID)
-	if ok && cur != cl {
-		return // a newer connection holds the ID
-	}
-	repaired := !ok
-	if !ok {
-		h.srv.Clients.Add(cl)
-	}
-	for _, sub := range cl.State.Subscriptions.GetAll() {
-		if h.srv.Topics.Subscribe(cl.ID, sub) {
-			atomic.AddInt64(&h.srv.Info.Subscriptions, 1)
-			repaired = true
-		}
-	}
-	if repaired {
-		h.ops.sessionRepairs.Add(1)
-		h.log.Warn().Str("client", clientID(cl)).Msg("connection repaired: the cleanup of an earlier connection with its client ID had removed it")
-	}
 }
 
 // OnConnect refuses the CONNECT of a connection accepted beyond

@@ -15,25 +15,20 @@ import (
 // Mochi keys its client list and topic index by client ID, and two
 // connections with one ID overlap whenever a client reconnects before the
 // server is done with its previous connection (a takeover, or a quick
-// reconnect after a clean DISCONNECT). Two of Mochi's steps race with the
-// newer connection:
-//
-//   - The cleanup of an ended connection removes its ID from the client
-//     list and its filters from the topic index, after a check that races
-//     with the newer connection: the newer one could be removed in its
-//     place and then silently receive nothing it subscribed to (about 1 in
-//     200 quick reconnects in the soak test; TestReconnectKeepsSubscriptions).
-//   - On a takeover Mochi records the cause on the old connection only after
-//     sending it the DISCONNECT; a client that closes its end at once ends
-//     with a read error, and its agent would be counted gone (presence
-//     "lost") while the new connection is on its way in.
+// reconnect after a clean DISCONNECT). The patched Mochi keeps the newer
+// connection in both (endSession, docs/architecture.md "Patched Mochi");
+// one step still needs the hub's help: on a takeover Mochi records the
+// cause on the old connection only after sending it the DISCONNECT, and
+// the newer connection's CONNECT has been authenticated before that; a
+// client that closes its end at once ends with a read error, and its agent
+// would be counted gone (presence "lost") while the new connection is on
+// its way in.
 //
 // So the hub keeps its own record of every network connection, from its
 // accept until Mochi is done with it (cleanup included; each listener is
 // wrapped by watchEnds), indexed by client ID. A connection that arrives
 // while others with its ID are still up becomes their heir: they count as
-// replaced, and once Mochi is done with each of them the heir is checked
-// and put back where the cleanup removed it.
+// replaced.
 
 // link is the hub's record of one network connection. Its fields are
 // guarded by links.mu.
@@ -42,7 +37,6 @@ type link struct {
 	heirOf      bool         // arrived while another connection with its ID was up
 	heir        *mqtt.Client // the newest connection with the same ID that arrived while this one was up
 	established bool         // in Mochi's client list (OnSessionEstablished has run)
-	repair      bool         // a repair waits for established
 	overCap     bool         // accepted beyond MaxConnections: its CONNECT is refused with 0x89
 }
 
@@ -59,7 +53,7 @@ func (r *links) init() {
 }
 
 // endWatch is a listener whose connections tell the hub when Mochi is
-// done with them, and which closes without Mochi's lock-order bug (Close).
+// done with them.
 type endWatch struct {
 	listeners.Listener
 	h *Hub
@@ -110,11 +104,8 @@ func (w endWatch) Serve(establish listeners.EstablishFn) {
 				delete(r.byID, l.cl.ID)
 			}
 		}
-		heir, cl, established, heirOf := l.heir, l.cl, l.established, l.heirOf
+		cl, established, heirOf := l.cl, l.established, l.heirOf
 		r.mu.Unlock()
-		if heir != nil {
-			w.h.repairEstablished(heir)
-		}
 		if cl != nil && !established {
 			w.h.neverEstablished(cl, heirOf)
 		}
@@ -155,22 +146,6 @@ func (h *Hub) overCap(cl *mqtt.Client) bool {
 	defer r.mu.Unlock()
 	l := r.byConn[cl.Net.Conn]
 	return l != nil && l.overCap
-}
-
-// Close closes the listener. The clients it accepted are disconnected
-// here rather than by Mochi's closeListenerClients, whose
-// Clients.GetByListener takes the client list's read lock twice over: a
-// connection ending at the same moment (Clients.Delete waiting for the
-// write lock) deadlocked the hub's shutdown (seen once in the tests under
-// load: TestBenchAgainstAHubAndReport hung in Hub.Close).
-func (w endWatch) Close(_ listeners.CloseFn) {
-	w.Listener.Close(func(id string) {
-		for _, cl := range w.h.srv.Clients.GetAll() { // one read lock
-			if cl.Net.Listener == id && !cl.Closed() {
-				_ = w.h.srv.DisconnectClient(cl, packets.ErrServerShuttingDown)
-			}
-		}
-	})
 }
 
 // OnSessionEstablish makes an authenticated connection the heir of every
@@ -221,37 +196,12 @@ func (h *Hub) replacedBy(cl *mqtt.Client) *mqtt.Client {
 	return nil
 }
 
-// established notes that cl is in Mochi's client list and runs a repair
-// that waited for it.
+// established notes that cl is in Mochi's client list.
 func (h *Hub) established(cl *mqtt.Client) {
 	r := &h.links
 	r.mu.Lock()
-	l := r.byConn[cl.Net.Conn]
-	repair := false
-	if l != nil {
+	defer r.mu.Unlock()
+	if l := r.byConn[cl.Net.Conn]; l != nil {
 		l.established = true
-		repair, l.repair = l.repair, false
-	}
-	r.mu.Unlock()
-	if repair {
-		h.repairClient(cl)
-	}
-}
-
-// repairEstablished repairs cl now if it is in Mochi's client list, or
-// else as soon as it is: a repair of a connection still in its CONNECT
-// would add it to the list before Mochi looks there for a session to take
-// over, and Mochi would take it over from itself.
-func (h *Hub) repairEstablished(cl *mqtt.Client) {
-	r := &h.links
-	r.mu.Lock()
-	l := r.byConn[cl.Net.Conn]
-	ready := l != nil && l.established
-	if l != nil {
-		l.repair = !ready
-	}
-	r.mu.Unlock()
-	if ready {
-		h.repairClient(cl)
 	}
 }

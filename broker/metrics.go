@@ -142,7 +142,6 @@ type ops struct {
 	connections      atomic.Uint64
 	floodDisconnects atomic.Uint64
 	protocolErrors   atomic.Uint64
-	sessionRepairs   atomic.Uint64
 	connectTimeouts  atomic.Uint64 // sockets closed for sending no CONNECT in time
 	socketsRefused   atomic.Uint64 // sockets closed at accept for the connection cap
 	// socketsRefusedLogged is when the last refused socket was logged
@@ -246,7 +245,6 @@ func (h *Hub) writeMetrics(e *expo) {
 	e.sample("wotmq_messages_dropped_total", `reason="inflight_full"`, ld(&info.InflightDropped))
 	e.one("wotmq_rate_limit_disconnects_total", "counter", "Clients disconnected for publishing far over the rate limit.", float64(h.ops.floodDisconnects.Load()))
 	e.one("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet, a protocol violation or an invalid topic alias.", float64(h.ops.protocolErrors.Load()))
-	e.one("wotmq_session_repairs_total", "counter", "Connections put back after the cleanup of an earlier connection with the same client ID removed them.", float64(h.ops.sessionRepairs.Load()))
 	e.one("wotmq_mqtt_messages_received_total", "counter", "PUBLISH packets received by the broker.", ld(&info.MessagesReceived))
 	e.one("wotmq_mqtt_messages_sent_total", "counter", "PUBLISH packets sent to clients (after fan-out).", ld(&info.MessagesSent))
 	e.one("wotmq_mqtt_bytes_received_total", "counter", "Bytes received from clients.", ld(&info.BytesReceived))

@@ -16,8 +16,8 @@ import (
 // TestCloseWhileClientsLeave closes the hub while its clients are
 // disconnecting. Mochi's own listener shutdown took the client list's
 // read lock twice over, and a connection ending in between (waiting for
-// the write lock) deadlocked Close; the hub closes its listeners' clients
-// itself.
+// the write lock) deadlocked Close; the patched Mochi takes it once
+// (mqtt.TestWotmqGetByListenerWithWriter, docs/architecture.md).
 func TestCloseWhileClientsLeave(t *testing.T) {
 	rounds := 30
 	if testing.Short() {

@@ -436,7 +436,6 @@ func (r *soakReport) markdown() string {
 	fmt.Fprintf(&b, "| events, values, actions completed (whole run) | %d, %d, %d (%d refused busy) |\n",
 		r.st.events.Load(), r.st.values.Load(), r.st.completed.Load(), r.st.busy.Load())
 	fmt.Fprintf(&b, "| consumer reconnects | %d (%d SUBSCRIBEs retried after 0x91, packet identifier in use) |\n", r.st.reconnects.Load(), r.st.subRetries.Load())
-	fmt.Fprintf(&b, "| connections repaired (quick reconnects, docs/architecture.md) | %.0f |\n", last.m["wotmq_session_repairs_total"])
 	fmt.Fprintf(&b, "| messages dropped (slow consumers) | %.0f |\n",
 		last.m[`wotmq_messages_dropped_total{reason="client_queue_full"}`]+last.m[`wotmq_messages_dropped_total{reason="inflight_full"}`])
 	fmt.Fprintf(&b, "| hub CPU | %.0f%% of one core |\n", 100*r.cpu/r.dur.Seconds())

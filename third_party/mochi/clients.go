@@ -88,11 +88,44 @@ func (cl *Clients) Delete(id string) {
 	delete(cl.internal, id)
 }
 
+// CompareAndDelete removes val from the map if it is still the client
+// held under its ID, and reports whether it was. wotmq patch: Mochi
+// deleted by ID alone, so the sweep of expired sessions could delete a
+// newer client that had just taken the ID over.
+func (cl *Clients) CompareAndDelete(val *Client) bool {
+	cl.Lock()
+	defer cl.Unlock()
+	if cl.internal[val.ID] != val {
+		return false
+	}
+	delete(cl.internal, val.ID)
+	return true
+}
+
+// filter returns the clients for which keep returns true, called with the
+// read lock held. wotmq patch: the server's once-a-second sweeps of expired
+// sessions and inflight messages copied the whole list (and each idle
+// client's inflight messages) to find the few that could expire.
+func (cl *Clients) filter(keep func(*Client) bool) []*Client {
+	cl.RLock()
+	defer cl.RUnlock()
+	var m []*Client
+	for _, c := range cl.internal {
+		if keep(c) {
+			m = append(m, c)
+		}
+	}
+	return m
+}
+
 // GetByListener returns clients matching a listener id.
 func (cl *Clients) GetByListener(id string) []*Client {
 	cl.RLock()
 	defer cl.RUnlock()
-	clients := make([]*Client, 0, cl.Len())
+	// wotmq patch: len, not cl.Len(), which took the read lock a second
+	// time: a writer waiting in between (a client ending) blocked it, and
+	// the writer waited for the first (Server.Close hung).
+	clients := make([]*Client, 0, len(cl.internal))
 	for _, client := range cl.internal {
 		if client.Net.Listener == id && !client.Closed() {
 			clients = append(clients, client)

@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -146,6 +147,44 @@ type Server struct {
 	Log          *slog.Logger         // minimal no-alloc logger
 	hooks        *Hooks               // hooks contains hooks for extra functionality such as auth and persistent storage
 	inlineClient *Client              // inlineClient is a special client used for inline subscriptions and inline Publish
+	idLocks      idLocks              // wotmq patch: serialises, per client ID, the takeover of a session and the end of one (endSession)
+}
+
+// idLocks is a mutex per client ID, held while a client takes an ID over
+// (inheritClientSession and Clients.Add) and while an ended client gives
+// it up (endSession). wotmq patch: see endSession.
+type idLocks struct {
+	mu sync.Mutex
+	m  map[string]*idLock
+}
+
+type idLock struct {
+	sync.Mutex
+	users int // goroutines holding or waiting for the lock; guarded by idLocks.mu
+}
+
+// lock locks id's mutex and returns its unlock.
+func (l *idLocks) lock(id string) (unlock func()) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = make(map[string]*idLock)
+	}
+	e := l.m[id]
+	if e == nil {
+		e = new(idLock)
+		l.m[id] = e
+	}
+	e.users++
+	l.mu.Unlock()
+	e.Lock()
+	return func() {
+		e.Unlock()
+		l.mu.Lock()
+		if e.users--; e.users == 0 {
+			delete(l.m, id)
+		}
+		l.mu.Unlock()
+	}
 }
 
 // loop contains interval tickers for the system events loop.
@@ -462,8 +501,10 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 
 	s.hooks.OnSessionEstablish(cl, pk)
 
+	unlock := s.idLocks.lock(cl.ID) // wotmq patch: see endSession
 	sessionPresent := s.inheritClientSession(pk, cl)
 	s.Clients.Add(cl) // [MQTT-4.1.0-1]
+	unlock()
 
 	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
 	if err != nil {
@@ -494,13 +535,38 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	expire := (cl.Properties.ProtocolVersion == 5 && cl.Properties.Props.SessionExpiryInterval == 0) || (cl.Properties.ProtocolVersion < 5 && cl.Properties.Clean)
 	s.hooks.OnDisconnect(cl, err, expire)
 
-	if expire && !cl.IsTakenOver() {
-		cl.ClearInflights()
-		s.UnsubscribeClient(cl)
-		s.Clients.Delete(cl.ID) // [MQTT-4.1.0-2] ![MQTT-3.1.2-23]
+	if expire {
+		s.endSession(cl)
 	}
 
 	return err
+}
+
+// endSession removes a client whose session has ended (with its
+// connection, or expired) from the topic index and the client list
+// [MQTT-4.1.0-2] ![MQTT-3.1.2-23] and drops its inflight messages, unless
+// a newer client has taken its ID over; it reports whether it did. wotmq
+// patch: Mochi checked that the client was not taken over, then dropped
+// its inflight messages, unsubscribed it and deleted its ID, each step on
+// its own: a client with the same ID that connected in between (a quick
+// reconnect) was deleted in its place, and could lose its subscriptions
+// from the index, which is keyed by ID too; it stayed connected and
+// received nothing. The check and the removals are now one step under the
+// ID's lock, which a takeover holds as well; hooks run after it.
+func (s *Server) endSession(cl *Client) bool {
+	unlock := s.idLocks.lock(cl.ID)
+	if cur, ok := s.Clients.Get(cl.ID); !ok || cur != cl || cl.IsTakenOver() {
+		unlock()
+		return false // a newer client took over what was ours (inheritClientSession), or it has ended already
+	}
+	filters, hook := s.unsubscribeClient(cl)
+	s.Clients.CompareAndDelete(cl)
+	unlock()
+	cl.ClearInflights()
+	if hook {
+		s.hooks.OnUnsubscribed(cl, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsubscribe}, Filters: filters})
+	}
+	return true
 }
 
 // readConnectionPacket reads the first incoming header for a connection, and if
@@ -1427,6 +1493,14 @@ func (s *Server) processUnsubscribe(cl *Client, pk packets.Packet) error {
 
 // UnsubscribeClient unsubscribes a client from all of their subscriptions.
 func (s *Server) UnsubscribeClient(cl *Client) {
+	if filters, hook := s.unsubscribeClient(cl); hook {
+		s.hooks.OnUnsubscribed(cl, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsubscribe}, Filters: filters})
+	}
+}
+
+// unsubscribeClient is UnsubscribeClient without the hook, which it
+// reports is due (wotmq patch: endSession calls the hook after its lock).
+func (s *Server) unsubscribeClient(cl *Client) ([]packets.Subscription, bool) {
 	i := 0
 	filterMap := cl.State.Subscriptions.GetAll()
 	filters := make([]packets.Subscription, len(filterMap))
@@ -1435,7 +1509,7 @@ func (s *Server) UnsubscribeClient(cl *Client) {
 	}
 
 	if cl.IsTakenOver() {
-		return
+		return nil, false
 	}
 
 	for k, v := range filterMap {
@@ -1445,7 +1519,7 @@ func (s *Server) UnsubscribeClient(cl *Client) {
 		filters[i] = v
 		i++
 	}
-	s.hooks.OnUnsubscribed(cl, packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Unsubscribe}, Filters: filters})
+	return filters, true
 }
 
 // processAuth processes an Auth packet.
@@ -1764,26 +1838,32 @@ func (s *Server) loadRetained(v []storage.Message) {
 // clearExpiredClients deletes all clients which have been disconnected for longer
 // than their given expiry intervals.
 func (s *Server) clearExpiredClients(dt int64) {
-	for id, client := range s.Clients.GetAll() {
+	// wotmq patch: only the clients whose connection has ended, not a copy
+	// of every client (Clients.filter).
+	for _, client := range s.Clients.filter(func(cl *Client) bool { return cl.StopTime() != 0 }) {
 		disconnected := client.StopTime()
-		if disconnected == 0 {
-			continue
-		}
 
 		expire := s.Options.Capabilities.MaximumSessionExpiryInterval
 		if client.Properties.ProtocolVersion == 5 && client.Properties.Props.SessionExpiryIntervalFlag {
 			expire = client.Properties.Props.SessionExpiryInterval
 		}
 
-		if disconnected+int64(expire) < dt {
+		// wotmq patch: only if the ID still holds this client, not a
+		// newer one that took the session over; and the session leaves
+		// the topic index too (Mochi only deleted the ID, by ID).
+		if disconnected+int64(expire) < dt && s.endSession(client) { // [MQTT-4.1.0-2]
 			s.hooks.OnClientExpired(client)
-			s.Clients.Delete(id) // [MQTT-4.1.0-2]
 		}
 	}
 }
 
 // clearExpiredRetainedMessage deletes retained messages from topics if they have expired.
 func (s *Server) clearExpiredRetainedMessages(now int64) {
+	// wotmq patch: none can expire without a maximum unless one carries an
+	// expiry of its own (Packets.Expiring); the hub runs without a maximum.
+	if s.Options.Capabilities.MaximumMessageExpiryInterval == 0 && s.Topics.Retained.Expiring() == 0 {
+		return
+	}
 	for filter, pk := range s.Topics.Retained.GetAll() {
 		expired := pk.ProtocolVersion == 5 && pk.Expiry > 0 && pk.Expiry < now // [MQTT-3.3.2-5]
 
@@ -1801,7 +1881,8 @@ func (s *Server) clearExpiredRetainedMessages(now int64) {
 
 // clearExpiredInflights deletes any inflight messages which have expired.
 func (s *Server) clearExpiredInflights(now int64) {
-	for _, client := range s.Clients.GetAll() {
+	// wotmq patch: only the clients with messages in flight (Clients.filter).
+	for _, client := range s.Clients.filter(func(cl *Client) bool { return cl.State.Inflight.Len() > 0 }) {
 		if deleted := client.ClearExpiredInflights(now, s.Options.Capabilities.MaximumMessageExpiryInterval); len(deleted) > 0 {
 			for _, id := range deleted {
 				s.hooks.OnQosDropped(client, packets.Packet{PacketID: id})
