@@ -3,13 +3,18 @@
 GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
+# VERSION names a build where the toolchain cannot (a source archive
+# without .git); a build from a clone records its version, revision and
+# time by itself (wotmq version).
+VERSION  ?=
+GOBUILD   = $(GO) build -buildvcs=auto -trimpath $(if $(VERSION),-ldflags '-X main.version=$(VERSION)')
 
 .PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
 
 all: build
 
 build:
-	$(GO) build -o bin/wotmq ./cmd/wotmq
+	$(GOBUILD) -o bin/wotmq ./cmd/wotmq
 
 ## run: start a development hub (MQTT :1883, WebSocket :9001, HTTP :8080,
 ## data in ./wotmq-data; clients on this machine need no credentials)

@@ -158,7 +158,8 @@ func (h *Hub) Start(ctx context.Context) error {
 	go h.gcLoop()
 	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
 		Bool("dev", h.opts.Dev).Str("data", h.opts.DataDir).
-		Int("things", h.dir.Len()).Msg("hub started")
+		Int("things", h.dir.Len()).
+		Str("version", h.opts.Build.Version).Str("revision", h.opts.Build.Revision).Str("go", h.opts.Build.Go).Msg("hub started")
 	return nil
 }
 

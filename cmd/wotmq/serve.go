@@ -56,6 +56,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	opts := m.Options
 	opts.Logger = &log
+	if opts.Build.Version == "" {
+		opts.Build = hub.ReadBuild(version)
+	}
 	if m.AdminPasswordFile != "" {
 		if opts.AdminPassword != "" {
 			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
