@@ -66,7 +66,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Broker, "broker", "", "MQTT over TCP address of the broker, host:port (required)")
 	fs.StringVar(&target, "target", string(loadtest.TargetWotmq), "topic scheme: wotmq (the hub's topics) or raw (plain topics, any broker)")
 	fs.StringVar(&cfg.Username, "username", "", "user name every client sends (optional)")
-	fs.StringVar(&cfg.Password, "password", "", "password or token every client sends (optional)")
+	fs.StringVar(&cfg.Password, "password", "", "password or token every client sends (optional; prefer --password-file or WOTMQ_PASSWORD)")
+	pwFile := fs.String("password-file", "", "file whose first line is the password or token (wins over --password)")
 	fs.StringVar(&cfg.Prefix, "prefix", "bench", "start of every client ID and Thing ID")
 	fs.StringVar(&kinds, "scenarios", "fan-in,fan-out,action,idle", "scenarios to run, in order")
 	fs.IntVar(&fanIn.Agents, "agents", 8, "fan-in: publishing agents")
@@ -100,11 +101,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return usageError{err.Error()}
 	}
+	warnClientSecrets(fs, stderr)
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	var err error
+	if cfg.Password, err = passwordOf(cfg.Password, *pwFile); err != nil {
+		return err
 	}
 	if cfg.Broker == "" {
 		return usageError{"bench: --broker host:port is required"}

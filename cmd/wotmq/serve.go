@@ -36,9 +36,15 @@ type Main struct {
 	// AdminPasswordFile holds Options.AdminPassword (its first line), so
 	// that the password is not on the command line (secrets.go).
 	AdminPasswordFile string
+	// ConfigFile is the TOML file the settings were completed from
+	// (config.go); only for the record: serve reads it before Run.
+	ConfigFile string
 	// secretFlags are the secret-bearing flags given on the command line,
 	// warned about once the log exists.
 	secretFlags []string
+	// readableSecrets names the config file when it holds a secret and
+	// every user of the machine may read it (warned about in Run).
+	readableSecrets string
 
 	Hub       *hub.Hub
 	pprof     *http.Server
@@ -68,6 +74,9 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	warnCommandLineSecrets(log, m.secretFlags)
+	if m.readableSecrets != "" {
+		log.Warn().Str("file", m.readableSecrets).Msg("the config file holds a secret and every user of this machine may read it: chmod o-r it, or give the secret in a file (--admin-password-file)")
+	}
 	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
 		return err
 	}
@@ -161,6 +170,7 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 // WOTMQ_* environment variable when that is set.
 func serveFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
+	fs.StringVar(&m.ConfigFile, "config", "", "TOML file of settings, its keys named as these flags (mqtt-addr = \":1883\"); the command line and WOTMQ_* variables win over it")
 	fs.StringVar(&o.TCPAddr, "mqtt-addr", hub.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
 	fs.StringVar(&o.WSAddr, "ws-addr", hub.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
 	fs.StringVar(&o.DataDir, "data", hub.DefaultDataDir, "data directory (Badger)")
@@ -193,21 +203,55 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 // applyEnv sets every flag not given on the command line from its
 // WOTMQ_* environment variable.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	src := settingSources{}
+	src.commandLine(fs)
+	return applyEnvTo(fs, getenv, src)
+}
+
+// applyEnvTo sets every flag not in src from its WOTMQ_* environment
+// variable, and records it in src.
+func applyEnvTo(fs *flag.FlagSet, getenv func(string) string, src settingSources) error {
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if _, set := src[f.Name]; set || f.Name == "print-config" {
 			return
 		}
-		env := "WOTMQ_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				return
 			}
+			src[f.Name] = "environment " + env
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// settings completes the serve flags after fs.Parse: the environment for
+// those not on the command line, then the config file (--config,
+// WOTMQ_CONFIG) for those in neither. It returns where each value came
+// from.
+func settings(fs *flag.FlagSet, m *Main, getenv func(string) string) (settingSources, error) {
+	src := settingSources{}
+	src.commandLine(fs)
+	if err := applyEnvTo(fs, getenv, src); err != nil {
+		return nil, err
+	}
+	if m.ConfigFile == "" {
+		return src, nil
+	}
+	if err := applyConfigFile(fs, m.ConfigFile, src); err != nil {
+		return nil, err
+	}
+	for name, from := range src {
+		if isSecret(name) && from == "file "+m.ConfigFile {
+			if fi, err := os.Stat(m.ConfigFile); err == nil && fi.Mode().Perm()&0o004 != 0 {
+				m.readableSecrets = m.ConfigFile
+			}
+		}
+	}
+	return src, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -215,8 +259,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	m := &Main{LogOutput: stderr}
 	serveFlags(fs, m)
+	printCfg := fs.Bool("print-config", false, "print the settings in effect as a config file, each with where it came from, secrets hidden; then exit")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: wotmq serve [flags]\n\nRuns the hub. Example:\n  wotmq serve --data /var/lib/wotmq --log-level debug\n\nFlags (each also settable as WOTMQ_<FLAG>, e.g. WOTMQ_DATA):\n")
+		fmt.Fprint(stderr, `Usage: wotmq serve [--config FILE] [flags]
+
+Runs the hub. Examples:
+  wotmq serve --data /var/lib/wotmq --log-level debug
+  wotmq serve --config /etc/wotmq/wotmq.toml --print-config
+
+Every flag is also a WOTMQ_<FLAG> environment variable (e.g. WOTMQ_DATA)
+and a key of the config file (data = "/var/lib/wotmq"). The command line
+wins over the environment, which wins over the file.
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -225,13 +281,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err.Error()}
 	}
-	if err := applyEnv(fs, os.Getenv); err != nil {
-		return usageError{err.Error()}
-	}
-	noteCommandLineSecrets(fs, m)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	src, err := settings(fs, m, os.Getenv)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *printCfg {
+		return printConfig(stdout, fs, src)
+	}
+	noteCommandLineSecrets(fs, m)
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
@@ -253,6 +313,18 @@ func (r *retentionOverrides) String() string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ",")
+}
+
+// values are the NAME=DURATION pairs, sorted (for the config file).
+func (r *retentionOverrides) values() []string {
+	parts := []string{}
+	if r != nil {
+		for k, v := range *r {
+			parts = append(parts, k+"="+shortDuration(v))
+		}
+	}
+	slices.Sort(parts)
+	return parts
 }
 
 func (r *retentionOverrides) Set(s string) error {
