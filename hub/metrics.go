@@ -34,7 +34,22 @@ func (h *Hub) writeMoreMetrics(w *bufio.Writer) {
 		e.sample("wotmq_login_failures_total", `reason="`+string(r)+`"`, float64(fails[r]))
 	}
 	h.ops.http.write(e)
+	l := h.opts.Limits
+	e.one("wotmq_store_min_free_bytes", "gauge", "The disk reserve (--min-free-disk): below it writes are refused; 0 when off.", float64(limitValue(l.MinFreeDisk, DefaultMinFreeDisk)))
+	e.one("wotmq_connections_max", "gauge", "The most connections the hub takes (--max-connections); 0 when unlimited.", float64(limitValue(int64(l.MaxConnections), DefaultMaxConnections)))
 	writeProcessMetrics(e)
+}
+
+// limitValue is a limit as the broker applies it: the default when zero,
+// 0 (off) when negative.
+func limitValue(v, def int64) int64 {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // writeProcessMetrics writes the process and runtime metrics that
