@@ -17,7 +17,8 @@ build:
 	$(GOBUILD) -o bin/wotmq ./cmd/wotmq
 
 ## run: start a development hub (MQTT :1883, WebSocket :9001, HTTP :8080,
-## data in ./wotmq-data; clients on this machine need no credentials)
+## data in ./wotmq-data; clients on this machine need no credentials; not
+## advertised on the LAN: --dev turns mDNS off unless --mdns is given)
 run:
 	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 

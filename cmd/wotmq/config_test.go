@@ -284,3 +284,37 @@ func TestEverySecretCanComeFromAFile(t *testing.T) {
 		}
 	}
 }
+
+// TestDevDoesNotAdvertise: make run (serve --dev) does not announce a hub
+// that admits anyone from loopback to the LAN, unless mDNS is asked for.
+func TestDevDoesNotAdvertise(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		file string
+		args []string
+		want bool
+	}{
+		{"ServeAdvertises", nil, "", nil, true},
+		{"DevDoesNot", nil, "", []string{"--dev"}, false},
+		{"DevFromTheEnvironmentDoesNot", map[string]string{"WOTMQ_DEV": "true"}, "", nil, false},
+		{"DevWithMDNSOnTheCommandLine", nil, "", []string{"--dev", "--mdns"}, true},
+		{"DevWithMDNSFromTheEnvironment", map[string]string{"WOTMQ_MDNS": "true"}, "", []string{"--dev"}, true},
+		{"DevWithMDNSFromTheFile", nil, "dev = true\nmdns = true\n", nil, true},
+		{"NoDevWithMDNSOff", nil, "", []string{"--mdns=false"}, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			args := c.args
+			if c.file != "" {
+				args = append(args, "--config", writeConfig(t, c.file))
+			}
+			m, _, _, err := parseServeConfig(t, c.env, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Options.MDNS != c.want {
+				t.Errorf("mdns %v, want %v", m.Options.MDNS, c.want)
+			}
+		})
+	}
+}

@@ -184,7 +184,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.WSSAddr, "wss-addr", hub.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", hub.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
 	fs.StringVar(&o.HTTPSAddr, "https-addr", hub.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
-	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory)")
+	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory); off with --dev unless given")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
@@ -238,6 +238,7 @@ func settings(fs *flag.FlagSet, m *Main, getenv func(string) string) (settingSou
 	if err := applyEnvTo(fs, getenv, src); err != nil {
 		return nil, err
 	}
+	defer quietDev(m, src)
 	if m.ConfigFile == "" {
 		return src, nil
 	}
@@ -297,6 +298,16 @@ Flags:
 	}
 	<-ctx.Done()
 	return m.Close()
+}
+
+// quietDev turns mDNS off for a development hub (--dev) unless --mdns
+// was given (command line, environment or file): make run must not
+// announce a hub that admits anyone from loopback to the whole LAN.
+func quietDev(m *Main, src settingSources) {
+	if _, asked := src["mdns"]; m.Options.Dev && !asked {
+		m.Options.MDNS = false
+		src["mdns"] = "--dev (off unless asked)"
+	}
 }
 
 // retentionOverrides is the --retention-override flag: NAME=DURATION
