@@ -51,6 +51,9 @@ func (a *adminConn) do(ctx context.Context, req broker.AdminRequest, out any) er
 	if err := a.resolvePassword(); err != nil {
 		return err
 	}
+	if err := checkHub(ctx, a.broker, a.timeout); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.broker)
