@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 VERSION  ?=
 GOBUILD   = $(GO) build -buildvcs=auto -trimpath $(if $(VERSION),-ldflags '-X main.version=$(VERSION)')
 
-.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean
+.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps race fuzz fuzz-short bench bench-go crash soak clean package image config
 
 all: build
 
@@ -103,5 +103,16 @@ soak:
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
 
+## package: the Debian package in dist/ (static binary, systemd unit,
+## /etc/wotmq/wotmq.toml); nfpm runs with go run at a fixed version, no
+## dependency of the module. ARCH=arm64 for another architecture
+package:
+	GO=$(GO) OUT=dist $(if $(ARCH),ARCH=$(ARCH)) $(if $(VERSION),VERSION=$(VERSION)) ./packaging/package.sh
+
+## config: rewrite packaging/wotmq.toml (every setting, commented) from the
+## serve flags; TestPackagedConfig fails while it is out of date
+config:
+	$(GO) test ./cmd/wotmq -run '^TestPackagedConfig$$' -update-config
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

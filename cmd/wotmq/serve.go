@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -99,9 +100,39 @@ func (m *Main) Run(ctx context.Context) error {
 		if out == nil {
 			out = os.Stdout
 		}
-		fmt.Fprintf(out, "\nwotmq created the account \"admin\" with the password\n\n    %s\n\nIt is shown only this once. Change it with: wotmq accounts passwd admin\n\n", pw)
+		file := m.writeInitialAdminPassword(log, pw)
+		where := "It is shown only this once."
+		if file != "" {
+			where = "It is also in " + file + " (readable by the hub's user only); delete the file once you changed it."
+		}
+		fmt.Fprintf(out, "\nwotmq created the account \"admin\" with the password\n\n    %s\n\n%s Change it with: wotmq accounts passwd admin\n\n", pw, where)
 	}
 	return nil
+}
+
+// InitialAdminPasswordFile is the file in the data directory where the
+// first start writes the generated admin password: a service's standard
+// output ends in a journal that an operator may not read in time.
+const InitialAdminPasswordFile = "initial-admin-password"
+
+// writeInitialAdminPassword writes the generated admin password into the
+// data directory, readable by the hub's user only, and returns the file
+// ("" when it could not: the password is printed anyway).
+func (m *Main) writeInitialAdminPassword(log zerolog.Logger, pw string) string {
+	dir := m.Options.DataDir
+	if dir == "" {
+		dir = hub.DefaultDataDir
+	}
+	file := filepath.Join(dir, InitialAdminPasswordFile)
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		log.Warn().Err(err).Msg("could not write the first admin password into the data directory; it is printed on standard output only")
+		return ""
+	}
+	if err := os.Chmod(file, 0o600); err != nil { // an older file of another mode
+		log.Warn().Err(err).Str("file", file).Msg("first admin password file")
+	}
+	log.Warn().Str("file", file).Msg("the first admin password is in this file, readable by the hub's user only: change the password (wotmq accounts passwd admin) and delete the file")
+	return file
 }
 
 // loadTLS builds the TLS configuration of the serve flags (nil without a
