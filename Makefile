@@ -109,6 +109,15 @@ bench-go:
 package:
 	GO=$(GO) OUT=dist $(if $(ARCH),ARCH=$(ARCH)) $(if $(VERSION),VERSION=$(VERSION)) ./packaging/package.sh
 
+## image: the OCI image in dist/wotmq-oci, from scratch (static binary, CA
+## certificates, user wotmq 65532, volume /var/lib/wotmq), written without a
+## container runtime; load it with: podman pull oci:dist/wotmq-oci
+image:
+	@mkdir -p dist
+	CGO_ENABLED=0 $(GOBUILD) -o dist/wotmq ./cmd/wotmq
+	rm -rf dist/wotmq-oci
+	$(GO) run ./packaging/ociimage -bin dist/wotmq -out dist/wotmq-oci
+
 ## config: rewrite packaging/wotmq.toml (every setting, commented) from the
 ## serve flags; TestPackagedConfig fails while it is out of date
 config:
