@@ -91,6 +91,9 @@ func New(opts Options) (*Hub, error) {
 // openStores opens the stores on h.db and creates the first admin account.
 func (h *Hub) openStores(ctx context.Context) error {
 	opts := &h.opts
+	if err := checkFormat(h.db, opts.Build); err != nil { // format.go
+		return err
+	}
 	var err error
 	if h.dir, err = directory.Open(ctx, h.db); err != nil {
 		return err
