@@ -32,6 +32,7 @@ Usage:
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
   wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")
+  wotmq reset-password   set a lost password in a stopped hub's store (see "wotmq reset-password -h")
   wotmq bench ...        load a hub or any MQTT broker and measure it (see "wotmq bench -h")
   wotmq version          print the version, VCS revision and Go version (--json)
   wotmq help             print this help
@@ -80,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return restore(ctx, args[1:], stdout, stderr)
+	case "reset-password":
+		return resetPassword(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "things":
