@@ -78,7 +78,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.readableSecrets != "" {
 		log.Warn().Str("file", m.readableSecrets).Msg("the config file holds a secret and every user of this machine may read it: chmod o-r it, or give the secret in a file (--admin-password-file)")
 	}
-	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
+	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA, log); err != nil {
 		return err
 	}
 	hub, err := hub.New(opts)
@@ -137,18 +137,21 @@ func (m *Main) writeInitialAdminPassword(log zerolog.Logger, pw string) string {
 
 // loadTLS builds the TLS configuration of the serve flags (nil without a
 // certificate).
-func loadTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
+//
+// The certificate and key are read again when their files change
+// (tlsreload.go), so that a renewal needs no restart.
+func loadTLS(certFile, keyFile, clientCA string, log zerolog.Logger) (*tls.Config, error) {
 	if certFile == "" && keyFile == "" {
 		if clientCA != "" {
 			return nil, usageError{"--tls-client-ca needs --tls-cert and --tls-key"}
 		}
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	files, err := newCertFiles(certFile, keyFile, certCheckInterval, log)
 	if err != nil {
-		return nil, fmt.Errorf("TLS certificate: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: files.get, MinVersion: tls.VersionTLS12}
 	if clientCA != "" {
 		pem, err := os.ReadFile(clientCA)
 		if err != nil {
