@@ -1,8 +1,9 @@
-// Package packaging holds no code: its directory has what the Debian
-// package of wotmq is made of (make package runs package.sh, which builds
-// a static binary and runs nfpm on nfpm.yaml), and its test builds the
-// package, unpacks it into a scratch root and runs the packaged binary
-// with the packaged config.
+// Package packaging makes wotmq installable without Go: its directory has
+// what the Debian package is made of (make package runs package.sh,
+// which builds a static binary and runs nfpm on nfpm.yaml), and the
+// package writes the OCI image (WriteImage; make image). Its tests build
+// both: the package is unpacked into a scratch root and the packaged
+// binary run with the packaged config until it serves.
 //
 // # Files
 //
@@ -16,5 +17,6 @@
 //     TestPackagedConfig), so it cannot drift from them.
 //   - postinst.sh, prerm.sh, postrm.sh: the user, the config's owner, the
 //     service.
-//   - image.go: the OCI image, built from scratch (see that file).
+//   - image.go: the OCI image, built from scratch without a runtime;
+//     ociimage/ is its command.
 package packaging
