@@ -3,16 +3,22 @@
 GO       ?= go
 DATA     ?= ./wotmq-data
 FUZZTIME ?= 10s
+# VERSION names a build where the toolchain cannot (a source archive
+# without .git); a build from a clone records its version, revision and
+# time by itself (wotmq version).
+VERSION  ?=
+GOBUILD   = $(GO) build -buildvcs=auto -trimpath $(if $(VERSION),-ldflags '-X main.version=$(VERSION)')
 
-.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps js-deps race fuzz fuzz-short bench bench-go crash soak clean
+.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps js-deps race fuzz fuzz-short bench bench-go crash soak clean package image config
 
 all: build
 
 build:
-	$(GO) build -o bin/wotmq ./cmd/wotmq
+	$(GOBUILD) -o bin/wotmq ./cmd/wotmq
 
 ## run: start a development hub (MQTT :1883, WebSocket :9001, HTTP :8080,
-## data in ./wotmq-data; clients on this machine need no credentials)
+## data in ./wotmq-data; clients on this machine need no credentials; not
+## advertised on the LAN: --dev turns mDNS off unless --mdns is given)
 run:
 	$(GO) run ./cmd/wotmq serve --dev --data $(DATA)
 
@@ -123,5 +129,25 @@ soak:
 bench-go:
 	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
 
+## package: the Debian package in dist/ (static binary, systemd unit,
+## /etc/wotmq/wotmq.toml); nfpm runs with go run at a fixed version, no
+## dependency of the module. ARCH=arm64 for another architecture
+package:
+	GO=$(GO) OUT=dist $(if $(ARCH),ARCH=$(ARCH)) $(if $(VERSION),VERSION=$(VERSION)) ./packaging/package.sh
+
+## image: the OCI image in dist/wotmq-oci, from scratch (static binary, CA
+## certificates, user wotmq 65532, volume /var/lib/wotmq), written without a
+## container runtime; load it with: podman pull oci:dist/wotmq-oci
+image:
+	@mkdir -p dist
+	CGO_ENABLED=0 $(GOBUILD) -o dist/wotmq ./cmd/wotmq
+	rm -rf dist/wotmq-oci
+	$(GO) run ./packaging/ociimage -bin dist/wotmq -out dist/wotmq-oci
+
+## config: rewrite packaging/wotmq.toml (every setting, commented) from the
+## serve flags; TestPackagedConfig fails while it is out of date
+config:
+	$(GO) test ./cmd/wotmq -run '^TestPackagedConfig$$' -update-config
+
 clean:
-	rm -rf bin
+	rm -rf bin dist

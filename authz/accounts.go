@@ -97,6 +97,9 @@ type Store struct {
 
 	dummy []byte // compared against for unknown accounts (dummyHash)
 
+	failures failures   // failed logins by reason (failures.go)
+	failLog  failureLog // which of them get a log line
+
 	mu       sync.RWMutex
 	accounts map[string]*Account
 	acls     map[string]ThingACL
@@ -329,7 +332,7 @@ func (s *Store) Login(ctx context.Context, id, password, remote string) (Account
 	}
 	defer release()
 	if err := s.throttle.check(id, remote); err != nil {
-		return Account{}, err
+		return Account{}, s.fail(err)
 	}
 	s.mu.RLock()
 	a, ok := s.accounts[id]
@@ -340,10 +343,13 @@ func (s *Store) Login(ctx context.Context, id, password, remote string) (Account
 	s.mu.RUnlock()
 	if err := s.compare(hash, []byte(password)); !ok || err != nil {
 		s.throttle.fail(id, remote)
-		return Account{}, ErrBadCredentials
+		if !ok {
+			return Account{}, s.fail(&loginFailure{ReasonUnknownAccount})
+		}
+		return Account{}, s.fail(&loginFailure{ReasonBadPassword})
 	}
 	if !a.Enabled {
-		return Account{}, ErrDisabled
+		return Account{}, s.fail(ErrDisabled)
 	}
 	s.throttle.ok(id, remote)
 	c := *a

@@ -69,6 +69,11 @@ func (s *Store) VerifyToken(token string) (Account, error) {
 // VerifyTokenExpiry is VerifyToken that also returns when the token
 // expires: a token made with a token must not outlive it.
 func (s *Store) VerifyTokenExpiry(token string) (Account, time.Time, error) {
+	a, exp, err := s.verifyToken(token)
+	return a, exp, s.fail(err)
+}
+
+func (s *Store) verifyToken(token string) (Account, time.Time, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),

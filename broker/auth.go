@@ -56,7 +56,7 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 		var a authz.Account
 		var exp time.Time
 		if a, exp, err = h.authz.VerifyTokenExpiry(pass); err == nil && user != "" && user != a.ID {
-			err = authz.ErrBadCredentials
+			err = h.authz.Refuse(authz.ReasonWrongAccount)
 		}
 		id = authz.Identity{ID: a.ID, Role: a.Role, Expires: exp}
 	case user != "" && (pass != "" || !(h.opts.Dev && isLoopback(host)) || h.accountExists(user)):
@@ -71,9 +71,9 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 		a, ok := h.authz.Get(name)
 		switch {
 		case !ok:
-			err = authz.ErrBadCredentials
+			err = h.authz.Refuse(authz.ReasonUnknownCertificate)
 		case !a.Enabled:
-			err = authz.ErrDisabled
+			err = h.authz.Refuse(authz.ReasonDisabled)
 		}
 		id = authz.Identity{ID: a.ID, Role: a.Role}
 	case h.opts.Dev && isLoopback(host):
@@ -127,8 +127,24 @@ func (h *Hub) refuseConnect(cl *mqtt.Client, user, host string, err error) error
 	case errors.Is(err, authz.ErrThrottled):
 		code = connThrottled
 	}
-	h.log.Info().Str("client", cl.ID).Str("user", user).Str("remote", host).
-		Str("reason", code.Reason).Msg("connection refused")
+	if r := authz.ReasonOf(err); r != "" {
+		// A failed login: at warn, for the operator, but thinned so that a
+		// guesser cannot fill the log (authz.Store.LogFailure); every one
+		// is in wotmq_login_failures_total. Never the password.
+		if log, repeated, others := h.authz.LogFailure(user, host); log {
+			ev := h.log.Warn().Str("account", user).Str("remote", host).Str("reason", string(r)).Str("client", cl.ID)
+			if repeated > 0 {
+				ev = ev.Int("repeated", repeated) // failures of this account from this address since its last line
+			}
+			if others > 0 {
+				ev = ev.Int("unlogged", others) // failures of other pairs left out of the log
+			}
+			ev.Msg("login failed")
+		}
+	} else {
+		h.log.Info().Str("client", cl.ID).Str("user", user).Str("remote", host).
+			Str("reason", code.Reason).Msg("connection refused")
+	}
 	if cl.Properties.ProtocolVersion < 5 {
 		code = packets.Err3NotAuthorized
 	}

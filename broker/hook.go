@@ -104,8 +104,11 @@ func (h *Hub) refuse(cl *mqtt.Client, pk *packets.Packet, err error) error {
 		msg = we.Message
 	}
 	ev := h.log.Info()
-	if code == wot.CodeInternal {
+	switch code {
+	case wot.CodeInternal:
 		ev = h.log.Error()
+	case wot.CodeRateLimited:
+		ev = h.rateLimitedEvent(cl) // summarised per client (limits.go)
 	}
 	ev.Str("client", clientID(cl)).Str("topic", pk.TopicName).Str("code", string(code)).
 		Uint8("qos", pk.FixedHeader.Qos).Str("reason", msg).Msg("publish refused")

@@ -11,6 +11,7 @@ import (
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
+	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
@@ -270,7 +271,14 @@ func (g *guard) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect forgets the client's rate and counts protocol errors.
 func (g *guard) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
-	g.h.ops.buckets.Delete(cl)
+	if v, ok := g.h.ops.buckets.LoadAndDelete(cl); ok {
+		v.(*bucket).mu.Lock()
+		n := v.(*bucket).unlogged
+		v.(*bucket).mu.Unlock()
+		if n > 0 {
+			g.h.log.Info().Str("client", clientID(cl)).Int("refused", n).Msg("publishes refused for the rate limit and not logged one by one, until the client disconnected")
+		}
+	}
 	var code packets.Code
 	if errors.As(err, &code) && (code.Code == packets.ErrMalformedPacket.Code ||
 		code.Code == packets.ErrProtocolViolation.Code || code.Code == packets.ErrPacketTooLarge.Code ||
@@ -355,6 +363,42 @@ type bucket struct {
 	mu     sync.Mutex
 	tokens float64
 	last   time.Time
+	// logged is when the client's last rate-limit refusal was logged;
+	// unlogged counts those since, summarised (rateLimitedEvent).
+	logged   time.Time
+	unlogged int
+}
+
+// refusalLogInterval is how often one client's rate-limit refusals get a
+// log line.
+const refusalLogInterval = time.Minute
+
+// rateLimitedEvent is the log line of a publish refused for the rate
+// limit: a client's first refusal, then at most one a minute carrying the
+// count of those in between ("repeated"); nil (nothing is written) for
+// the others. What is left when the client disconnects is logged then.
+// Every refusal is in wotmq_messages_refused_total{code="rate_limited"}.
+func (h *Hub) rateLimitedEvent(cl *mqtt.Client) *zerolog.Event {
+	v, ok := h.ops.buckets.Load(cl)
+	if !ok {
+		return h.log.Info()
+	}
+	b := v.(*bucket)
+	now := time.Now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if !b.logged.IsZero() && now.Sub(b.logged) < refusalLogInterval {
+		b.unlogged++
+		return nil
+	}
+	ev := h.log.Info()
+	if b.unlogged > 0 {
+		ev = ev.Int("repeated", b.unlogged) // refusals since this client's last such line
+	} else if b.logged.IsZero() {
+		ev = ev.Str("note", "further rate-limit refusals of this client are summarised once a minute")
+	}
+	b.logged, b.unlogged = now, 0
+	return ev
 }
 
 // take spends one token and returns what is left (negative: over the rate).

@@ -133,7 +133,7 @@ func (h *Server) serveHTTP() {
 func (h *Server) newHTTPServer() *http.Server {
 	w := &h.web
 	return &http.Server{
-		Handler:           &api{h: h},
+		Handler:           h.handler(),
 		ReadHeaderTimeout: min(h.opts.HTTPReadTimeout, maxHeaderWait),
 		ReadTimeout:       h.opts.HTTPReadTimeout,
 		IdleTimeout:       h.opts.HTTPIdleTimeout,
@@ -305,4 +305,14 @@ type zerologWriter struct {
 func (z zerologWriter) Write(p []byte) (int, error) {
 	z.log.WithLevel(z.level).Msg(strings.TrimSpace(string(p)))
 	return len(p), nil
+}
+
+// handler is what each HTTP server serves: the API, wrapped by
+// Options.Wrap when the hub gave one.
+func (h *Server) handler() http.Handler {
+	var api http.Handler = &api{h: h}
+	if h.opts.Wrap != nil {
+		api = h.opts.Wrap(api)
+	}
+	return api
 }

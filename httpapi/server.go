@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/tls"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
@@ -61,6 +62,10 @@ type Options struct {
 	MaxStreams int
 	// Dev admits loopback clients without credentials (hub.Options.Dev).
 	Dev bool
+	// Wrap, when set, wraps the binding's handler on every listener: the
+	// hub counts requests by route and status there, so the binding knows
+	// nothing of metrics.
+	Wrap func(http.Handler) http.Handler
 	// Logger receives the binding's log; the zero Logger drops it.
 	Logger zerolog.Logger
 	// Now is the clock; time.Now when nil.

@@ -93,6 +93,7 @@ func New(opts Options) (*Hub, error) {
 	}
 	ho := opts.httpOptions()
 	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
+	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
 	return h, nil
@@ -101,6 +102,9 @@ func New(opts Options) (*Hub, error) {
 // openStores opens the stores on h.db and creates the first admin account.
 func (h *Hub) openStores(ctx context.Context) error {
 	opts := &h.opts
+	if err := checkFormat(h.db, opts.Build); err != nil { // format.go
+		return err
+	}
 	var err error
 	if h.dir, err = directory.Open(ctx, h.db); err != nil {
 		return err
@@ -185,7 +189,8 @@ func (h *Hub) Start(ctx context.Context) error {
 	go h.gcLoop()
 	h.log.Info().Str("mqtt", h.MQTTAddr()).Str("ws", h.WSAddr()).Str("mqtts", h.TLSAddr()).Str("wss", h.WSSAddr()).
 		Bool("dev", h.opts.Dev).Str("data", h.opts.DataDir).
-		Int("things", h.dir.Len()).Msg("hub started")
+		Int("things", h.dir.Len()).
+		Str("version", h.opts.Build.Version).Str("revision", h.opts.Build.Revision).Str("go", h.opts.Build.Go).Msg("hub started")
 	return nil
 }
 

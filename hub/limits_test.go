@@ -185,7 +185,7 @@ func TestMetricsExposition(t *testing.T) {
 			name, _, _ = strings.Cut(name, " ")
 			family := name
 			for _, suffix := range []string{"_bucket", "_sum", "_count"} {
-				if base, ok := strings.CutSuffix(name, suffix); ok && typed[base] == "histogram" {
+				if base, ok := strings.CutSuffix(name, suffix); ok && (typed[base] == "histogram" || typed[base] == "summary" && suffix != "_bucket") {
 					family = base
 				}
 			}

@@ -27,6 +27,7 @@ type ops struct {
 	ready  atomic.Bool
 	ln     net.Listener
 	server *http.Server
+	http   httpStats // the HTTP binding's requests (httpmetrics.go)
 }
 
 // listenOps binds the metrics listener (before the MQTT listeners serve,
@@ -144,6 +145,7 @@ func (h *Hub) MetricsHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		bw := bufio.NewWriter(w)
 		h.writeMetrics(bw)
+		h.writeMoreMetrics(bw) // metrics.go
 		_ = bw.Flush()
 	})
 }

@@ -157,6 +157,9 @@ type Options struct {
 	// BackupDir is where the backup admin operation writes its files;
 	// DataDir/backups when empty.
 	BackupDir string
+	// Build says which build runs, for the "hub started" log line and
+	// wotmq_build_info; ReadBuild("") when its Version is empty.
+	Build Build
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -175,6 +178,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Build.Version == "" {
+		o.Build = ReadBuild("")
 	}
 	if o.Logger == nil {
 		l := zerolog.Nop()

@@ -43,7 +43,7 @@ func (r *runner) runAction(ctx context.Context, s Scenario) (Result, error) {
 	if err != nil {
 		return Result{}, errorOf("agent", err)
 	}
-	defer closeAll([]*conn{agent})
+	defer r.closeAgents([]*conn{agent})
 	for i := range n {
 		if err := r.register(ctx, agent, thingID(i)); err != nil {
 			return Result{}, errorOf("agent", err)

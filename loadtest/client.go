@@ -17,6 +17,7 @@ type conn struct {
 	id      string      // client ID
 	name    string      // identity: the user name, else the client ID
 	closing atomic.Bool // errors after Disconnect are not failures
+	things  []string    // the Things it registered (register), deleted by closeAgents
 }
 
 // dial connects a client. onMsg (may be nil) gets every message it
@@ -189,11 +190,45 @@ func (r *runner) publish(ctx context.Context, c *conn, p *paho.Publish) error {
 }
 
 // register publishes the bench TD of thing as agent c (TargetWotmq only).
+// One goroutine registers for each agent.
 func (r *runner) register(ctx context.Context, c *conn, thing string) error {
 	if r.cfg.Target != TargetWotmq {
 		return nil
 	}
-	return r.publish(ctx, c, &paho.Publish{Topic: r.sh.tdTopic(c.name, thing), Payload: benchTD(thing)})
+	if err := r.publish(ctx, c, &paho.Publish{Topic: r.sh.tdTopic(c.name, thing), Payload: benchTD(thing)}); err != nil {
+		return err
+	}
+	c.things = append(c.things, thing)
+	return nil
+}
+
+// closeAgents deletes the Things the agents registered, unless Keep (an
+// empty TD deletes a Thing; its unfinished requests fail), and then
+// disconnects them: a run leaves nothing behind in the hub it measured.
+func (r *runner) closeAgents(agents []*conn) {
+	if !r.cfg.Keep {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 64)
+		for _, c := range agents {
+			if c == nil || len(c.things) == 0 {
+				continue
+			}
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				for _, thing := range c.things {
+					ctx, cancel := context.WithTimeout(context.Background(), r.cfg.Timeout)
+					err := r.publish(ctx, c, &paho.Publish{Topic: r.sh.tdTopic(c.name, thing)})
+					cancel()
+					if err != nil {
+						fmt.Fprintf(r.cfg.Progress, "could not delete Thing %s: %v\n", thing, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+	closeAll(agents)
 }
 
 // bufferedConn buffers reads: paho reads each packet's header a byte at a

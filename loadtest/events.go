@@ -89,7 +89,7 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 	if err != nil {
 		return Result{}, errorOf("agents", err)
 	}
-	defer closeAll(ags)
+	defer r.closeAgents(ags)
 	fmt.Fprintf(r.cfg.Progress, "%s: %d agents ready in %v\n", s.Name(), agents, time.Since(t0).Round(time.Millisecond))
 
 	var senders sync.WaitGroup

@@ -112,6 +112,10 @@ type Config struct {
 	Username, Password string
 	// Prefix starts every client ID and Thing ID; "bench" when empty.
 	Prefix string
+	// Keep leaves the Things the agents registered, and their unfinished
+	// requests, in the hub; without it each agent deletes its Things
+	// before it disconnects (TargetWotmq).
+	Keep bool
 	// Duration is how long each scenario is measured; 10 s when zero.
 	Duration time.Duration
 	// Warmup runs each scenario's load unmeasured first; 2 s when zero,

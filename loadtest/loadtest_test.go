@@ -104,7 +104,8 @@ func TestCountEndsTheMeasurement(t *testing.T) {
 
 func TestRefusedSetupFails(t *testing.T) {
 	addr := startHub(t)
-	cfg := loadtest.Config{Broker: addr, Username: "agent-one", Duration: 100 * time.Millisecond, Warmup: -1}
+	// Keep: the first run leaves its Things registered to agent-one.
+	cfg := loadtest.Config{Broker: addr, Username: "agent-one", Duration: 100 * time.Millisecond, Warmup: -1, Keep: true}
 	fanOut := []loadtest.Scenario{{Kind: loadtest.FanOut, Consumers: 1}}
 	if _, err := loadtest.Run(context.Background(), cfg, fanOut); err != nil {
 		t.Fatal(err)

@@ -51,6 +51,9 @@ func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) erro
 	if err := a.resolvePassword(); err != nil {
 		return err
 	}
+	if err := checkHub(ctx, a.broker, a.timeout); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", a.broker)
@@ -150,16 +153,17 @@ Manage the hub's accounts (an admin account is needed, except to change
 one's own password).
 
   wotmq accounts list
-  wotmq accounts add ID --role ROLE [--name NAME] [--new-password PW]
+  wotmq accounts add ID --role ROLE [--name NAME] [--new-password-file FILE]
   wotmq accounts role ID ROLE
   wotmq accounts disable ID        (also ends its connections and voids its tokens)
   wotmq accounts enable ID
-  wotmq accounts passwd [ID] [--new-password PW]
+  wotmq accounts passwd [ID] [--new-password-file FILE]
                                    (your own: log in with your current password,
                                    not a token; an admin sets another's)
 
 Roles: agent, viewer, operator, manager, admin, service (docs/security.md).
-Without --new-password, add and passwd make up a password and print it.
+Without --new-password-file (or --new-password, WOTMQ_NEW_PASSWORD), add and
+passwd make up a password and print it.
 
 Example:
   wotmq accounts add lamp-agent --role agent --username admin --password "$ADMIN_PW"
@@ -171,7 +175,8 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	a.flags(fs)
 	role := fs.String("role", "", "role of a new account")
 	name := fs.String("name", "", "display name of a new account")
-	newPW := fs.String("new-password", "", "password to set (default: a random one, printed)")
+	newPW := fs.String("new-password", "", "password to set (default: a random one, printed; prefer --new-password-file or WOTMQ_NEW_PASSWORD)")
+	newPWFile := fs.String("new-password-file", "", "file whose first line is the password to set (wins over --new-password)")
 	if len(args) == 0 {
 		fmt.Fprint(stderr, accountsUsage)
 		return usageError{"accounts: no command given"}
@@ -188,6 +193,9 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	}
 	if err != nil {
+		return err
+	}
+	if *newPW, err = passwordOf(*newPW, *newPWFile); err != nil {
 		return err
 	}
 	arg := func(i int, what string) (string, error) {

@@ -21,6 +21,10 @@ import (
 const benchUsage = `Usage: wotmq bench --broker host:port [--target wotmq|raw] [flags]
        wotmq bench report [--doc FILE] [--note TEXT] RESULT.json...
 
+Loads the target: run it against a hub or broker you may slow down (the
+load can reach its limits and disturb its other clients), not against a
+production hub in use.
+
 Runs bounded load scenarios against an MQTT broker and prints, per
 scenario, messages per second, latency percentiles, drops, and the broker
 process's CPU and resident memory (of --pid, else of the process listening
@@ -38,7 +42,15 @@ itself after --warmup plus --duration, or sooner after --count messages.
 
 --target wotmq speaks the hub's topics (agents register a Thing, consumers
 use the twin topics; a hub in --dev mode needs no credentials); --target
-raw sends the same traffic on plain topics, through any broker.
+raw sends the same traffic on plain topics, through any broker. The agents
+delete the Things they registered (PREFIX-*) at the end, which also fails
+their unfinished requests; --keep leaves them in the hub.
+
+A publish the target refuses, or a reply that is lost, is an error: the
+run prints the first one and exits with status 1. A wotmq hub refuses
+more than --rate-limit publishes a second per connection (1,000 by
+default): bench such a hub with --rate-limit 0, or load it with fewer
+messages in flight (--inflight, --window).
 
 "wotmq bench report" puts the --json results of several runs side by side
 in a Markdown table, into --doc between the markers <!-- bench:begin -->
@@ -66,8 +78,10 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&cfg.Broker, "broker", "", "MQTT over TCP address of the broker, host:port (required)")
 	fs.StringVar(&target, "target", string(loadtest.TargetWotmq), "topic scheme: wotmq (the hub's topics) or raw (plain topics, any broker)")
 	fs.StringVar(&cfg.Username, "username", "", "user name every client sends (optional)")
-	fs.StringVar(&cfg.Password, "password", "", "password or token every client sends (optional)")
+	fs.StringVar(&cfg.Password, "password", "", "password or token every client sends (optional; prefer --password-file or WOTMQ_PASSWORD)")
+	pwFile := fs.String("password-file", "", "file whose first line is the password or token (wins over --password)")
 	fs.StringVar(&cfg.Prefix, "prefix", "bench", "start of every client ID and Thing ID")
+	fs.BoolVar(&cfg.Keep, "keep", false, "leave the Things the agents registered (and their unfinished requests) in the hub")
 	fs.StringVar(&kinds, "scenarios", "fan-in,fan-out,action,idle", "scenarios to run, in order")
 	fs.IntVar(&fanIn.Agents, "agents", 8, "fan-in: publishing agents")
 	fs.IntVar(&fanIn.Consumers, "consumers", 4, "fan-in: consumers")
@@ -100,11 +114,16 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return usageError{err.Error()}
 	}
+	warnClientSecrets(fs, stderr)
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	var err error
+	if cfg.Password, err = passwordOf(cfg.Password, *pwFile); err != nil {
+		return err
 	}
 	if cfg.Broker == "" {
 		return usageError{"bench: --broker host:port is required"}
@@ -178,7 +197,33 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	return nil
+	return benchErrors(rep)
+}
+
+// benchErrors fails a run in which the target refused publishes or lost
+// replies, with a hint when a limit of the hub refused them.
+func benchErrors(rep loadtest.Report) error {
+	var n int64
+	first := ""
+	for _, r := range rep.Results {
+		n += r.Errors
+		if first == "" && r.FirstError != "" {
+			first = r.Scenario + ": " + r.FirstError
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("bench: %d errors; the first: %s", n, first)
+	switch {
+	case strings.Contains(first, "rate_limited") || strings.Contains(first, "rate too high"):
+		msg += "\nhint: the hub's rate limit refused publishes (--rate-limit, 1,000 a second per connection by default): run the hub with --rate-limit 0 to measure it, or send fewer at once (--inflight, --window)"
+	case strings.Contains(first, "quota"):
+		msg += "\nhint: a quota of the hub refused them (--max-queue, --max-things): raise it on the hub, or run fewer agents"
+	case strings.Contains(first, "not authorized") || strings.Contains(first, "bad user name"):
+		msg += "\nhint: the hub wants credentials (--username, --password-file), or run it with --dev"
+	}
+	return errors.New(msg)
 }
 
 // benchReport writes the side-by-side table of several --json results.

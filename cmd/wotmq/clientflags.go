@@ -94,6 +94,9 @@ func (f *clientFlags) connect(ctx context.Context) (*wot.Client, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkHub(ctx, f.broker, f.timeout); err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
 	c, err := wot.Connect(ctx, wot.Options{

@@ -42,9 +42,11 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	var asJSON bool
 	fs.StringVar(&cfg.Broker, "broker", "", "MQTT over TCP address of the hub, host:port (required)")
 	fs.StringVar(&cfg.AgentID, "agent", conformance.DefaultAgentID, "agent identity (MQTT username) that registers the test Thing")
-	fs.StringVar(&cfg.AgentPassword, "agent-password", "", "agent password or token (optional)")
+	fs.StringVar(&cfg.AgentPassword, "agent-password", "", "agent password or token (optional; prefer --agent-password-file or WOTMQ_AGENT_PASSWORD)")
+	agentPWFile := fs.String("agent-password-file", "", "file whose first line is the agent password or token (wins over --agent-password)")
 	fs.StringVar(&cfg.Username, "username", "", "consumer username (optional)")
-	fs.StringVar(&cfg.Password, "password", "", "consumer password (optional)")
+	fs.StringVar(&cfg.Password, "password", "", "consumer password (optional; prefer --password-file or WOTMQ_PASSWORD)")
+	pwFile := fs.String("password-file", "", "file whose first line is the consumer password or token (wins over --password)")
 	fs.StringVar(&cfg.ThingID, "thing", "", "ID of the test Thing (default "+conformance.ThingIDPrefix+"<random>)")
 	fs.DurationVar(&cfg.Timeout, "timeout", conformance.DefaultTimeout, "time limit of each check")
 	fs.BoolVar(&asJSON, "json", false, "print the results as a JSON array of {id, title, cites, pass, error}")
@@ -58,6 +60,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return usageError{err.Error()}
 	}
+	warnClientSecrets(fs, stderr)
 	if err := applyEnv(fs, os.Getenv); err != nil {
 		return usageError{err.Error()}
 	}
@@ -66,6 +69,13 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	if cfg.Broker == "" {
 		return usageError{"conformance: --broker host:port is required"}
+	}
+	var err error
+	if cfg.AgentPassword, err = passwordOf(cfg.AgentPassword, *agentPWFile); err != nil {
+		return err
+	}
+	if cfg.Password, err = passwordOf(cfg.Password, *pwFile); err != nil {
+		return err
 	}
 
 	results := conformance.Run(ctx, cfg)

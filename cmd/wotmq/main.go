@@ -32,8 +32,9 @@ Usage:
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
   wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")
+  wotmq reset-password   set a lost password in a stopped hub's store (see "wotmq reset-password -h")
   wotmq bench ...        load a hub or any MQTT broker and measure it (see "wotmq bench -h")
-  wotmq version          print the version
+  wotmq version          print the version, VCS revision and Go version (--json)
   wotmq help             print this help
 
 Client commands (each with -h for its flags and an example; --json for scripts):
@@ -50,9 +51,6 @@ Every flag of "serve" and of the client commands can also be set with an
 environment variable named WOTMQ_ and the flag name in upper case with - as
 _ (e.g. WOTMQ_MQTT_ADDR, WOTMQ_BROKER, WOTMQ_USERNAME, WOTMQ_PASSWORD).
 `
-
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
 
 type usageError struct{ msg string }
 
@@ -83,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return backup(ctx, args[1:], stdout, stderr)
 	case "restore":
 		return restore(ctx, args[1:], stdout, stderr)
+	case "reset-password":
+		return resetPassword(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "things":
@@ -102,8 +102,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "history":
 		return cmdHistory(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
-		fmt.Fprintln(stdout, "wotmq", version)
-		return nil
+		return cmdVersion(args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -58,6 +58,9 @@ func (d durationCap) String() string {
 	return d.p.String()
 }
 
+// Get is the cap, 0 for none (flag.Getter, for --print-config).
+func (d durationCap) Get() any { return max(*d.p, 0) }
+
 func (d durationCap) Set(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil || v < 0 {
@@ -81,6 +84,9 @@ func (d positiveDuration) String() string {
 	return d.p.String()
 }
 
+// Get is the duration (flag.Getter, for --print-config).
+func (d positiveDuration) Get() any { return *d.p }
+
 func (d positiveDuration) Set(s string) error {
 	v, err := time.ParseDuration(s)
 	if err != nil || v <= 0 {
@@ -100,6 +106,9 @@ func (l limit) String() string {
 	}
 	return strconv.Itoa(*l.p)
 }
+
+// Get is the limit, 0 for none (flag.Getter, for --print-config).
+func (l limit) Get() any { return max(*l.p, 0) }
 
 func (l limit) Set(s string) error {
 	n, err := strconv.Atoi(s)

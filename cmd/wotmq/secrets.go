@@ -23,6 +23,8 @@ import (
 var secretFlagFiles = map[string]string{
 	"admin-password": "admin-password-file",
 	"password":       "password-file",
+	"agent-password": "agent-password-file", // wotmq conformance
+	"new-password":   "new-password-file",   // wotmq accounts
 }
 
 // readSecretFile returns the first line of a file, without its line end

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -36,9 +37,15 @@ type Main struct {
 	// AdminPasswordFile holds Options.AdminPassword (its first line), so
 	// that the password is not on the command line (secrets.go).
 	AdminPasswordFile string
+	// ConfigFile is the TOML file the settings were completed from
+	// (config.go); only for the record: serve reads it before Run.
+	ConfigFile string
 	// secretFlags are the secret-bearing flags given on the command line,
 	// warned about once the log exists.
 	secretFlags []string
+	// readableSecrets names the config file when it holds a secret and
+	// every user of the machine may read it (warned about in Run).
+	readableSecrets string
 
 	Hub       *hub.Hub
 	pprof     *http.Server
@@ -56,6 +63,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	opts := m.Options
 	opts.Logger = &log
+	if opts.Build.Version == "" {
+		opts.Build = hub.ReadBuild(version)
+	}
 	if m.AdminPasswordFile != "" {
 		if opts.AdminPassword != "" {
 			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
@@ -65,7 +75,10 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 	}
 	warnCommandLineSecrets(log, m.secretFlags)
-	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA); err != nil {
+	if m.readableSecrets != "" {
+		log.Warn().Str("file", m.readableSecrets).Msg("the config file holds a secret and every user of this machine may read it: chmod o-r it, or give the secret in a file (--admin-password-file)")
+	}
+	if opts.TLS, err = loadTLS(m.TLSCert, m.TLSKey, m.TLSClientCA, log); err != nil {
 		return err
 	}
 	hub, err := hub.New(opts)
@@ -87,25 +100,58 @@ func (m *Main) Run(ctx context.Context) error {
 		if out == nil {
 			out = os.Stdout
 		}
-		fmt.Fprintf(out, "\nwotmq created the account \"admin\" with the password\n\n    %s\n\nIt is shown only this once. Change it with: wotmq accounts passwd admin\n\n", pw)
+		file := m.writeInitialAdminPassword(log, pw)
+		where := "It is shown only this once."
+		if file != "" {
+			where = "It is also in " + file + " (readable by the hub's user only); delete the file once you changed it."
+		}
+		fmt.Fprintf(out, "\nwotmq created the account \"admin\" with the password\n\n    %s\n\n%s Change it with: wotmq accounts passwd admin\n\n", pw, where)
 	}
 	return nil
 }
 
+// InitialAdminPasswordFile is the file in the data directory where the
+// first start writes the generated admin password: a service's standard
+// output ends in a journal that an operator may not read in time.
+const InitialAdminPasswordFile = "initial-admin-password"
+
+// writeInitialAdminPassword writes the generated admin password into the
+// data directory, readable by the hub's user only, and returns the file
+// ("" when it could not: the password is printed anyway).
+func (m *Main) writeInitialAdminPassword(log zerolog.Logger, pw string) string {
+	dir := m.Options.DataDir
+	if dir == "" {
+		dir = hub.DefaultDataDir
+	}
+	file := filepath.Join(dir, InitialAdminPasswordFile)
+	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+		log.Warn().Err(err).Msg("could not write the first admin password into the data directory; it is printed on standard output only")
+		return ""
+	}
+	if err := os.Chmod(file, 0o600); err != nil { // an older file of another mode
+		log.Warn().Err(err).Str("file", file).Msg("first admin password file")
+	}
+	log.Warn().Str("file", file).Msg("the first admin password is in this file, readable by the hub's user only: change the password (wotmq accounts passwd admin) and delete the file")
+	return file
+}
+
 // loadTLS builds the TLS configuration of the serve flags (nil without a
 // certificate).
-func loadTLS(certFile, keyFile, clientCA string) (*tls.Config, error) {
+//
+// The certificate and key are read again when their files change
+// (tlsreload.go), so that a renewal needs no restart.
+func loadTLS(certFile, keyFile, clientCA string, log zerolog.Logger) (*tls.Config, error) {
 	if certFile == "" && keyFile == "" {
 		if clientCA != "" {
 			return nil, usageError{"--tls-client-ca needs --tls-cert and --tls-key"}
 		}
 		return nil, nil
 	}
-	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	files, err := newCertFiles(certFile, keyFile, certCheckInterval, log)
 	if err != nil {
-		return nil, fmt.Errorf("TLS certificate: %w", err)
+		return nil, err
 	}
-	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	cfg := &tls.Config{GetCertificate: files.get, MinVersion: tls.VersionTLS12}
 	if clientCA != "" {
 		pem, err := os.ReadFile(clientCA)
 		if err != nil {
@@ -158,6 +204,7 @@ func newLogger(w io.Writer, level, format string) (zerolog.Logger, error) {
 // WOTMQ_* environment variable when that is set.
 func serveFlags(fs *flag.FlagSet, m *Main) {
 	o := &m.Options
+	fs.StringVar(&m.ConfigFile, "config", "", "TOML file of settings, its keys named as these flags (mqtt-addr = \":1883\"); the command line and WOTMQ_* variables win over it")
 	fs.StringVar(&o.TCPAddr, "mqtt-addr", hub.DefaultTCPAddr, "MQTT over TCP listen address (\"off\" to disable)")
 	fs.StringVar(&o.WSAddr, "ws-addr", hub.DefaultWSAddr, "MQTT over WebSocket listen address (\"off\" to disable)")
 	fs.StringVar(&o.DataDir, "data", hub.DefaultDataDir, "data directory (Badger)")
@@ -171,7 +218,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.WSSAddr, "wss-addr", hub.DefaultWSSAddr, "MQTT over secure WebSocket listen address (with --tls-cert; \"off\" to disable)")
 	fs.StringVar(&o.HTTPAddr, "http-addr", hub.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
 	fs.StringVar(&o.HTTPSAddr, "https-addr", hub.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
-	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory)")
+	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory); off with --dev unless given")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
@@ -190,21 +237,56 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 // applyEnv sets every flag not given on the command line from its
 // WOTMQ_* environment variable.
 func applyEnv(fs *flag.FlagSet, getenv func(string) string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	src := settingSources{}
+	src.commandLine(fs)
+	return applyEnvTo(fs, getenv, src)
+}
+
+// applyEnvTo sets every flag not in src from its WOTMQ_* environment
+// variable, and records it in src.
+func applyEnvTo(fs *flag.FlagSet, getenv func(string) string, src settingSources) error {
 	var errs []error
 	fs.VisitAll(func(f *flag.Flag) {
-		if given[f.Name] {
+		if _, set := src[f.Name]; set || f.Name == "print-config" {
 			return
 		}
-		env := "WOTMQ_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		env := envName(f.Name)
 		if v := getenv(env); v != "" {
 			if err := f.Value.Set(v); err != nil {
 				errs = append(errs, fmt.Errorf("%s=%q: %w", env, v, err))
+				return
 			}
+			src[f.Name] = "environment " + env
 		}
 	})
 	return errors.Join(errs...)
+}
+
+// settings completes the serve flags after fs.Parse: the environment for
+// those not on the command line, then the config file (--config,
+// WOTMQ_CONFIG) for those in neither. It returns where each value came
+// from.
+func settings(fs *flag.FlagSet, m *Main, getenv func(string) string) (settingSources, error) {
+	src := settingSources{}
+	src.commandLine(fs)
+	if err := applyEnvTo(fs, getenv, src); err != nil {
+		return nil, err
+	}
+	defer quietDev(m, src)
+	if m.ConfigFile == "" {
+		return src, nil
+	}
+	if err := applyConfigFile(fs, m.ConfigFile, src); err != nil {
+		return nil, err
+	}
+	for name, from := range src {
+		if isSecret(name) && from == "file "+m.ConfigFile {
+			if fi, err := os.Stat(m.ConfigFile); err == nil && fi.Mode().Perm()&0o004 != 0 {
+				m.readableSecrets = m.ConfigFile
+			}
+		}
+	}
+	return src, nil
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -212,8 +294,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	m := &Main{LogOutput: stderr}
 	serveFlags(fs, m)
+	printCfg := fs.Bool("print-config", false, "print the settings in effect as a config file, each with where it came from, secrets hidden; then exit")
 	fs.Usage = func() {
-		fmt.Fprint(stderr, "Usage: wotmq serve [flags]\n\nRuns the hub. Example:\n  wotmq serve --data /var/lib/wotmq --log-level debug\n\nFlags (each also settable as WOTMQ_<FLAG>, e.g. WOTMQ_DATA):\n")
+		fmt.Fprint(stderr, `Usage: wotmq serve [--config FILE] [flags]
+
+Runs the hub. Examples:
+  wotmq serve --data /var/lib/wotmq --log-level debug
+  wotmq serve --config /etc/wotmq/wotmq.toml --print-config
+
+Every flag is also a WOTMQ_<FLAG> environment variable (e.g. WOTMQ_DATA)
+and a key of the config file (data = "/var/lib/wotmq"). The command line
+wins over the environment, which wins over the file.
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -222,18 +316,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError{err.Error()}
 	}
-	if err := applyEnv(fs, os.Getenv); err != nil {
-		return usageError{err.Error()}
-	}
-	noteCommandLineSecrets(fs, m)
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
+	src, err := settings(fs, m, os.Getenv)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *printCfg {
+		return printConfig(stdout, fs, src)
+	}
+	noteCommandLineSecrets(fs, m)
 	if err := m.Run(ctx); err != nil {
 		return err
 	}
 	<-ctx.Done()
 	return m.Close()
+}
+
+// quietDev turns mDNS off for a development hub (--dev) unless --mdns
+// was given (command line, environment or file): make run must not
+// announce a hub that admits anyone from loopback to the whole LAN.
+func quietDev(m *Main, src settingSources) {
+	if _, asked := src["mdns"]; m.Options.Dev && !asked {
+		m.Options.MDNS = false
+		src["mdns"] = "--dev (off unless asked)"
+	}
 }
 
 // retentionOverrides is the --retention-override flag: NAME=DURATION
@@ -250,6 +358,18 @@ func (r *retentionOverrides) String() string {
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, ",")
+}
+
+// values are the NAME=DURATION pairs, sorted (for the config file).
+func (r *retentionOverrides) values() []string {
+	parts := []string{}
+	if r != nil {
+		for k, v := range *r {
+			parts = append(parts, k+"="+shortDuration(v))
+		}
+	}
+	slices.Sort(parts)
+	return parts
 }
 
 func (r *retentionOverrides) Set(s string) error {
