@@ -45,7 +45,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 			return anonymousHTTP(user), nil
 		case authz.LooksLikeToken(pass):
 			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
-				err = authz.ErrBadCredentials
+				err = h.authz.Refuse(authz.ReasonWrongAccount)
 			}
 		default:
 			a, err = h.authz.Login(r.Context(), user, pass, host)
@@ -69,9 +69,9 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 			acc, ok := h.authz.Get(certName(r))
 			switch {
 			case !ok:
-				err = authz.ErrBadCredentials
+				err = h.authz.Refuse(authz.ReasonUnknownCertificate)
 			case !acc.Enabled:
-				err = authz.ErrDisabled
+				err = h.authz.Refuse(authz.ReasonDisabled)
 			}
 			a = acc
 		case h.opts.Dev && isLoopback(host):
@@ -83,9 +83,8 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 		err = wire.Errorf(wire.CodeUnauthenticated, "authorization scheme %q: use Basic or Bearer", scheme)
 	}
 	if err != nil {
-		err = authError(err)
-		h.log.Info().Str("remote", host).Str("path", r.URL.EscapedPath()).Str("reason", err.Error()).Msg("http request refused")
-		return authz.Identity{}, err
+		h.logRefusal(r, host, err)
+		return authz.Identity{}, authError(err)
 	}
 	return authz.Identity{ID: a.ID, Role: a.Role}, nil
 }
@@ -142,4 +141,30 @@ func remoteHost(remote string) string {
 func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// logRefusal logs a refused request. A failed login goes at warn, as over
+// MQTT (broker/auth.go), thinned so that a guesser cannot fill the log
+// (authz.Store.LogFailure; every one is in wotmq_login_failures_total);
+// a request without usable credentials at debug: browsers and probes send
+// those all the time. Never the password or the token.
+func (h *Server) logRefusal(r *http.Request, host string, err error) {
+	reason := authz.ReasonOf(err)
+	if reason == "" {
+		h.log.Debug().Str("remote", host).Str("path", r.URL.EscapedPath()).Str("reason", authError(err).Error()).Msg("http request refused")
+		return
+	}
+	account, _, _ := r.BasicAuth()
+	log, repeated, others := h.authz.LogFailure(account, host)
+	if !log {
+		return
+	}
+	ev := h.log.Warn().Str("account", account).Str("remote", host).Str("reason", string(reason)).Str("path", r.URL.EscapedPath())
+	if repeated > 0 {
+		ev = ev.Int("repeated", repeated)
+	}
+	if others > 0 {
+		ev = ev.Int("unlogged", others)
+	}
+	ev.Msg("login failed")
 }

@@ -157,3 +157,49 @@ func TestHTTPRequestsCounted(t *testing.T) {
 		t.Errorf("unknown Thing counted %v, want 1", got)
 	}
 }
+
+// TestFailedHTTPLoginsLoggedAndCounted: a failed HTTP login is a failed
+// login like over MQTT: counted by reason, logged at warn with account and
+// address once per pair (thinned), never with the password; a request
+// without credentials is no failed login and stays out of the warn log.
+func TestFailedHTTPLoginsLoggedAndCounted(t *testing.T) {
+	const wrong = "hunter2-not-the-password"
+	logs := &lockedBuffer{}
+	h := startOpsHub(t, withLog(logs), withHTTP, func(o *hub.Options) {
+		o.Dev, o.AdminPassword, o.PasswordCost = false, "the admin password 1234", 4
+		o.Throttle = authz.ThrottleOptions{Failures: 100, AddressFailures: 1000, Delay: time.Millisecond}
+	})
+	get := func(user, pass string) int {
+		req, err := http.NewRequest("GET", "http://"+h.HTTPAddr()+"/things", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if user != "" {
+			req.SetBasicAuth(user, pass)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for range 5 {
+		if code := get("admin", wrong); code != 401 {
+			t.Fatalf("wrong password: %d, want 401", code)
+		}
+	}
+	if code := get("", ""); code != 401 {
+		t.Fatalf("no credentials: %d, want 401", code)
+	}
+	if got := scrape(t, h)[`wotmq_login_failures_total{reason="bad_password"}`]; got != 5 {
+		t.Errorf("bad_password failures counted %v, want 5", got)
+	}
+	lines := logLines(t, logs, "login failed")
+	if len(lines) != 1 || lines[0]["level"] != "warn" || lines[0]["account"] != "admin" || lines[0]["remote"] != "127.0.0.1" {
+		t.Errorf("login failed lines %v, want one at warn for admin from 127.0.0.1", lines)
+	}
+	if strings.Contains(logs.String(), wrong) {
+		t.Errorf("the log holds the password:\n%s", logs)
+	}
+}
