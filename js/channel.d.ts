@@ -30,6 +30,8 @@ export interface ChannelOptions {
   codecs?: string[];
   /** Sessions one consumer may hold with serveChannels at a time (16); beyond, offers are refused with quota. */
   maxSessionsPerPeer?: number;
+  /** Sessions one consumer may start with serveChannels in any minute (30); beyond, offers are refused with quota. */
+  maxSetupsPerMinute?: number;
   /** An RTCPeerConnection class where the platform has none (Node). */
   RTCPeerConnection?: typeof RTCPeerConnection;
 }
