@@ -480,13 +480,13 @@ export function serveChannels(thing, options, handler) {
     let s = sessions.get(key);
     if (!s) {
       if (sig.type !== 'offer' || closed) return; // a late candidate or bye of a session that ended
-      const max = o.maxSessionsPerPeer ?? 16;
+      const max = o.maxSessionsPerPeer || 16; // as in Go: 0 is the default, negative no bound
       if (max > 0 && [...sessions.keys()].filter((k) => k.startsWith(`${req.sender}\u0000`)).length >= max) {
         req.reply({ type: 'error', error: { code: codes.quota, message: `${req.sender} has ${max} channel sessions with ${req.thingId} already, the most it may` } })
           .catch((err) => log.debug('channel refusal not taken', err?.message));
         return;
       }
-      const rate = o.maxSetupsPerMinute ?? 30;
+      const rate = o.maxSetupsPerMinute || 30;
       if (rate > 0 && !takeSetup(req.sender, rate)) {
         req.reply({ type: 'error', error: { code: codes.quota, message: `${req.sender} started ${rate} channel sessions with ${req.thingId} in the last minute, the most it may; try again later` } })
           .catch((err) => log.debug('channel refusal not taken', err?.message));
