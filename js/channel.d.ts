@@ -28,8 +28,10 @@ export interface ChannelOptions {
   onTrack?: (track: MediaStreamTrack, streams: readonly MediaStream[], info: { thingId: string; session: string; peer: string }) => void;
   /** MIME types to put first, e.g. ['video/VP8'], where the browser lets us. */
   codecs?: string[];
-  /** Sessions one consumer may hold with serveChannels at a time (16); beyond, offers are refused with quota. */
+  /** Sessions one consumer may hold with serveChannels at a time (16 when 0 or unset; negative: no bound); beyond, offers are refused with quota. */
   maxSessionsPerPeer?: number;
+  /** Sessions one consumer may start with serveChannels in any minute (30 when 0 or unset; negative: no bound); beyond, offers are refused with quota. */
+  maxSetupsPerMinute?: number;
   /** An RTCPeerConnection class where the platform has none (Node). */
   RTCPeerConnection?: typeof RTCPeerConnection;
 }

@@ -384,7 +384,24 @@ export function serveChannels(thing, options, handler) {
   if (typeof handler !== 'function') throw new InvalidInputError(codes.invalidPayload, 'serveChannels without a handler');
   const log = thing._a.c.log;
   const sessions = new Map(); // by consumer + NUL + session ID
+  const setups = new Map(); // by consumer: when it started sessions in the last minute
+  let swept = 0;
   let closed = false;
+  // takeSetup counts a new session of consumer if it started fewer than
+  // max in the last minute (Go's Options.MaxSetupsPerMinute).
+  const takeSetup = (consumer, max) => {
+    const now = Date.now();
+    const since = now - 60_000;
+    if (now - swept >= 60_000) { // forget consumers idle for a minute
+      for (const [c, ts] of setups) if (ts[ts.length - 1] <= since) setups.delete(c);
+      swept = now;
+    }
+    const ts = (setups.get(consumer) ?? []).filter((t) => t > since);
+    setups.set(consumer, ts);
+    if (ts.length >= max) return false;
+    ts.push(now);
+    return true;
+  };
 
   const accept = (sig, req, key) => {
     const pc = new o.RTCPeerConnection({ iceServers: o.iceServers ?? [] });
@@ -463,9 +480,15 @@ export function serveChannels(thing, options, handler) {
     let s = sessions.get(key);
     if (!s) {
       if (sig.type !== 'offer' || closed) return; // a late candidate or bye of a session that ended
-      const max = o.maxSessionsPerPeer ?? 16;
+      const max = o.maxSessionsPerPeer || 16; // as in Go: 0 is the default, negative no bound
       if (max > 0 && [...sessions.keys()].filter((k) => k.startsWith(`${req.sender}\u0000`)).length >= max) {
         req.reply({ type: 'error', error: { code: codes.quota, message: `${req.sender} has ${max} channel sessions with ${req.thingId} already, the most it may` } })
+          .catch((err) => log.debug('channel refusal not taken', err?.message));
+        return;
+      }
+      const rate = o.maxSetupsPerMinute || 30;
+      if (rate > 0 && !takeSetup(req.sender, rate)) {
+        req.reply({ type: 'error', error: { code: codes.quota, message: `${req.sender} started ${rate} channel sessions with ${req.thingId} in the last minute, the most it may; try again later` } })
           .catch((err) => log.debug('channel refusal not taken', err?.message));
         return;
       }

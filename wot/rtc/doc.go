@@ -81,8 +81,9 @@
 // them out to every session), Options.Receive the kinds a consumer asks
 // for (a viewer), and Options.OnTrack gets each track the peer sends
 // ([Track]: read its RTP packets). Options.MaxSessionsPerPeer bounds the
-// sessions one consumer may hold with a Listener (16 by default); an offer
-// beyond it is refused with code quota.
+// sessions one consumer may hold with a Listener (16 by default) and
+// Options.MaxSetupsPerMinute those it may start in any minute (30); an
+// offer beyond either is refused with code quota.
 //
 //	l, err := rtc.Serve(camera, rtc.Options{Tracks: []webrtc.TrackLocal{track}}, func(*rtc.Channel) {})
 //	ch, err := rtc.Open(ctx, c, "urn:dev:camera-1", "view", rtc.Options{

@@ -106,7 +106,17 @@ type Options struct {
 	// refused with an error signal (code quota). DefaultMaxSessionsPerPeer
 	// when zero; negative for no bound. Agent side.
 	MaxSessionsPerPeer int
+	// MaxSetupsPerMinute bounds how many sessions one consumer may start
+	// with a Listener in any minute (a sliding window over the offers it
+	// took): an offer beyond it is refused with an error signal (code
+	// quota), however few sessions are open. Refused offers do not count.
+	// DefaultMaxSetupsPerMinute when zero; negative for no bound. Agent
+	// side.
+	MaxSetupsPerMinute int
 }
+
+// DefaultMaxSetupsPerMinute is Options.MaxSetupsPerMinute when it is zero.
+const DefaultMaxSetupsPerMinute = 30
 
 // DefaultMaxSessionsPerPeer is Options.MaxSessionsPerPeer when it is zero.
 const DefaultMaxSessionsPerPeer = 16
@@ -139,6 +149,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.MaxSessionsPerPeer == 0 {
 		o.MaxSessionsPerPeer = DefaultMaxSessionsPerPeer
+	}
+	if o.MaxSetupsPerMinute == 0 {
+		o.MaxSetupsPerMinute = DefaultMaxSetupsPerMinute
 	}
 	return o, nil
 }

@@ -20,9 +20,15 @@ type Listener struct {
 
 	mu       sync.Mutex
 	closed   bool
-	sessions map[string]*accepted // by consumer + NUL + session ID
-	perPeer  map[string]int       // sessions by consumer
+	sessions map[string]*accepted   // by consumer + NUL + session ID
+	perPeer  map[string]int         // sessions by consumer
+	setups   map[string][]time.Time // the offers taken in the last minute, by consumer
+	swept    time.Time              // when setups was last cleared of idle consumers
+	now      func() time.Time       // the clock (tests set it)
 }
+
+// setupWindow is the window of Options.MaxSetupsPerMinute.
+const setupWindow = time.Minute
 
 // Serve accepts the channels that consumers open to a Thing this client
 // exposes: it answers their offers through the hub and calls handler, on a
@@ -38,7 +44,7 @@ func Serve(thing *wot.ExposedThing, opts Options, handler func(*Channel)) (*List
 	if handler == nil {
 		return nil, fmt.Errorf("%w: rtc: Serve without a handler", wot.ErrInvalidInput)
 	}
-	l := &Listener{thing: thing, opts: opts, handler: handler, sessions: make(map[string]*accepted), perPeer: make(map[string]int)}
+	l := &Listener{thing: thing, opts: opts, handler: handler, sessions: make(map[string]*accepted), perPeer: make(map[string]int), setups: make(map[string][]time.Time), now: time.Now}
 	thing.HandleSignals(l.signal)
 	return l, nil
 }
@@ -81,6 +87,11 @@ func (l *Listener) signal(r *wot.SignalRequest) {
 			l.refuse(r, wot.Errorf(wot.CodeQuota, "%s has %d channel sessions with %s already, the most it may", r.Sender, max, r.ThingID))
 			return
 		}
+		if max := l.opts.MaxSetupsPerMinute; max > 0 && !l.takeSetup(r.Sender, max) {
+			l.mu.Unlock()
+			l.refuse(r, wot.Errorf(wot.CodeQuota, "%s started %d channel sessions with %s in the last minute, the most it may; try again later", r.Sender, max, r.ThingID))
+			return
+		}
 		s = &accepted{l: l, key: key, req: r, gone: make(chan struct{})}
 		s.life, s.kill = context.WithCancel(context.Background())
 		l.sessions[key] = s
@@ -91,6 +102,33 @@ func (l *Listener) signal(r *wot.SignalRequest) {
 		return // a late candidate or bye of a session that ended
 	}
 	s.in.push(func() { s.handle(r) })
+}
+
+// takeSetup counts a new session of consumer if it started fewer than max
+// in the last minute, and says whether it did. l.mu is held.
+func (l *Listener) takeSetup(consumer string, max int) bool {
+	now := l.now()
+	since := now.Add(-setupWindow)
+	if now.Sub(l.swept) >= setupWindow { // forget consumers idle for a minute
+		for c, ts := range l.setups {
+			if !ts[len(ts)-1].After(since) {
+				delete(l.setups, c)
+			}
+		}
+		l.swept = now
+	}
+	ts := l.setups[consumer]
+	i := 0
+	for i < len(ts) && !ts[i].After(since) {
+		i++
+	}
+	ts = ts[i:]
+	if len(ts) >= max {
+		l.setups[consumer] = ts
+		return false
+	}
+	l.setups[consumer] = append(ts, now)
+	return true
 }
 
 // forget drops a session that ended.
