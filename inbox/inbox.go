@@ -486,7 +486,7 @@ func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 		append([]byte(prefixHistory+thingID), 0),
 		append([]byte(prefixDesired+thingID), 0),
 	} {
-		if err := dropPrefix(s.db, p); err != nil {
+		if err := groupcommit.DeletePrefix(s.db, p); err != nil {
 			return fmt.Errorf("inbox: delete %s: %w", thingID, err)
 		}
 	}

@@ -286,7 +286,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wire.Hi
 func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 	defer s.trim.forget(thingID)
 	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
-		if err := dropPrefix(s.db, p); err != nil {
+		if err := groupcommit.DeletePrefix(s.db, p); err != nil {
 			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
 		}
 	}
