@@ -41,8 +41,10 @@ race:
 ## Mochi's TestWebsocketServeTLSAndClose is skipped: about one run in ten
 ## the race detector reports a race inside net/http's TLS test server in
 ## it; the hub does not use Mochi's WebSocket listener (broker/wslistener.go).
+## -p 1: Mochi's tests of the server and of the listeners bind the same
+## fixed port (:22222), so its packages must not run side by side.
 mochi-test:
-	cd third_party/mochi && $(GO) vet ./... && $(GO) test -race -count=1 -skip '^TestWebsocketServeTLSAndClose$$' ./...
+	cd third_party/mochi && $(GO) vet ./... && $(GO) test -race -count=1 -p 1 -skip '^TestWebsocketServeTLSAndClose$$' ./...
 
 ## interop-deps: node-wot and the TD playground validator for interop/,
 ## exactly as pinned in interop/package-lock.json (again only when the lock
