@@ -34,7 +34,7 @@ func TestNode(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no test/*.test.js: %v", err)
 	}
-	cmd := exec.CommandContext(ctx, bin, append([]string{"--test", "--test-reporter=spec"}, files...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"--test", "--test-reporter=spec", "--test-timeout=60000"}, files...)...)
 	cmd.Env = append(os.Environ(), "WOTMQ_WS_URL=ws://"+h.WSAddr(), "WOTMQ_GO_THING="+goThing, "NO_COLOR=1")
 	out, err := cmd.CombinedOutput()
 	t.Logf("node --test test/:\n%s", out)
