@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wotmq/wotmq/exposition"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -189,71 +190,49 @@ func (o *ops) observe(op string, status wot.Status, d time.Duration) {
 // and the process's (package hub); docs/operations.md explains them all.
 func (h *Hub) WriteMetrics(w io.Writer) {
 	bw := bufio.NewWriter(w)
-	h.writeMetrics(&expo{w: bw})
+	h.writeMetrics(exposition.NewWriter(bw))
 	_ = bw.Flush()
 }
 
-// expo writes the text exposition format.
-type expo struct{ w *bufio.Writer }
-
-func (e *expo) family(name, typ, help string) {
-	e.w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
-}
-
-func (e *expo) sample(name, labels string, v float64) {
-	e.w.WriteString(name)
-	if labels != "" {
-		e.w.WriteString("{" + labels + "}")
-	}
-	e.w.WriteByte(' ')
-	e.w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	e.w.WriteByte('\n')
-}
-
-func (e *expo) one(name, typ, help string, v float64) {
-	e.family(name, typ, help)
-	e.sample(name, "", v)
-}
-
-func (h *Hub) writeMetrics(e *expo) {
+func (h *Hub) writeMetrics(e *exposition.Writer) {
 	info := h.srv.Info
 	ld := func(p *int64) float64 { return float64(atomic.LoadInt64(p)) }
 
-	e.one("wotmq_connections", "gauge", "MQTT clients connected now.", ld(&info.ClientsConnected))
-	e.one("wotmq_connections_total", "counter", "MQTT connections accepted since the start.", float64(h.ops.connections.Load()))
-	e.one("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
-	e.one("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
-	e.one("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
-	e.one("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.core.AgentsOnline()))
+	e.One("wotmq_connections", "gauge", "MQTT clients connected now.", ld(&info.ClientsConnected))
+	e.One("wotmq_connections_total", "counter", "MQTT connections accepted since the start.", float64(h.ops.connections.Load()))
+	e.One("wotmq_sockets", "gauge", "Network connections open now, those that have not sent CONNECT yet included (bounded by --max-connections).", float64(h.sockets()))
+	e.One("wotmq_sockets_refused_total", "counter", "Network connections closed at once because --max-connections sockets (and the few kept to answer 0x89) were open.", float64(h.ops.socketsRefused.Load()))
+	e.One("wotmq_connect_timeouts_total", "counter", "Network connections closed for sending no CONNECT within --connect-timeout.", float64(h.ops.connectTimeouts.Load()))
+	e.One("wotmq_agents_online", "gauge", "Agents subscribed to their requests topic.", float64(h.core.AgentsOnline()))
 
-	e.family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
+	e.Family("wotmq_messages_received_total", "counter", "Publishes from clients, by kind, before any check.")
 	for k := range numKinds {
-		e.sample("wotmq_messages_received_total", `kind="`+kindNames[k]+`"`, float64(h.ops.in[k].Load()))
+		e.Sample("wotmq_messages_received_total", `kind="`+kindNames[k]+`"`, float64(h.ops.in[k].Load()))
 	}
-	e.family("wotmq_messages_sent_total", "counter", "Messages the hub published, by kind (once per message, before fan-out to subscribers).")
+	e.Family("wotmq_messages_sent_total", "counter", "Messages the hub published, by kind (once per message, before fan-out to subscribers).")
 	for k := range numKinds {
-		e.sample("wotmq_messages_sent_total", `kind="`+kindNames[k]+`"`, float64(h.ops.out[k].Load()))
+		e.Sample("wotmq_messages_sent_total", `kind="`+kindNames[k]+`"`, float64(h.ops.out[k].Load()))
 	}
-	e.family("wotmq_messages_refused_total", "counter", "Publishes the hub refused, by error code.")
+	e.Family("wotmq_messages_refused_total", "counter", "Publishes the hub refused, by error code.")
 	codes := wot.Codes()
 	slices.Sort(codes)
 	for _, c := range codes {
-		e.sample("wotmq_messages_refused_total", `code="`+string(c)+`"`, float64(h.ops.refused[c].Load()))
+		e.Sample("wotmq_messages_refused_total", `code="`+string(c)+`"`, float64(h.ops.refused[c].Load()))
 	}
-	e.family("wotmq_messages_dropped_total", "counter", "Messages not delivered to a client whose queue was full (slow consumer), by reason.")
-	e.sample("wotmq_messages_dropped_total", `reason="client_queue_full"`, ld(&info.MessagesDropped))
-	e.sample("wotmq_messages_dropped_total", `reason="inflight_full"`, ld(&info.InflightDropped))
-	e.one("wotmq_rate_limit_disconnects_total", "counter", "Clients disconnected for publishing far over the rate limit.", float64(h.ops.floodDisconnects.Load()))
-	e.one("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet, a protocol violation or an invalid topic alias.", float64(h.ops.protocolErrors.Load()))
-	e.one("wotmq_mqtt_messages_received_total", "counter", "PUBLISH packets received by the broker.", ld(&info.MessagesReceived))
-	e.one("wotmq_mqtt_messages_sent_total", "counter", "PUBLISH packets sent to clients (after fan-out).", ld(&info.MessagesSent))
-	e.one("wotmq_mqtt_bytes_received_total", "counter", "Bytes received from clients.", ld(&info.BytesReceived))
-	e.one("wotmq_mqtt_bytes_sent_total", "counter", "Bytes sent to clients.", ld(&info.BytesSent))
-	e.one("wotmq_subscriptions", "gauge", "Subscriptions held by clients.", ld(&info.Subscriptions))
-	e.one("wotmq_retained_messages", "gauge", "Retained messages held by the broker.", ld(&info.Retained))
-	e.one("wotmq_inflight_messages", "gauge", "QoS 1 and 2 messages sent and not yet acknowledged.", ld(&info.Inflight))
+	e.Family("wotmq_messages_dropped_total", "counter", "Messages not delivered to a client whose queue was full (slow consumer), by reason.")
+	e.Sample("wotmq_messages_dropped_total", `reason="client_queue_full"`, ld(&info.MessagesDropped))
+	e.Sample("wotmq_messages_dropped_total", `reason="inflight_full"`, ld(&info.InflightDropped))
+	e.One("wotmq_rate_limit_disconnects_total", "counter", "Clients disconnected for publishing far over the rate limit.", float64(h.ops.floodDisconnects.Load()))
+	e.One("wotmq_protocol_errors_total", "counter", "Connections closed for a malformed or oversized packet, a protocol violation or an invalid topic alias.", float64(h.ops.protocolErrors.Load()))
+	e.One("wotmq_mqtt_messages_received_total", "counter", "PUBLISH packets received by the broker.", ld(&info.MessagesReceived))
+	e.One("wotmq_mqtt_messages_sent_total", "counter", "PUBLISH packets sent to clients (after fan-out).", ld(&info.MessagesSent))
+	e.One("wotmq_mqtt_bytes_received_total", "counter", "Bytes received from clients.", ld(&info.BytesReceived))
+	e.One("wotmq_mqtt_bytes_sent_total", "counter", "Bytes sent to clients.", ld(&info.BytesSent))
+	e.One("wotmq_subscriptions", "gauge", "Subscriptions held by clients.", ld(&info.Subscriptions))
+	e.One("wotmq_retained_messages", "gauge", "Retained messages held by the broker.", ld(&info.Retained))
+	e.One("wotmq_inflight_messages", "gauge", "QoS 1 and 2 messages sent and not yet acknowledged.", ld(&info.Inflight))
 
-	e.family("wotmq_action_latency_seconds", "histogram", "Time from accepting a request to its outcome, by operation and outcome.")
+	e.Family("wotmq_action_latency_seconds", "histogram", "Time from accepting a request to its outcome, by operation and outcome.")
 	for i, op := range []string{wot.OpInvokeAction, wot.OpWriteProperty} {
 		for j, st := range []string{"completed", "failed"} {
 			hg := &h.ops.latency[i][j]
@@ -261,12 +240,12 @@ func (h *Hub) writeMetrics(e *expo) {
 			var cum uint64
 			for b, le := range latencyBuckets {
 				cum += hg.counts[b].Load()
-				e.sample("wotmq_action_latency_seconds_bucket", labels+`,le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+				e.Sample("wotmq_action_latency_seconds_bucket", labels+`,le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
 			}
 			cum += hg.counts[len(latencyBuckets)].Load()
-			e.sample("wotmq_action_latency_seconds_bucket", labels+`,le="+Inf"`, float64(cum))
-			e.sample("wotmq_action_latency_seconds_sum", labels, time.Duration(hg.sum.Load()).Seconds())
-			e.sample("wotmq_action_latency_seconds_count", labels, float64(cum))
+			e.Sample("wotmq_action_latency_seconds_bucket", labels+`,le="+Inf"`, float64(cum))
+			e.Sample("wotmq_action_latency_seconds_sum", labels, time.Duration(hg.sum.Load()).Seconds())
+			e.Sample("wotmq_action_latency_seconds_count", labels, float64(cum))
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wotmq/wotmq/exposition"
 )
 
 // httpStats counts the HTTP binding's requests by route, method and status
@@ -107,10 +109,10 @@ func (s *httpStats) observe(route string, code int, d time.Duration) {
 
 // write writes both families; they are declared even before the first
 // request, so that dashboards and alerts find them.
-func (s *httpStats) write(e *expo) {
+func (s *httpStats) write(e *exposition.Writer) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	e.family("wotmq_http_requests_total", "counter", "HTTP requests of the WoT HTTP binding and Discovery API, by route (path template), method and status code.")
+	e.Family("wotmq_http_requests_total", "counter", "HTTP requests of the WoT HTTP binding and Discovery API, by route (path template), method and status code.")
 	keys := make([]httpKey, 0, len(s.requests))
 	for k := range s.requests {
 		keys = append(keys, k)
@@ -119,9 +121,9 @@ func (s *httpStats) write(e *expo) {
 		return strings.Compare(a.route+" "+a.method+" "+strconv.Itoa(a.code), b.route+" "+b.method+" "+strconv.Itoa(b.code))
 	})
 	for _, k := range keys {
-		e.sample("wotmq_http_requests_total", `route="`+k.route+`",method="`+k.method+`",code="`+strconv.Itoa(k.code)+`"`, float64(s.requests[k].Load()))
+		e.Sample("wotmq_http_requests_total", `route="`+k.route+`",method="`+k.method+`",code="`+strconv.Itoa(k.code)+`"`, float64(s.requests[k].Load()))
 	}
-	e.family("wotmq_http_request_duration_seconds", "histogram", "Time to answer an HTTP request (event streams excluded), by route and status class.")
+	e.Family("wotmq_http_request_duration_seconds", "histogram", "Time to answer an HTTP request (event streams excluded), by route and status class.")
 	lkeys := make([]latencyKey, 0, len(s.latency))
 	for k := range s.latency {
 		lkeys = append(lkeys, k)
@@ -133,12 +135,12 @@ func (s *httpStats) write(e *expo) {
 		var cum uint64
 		for i, le := range httpBuckets {
 			cum += hg.counts[i].Load()
-			e.sample("wotmq_http_request_duration_seconds_bucket", labels+`,le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
+			e.Sample("wotmq_http_request_duration_seconds_bucket", labels+`,le="`+strconv.FormatFloat(le, 'g', -1, 64)+`"`, float64(cum))
 		}
 		cum += hg.counts[len(httpBuckets)].Load()
-		e.sample("wotmq_http_request_duration_seconds_bucket", labels+`,le="+Inf"`, float64(cum))
-		e.sample("wotmq_http_request_duration_seconds_sum", labels, time.Duration(hg.sum.Load()).Seconds())
-		e.sample("wotmq_http_request_duration_seconds_count", labels, float64(cum))
+		e.Sample("wotmq_http_request_duration_seconds_bucket", labels+`,le="+Inf"`, float64(cum))
+		e.Sample("wotmq_http_request_duration_seconds_sum", labels, time.Duration(hg.sum.Load()).Seconds())
+		e.Sample("wotmq_http_request_duration_seconds_count", labels, float64(cum))
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/wotmq/wotmq/exposition"
 )
 
 func TestHTTPRoute(t *testing.T) {
@@ -58,7 +60,7 @@ func TestHTTPStats(t *testing.T) {
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("BREW", "/things/a", nil))
 	var b strings.Builder
 	w := bufio.NewWriter(&b)
-	s.write(&expo{w: w})
+	s.write(exposition.NewWriter(w))
 	w.Flush()
 	out := b.String()
 	for _, want := range []string{

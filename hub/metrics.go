@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/exposition"
 )
 
 // The metrics below complete those of ops.go and of the broker: which
@@ -24,19 +25,19 @@ import (
 
 // writeMoreMetrics writes the metrics of this file.
 func (h *Hub) writeMoreMetrics(w *bufio.Writer) {
-	e := &expo{w: w}
+	e := exposition.NewWriter(w)
 	b := h.opts.Build
-	e.family("wotmq_build_info", "gauge", "Always 1; the labels say which build runs (wotmq version).")
-	e.sample("wotmq_build_info", `version="`+labelValue(b.Version)+`",revision="`+labelValue(b.Revision)+`",goversion="`+labelValue(b.Go)+`"`, 1)
-	e.family("wotmq_login_failures_total", "counter", "Failed logins (MQTT and HTTP; passwords, tokens, client certificates), by reason.")
+	e.Family("wotmq_build_info", "gauge", "Always 1; the labels say which build runs (wotmq version).")
+	e.Sample("wotmq_build_info", `version="`+labelValue(b.Version)+`",revision="`+labelValue(b.Revision)+`",goversion="`+labelValue(b.Go)+`"`, 1)
+	e.Family("wotmq_login_failures_total", "counter", "Failed logins (MQTT and HTTP; passwords, tokens, client certificates), by reason.")
 	fails := h.authz.LoginFailures()
 	for _, r := range authz.Reasons() {
-		e.sample("wotmq_login_failures_total", `reason="`+string(r)+`"`, float64(fails[r]))
+		e.Sample("wotmq_login_failures_total", `reason="`+string(r)+`"`, float64(fails[r]))
 	}
 	h.ops.http.write(e)
 	l := h.opts.Limits
-	e.one("wotmq_store_min_free_bytes", "gauge", "The disk reserve (--min-free-disk): below it writes are refused; 0 when off.", float64(limitValue(l.MinFreeDisk, DefaultMinFreeDisk)))
-	e.one("wotmq_connections_max", "gauge", "The most connections the hub takes (--max-connections); 0 when unlimited.", float64(limitValue(int64(l.MaxConnections), DefaultMaxConnections)))
+	e.One("wotmq_store_min_free_bytes", "gauge", "The disk reserve (--min-free-disk): below it writes are refused; 0 when off.", float64(limitValue(l.MinFreeDisk, DefaultMinFreeDisk)))
+	e.One("wotmq_connections_max", "gauge", "The most connections the hub takes (--max-connections); 0 when unlimited.", float64(limitValue(int64(l.MaxConnections), DefaultMaxConnections)))
 	writeProcessMetrics(e)
 }
 
@@ -54,20 +55,20 @@ func limitValue(v, def int64) int64 {
 
 // writeProcessMetrics writes the process and runtime metrics that
 // writeRuntimeMetrics (ops.go) does not.
-func writeProcessMetrics(e *expo) {
+func writeProcessMetrics(e *exposition.Writer) {
 	if cpu, ok := cpuSeconds(); ok {
-		e.one("process_cpu_seconds_total", "counter", "User and system CPU time the process spent, seconds.", cpu)
+		e.One("process_cpu_seconds_total", "counter", "User and system CPU time the process spent, seconds.", cpu)
 	}
 	if n, ok := maxFDs(); ok {
-		e.one("process_max_fds", "gauge", "Most open file descriptors the process may have (RLIMIT_NOFILE).", float64(n))
+		e.One("process_max_fds", "gauge", "Most open file descriptors the process may have (RLIMIT_NOFILE).", float64(n))
 	}
 	if vm, ok := statm(0); ok {
-		e.one("process_virtual_memory_bytes", "gauge", "Virtual memory of the process.", float64(vm))
+		e.One("process_virtual_memory_bytes", "gauge", "Virtual memory of the process.", float64(vm))
 	}
-	e.family("go_info", "gauge", "Always 1; the label is the Go version that built the binary.")
-	e.sample("go_info", `version="`+labelValue(runtime.Version())+`"`, 1)
+	e.Family("go_info", "gauge", "Always 1; the label is the Go version that built the binary.")
+	e.Sample("go_info", `version="`+labelValue(runtime.Version())+`"`, 1)
 	threads, _ := runtime.ThreadCreateProfile(nil)
-	e.one("go_threads", "gauge", "OS threads the Go runtime created.", float64(threads))
+	e.One("go_threads", "gauge", "OS threads the Go runtime created.", float64(threads))
 
 	samples := []metrics.Sample{
 		{Name: "/gc/heap/allocs:bytes"},
@@ -84,22 +85,22 @@ func writeProcessMetrics(e *expo) {
 		}
 		return 0
 	}
-	e.one("go_memstats_alloc_bytes", "gauge", "Bytes of allocated heap objects.", val(4))
-	e.one("go_memstats_alloc_bytes_total", "counter", "Bytes allocated on the heap since the start.", val(0))
-	e.one("go_memstats_heap_objects", "gauge", "Allocated heap objects.", val(1))
-	e.one("go_memstats_heap_inuse_bytes", "gauge", "Bytes in heap spans in use.", val(4)+val(3))
-	e.one("go_memstats_next_gc_bytes", "gauge", "Heap size at which the next garbage collection runs.", val(2))
-	e.one("go_sched_gomaxprocs_threads", "gauge", "GOMAXPROCS: threads that may run Go code at once.", val(5))
+	e.One("go_memstats_alloc_bytes", "gauge", "Bytes of allocated heap objects.", val(4))
+	e.One("go_memstats_alloc_bytes_total", "counter", "Bytes allocated on the heap since the start.", val(0))
+	e.One("go_memstats_heap_objects", "gauge", "Allocated heap objects.", val(1))
+	e.One("go_memstats_heap_inuse_bytes", "gauge", "Bytes in heap spans in use.", val(4)+val(3))
+	e.One("go_memstats_next_gc_bytes", "gauge", "Heap size at which the next garbage collection runs.", val(2))
+	e.One("go_sched_gomaxprocs_threads", "gauge", "GOMAXPROCS: threads that may run Go code at once.", val(5))
 
 	var gc debug.GCStats
 	gc.PauseQuantiles = make([]time.Duration, 5)
 	debug.ReadGCStats(&gc)
-	e.family("go_gc_duration_seconds", "summary", "Stop-the-world pauses of the garbage collector, seconds (quantiles over the recent pauses).")
+	e.Family("go_gc_duration_seconds", "summary", "Stop-the-world pauses of the garbage collector, seconds (quantiles over the recent pauses).")
 	for i, q := range []string{"0", "0.25", "0.5", "0.75", "1"} {
-		e.sample("go_gc_duration_seconds", `quantile="`+q+`"`, gc.PauseQuantiles[i].Seconds())
+		e.Sample("go_gc_duration_seconds", `quantile="`+q+`"`, gc.PauseQuantiles[i].Seconds())
 	}
-	e.sample("go_gc_duration_seconds_sum", "", gc.PauseTotal.Seconds())
-	e.sample("go_gc_duration_seconds_count", "", float64(gc.NumGC))
+	e.Sample("go_gc_duration_seconds_sum", "", gc.PauseTotal.Seconds())
+	e.Sample("go_gc_duration_seconds_count", "", float64(gc.NumGC))
 }
 
 // statm reads field i of /proc/self/statm, in bytes (Linux only): 0 is

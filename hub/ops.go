@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/wotmq/wotmq/exposition"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -150,46 +151,24 @@ func (h *Hub) MetricsHandler() http.Handler {
 	})
 }
 
-// expo writes the text exposition format.
-type expo struct{ w *bufio.Writer }
-
-func (e *expo) family(name, typ, help string) {
-	e.w.WriteString("# HELP " + name + " " + help + "\n# TYPE " + name + " " + typ + "\n")
-}
-
-func (e *expo) sample(name, labels string, v float64) {
-	e.w.WriteString(name)
-	if labels != "" {
-		e.w.WriteString("{" + labels + "}")
-	}
-	e.w.WriteByte(' ')
-	e.w.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
-	e.w.WriteByte('\n')
-}
-
-func (e *expo) one(name, typ, help string, v float64) {
-	e.family(name, typ, help)
-	e.sample(name, "", v)
-}
-
 // writeMetrics writes every metric: the broker's (the message path, Mochi,
 // request latencies, the disk reserve), then the store's and the
 // process's.
 func (h *Hub) writeMetrics(w *bufio.Writer) {
 	h.broker.WriteMetrics(w)
-	e := &expo{w: w}
+	e := exposition.NewWriter(w)
 	h.reserve.writeMetrics(e)
-	e.one("wotmq_things", "gauge", "Things registered.", float64(h.dir.Len()))
-	e.family("wotmq_inbox_requests", "gauge", "Unfinished action requests and property writes, by status.")
+	e.One("wotmq_things", "gauge", "Things registered.", float64(h.dir.Len()))
+	e.Family("wotmq_inbox_requests", "gauge", "Unfinished action requests and property writes, by status.")
 	counts := h.inbox.Counts()
 	for _, st := range []wot.Status{wot.StatusPending, wot.StatusDelivered, wot.StatusRunning, wot.StatusWaiting} {
-		e.sample("wotmq_inbox_requests", `status="`+string(st)+`"`, float64(counts[st]))
+		e.Sample("wotmq_inbox_requests", `status="`+string(st)+`"`, float64(counts[st]))
 	}
-	e.one("wotmq_history_trimmed_total", "counter", "History records deleted because a Thing had more than --max-history.", float64(h.outbox.Trimmed()))
+	e.One("wotmq_history_trimmed_total", "counter", "History records deleted because a Thing had more than --max-history.", float64(h.outbox.Trimmed()))
 	lsm, vlog, wal := h.storeSize()
-	e.one("wotmq_store_lsm_bytes", "gauge", "Disk space of the store's LSM tree (tables of keys and small values).", float64(lsm))
-	e.one("wotmq_store_vlog_bytes", "gauge", "Disk space of the store's value log (values over 1 KiB).", float64(vlog))
-	e.one("wotmq_store_wal_bytes", "gauge", "Disk space of the store's write-ahead logs of the memtables.", float64(wal))
+	e.One("wotmq_store_lsm_bytes", "gauge", "Disk space of the store's LSM tree (tables of keys and small values).", float64(lsm))
+	e.One("wotmq_store_vlog_bytes", "gauge", "Disk space of the store's value log (values over 1 KiB).", float64(vlog))
+	e.One("wotmq_store_wal_bytes", "gauge", "Disk space of the store's write-ahead logs of the memtables.", float64(wal))
 	writeRuntimeMetrics(e)
 }
 
@@ -197,8 +176,8 @@ var processStart = time.Now()
 
 // writeRuntimeMetrics writes the Go runtime and process metrics under
 // their customary names.
-func writeRuntimeMetrics(e *expo) {
-	e.one("go_goroutines", "gauge", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
+func writeRuntimeMetrics(e *exposition.Writer) {
+	e.One("go_goroutines", "gauge", "Goroutines that currently exist.", float64(runtime.NumGoroutine()))
 	samples := []metrics.Sample{
 		{Name: "/memory/classes/heap/objects:bytes"},
 		{Name: "/memory/classes/total:bytes"},
@@ -211,15 +190,15 @@ func writeRuntimeMetrics(e *expo) {
 		}
 		return 0
 	}
-	e.one("go_memstats_heap_alloc_bytes", "gauge", "Heap bytes in live and not yet swept objects.", val(samples[0]))
-	e.one("go_memstats_sys_bytes", "gauge", "Bytes of memory the Go runtime obtained from the OS.", val(samples[1]))
-	e.one("go_gc_cycles_total", "counter", "Completed GC cycles.", val(samples[2]))
-	e.one("process_start_time_seconds", "gauge", "Start time of the process, Unix seconds.", float64(processStart.UnixNano())/1e9)
+	e.One("go_memstats_heap_alloc_bytes", "gauge", "Heap bytes in live and not yet swept objects.", val(samples[0]))
+	e.One("go_memstats_sys_bytes", "gauge", "Bytes of memory the Go runtime obtained from the OS.", val(samples[1]))
+	e.One("go_gc_cycles_total", "counter", "Completed GC cycles.", val(samples[2]))
+	e.One("process_start_time_seconds", "gauge", "Start time of the process, Unix seconds.", float64(processStart.UnixNano())/1e9)
 	if rss, ok := residentBytes(); ok {
-		e.one("process_resident_memory_bytes", "gauge", "Resident memory of the process.", float64(rss))
+		e.One("process_resident_memory_bytes", "gauge", "Resident memory of the process.", float64(rss))
 	}
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
-		e.one("process_open_fds", "gauge", "Open file descriptors.", float64(len(fds)))
+		e.One("process_open_fds", "gauge", "Open file descriptors.", float64(len(fds)))
 	}
 }
 

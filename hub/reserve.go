@@ -8,6 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/exposition"
 	"github.com/wotmq/wotmq/wire"
 )
 
@@ -112,11 +113,11 @@ func (r *reserve) check() {
 }
 
 // writeMetrics writes the reserve's metric families.
-func (r *reserve) writeMetrics(e *expo) {
-	e.one("wotmq_store_free_bytes", "gauge", "Free space of the data directory's file system at the last check.", float64(r.freeBytes.Load()))
+func (r *reserve) writeMetrics(e *exposition.Writer) {
+	e.One("wotmq_store_free_bytes", "gauge", "Free space of the data directory's file system at the last check.", float64(r.freeBytes.Load()))
 	full := 0.0
 	if r.full.Load() {
 		full = 1
 	}
-	e.one("wotmq_store_full", "gauge", "1 while writes are refused because the disk is nearly full.", full)
+	e.One("wotmq_store_full", "gauge", "1 while writes are refused because the disk is nearly full.", full)
 }
