@@ -75,7 +75,12 @@ type busSub struct {
 // matches filter, until the returned function is called. fn must not call
 // Listen or the returned function.
 func (c *Core) Listen(filter string, fn func(Message)) func() {
-	b := &c.bus
+	return c.bus.add(filter, fn)
+}
+
+// add registers fn for the messages on topics matching filter and returns
+// the function that removes it.
+func (b *bus) add(filter string, fn func(Message)) func() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.subs == nil {

@@ -140,6 +140,7 @@ type Core struct {
 
 	watchers watchers        // in-process listeners of request statuses
 	bus      bus             // in-process listeners of the hub's publishes
+	taps     bus             // in-process listeners of clients' publishes on free topics (Tap)
 	channels channelSessions // real-time channel signalling sessions
 	window   int             // most requests delivered to one agent and not yet answered
 	forms    Forms           // set by Start

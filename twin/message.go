@@ -1,5 +1,7 @@
 package twin
 
+import "github.com/wotmq/wotmq/authz"
+
 // Property is an MQTT 5 user property, as the core reads and writes it.
 type Property struct{ Key, Value string }
 
@@ -16,6 +18,8 @@ type Message struct {
 	User            []Property
 	// Expiry is the Message Expiry Interval in seconds; 0 for none.
 	Expiry uint32
+	// from is the sender of a client's publish handed to a Tap.
+	from authz.Identity
 }
 
 // ConnID names one connection of a transport: an opaque, comparable
