@@ -174,10 +174,11 @@ func (r *runner) awaitReply(ctx context.Context, m *meter, corr string, t0 int64
 					m.expected.Add(-1)
 				}
 				m.fail(fmt.Errorf("request %s: status %s %s", corr, rep.status, rep.detail))
-			case measured:
-				m.lat.Record(time.Duration(rep.at - t0))
-				m.received.Add(1)
-				m.lastRecv.Store(rep.at)
+			default:
+				if measured {
+					m.lat.Record(time.Duration(rep.at - t0))
+				}
+				m.delivered(measured, rep.at)
 			}
 			return
 		case <-t.C:

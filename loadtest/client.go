@@ -149,11 +149,17 @@ func closeAll(conns []*conn) {
 // subscribe subscribes c to filters with QoS 1, at most 100 in a
 // SUBSCRIBE packet.
 func (r *runner) subscribe(ctx context.Context, c *conn, filters ...string) error {
+	return r.subscribeQoS(ctx, c, 1, filters...)
+}
+
+// subscribeQoS subscribes c to filters with qos, at most 100 in a
+// SUBSCRIBE packet.
+func (r *runner) subscribeQoS(ctx context.Context, c *conn, qos byte, filters ...string) error {
 	for len(filters) > 0 {
 		n := min(len(filters), 100)
 		var subs []paho.SubscribeOptions
 		for _, f := range filters[:n] {
-			subs = append(subs, paho.SubscribeOptions{Topic: f, QoS: 1})
+			subs = append(subs, paho.SubscribeOptions{Topic: f, QoS: qos})
 		}
 		sctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 		sa, err := c.Subscribe(sctx, &paho.Subscribe{Subscriptions: subs})
@@ -176,9 +182,15 @@ func (r *runner) subscribe(ctx context.Context, c *conn, filters ...string) erro
 
 // publish sends one QoS 1 message and waits for its acknowledgement.
 func (r *runner) publish(ctx context.Context, c *conn, p *paho.Publish) error {
+	return r.publishQoS(ctx, c, 1, p)
+}
+
+// publishQoS sends one message; at QoS 1 it waits for its
+// acknowledgement, at QoS 0 only for the write.
+func (r *runner) publishQoS(ctx context.Context, c *conn, qos byte, p *paho.Publish) error {
 	ctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
-	p.QoS = 1
+	p.QoS = qos
 	pr, err := c.Publish(ctx, p)
 	if err != nil {
 		if pr != nil && pr.Properties != nil && pr.Properties.ReasonString != "" {

@@ -12,24 +12,26 @@ import (
 	"github.com/eclipse/paho.golang/paho"
 )
 
-// runEvents runs FanIn, FanOut and Idle: agents publish events, consumers
+// runEvents runs FanIn and FanOut: agents publish events, consumers
 // receive every one of them.
 func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 	agents, consumers := s.Agents, s.Consumers
 	if s.Kind == FanOut {
 		agents = 1
 	}
-	tag := map[Kind]string{FanIn: "in", FanOut: "out", Idle: "idle"}[s.Kind] + strconv.Itoa(agents) + "x" + strconv.Itoa(consumers)
+	tag := map[Kind]string{FanIn: "in", FanOut: "out"}[s.Kind] + strconv.Itoa(agents) + "x" + strconv.Itoa(consumers) + "q" + strconv.Itoa(int(s.QoS))
 	thingID := func(i int) string { return r.name(tag + "-t" + strconv.Itoa(i)) }
 	m := newMeter(r.cfg.Count)
 
-	// Every delivery returns a credit to the window once each consumer
-	// has received the event (FanIn, FanOut).
-	windowed := s.Kind != Idle
-	credits := make(chan struct{}, r.cfg.Window)
+	// With a window, every delivery returns a credit once each consumer
+	// has received the event.
+	var credits chan struct{}
+	if r.cfg.Window > 0 {
+		credits = make(chan struct{}, r.cfg.Window)
+	}
 	var deliveries atomic.Int64
 	release := func() {
-		if windowed && deliveries.Add(1)%int64(consumers) == 0 {
+		if credits != nil && deliveries.Add(1)%int64(consumers) == 0 {
 			select {
 			case <-credits:
 			default:
@@ -48,36 +50,22 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 			m.fail(fmt.Errorf("event on %s: unexpected payload %.80q", p.Topic, p.Payload))
 			return
 		}
+		now := r.now()
 		if measured {
-			now := r.now()
 			m.lat.Record(time.Duration(now - ts))
-			m.received.Add(1)
-			m.lastRecv.Store(now)
 		}
+		m.delivered(measured, now)
 		release()
 	}
 
-	// Fan-in consumers subscribe to every Thing with a wildcard; idle
-	// consumers share the Things, each subscribing to its own: one MQTT
-	// client receives at most about 10,000 messages a second, and the
-	// broker's cost of a delivery should be measured, not the client's.
-	filters := func(j int) []string {
-		switch s.Kind {
-		case FanOut:
-			return []string{r.sh.eventFilter(thingID(0))}
-		case Idle:
-			var fs []string
-			for i := j; i < agents; i += consumers {
-				fs = append(fs, r.sh.eventFilter(thingID(i)))
-			}
-			return fs
-		}
-		return []string{r.sh.eventFilter("+")}
+	filter := r.sh.eventFilter("+")
+	if s.Kind == FanOut {
+		filter = r.sh.eventFilter(thingID(0))
 	}
 	fmt.Fprintf(r.cfg.Progress, "%s: connecting %d consumers\n", s.Name(), consumers)
 	cons, err := r.dialMany(ctx, consumers, func(i int) string { return r.name(tag + "-c" + strconv.Itoa(i)) }, m,
 		func(int) func(*paho.Publish) { return onEvent },
-		func(ctx context.Context, j int, c *conn) error { return r.subscribe(ctx, c, filters(j)...) })
+		func(ctx context.Context, j int, c *conn) error { return r.subscribeQoS(ctx, c, s.QoS, filter) })
 	if err != nil {
 		return Result{}, errorOf("consumers", err)
 	}
@@ -93,36 +81,34 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 	fmt.Fprintf(r.cfg.Progress, "%s: %d agents ready in %v\n", s.Name(), agents, time.Since(t0).Round(time.Millisecond))
 
 	var senders sync.WaitGroup
-	warmup := r.cfg.Warmup
-	if s.Kind == Idle {
-		// Every agent publishes at least once before the measurement.
-		warmup = max(warmup, s.Interval)
-		for i, a := range ags {
-			topic := r.sh.eventTopic(a.name, thingID(i))
-			offset := s.Interval * time.Duration(i) / time.Duration(agents)
-			senders.Go(func() { r.tick(ctx, m, a, topic, offset, s.Interval) })
+	for i, a := range ags {
+		topic := r.sh.eventTopic(a.name, thingID(i))
+		streams := r.cfg.InFlight
+		if s.QoS == 0 {
+			streams = 1 // nothing to wait for: one writer keeps the connection full
 		}
-	} else {
-		for i, a := range ags {
-			topic := r.sh.eventTopic(a.name, thingID(i))
-			for range r.cfg.InFlight {
-				senders.Go(func() { r.stream(ctx, m, a, topic, credits, int64(consumers)) })
-			}
+		for range streams {
+			senders.Go(func() { r.stream(ctx, m, a, topic, s, credits, int64(consumers)) })
 		}
 	}
-	return r.measure(ctx, s, m, &senders, warmup), nil
+	return r.measure(ctx, s, m, &senders, r.cfg.Warmup), nil
 }
 
-// stream publishes events from agent a as fast as the window of credits
-// allows, until sending ends.
-func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, credits chan struct{}, consumers int64) {
+// stream publishes events from agent a as fast as its connection (QoS 0),
+// the PUBACKs (QoS 1) and the window of credits (when there is one) allow,
+// until sending ends.
+func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, s Scenario, credits chan struct{}, consumers int64) {
 	var seq int64
 	for {
-		select {
-		case credits <- struct{}{}:
-		case <-m.stopped:
-			return
-		case <-ctx.Done():
+		if credits != nil {
+			select {
+			case credits <- struct{}{}:
+			case <-m.stopped:
+				return
+			case <-ctx.Done():
+				return
+			}
+		} else if ctx.Err() != nil {
 			return
 		}
 		measured, ok := m.take()
@@ -131,7 +117,7 @@ func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, cr
 			return
 		}
 		seq++
-		err := r.publish(ctx, a, &paho.Publish{Topic: topic, Payload: eventPayload(seq, r.now(), measured, r.cfg.Payload)})
+		err := r.publishQoS(ctx, a, s.QoS, &paho.Publish{Topic: topic, Payload: eventPayload(seq, r.now(), measured, s.Payload)})
 		if err != nil {
 			giveBack(credits) // the event is not on its way
 			m.fail(err)
@@ -152,46 +138,11 @@ func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, cr
 	}
 }
 
-// tick publishes one event from agent a every interval, the first after
-// offset, until sending ends.
-func (r *runner) tick(ctx context.Context, m *meter, a *conn, topic string, offset, interval time.Duration) {
-	t := time.NewTimer(offset)
-	defer t.Stop()
-	var seq int64
-	for {
-		select {
-		case <-t.C:
-		case <-m.stopped:
-			return
-		case <-ctx.Done():
-			return
-		}
-		t.Reset(interval)
-		measured, ok := m.take()
-		if !ok {
-			return
-		}
-		seq++
-		t0 := r.now()
-		err := r.publish(ctx, a, &paho.Publish{Topic: topic, Payload: eventPayload(seq, t0, measured, r.cfg.Payload)})
-		if err != nil {
-			m.fail(err)
-			select {
-			case <-a.Done():
-				return
-			default:
-			}
-			continue
-		}
-		if measured {
-			m.sent.Add(1)
-			m.expected.Add(1) // one consumer has the Thing
-		}
-	}
-}
-
 // giveBack returns a credit taken for an event that was not sent.
 func giveBack(credits chan struct{}) {
+	if credits == nil {
+		return
+	}
 	select {
 	case <-credits:
 	default:
