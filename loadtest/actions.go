@@ -150,10 +150,8 @@ func (r *runner) roundTrips(ctx context.Context, m *meter, c *conn, topic string
 				continue
 			}
 		}
-		if measured {
-			m.sent.Add(1)
-			m.expected.Add(1)
-		}
+		m.sent.Add(1)
+		m.expected.Add(1)
 		r.awaitReply(ctx, m, corr, t0, measured, replies)
 	}
 }
@@ -170,15 +168,13 @@ func (r *runner) awaitReply(ctx context.Context, m *meter, corr string, t0 int64
 			}
 			switch {
 			case rep.status != "" && rep.status != string(wot.StatusCompleted):
-				if measured {
-					m.expected.Add(-1)
-				}
+				m.expected.Add(-1)
 				m.fail(fmt.Errorf("request %s: status %s %s", corr, rep.status, rep.detail))
 			default:
 				if measured {
 					m.lat.Record(time.Duration(rep.at - t0))
 				}
-				m.delivered(measured, rep.at)
+				m.delivered()
 			}
 			return
 		case <-t.C:

@@ -1,16 +1,19 @@
 package loadtest
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/eclipse/paho.golang/paho"
 )
+
+// publisherSendBuffer is the socket send buffer of QoS 0 publishers.
+const publisherSendBuffer = 32 << 10
 
 // runEvents runs FanIn and FanOut: agents publish events, consumers
 // receive every one of them.
@@ -41,20 +44,20 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 	// Consumers ignore events of other runs' Things.
 	ours := r.sh.eventFilter(r.name(tag + "-t"))
 	ours = ours[:strings.Index(ours, "/events/")]
-	onEvent := func(p *paho.Publish) {
-		if !strings.HasPrefix(p.Topic, ours) {
+	onEvent := func(p rawPublish) {
+		if !bytes.HasPrefix(p.topic, []byte(ours)) {
 			return
 		}
-		ts, measured, ok := parseEvent(p.Payload)
+		ts, measured, ok := parseEvent(p.payload)
 		if !ok {
-			m.fail(fmt.Errorf("event on %s: unexpected payload %.80q", p.Topic, p.Payload))
+			m.fail(fmt.Errorf("event on %s: unexpected payload %.80q", p.topic, p.payload))
 			return
 		}
 		now := r.now()
 		if measured {
 			m.lat.Record(time.Duration(now - ts))
 		}
-		m.delivered(measured, now)
+		m.delivered()
 		release()
 	}
 
@@ -62,22 +65,45 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 	if s.Kind == FanOut {
 		filter = r.sh.eventFilter(thingID(0))
 	}
+	var cons, ags []*rawConn
+	defer func() {
+		r.closeRawAgents(ags)
+		for _, c := range cons {
+			c.close()
+		}
+	}()
 	fmt.Fprintf(r.cfg.Progress, "%s: connecting %d consumers\n", s.Name(), consumers)
-	cons, err := r.dialMany(ctx, consumers, func(i int) string { return r.name(tag + "-c" + strconv.Itoa(i)) }, m,
-		func(int) func(*paho.Publish) { return onEvent },
-		func(ctx context.Context, j int, c *conn) error { return r.subscribeQoS(ctx, c, s.QoS, filter) })
-	if err != nil {
-		return Result{}, errorOf("consumers", err)
+	for i := range consumers {
+		c, err := r.dialRaw(ctx, r.name(tag+"-c"+strconv.Itoa(i)), m, onEvent)
+		if err != nil {
+			return Result{}, errorOf("consumers", err)
+		}
+		cons = append(cons, c)
+		if err := c.subscribe(r.cfg.Timeout, s.QoS, filter); err != nil {
+			return Result{}, errorOf("consumers", err)
+		}
 	}
-	defer closeAll(cons)
 	fmt.Fprintf(r.cfg.Progress, "%s: connecting %d agents\n", s.Name(), agents)
 	t0 := time.Now()
-	ags, err := r.dialMany(ctx, agents, func(i int) string { return r.name(tag + "-a" + strconv.Itoa(i)) }, m, nil,
-		func(ctx context.Context, i int, c *conn) error { return r.register(ctx, c, thingID(i)) })
-	if err != nil {
-		return Result{}, errorOf("agents", err)
+	for i := range agents {
+		a, err := r.dialRaw(ctx, r.name(tag+"-a"+strconv.Itoa(i)), m, nil)
+		if err != nil {
+			return Result{}, errorOf("agents", err)
+		}
+		if tc, ok := a.nc.(*net.TCPConn); ok && s.QoS == 0 {
+			// A fixed send buffer: the kernel would grow it to 4 MiB,
+			// seconds of events queued ahead of the measured ones in the
+			// publisher's own socket.
+			_ = tc.SetWriteBuffer(publisherSendBuffer)
+		}
+		ags = append(ags, a)
+		if r.cfg.Target == TargetWotmq {
+			if err := a.publish(r.cfg.Timeout, 1, r.sh.tdTopic(a.name, thingID(i)), benchTD(thingID(i))); err != nil {
+				return Result{}, errorOf("agents", err)
+			}
+			a.things = append(a.things, thingID(i))
+		}
 	}
-	defer r.closeAgents(ags)
 	fmt.Fprintf(r.cfg.Progress, "%s: %d agents ready in %v\n", s.Name(), agents, time.Since(t0).Round(time.Millisecond))
 
 	var senders sync.WaitGroup
@@ -96,9 +122,12 @@ func (r *runner) runEvents(ctx context.Context, s Scenario) (Result, error) {
 
 // stream publishes events from agent a as fast as its connection (QoS 0),
 // the PUBACKs (QoS 1) and the window of credits (when there is one) allow,
-// until sending ends.
-func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, s Scenario, credits chan struct{}, consumers int64) {
+// until sending ends. QoS 0 publishes are written in batches of about 4
+// KiB, as a client library that buffers its writes does.
+func (r *runner) stream(ctx context.Context, m *meter, a *rawConn, topic string, s Scenario, credits chan struct{}, consumers int64) {
+	defer a.flush()
 	var seq int64
+	buf := make([]byte, 0, s.Payload+64)
 	for {
 		if credits != nil {
 			select {
@@ -117,24 +146,40 @@ func (r *runner) stream(ctx context.Context, m *meter, a *conn, topic string, s 
 			return
 		}
 		seq++
-		err := r.publishQoS(ctx, a, s.QoS, &paho.Publish{Topic: topic, Payload: eventPayload(seq, r.now(), measured, s.Payload)})
+		buf = appendEvent(buf[:0], seq, r.now(), measured, s.Payload)
+		err := a.publish(r.cfg.Timeout, s.QoS, topic, buf)
+		if err == nil && s.QoS == 0 && (a.buffered() >= 4096 || credits != nil) {
+			err = a.flush()
+		}
 		if err != nil {
 			giveBack(credits) // the event is not on its way
 			m.fail(err)
-			if ctx.Err() != nil {
-				return
-			}
 			select {
-			case <-a.Done():
+			case <-a.done:
+				return
+			case <-ctx.Done():
 				return
 			default:
 			}
 			continue
 		}
-		if measured {
-			m.sent.Add(1)
-			m.expected.Add(consumers)
+		m.sent.Add(1)
+		m.expected.Add(consumers)
+	}
+}
+
+// closeRawAgents deletes the Things the agents registered, unless Keep,
+// and disconnects them.
+func (r *runner) closeRawAgents(agents []*rawConn) {
+	for _, a := range agents {
+		if !r.cfg.Keep {
+			for _, thing := range a.things {
+				if err := a.publish(r.cfg.Timeout, 1, r.sh.tdTopic(a.name, thing), nil); err != nil {
+					fmt.Fprintf(r.cfg.Progress, "could not delete Thing %s: %v\n", thing, err)
+				}
+			}
 		}
+		a.close()
 	}
 }
 

@@ -232,12 +232,14 @@ type Result struct {
 	QoS      byte   `json:"qos,omitempty"`
 	// Seconds is the length of the measurement window.
 	Seconds float64 `json:"seconds"`
-	// Sent counts the events published (QoS 1: acknowledged) during the
-	// measurement, or the round trips started, or the PINGREQs of Idle.
+	// Sent counts the events published (QoS 1: acknowledged), the round
+	// trips started, or the PINGREQs of Idle, from the warm-up to the
+	// end of the window: publishers that do not wait queue up events
+	// ahead of the window's, which are lost or not as any other.
 	Sent int64 `json:"sent"`
 	// Expected counts the deliveries they should make (Sent times the
-	// consumers); Received those that arrived, also after the window;
-	// Drops the difference: lost messages.
+	// consumers); Received those that arrived, also after the window (the
+	// drain); Drops the difference: lost messages.
 	Expected int64 `json:"expected"`
 	Received int64 `json:"received"`
 	Drops    int64 `json:"drops"`
@@ -449,7 +451,6 @@ type meter struct {
 	received atomic.Int64
 	inWindow atomic.Int64 // deliveries (round trips) completed in the window
 	errs     atomic.Int64
-	lastRecv atomic.Int64 // runner.now() of the last measured delivery
 	lat      Histogram
 
 	errMu    sync.Mutex
@@ -500,17 +501,13 @@ func (m *meter) fail(err error) {
 	m.errMu.Unlock()
 }
 
-// delivered counts a delivery (a completed round trip) received at now:
-// in the window when the measurement runs; measured ones also for the
-// loss and the latency.
-func (m *meter) delivered(measured bool, now int64) {
+// delivered counts a delivery (a completed round trip), and one in the
+// window while the measurement runs.
+func (m *meter) delivered() {
 	if m.phase.Load() == phaseMeasure {
 		m.inWindow.Add(1)
 	}
-	if measured {
-		m.received.Add(1)
-		m.lastRecv.Store(now)
-	}
+	m.received.Add(1)
 }
 
 // measure runs the warm-up, the measurement and the drain of a scenario
