@@ -49,6 +49,7 @@ type pubAck struct {
 // only during the callback.
 type rawPublish struct {
 	topic   []byte
+	props   []byte // the properties, without their length
 	payload []byte
 }
 
@@ -251,12 +252,20 @@ func (c *rawConn) await(id uint16, ch chan pubAck, timeout time.Duration, what s
 // only buffers it, and writes the buffer once full or on flush: a
 // publisher that waits for nothing.
 func (c *rawConn) publish(timeout time.Duration, qos byte, topic string, payload []byte) error {
+	return c.publishProps(timeout, qos, topic, nil, payload)
+}
+
+// publishProps is publish with properties (encoded, without their
+// length; see appendProp).
+func (c *rawConn) publishProps(timeout time.Duration, qos byte, topic string, props, payload []byte) error {
 	var id uint16
 	var ch chan pubAck
 	if qos > 0 {
 		id, ch = c.expect()
 	}
-	n := 2 + len(topic) + 1 + len(payload)
+	var plen [4]byte
+	pl := appendVarint(plen[:0], len(props))
+	n := 2 + len(topic) + len(pl) + len(props) + len(payload)
 	if qos > 0 {
 		n += 2
 	}
@@ -269,7 +278,8 @@ func (c *rawConn) publish(timeout time.Duration, qos byte, topic string, payload
 	if qos > 0 {
 		_, _ = c.w.Write([]byte{byte(id >> 8), byte(id)})
 	}
-	_ = c.w.WriteByte(0) // no properties
+	_, _ = c.w.Write(pl)
+	_, _ = c.w.Write(props)
 	_, err := c.w.Write(payload)
 	if qos > 0 && err == nil {
 		err = c.w.Flush()
@@ -337,7 +347,7 @@ func parsePublish(b []byte, qos byte) (rawPublish, uint16, error) {
 	if !ok || len(b) < k+pl {
 		return rawPublish{}, 0, bad
 	}
-	p.payload = b[k+pl:]
+	p.props, p.payload = b[k:k+pl], b[k+pl:]
 	return p, id, nil
 }
 
@@ -408,4 +418,87 @@ func readVarint(r *bufio.Reader) (int, error) {
 		mul *= 128
 	}
 	return 0, errors.New("malformed remaining length")
+}
+
+// MQTT 5 property identifiers the load tool writes or reads.
+const (
+	propResponseTopic   = 0x08
+	propCorrelationData = 0x09
+	propUser            = 0x26
+)
+
+// appendProp appends a string or binary property (both a two-byte length
+// and the bytes).
+func appendProp(b []byte, id byte, v []byte) []byte {
+	b = append(b, id, byte(len(v)>>8), byte(len(v)))
+	return append(b, v...)
+}
+
+// appendUserProp appends a User Property.
+func appendUserProp(b []byte, key, value string) []byte {
+	b = append(b, propUser)
+	b = appendString(b, key)
+	return appendString(b, value)
+}
+
+// propSizes is the encoding of each MQTT 5 property: a fixed size in
+// bytes, or -1 a two-byte length and data (string, binary), -2 two of
+// them (User Property), -3 a variable byte integer.
+var propSizes = map[byte]int{
+	0x01: 1, 0x02: 4, 0x03: -1, 0x08: -1, 0x09: -1, 0x0b: -3, 0x11: 4, 0x12: -1, 0x13: 2,
+	0x15: -1, 0x16: -1, 0x17: 1, 0x18: 4, 0x19: 1, 0x1a: -1, 0x1c: -1, 0x1f: -1, 0x21: 2,
+	0x22: 2, 0x23: 2, 0x24: 1, 0x25: 1, 0x26: -2, 0x27: 4, 0x28: 1, 0x29: 1, 0x2a: 1,
+}
+
+// walkProps calls fn for every property in props with its value (the
+// bytes of a string or binary; key and value of a User Property), until
+// fn returns false. It reports whether props were well formed.
+func walkProps(props []byte, fn func(id byte, v, v2 []byte) bool) bool {
+	lv := func() ([]byte, bool) {
+		if len(props) < 2 {
+			return nil, false
+		}
+		l := int(binary.BigEndian.Uint16(props))
+		if len(props) < 2+l {
+			return nil, false
+		}
+		v := props[2 : 2+l]
+		props = props[2+l:]
+		return v, true
+	}
+	for len(props) > 0 {
+		id := props[0]
+		props = props[1:]
+		size, known := propSizes[id]
+		var v, v2 []byte
+		ok := true
+		switch {
+		case !known:
+			return false
+		case size > 0:
+			if len(props) < size {
+				return false
+			}
+			v, props = props[:size], props[size:]
+		case size == -1:
+			v, ok = lv()
+		case size == -2:
+			if v, ok = lv(); ok {
+				v2, ok = lv()
+			}
+		case size == -3:
+			_, k, vok := varint(props)
+			if !vok {
+				return false
+			}
+			v, props = props[:k], props[k:]
+		}
+		if !ok {
+			return false
+		}
+		if !fn(id, v, v2) {
+			return true
+		}
+	}
+	return true
 }
