@@ -162,6 +162,13 @@ func rowsOf(mx Matrix, name string) []row {
 					v := median(trials(mx, name, mx.Brokers[0].Label), perConn)
 					return "≤ 12 KiB", yesNo(v > 0 && v <= 12<<10)
 				}},
+			{figure: "RSS at 100,000 / 1,000,000 (extrapolated)", cell: func(ts []Trial) string {
+				per, base := median(ts, perConn), median(ts, func(t Trial) float64 { return float64(t.RSSBefore) })
+				if math.IsNaN(per) || math.IsNaN(base) {
+					return "–"
+				}
+				return fmtBytes(int64(base+1e5*per)) + " / " + fmtBytes(int64(base+1e6*per))
+			}},
 			{figure: "RSS before → connected", cell: func(ts []Trial) string {
 				return fmtBytes(int64(median(ts, func(t Trial) float64 { return float64(t.RSSBefore) }))) + " → " +
 					fmtBytes(int64(median(ts, func(t Trial) float64 { return float64(t.RSS) })))

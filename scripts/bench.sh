@@ -20,7 +20,9 @@
 # connections; 0: no idle shapes), BENCH_IDLE_ROUNDS (3), BENCH_IDLE_MAX
 # (connections of the fd-limit shape; default the open file limit less
 # 1,000; 0: skip), BENCH_ARGS (more wotmq bench flags), BENCH_PPROF (a
-# loopback address for the hub's profiler, e.g. 127.0.0.1:6060).
+# loopback address for the hub's profiler, e.g. 127.0.0.1:6060),
+# BENCH_RESULTS (directory the runs' JSON results are kept in, to redo the
+# table: wotmq bench report --doc FILE DIR/*.json; bin/bench-results).
 set -euo pipefail
 
 WOTMQ=${WOTMQ:-bin/wotmq}
@@ -34,6 +36,7 @@ SCENARIOS=${BENCH_SCENARIOS:-}
 PAYLOADS=${BENCH_PAYLOADS:-64,1024}
 IDLE=${BENCH_IDLE:-10000}
 IDLE_ROUNDS=${BENCH_IDLE_ROUNDS:-3}
+RESULTS=${BENCH_RESULTS:-bin/bench-results}
 read -r -a EXTRA <<<"${BENCH_ARGS:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wotmq-bench.XXXXXX")
@@ -131,11 +134,13 @@ bench() {
 	local out=$1
 	shift
 	"$WOTMQ" bench "${AGAINST[@]}" --wait 15s --timeout 10s --duration "$DURATION" --warmup "$WARMUP" \
-		--payloads "$PAYLOADS" --json "$@" "${EXTRA[@]}" >"$work/$out.json" || logs
-	reports+=("$work/$out.json")
+		--payloads "$PAYLOADS" --json "$@" "${EXTRA[@]}" >"$RESULTS/$out.json" || logs
+	reports+=("$RESULTS/$out.json")
 }
 
 reports=()
+rm -rf "$RESULTS"
+mkdir -p "$RESULTS"
 start=$(date +%s)
 start_servers
 busy=()
