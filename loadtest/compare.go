@@ -24,7 +24,7 @@ func WriteComparison(w io.Writer, mx Matrix, mach Machine, note string) error {
 	fmt.Fprintf(&b, "- Run: %s UTC\n", mx.Started.Format("2006-01-02 15:04"))
 	fmt.Fprintf(&b, "- Machine: %d CPUs (%s), %s memory, %s, %s\n", mach.CPUs, orDash(mach.Model), fmtBytes(mach.Memory), orDash(mach.Kernel), mach.Go)
 	s := mx.Settings
-	fmt.Fprintf(&b, "- Method: for each shape the brokers take turns (%s), %d rounds; each run %s warm-up, then measured for %s",
+	fmt.Fprintf(&b, "- Method: for each shape the brokers take turns (%s, then in the reverse order), %d rounds; each run %s warm-up, then measured for %s",
 		strings.Join(labels(mx.Brokers), ", "), mx.Rounds, s.Warmup, s.Duration)
 	if s.Count > 0 {
 		fmt.Fprintf(&b, " or %d messages", s.Count)

@@ -57,8 +57,8 @@ type Matrix struct {
 }
 
 // Interleave runs every scenario against every broker in turn, rounds
-// times: for each scenario, round 1 against each broker, then round 2, and
-// so on. The first broker is the subject of the comparison (reports give
+// times: for each scenario, round 1 against each broker, then round 2 in
+// the reverse order, and so on. The first broker is the subject of the comparison (reports give
 // its figures as ratios of the others'). A failed run ends it with an
 // error; the Matrix holds the runs until then.
 //
@@ -89,7 +89,14 @@ func Interleave(ctx context.Context, cfg Config, brokers []Broker, scenarios []S
 	}
 	for _, s := range scenarios {
 		for round := first; round < first+rounds; round++ {
-			for i, r := range runners {
+			for k := range runners {
+				// Every other round in reverse (A B C, C B A, ...):
+				// no broker always runs first, after another's load.
+				i := k
+				if (round-first)%2 == 1 {
+					i = len(runners) - 1 - k
+				}
+				r := runners[i]
 				fmt.Fprintf(cfg.Progress, "round %d, %s: ", round, mx.Brokers[i].Label)
 				res, err := r.run(ctx, s)
 				if err != nil {

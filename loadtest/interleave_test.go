@@ -33,9 +33,9 @@ func TestInterleaveTakesTurnsAndReportsMedians(t *testing.T) {
 		order = append(order, r.Scenario+"/"+r.Label+"/"+string(rune('0'+r.Round)))
 	}
 	want := []string{
-		"events q1 2->2 64 B/A/1", "events q1 2->2 64 B/B relay/1", "events q1 2->2 64 B/A/2", "events q1 2->2 64 B/B relay/2",
-		"actions 1/A/1", "actions 1/B relay/1", "actions 1/A/2", "actions 1/B relay/2",
-		"idle 5/A/1", "idle 5/B relay/1", "idle 5/A/2", "idle 5/B relay/2",
+		"events q1 2->2 64 B/A/1", "events q1 2->2 64 B/B relay/1", "events q1 2->2 64 B/B relay/2", "events q1 2->2 64 B/A/2",
+		"actions 1/A/1", "actions 1/B relay/1", "actions 1/B relay/2", "actions 1/A/2",
+		"idle 5/A/1", "idle 5/B relay/1", "idle 5/B relay/2", "idle 5/A/2",
 	}
 	if strings.Join(order, " ") != strings.Join(want, " ") {
 		t.Fatalf("order:\n%v\nwant\n%v", order, want)

@@ -36,7 +36,7 @@ func TestBenchAgainstTwoBrokersInTurns(t *testing.T) {
 	for _, r := range mx.Runs {
 		order = append(order, r.Label+"/"+strconv.Itoa(r.Round))
 	}
-	if got := strings.Join(order, " "); got != "first/1 second relay/1 first/2 second relay/2 first/1 second relay/1 first/2 second relay/2" {
+	if got := strings.Join(order, " "); got != "first/1 second relay/1 second relay/2 first/2 first/1 second relay/1 second relay/2 first/2" {
 		t.Fatalf("runs in the order %s", got)
 	}
 	res := filepath.Join(t.TempDir(), "runs.json")
