@@ -160,8 +160,8 @@ type Config struct {
 	// the first scenario; no waiting when zero.
 	Wait time.Duration
 	// Drain is how long to wait after a measurement for the messages still
-	// on their way; 5 s when zero. It ends sooner once all arrived, or
-	// when none arrived for half a second (lost QoS 0 messages).
+	// on their way; 5 s when zero. It ends sooner once all arrived, or at
+	// QoS 0 when none arrived for a second (brokers may drop them).
 	Drain time.Duration
 	// Pid is the broker's process ID, whose CPU and memory are reported;
 	// when zero it is found from the port, if the broker runs on this
@@ -534,8 +534,9 @@ func (r *runner) measure(ctx context.Context, s Scenario, m *meter, senders *syn
 	clientCPU, _ := self.finish()
 	senders.Wait()
 
-	// Let the messages on their way arrive: until all did, or none did
-	// for half a second (lost), or Drain passed.
+	// Let the messages on their way arrive: until all did, or Drain
+	// passed, or at QoS 0 (which brokers may drop) none arrived for a
+	// second.
 	deadline := time.Now().Add(r.cfg.Drain)
 	t := time.NewTicker(20 * time.Millisecond)
 	last, lastAt := m.received.Load(), time.Now()
@@ -546,7 +547,7 @@ func (r *runner) measure(ctx context.Context, s Scenario, m *meter, senders *syn
 		}
 		if n != last {
 			last, lastAt = n, time.Now()
-		} else if time.Since(lastAt) > 500*time.Millisecond {
+		} else if s.QoS == 0 && s.Kind != Action && s.Kind != Idle && time.Since(lastAt) > time.Second {
 			break
 		}
 		<-t.C

@@ -102,8 +102,9 @@ func TestCountEndsTheMeasurement(t *testing.T) {
 	}
 	for _, r := range rep.Results {
 		// Sent also counts what the senders sent before the measurement
-		// began (without a warm-up: at most one each).
-		if r.Sent < 200 || r.Sent > 202 || r.Received != r.Expected {
+		// began (without a warm-up: what they sent while it started);
+		// without the count a minute of load would send far more.
+		if r.Sent < 200 || r.Sent > 2000 || r.Received != r.Expected {
 			t.Errorf("%s: sent %d, received %d of %d", r.Scenario, r.Sent, r.Received, r.Expected)
 		}
 	}

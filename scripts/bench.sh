@@ -14,7 +14,7 @@
 # run is bounded in time (warm-up + window + at most the drain).
 #
 # Settings (environment): WOTMQ, RELAY (binaries), DOC, BENCH_PORT (first
-# of three loopback ports), BENCH_ROUNDS (3), BENCH_DURATION (3s),
+# of four loopback ports: the brokers and the hub's metrics), BENCH_ROUNDS (3), BENCH_DURATION (3s),
 # BENCH_WARMUP (1s), BENCH_SCENARIOS (wotmq bench --scenarios; default the
 # issue's shapes), BENCH_PAYLOADS (64,1024), BENCH_IDLE (10000 idle
 # connections; 0: no idle shapes), BENCH_IDLE_ROUNDS (3), BENCH_IDLE_MAX
@@ -104,7 +104,8 @@ CONF
 # wotmq as a user runs it for this load: --dev (no credentials on
 # loopback), no rate limit; the listeners the benchmark does not use off;
 # no connection limit (the fd-limit shape holds more than its default).
-hub_flags=(--dev --rate-limit 0 --max-connections 0 --http-addr off --metrics-addr off --ws-addr off --log-level warn)
+# Its metrics (on loopback) say what it dropped, read after the busy shapes.
+hub_flags=(--dev --rate-limit 0 --max-connections 0 --http-addr off --metrics-addr "127.0.0.1:$((PORT + 3))" --ws-addr off --log-level warn)
 [ -n "${BENCH_PPROF:-}" ] && hub_flags+=(--pprof-addr "$BENCH_PPROF")
 
 # start_servers starts the three brokers, wotmq on a fresh store, and sets
@@ -147,6 +148,11 @@ busy=()
 [ -n "$SCENARIOS" ] && busy=(--scenarios "$SCENARIOS")
 echo "bench: the event and action shapes, $ROUNDS rounds, brokers interleaved" >&2
 bench busy --rounds "$ROUNDS" "${busy[@]}"
+dropped="unknown (no curl)"
+if command -v curl >/dev/null; then
+	dropped=$(curl -s "http://127.0.0.1:$((PORT + 3))/metrics" | sed -n 's/^wotmq_messages_dropped_total{reason="\([a-z_]*\)"} \(.*\)/\1 \2/p' | paste -sd, - | sed 's/,/, /g' || true)
+fi
+echo "bench: messages wotmq dropped by its own count: ${dropped:-none}" >&2
 stop_servers
 
 if [ "$IDLE" -gt 0 ]; then
@@ -165,7 +171,7 @@ if [ "$IDLE_MAX" -gt 0 ] && [ "$IDLE_MAX" -ne "$IDLE" ]; then
 fi
 
 "$WOTMQ" bench report --doc "$DOC" \
-	--note "The load tool (wotmq bench: its own minimal MQTT 5 clients on plain sockets for events and idle connections, paho.golang for actions) runs on the same machine and shares its CPUs with the brokers. wotmq stores every event and request in Badger (QoS 1 before its PUBACK); Mosquitto (no persistence) and Mochi only relay the same traffic on plain topics. Actions through wotmq take the twin path (invokeaction, the request to the agent, its completed status, the final reply); through the relays the same clients do MQTT 5 request/response (ResponseTopic, CorrelationData). make bench took $(($(date +%s) - start)) s." \
+	--note "The load tool (wotmq bench: its own minimal MQTT 5 clients on plain sockets for events and idle connections, paho.golang for actions) runs on the same machine and shares its CPUs with the brokers. wotmq stores every event and request in Badger (QoS 1 before its PUBACK); Mosquitto (no persistence) and Mochi only relay the same traffic on plain topics. Actions through wotmq take the twin path (invokeaction, the request to the agent, its completed status, the final reply); through the relays the same clients do MQTT 5 request/response (ResponseTopic, CorrelationData). Messages wotmq dropped to slow consumers by its own count (wotmq_messages_dropped_total, all event and action shapes): ${dropped:-none}. make bench took $(($(date +%s) - start)) s." \
 	"${reports[@]}"
 "$WOTMQ" bench report "${reports[@]}" | grep '^|'
 echo "bench: wrote $DOC" >&2
