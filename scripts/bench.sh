@@ -171,7 +171,7 @@ if [ "$IDLE_MAX" -gt 0 ] && [ "$IDLE_MAX" -ne "$IDLE" ]; then
 fi
 
 "$WOTMQ" bench report --doc "$DOC" \
-	--note "The load tool (wotmq bench: its own minimal MQTT 5 clients on plain sockets for events and idle connections, paho.golang for actions) runs on the same machine and shares its CPUs with the brokers. wotmq stores every event and request in Badger (QoS 1 before its PUBACK); Mosquitto (no persistence) and Mochi only relay the same traffic on plain topics. Actions through wotmq take the twin path (invokeaction, the request to the agent, its completed status, the final reply); through the relays the same clients do MQTT 5 request/response (ResponseTopic, CorrelationData). Messages wotmq dropped to slow consumers by its own count (wotmq_messages_dropped_total, all event and action shapes): ${dropped:-none}. make bench took $(($(date +%s) - start)) s." \
+	--note "The load tool (wotmq bench: its own minimal MQTT 5 clients on plain sockets, loadtest/raw.go) runs on the same machine and shares its CPUs with the brokers. wotmq stores every event and request in Badger (QoS 1 before its PUBACK); Mosquitto (no persistence) and Mochi only relay the same traffic on plain topics. Actions through wotmq take the twin path (invokeaction, the request to the agent, its completed status, the final reply); through the relays the same clients do MQTT 5 request/response (ResponseTopic, CorrelationData). Messages wotmq dropped to slow consumers by its own count (wotmq_messages_dropped_total, all event and action shapes): ${dropped:-none}. make bench took $(($(date +%s) - start)) s." \
 	"${reports[@]}"
 "$WOTMQ" bench report "${reports[@]}" | grep '^|'
 echo "bench: wrote $DOC" >&2
