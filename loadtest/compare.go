@@ -31,7 +31,7 @@ func WriteComparison(w io.Writer, mx Matrix, mach Machine, note string) error {
 	}
 	b.WriteString(". A cell is the median over the rounds; a ratio is the median of the rounds' pairwise ratios. " +
 		"msgs/s: deliveries to consumers within the window; CPU per message: the broker process's utime+stime " +
-		"(/proc/PID/stat) in the window over those deliveries (round trips for actions); lost: published in the window " +
+		"(/proc/PID/stat) in the window over those deliveries (round trips for actions); lost: published (warm-up included) " +
 		"and never delivered, all rounds together; load: the load tool's own CPU, then the one-minute load average as each round's run began.\n")
 	if note != "" {
 		b.WriteString("\n" + strings.TrimSpace(note) + "\n")
