@@ -22,7 +22,12 @@
 # 1,000; 0: skip), BENCH_ARGS (more wotmq bench flags), BENCH_PPROF (a
 # loopback address for the hub's profiler, e.g. 127.0.0.1:6060),
 # BENCH_RESULTS (directory the runs' JSON results are kept in, to redo the
-# table: wotmq bench report --doc FILE DIR/*.json; bin/bench-results).
+# table: wotmq bench report --doc FILE DIR/*.json; bin/bench-results),
+# BENCH_WOTMQ_BEFORE (another wotmq binary, e.g. a build of main: it runs
+# as a fourth broker, "wotmq-before", in the same turns, so that a change
+# to the hub shows beside its baseline in one table).
+#
+# A quicker look (about 3 min): BENCH_ROUNDS=1 BENCH_IDLE=0 BENCH_IDLE_MAX=0.
 set -euo pipefail
 
 WOTMQ=${WOTMQ:-bin/wotmq}
@@ -37,6 +42,7 @@ PAYLOADS=${BENCH_PAYLOADS:-64,1024}
 IDLE=${BENCH_IDLE:-10000}
 IDLE_ROUNDS=${BENCH_IDLE_ROUNDS:-3}
 RESULTS=${BENCH_RESULTS:-bin/bench-results}
+BEFORE=${BENCH_WOTMQ_BEFORE:-}
 read -r -a EXTRA <<<"${BENCH_ARGS:-}"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/wotmq-bench.XXXXXX")
@@ -121,10 +127,17 @@ start_servers() {
 	"$RELAY" --addr "127.0.0.1:$((PORT + 2))" >>"$work/mochi.log" 2>&1 &
 	pids+=($!)
 	AGAINST+=(--against "$C_LABEL=raw@127.0.0.1:$((PORT + 2))#$!")
+	if [ -n "$BEFORE" ]; then
+		rm -rf "$work/before-data"
+		"$BEFORE" serve "${hub_flags[@]}" --metrics-addr "127.0.0.1:$((PORT + 5))" --data "$work/before-data" \
+			--mqtt-addr "127.0.0.1:$((PORT + 4))" >>"$work/before.log" 2>&1 &
+		pids+=($!)
+		AGAINST+=(--against "wotmq-before (Badger, --dev)=wotmq@127.0.0.1:$((PORT + 4))#$!")
+	fi
 }
 
 logs() {
-	for f in wotmq mosquitto mochi; do
+	for f in wotmq mosquitto mochi before; do
 		[ -s "$work/$f.log" ] && { echo "--- $f log (end)" >&2; tail -15 "$work/$f.log" >&2; }
 	done
 	return 1
