@@ -114,7 +114,7 @@ fuzz:
 ## wotmq (serve --dev --rate-limit 0, Badger), Mosquitto and bare Mochi,
 ## each its own process on loopback, taking turns (3 rounds, medians);
 ## writes the table into docs/benchmarks.md (installs mosquitto if
-## missing; about 13 min on 2 cores; scripts/bench.sh lists its settings)
+## missing; about 10 min on 2 cores; scripts/bench.sh lists its settings)
 bench: build
 	$(GO) build -o bin/mochi-relay ./cmd/mochi-relay
 	WOTMQ=bin/wotmq RELAY=bin/mochi-relay ./scripts/bench.sh
