@@ -34,14 +34,14 @@ import (
 
 // config is what the flags set.
 type config struct {
-	Broker   string // hub URL: mqtt://, mqtts://, ws:// or wss://
-	Username string // MQTT credentials; none on a hub started with --dev
-	Password string //
-	Agent    string // MQTT client ID; the agent ID too unless Username is set
-	ThingID  string // the ID of the screen's Thing
-	Loopback bool   // WebRTC on 127.0.0.1 (camera and screen on one machine without a network)
-	STUN     string // a STUN server for cameras behind NAT
-	Every    time.Duration
+	Broker   string        // hub URL: mqtt://, mqtts://, ws:// or wss://
+	Username string        // MQTT credentials; none on a hub started with --dev
+	Password string        //
+	Agent    string        // MQTT client ID; the agent ID too unless Username is set
+	ThingID  string        // the ID of the screen's Thing
+	Loopback bool          // WebRTC on 127.0.0.1 (camera and screen on one machine without a network)
+	STUN     string        // a STUN server for cameras behind NAT
+	Every    time.Duration // how often to print and publish the counts (1 s when zero)
 }
 
 func main() {
