@@ -122,11 +122,39 @@ func TestChannelFigures(t *testing.T) {
 			"tab": {fmt.Sprintf("urn:dev:figures:tab-%d", i)}, "seconds": {strconv.Itoa(seconds)},
 		}.Encode())
 	}
+	// five pages to a browser, as runPages gives a browser 3 minutes
 	goSide := make([]figuresGoRun, runs)
+	var results []pageResult
+	for b := 0; b < runs; b += 5 {
+		e := min(b+5, runs)
+		results = append(results, runFiguresPages(t, bin, app, b, pages[b:e], goSide[b:e], screenSessions, screenTracks)...)
+	}
+
+	var all figuresRuns
+	for i, res := range results {
+		if !res.OK {
+			t.Fatalf("run %d: %s (steps %v)", i, res.Error, res.Steps)
+		}
+		var page figuresPage
+		if err := json.Unmarshal(res.raw, &page); err != nil {
+			t.Fatal(err)
+		}
+		all.add(t, i, page, goSide[i], cam)
+	}
+	all.report(t)
+}
+
+// runFiguresPages runs pages (runs first, first+1, ...) in one browser,
+// the Go side of each (phases 2 and 4 of figures.html) beside it, into
+// goSide.
+func runFiguresPages(t *testing.T, bin string, app *wot.Client, first int, pages []string, goSide []figuresGoRun,
+	screenSessions <-chan *rtc.Channel, screenTracks <-chan *figuresScreen) []pageResult {
+	t.Helper()
 	var goErr error
 	results := runPages(t, bin, func(ctx context.Context) {
-		for i := range runs {
-			r := &goSide[i]
+		for k := range goSide {
+			i := first + k
+			r := &goSide[k]
 			for range 5 { // 2. Go opens channels to the page's Thing
 				setup, rtts, err := openToBrowser(ctx, app, fmt.Sprintf("urn:dev:figures:tab-%d", i))
 				if err != nil {
@@ -134,7 +162,7 @@ func TestChannelFigures(t *testing.T) {
 					return
 				}
 				r.setup = append(r.setup, setup)
-				r.rtt = rtts
+				r.rtt = append(r.rtt, rtts...)
 			}
 			var ch *rtc.Channel // 4. the page's camera to the Go screen
 			var s *figuresScreen
@@ -160,19 +188,7 @@ func TestChannelFigures(t *testing.T) {
 	if goErr != nil {
 		t.Fatal(goErr)
 	}
-
-	var all figuresRuns
-	for i, res := range results {
-		if !res.OK {
-			t.Fatalf("run %d: %s (steps %v)", i, res.Error, res.Steps)
-		}
-		var page figuresPage
-		if err := json.Unmarshal(res.raw, &page); err != nil {
-			t.Fatal(err)
-		}
-		all.add(t, i, page, goSide[i], cam)
-	}
-	all.report(t)
+	return results
 }
 
 // figuresPages serves js/ like servePages, cross-origin isolated, so that
