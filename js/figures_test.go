@@ -31,7 +31,7 @@ import (
 // channel setup through the hub and DataChannel round trips between
 // headless Chromium and Go both ways, and media frame rate and latency
 // both ways on loopback (test/browser/figures.html, one run a page). It
-// is opt-in, as it takes about 15 s a run:
+// is opt-in, as it takes about 12 s a run:
 //
 //	WOTMQ_FIGURES=5 go test -v -count=1 -run TestChannelFigures ./js
 //
@@ -53,7 +53,7 @@ import (
 func TestChannelFigures(t *testing.T) {
 	runs, _ := strconv.Atoi(os.Getenv("WOTMQ_FIGURES"))
 	if runs <= 0 {
-		t.Skip("opt-in: WOTMQ_FIGURES=5 go test -v -count=1 -run TestChannelFigures ./js (about 15 s a run)")
+		t.Skip("opt-in: WOTMQ_FIGURES=5 go test -v -count=1 -run TestChannelFigures ./js (about 12 s a run)")
 	}
 	const seconds = 4 // of video each way, each run
 	bin := chromium(t)
