@@ -11,12 +11,17 @@ import (
 	"github.com/wotmq/wotmq/wire"
 )
 
+// maxAgentThings is how many of an agent's Things the agents page names;
+// the Things page finds the rest (a search by agent).
+const maxAgentThings = 20
+
 type agentView struct {
 	ID        string
 	Online    bool
 	LastSeen  time.Time
 	Remote    string
-	Things    []thingRow
+	Things    []thingRow // the first maxAgentThings
+	More      int        // Things not listed
 	Delivered int
 	Pending   int
 	Window    int
@@ -58,6 +63,10 @@ func (x *Explorer) agentsPage(w http.ResponseWriter, r *http.Request, s session)
 			continue
 		}
 		a := agent(e.AgentID)
+		if len(a.Things) == maxAgentThings {
+			a.More++
+			continue
+		}
 		a.Things = append(a.Things, thingRow{ID: e.ThingID, Title: e.TD.Title})
 	}
 	if all {

@@ -139,11 +139,13 @@ func (x *Explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	s, ok := x.session(w, r)
 	if !ok {
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet && !strings.HasPrefix(rest, "api/") {
 			http.Redirect(w, r, Prefix+"login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 			return
 		}
-		http.Error(w, "sign in first", http.StatusUnauthorized)
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(http.StatusUnauthorized)
+		w.Write([]byte(`{"title":"Unauthorized","status":401,"code":"unauthenticated","detail":"sign in first"}`))
 		return
 	}
 	s.csrf = csrf

@@ -146,7 +146,11 @@ func (x *Explorer) login(w http.ResponseWriter, r *http.Request, csrf string) {
 			status, msg = http.StatusForbidden, "This account is disabled."
 		}
 		if log, repeated, _ := x.opts.Authz.LogFailure(user, host); log {
-			x.log.Warn().Str("account", user).Str("remote", host).Str("reason", string(authz.ReasonOf(err))).Int("repeated", repeated).Msg("explorer sign-in failed")
+			ev := x.log.Warn().Str("account", user).Str("remote", host).Str("reason", string(authz.ReasonOf(err)))
+			if repeated > 0 {
+				ev = ev.Int("repeated", repeated)
+			}
+			ev.Msg("explorer sign-in failed")
 		}
 		x.render(w, r, s, status, "login", "Sign in", "", loginData{Next: next, User: user, Error: msg}, "")
 		return

@@ -33,8 +33,8 @@ type thingsData struct {
 }
 
 // thingsPage lists the Things the account may read (decided per Thing by
-// authz.Decide, as GET /things decides), filtered by a query on title, ID
-// and @type, a page at a time. The directory is in memory; only the page's
+// authz.Decide, as GET /things decides), filtered by a query on title, ID,
+// @type and agent, a page at a time. The directory is in memory; only the page's
 // rows are looked up further (presence).
 func (x *Explorer) thingsPage(w http.ResponseWriter, r *http.Request, s session) {
 	if !authz.Allowed(s.id.Role, authz.OpReadTD) {
@@ -47,7 +47,7 @@ func (x *Explorer) thingsPage(w http.ResponseWriter, r *http.Request, s session)
 	needle := strings.ToLower(q)
 	d := thingsData{Query: q, Offset: offset}
 	for _, e := range x.opts.Directory.List() {
-		if needle != "" && !matches(e.ThingID, e.TD, needle) {
+		if needle != "" && !matches(e.ThingID, e.TD, needle) && !strings.Contains(strings.ToLower(e.AgentID), needle) {
 			continue
 		}
 		if x.opts.Authz.Decide(s.id, authz.OpReadTD, e.ThingID) != nil {
