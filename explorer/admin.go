@@ -163,7 +163,8 @@ func (x *Explorer) accountsPage(w http.ResponseWriter, r *http.Request, s sessio
 			d.Error = string(we.Code) + ": " + we.Message
 			status = we.Code.HTTPStatus()
 		} else {
-			d.Done = r.PostFormValue("op") + " " + req.ID
+			d.Done = map[string]string{"enable": "enabled ", "disable": "disabled ", "role": "changed the role of ",
+				"token": "issued a token for ", "add": "added "}[r.PostFormValue("op")] + req.ID
 			switch v := out.(type) {
 			case twin.TokenReply:
 				d.Token, d.TokenFor = &v, req.ID

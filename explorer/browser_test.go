@@ -158,10 +158,10 @@ func (c *explorerControl) do(ctx context.Context, r *http.Request) (any, error) 
 	return nil, fmt.Errorf("no control %s", r.URL.Path)
 }
 
-// storeHistory reports three known values of level and answers them with
+// storeHistory reports twelve known values of level and answers them with
 // the times the hub stamped them (read back from the history API).
 func (c *explorerControl) storeHistory(ctx context.Context) (any, error) {
-	values := []string{"1.5", "3", "2.25"}
+	values := []string{"1.5", "3", "2.25", "2.8", "3.6", "3.1", "2.4", "2.9", "3.8", "3.3", "2.7", "3.05"}
 	for _, v := range values {
 		f, _ := strconv.ParseFloat(v, 64)
 		if err := c.lmp.UpdateProperty(ctx, "level", f); err != nil {
@@ -188,11 +188,12 @@ func (c *explorerControl) storeHistory(ctx context.Context) (any, error) {
 		times = append(times, it.Time.UTC().Format(time.RFC3339Nano))
 	}
 	first, last := page.Items[0].Time, page.Items[len(page.Items)-1].Time
+	margin := max(last.Sub(first)/20, time.Millisecond)
 	return map[string]any{
-		"values": values, "times": times, "min": "1.5", "max": "3",
-		"before": first.Add(-time.Millisecond).UTC().Format(time.RFC3339Nano),
-		"from":   first.Add(-time.Second).UTC().Format(time.RFC3339Nano),
-		"to":     last.Add(time.Second).UTC().Format(time.RFC3339Nano),
+		"values": values, "times": times, "min": "1.5", "max": "3.8",
+		"before": first.Add(-time.Nanosecond).UTC().Format(time.RFC3339Nano),
+		"from":   first.Add(-margin).UTC().Format(time.RFC3339Nano),
+		"to":     last.Add(margin).UTC().Format(time.RFC3339Nano),
 	}, nil
 }
 

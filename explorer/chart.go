@@ -39,8 +39,9 @@ type dot struct {
 type box struct{ X, Y, W, H float64 }
 
 type tick struct {
-	X, Y  float64
-	Label string
+	X, Y   float64
+	Label  string
+	Anchor string // text-anchor: the outer labels stay inside the picture
 }
 
 // drawChart draws the numeric values of items over [from, to).
@@ -97,10 +98,20 @@ func drawChart(items []wire.HistoryItem, from, to time.Time) *chart {
 		c.YTicks = append(c.YTicks, tick{X: f.X - 6, Y: round1(yOf(v)), Label: trimNum(v)})
 		at := from.Add(time.Duration(float64(to.Sub(from)) * float64(i) / chartTicks))
 		layout := "15:04:05"
-		if to.Sub(from) > 24*time.Hour {
+		switch d := to.Sub(from); {
+		case d > 24*time.Hour:
 			layout = "01-02 15:04"
+		case d < time.Minute:
+			layout = "15:04:05.000"
 		}
-		c.XTicks = append(c.XTicks, tick{X: round1(xOf(at)), Y: f.Y + f.H + 18, Label: at.UTC().Format(layout)})
+		anchor := "middle"
+		switch i {
+		case 0:
+			anchor = "start"
+		case chartTicks:
+			anchor = "end"
+		}
+		c.XTicks = append(c.XTicks, tick{X: round1(xOf(at)), Y: f.Y + f.H + 18, Label: at.UTC().Format(layout), Anchor: anchor})
 	}
 	return c
 }

@@ -89,6 +89,7 @@ func (x *Explorer) thingsPage(w http.ResponseWriter, r *http.Request, s session)
 	fragment := ""
 	if r.URL.Query().Get("fragment") == "rows" {
 		fragment = "rows"
+		w.Header().Set("X-Things-Total", strconv.Itoa(d.Total))
 	}
 	x.render(w, r, s, http.StatusOK, "things", "Things", "things", d, fragment)
 }

@@ -38,7 +38,10 @@ function stamp(d = new Date()) {
       const u = new URL(location.href);
       u.searchParams.set('fragment', 'rows');
       const res = await fetch(u, { headers: { Accept: 'text/html' } });
-      if (res.ok) document.getElementById('rows').innerHTML = await res.text();
+      if (!res.ok) return;
+      document.getElementById('rows').innerHTML = await res.text();
+      const total = res.headers.get('X-Things-Total');
+      if (total !== null) document.getElementById('count').textContent = total;
     }, 150);
   };
   const es = new EventSource(table.dataset.live);
@@ -66,6 +69,14 @@ function stamp(d = new Date()) {
   const logs = root.querySelectorAll('ol[data-event]');
   if (logs.length) {
     const es = new EventSource(base + '/events');
+    const badge = document.getElementById('presence');
+    es.addEventListener('presence', (e) => {
+      try {
+        const p = JSON.parse(e.data);
+        badge.textContent = p.state;
+        badge.className = `presence ${p.state}`;
+      } catch { /* not a presence record */ }
+    });
     for (const log of logs) {
       es.addEventListener(log.dataset.event, (e) => {
         log.querySelector('.waiting')?.remove();
