@@ -191,3 +191,55 @@ func TestExplorerOff(t *testing.T) {
 		}
 	}
 }
+
+// TestDevHubRefusesOtherSites: a development hub admits loopback clients
+// without credentials, which a page of any other site could use through
+// the developer's browser (a no-cors POST with an untyped body is taken as
+// JSON; a GET is readable under CORS "*"). Browsers name the page's origin
+// on such requests: anonymous admission holds only for loopback origins.
+func TestDevHubRefusesOtherSites(t *testing.T) {
+	h := hubtest.Start(t, func(o *hub.Options) { o.HTTPAddr = "127.0.0.1:0"; o.Explorer = true })
+	b := newExplorerBrowser(t, hubtest.HTTPURL(h))
+	lamp := `{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"L","securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n"}`
+	for _, tc := range []struct {
+		name, method, path, body, origin string
+		want                             int
+	}{
+		{"NoOrigin", "GET", "/things", "", "", http.StatusOK},
+		{"LocalhostOrigin", "GET", "/things", "", "http://localhost:3000", http.StatusOK},
+		{"LoopbackOrigin", "PUT", "/things/urn:dev:csrf:1", lamp, "http://127.0.0.1:5173", http.StatusCreated},
+		{"OtherSiteRead", "GET", "/things", "", "https://evil.example", http.StatusUnauthorized},
+		{"OtherSiteWrite", "PUT", "/things/urn:dev:csrf:2", lamp, "https://evil.example", http.StatusUnauthorized},
+		{"OtherSiteStream", "GET", "/events", "", "https://evil.example", http.StatusUnauthorized},
+		{"OpaqueOrigin", "POST", "/things", lamp, "null", http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hdr := []string{}
+			if tc.origin != "" {
+				hdr = append(hdr, "Origin", tc.origin)
+			}
+			if tc.path == "/events" {
+				hdr = append(hdr, "Accept", "text/event-stream")
+			}
+			if tc.path == "/events" { // a stream: its status alone, then hang up
+				req, _ := http.NewRequest(tc.method, b.base+tc.path, nil)
+				for i := 0; i+1 < len(hdr); i += 2 {
+					req.Header.Set(hdr[i], hdr[i+1])
+				}
+				res, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+				if res.StatusCode != tc.want {
+					t.Errorf("stream from %q: %d, want %d", tc.origin, res.StatusCode, tc.want)
+				}
+				return
+			}
+			res, body := b.do(tc.method, tc.path, tc.body, hdr...)
+			if res.StatusCode != tc.want {
+				t.Errorf("%s %s from %q: %d, want %d: %s", tc.method, tc.path, tc.origin, res.StatusCode, tc.want, body)
+			}
+		})
+	}
+}
