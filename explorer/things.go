@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wire"
 )
@@ -130,8 +131,12 @@ type eventView struct {
 	Name, Title, Description, Type string
 	Hub                            bool // an event the hub adds (presence)
 	Numeric                        bool
-	Recent                         []wire.HistoryItem
+	Recent                         []outbox.Record // newest first
 }
+
+// recentEvents is how many stored events of each a Thing page shows
+// before live ones arrive.
+const recentEvents = 10
 
 type formRow struct {
 	Affordance, Ops, Protocol, Target string
@@ -235,6 +240,9 @@ func (x *Explorer) thingPage(w http.ResponseWriter, r *http.Request, s session, 
 			v.Numeric = e.Data.Type == "number" || e.Data.Type == "integer"
 		}
 		_, v.Hub = e.Extra["wotmq:hub"]
+		if d.CanHistory {
+			v.Recent, _ = x.opts.Outbox.Recent(r.Context(), id, outbox.Filter{Kind: wire.KindEvent, Name: name}, recentEvents)
+		}
 		d.Events = append(d.Events, v)
 	}
 	d.Forms = formsOf(t)

@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -68,4 +69,34 @@ func (s *Store) PropertiesAt(ctx context.Context, thingID string, at time.Time, 
 	}
 	slices.SortFunc(out, func(a, b Record) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
+}
+
+// Recent returns up to n of a Thing's newest history records that f
+// selects, newest first, reading back at most MaxScanAt records (the
+// explorer's event logs and presence history).
+func (s *Store) Recent(ctx context.Context, thingID string, f Filter, n int) ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: historyThingPrefix(thingID), Reverse: true, PrefetchValues: true, PrefetchSize: 16})
+		defer it.Close()
+		read := 0
+		for it.Seek(historyKey(thingID, math.MaxInt64)); it.Valid() && len(out) < n && read < MaxScanAt; it.Next() {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			read++
+			err := it.Item().Value(func(v []byte) error {
+				rec, err := decodeRecord(thingID, v)
+				if err == nil && f.match(rec) {
+					out = append(out, rec)
+				}
+				return err
+			})
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
 }

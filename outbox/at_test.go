@@ -64,3 +64,33 @@ func TestPropertiesAt(t *testing.T) {
 		})
 	}
 }
+
+// TestRecent: the newest records a filter selects, newest first.
+func TestRecent(t *testing.T) {
+	ctx := context.Background()
+	s := outbox.New(mustOpenDB(t, t.TempDir()), outbox.Options{})
+	for i := range 5 {
+		for _, name := range []string{"a", "b"} {
+			if _, err := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: name, Value: []byte(fmt.Sprint(i))}, outbox.RetainDefault); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, err := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t2", Name: "a", Value: []byte("99")}, outbox.RetainDefault); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := s.Recent(ctx, "t", outbox.Filter{Kind: wire.KindEvent, Name: "a"}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.Name+"="+string(r.Value))
+	}
+	if fmt.Sprint(got) != "[a=4 a=3 a=2]" {
+		t.Errorf("recent a = %v", got)
+	}
+	if recs, _ := s.Recent(ctx, "none", outbox.Filter{}, 3); len(recs) != 0 {
+		t.Errorf("recent of an unknown Thing = %v", recs)
+	}
+}
