@@ -207,6 +207,7 @@ func (x *Explorer) thingPage(w http.ResponseWriter, r *http.Request, s session, 
 		}
 		if canWrite && !p.ReadOnly {
 			v.Control = fieldOf("value", name, &p.DataSchema, 0)
+			v.Control.QuietLabel = true
 		}
 		d.Properties = append(d.Properties, v)
 	}

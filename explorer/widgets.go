@@ -17,6 +17,7 @@ type field struct {
 	ID          string // the element ID, unique in the page
 	Key         string // the member name, in an object
 	Label       string
+	QuietLabel  bool // the label is for screen readers only (the row names the property)
 	Description string
 	Unit        string
 	Min, Max    string
