@@ -1,6 +1,7 @@
 package explorer
 
 import (
+	"encoding/json"
 	"net/http"
 	"slices"
 	"time"
@@ -115,9 +116,31 @@ type aclView struct {
 	Allow, Deny []string
 }
 
+// ruleView is an access rule of free topics as acl.list answers it
+// (read as JSON, so that the page needs nothing of the rules but the
+// admin request).
+type ruleView struct {
+	ID        string    `json:"id"`
+	Who       string    `json:"who"`
+	Filter    string    `json:"filter"`
+	Publish   bool      `json:"publish"`
+	Subscribe bool      `json:"subscribe"`
+	Deny      bool      `json:"deny"`
+	Created   time.Time `json:"created"`
+}
+
+// Admin operations on the access rules of free topics (twin.AdminRulesList
+// and twin.AdminRulesRemove where the hub has them).
+const (
+	adminRulesList   = "acl.list"
+	adminRulesRemove = "acl.remove"
+)
+
 type accountsData struct {
 	Accounts []authz.Account
 	ACLs     []aclView
+	Rules    []ruleView
+	HasRules bool // the hub has access rules of free topics
 	Roles    []string
 	Done     string // what the last change did
 	Token    *twin.TokenReply
@@ -154,6 +177,8 @@ func (x *Explorer) accountsPage(w http.ResponseWriter, r *http.Request, s sessio
 			if name := r.PostFormValue("name"); name != "" {
 				req.Name = &name
 			}
+		case "remove-rule":
+			req.Op = adminRulesRemove
 		default:
 			req.Op = r.PostFormValue("op") // refused below as unknown
 		}
@@ -164,7 +189,7 @@ func (x *Explorer) accountsPage(w http.ResponseWriter, r *http.Request, s sessio
 			status = we.Code.HTTPStatus()
 		} else {
 			d.Done = map[string]string{"enable": "enabled ", "disable": "disabled ", "role": "changed the role of ",
-				"token": "issued a token for ", "add": "added "}[r.PostFormValue("op")] + req.ID
+				"token": "issued a token for ", "add": "added ", "remove-rule": "removed the access rule "}[r.PostFormValue("op")] + req.ID
 			switch v := out.(type) {
 			case twin.TokenReply:
 				d.Token, d.TokenFor = &v, req.ID
@@ -181,6 +206,12 @@ func (x *Explorer) accountsPage(w http.ResponseWriter, r *http.Request, s sessio
 	d.Accounts = out.([]authz.Account)
 	for i := range d.Accounts {
 		d.Accounts[i].Hash = nil
+	}
+	if rules, err := x.opts.Core.Admin(r.Context(), s.id, twin.AdminRequest{Op: adminRulesList}); err == nil {
+		d.HasRules = true
+		if b, err := json.Marshal(rules); err == nil {
+			json.Unmarshal(b, &d.Rules)
+		}
 	}
 	for _, e := range x.opts.Directory.List() {
 		if acl, ok := x.opts.Authz.ThingACL(e.ThingID); ok {
