@@ -206,16 +206,28 @@ async function send(form, method, path) {
   }
 }
 
-// --- agents: cancel one's own waiting requests ------------------------------
-for (const b of document.querySelectorAll('button[data-cancel]')) {
-  b.addEventListener('click', async () => {
-    const res = await fetch(api + b.dataset.cancel, { method: 'DELETE', headers: { 'X-CSRF-Token': csrf, Accept: 'application/json' } });
-    if (res.ok) { location.reload(); return; }
-    const p = b.nextElementSibling;
-    const data = await res.json().catch(() => null);
-    p.textContent = data?.code ? `${data.code}: ${data.detail}` : `${res.status}`;
-    p.hidden = false;
-  });
+// --- agents: cancel one's own waiting requests; the page follows the queues --
+document.addEventListener('click', async (e) => {
+  const b = e.target.closest('button[data-cancel]');
+  if (!b) return;
+  const res = await fetch(api + b.dataset.cancel, { method: 'DELETE', headers: { 'X-CSRF-Token': csrf, Accept: 'application/json' } });
+  if (res.ok) { await refreshAgents(); return; }
+  const p = b.nextElementSibling;
+  const data = await res.json().catch(() => null);
+  p.textContent = data?.code ? `${data.code}: ${data.detail}` : `${res.status}`;
+  p.hidden = false;
+});
+
+async function refreshAgents() {
+  const res = await fetch(location.href, { headers: { Accept: 'text/html' } });
+  if (!res.ok) return;
+  const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
+  const fresh = doc.getElementById('agents');
+  if (fresh) document.getElementById('agents').replaceWith(fresh);
+}
+
+if (document.getElementById('agents')) {
+  setInterval(() => { if (document.visibilityState === 'visible') refreshAgents(); }, 3000);
 }
 
 // --- history: choosing a value or a range shows it -------------------------
