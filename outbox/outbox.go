@@ -377,7 +377,6 @@ func kindByte(k wire.HistoryKind) byte {
 // Records without one keep the encoding they always had.
 const originFlag = 'a' - 'A'
 
-
 func encodeCursor(ts int64) string {
 	return hex.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(ts)))
 }
