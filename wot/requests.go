@@ -36,8 +36,15 @@ type ActionHandler func(ctx context.Context, req *Request) (output any, err erro
 // WriteHandler applies a property write (the desired state) in req.Input.
 // On success the agent reports value as the property's new value
 // (UpdateProperty) and then completes the write; a nil value reports the
-// value that was asked for.
+// value that was asked for, AlreadyReported none.
 type WriteHandler func(ctx context.Context, req *Request) (value any, err error)
+
+// AlreadyReported is the value a WriteHandler returns when the new value
+// reaches the hub another way (an edge hub forwards the device's own
+// report from its history): the write completes, nothing is reported.
+var AlreadyReported any = alreadyReported{}
+
+type alreadyReported struct{}
 
 // ActionFunc adapts a typed function to an ActionHandler: the input is
 // unmarshalled into In (a malformed input fails with invalid_payload) and
@@ -364,6 +371,9 @@ func (a *agent) handle(ctx context.Context, e *ExposedThing, r *Request) (ans *p
 		v, err := h(ctx, r)
 		if err != nil {
 			return r.reply(StatusFailed, nil, handlerError(ctx, err))
+		}
+		if v == AlreadyReported {
+			return r.reply(StatusCompleted, nil, nil)
 		}
 		if v == nil {
 			v = r.Input
