@@ -321,6 +321,13 @@ func (a *agent) startLocked(e *ExposedThing, p *paho.Publish) {
 		ans := a.handle(context.WithValue(ctx, requestKey{}, r), e, r)
 		a.mu.Lock()
 		delete(a.running, r.ActionID)
+		if errors.Is(context.Cause(ctx), ErrClosed) {
+			// The client closes: a handler stopped by it has no outcome to
+			// tell. The hub delivers the request again when the agent comes
+			// back (Client.Close); answering "failed" here would end it.
+			a.mu.Unlock()
+			return
+		}
 		a.rememberLocked(r.ActionID, ans)
 		a.mu.Unlock()
 		a.answer(ans)
