@@ -119,3 +119,31 @@ func CursorSeq(cursor string) (uint64, error) {
 	ts, err := decodeCursor(cursor)
 	return uint64(ts), err
 }
+
+// CountAfter counts a Thing's history records after cursor ("" counts
+// them all), reading keys only: an edge hub's backlog.
+func (s *Store) CountAfter(ctx context.Context, thingID, cursor string) (int, error) {
+	start := historyKey(thingID, 0)
+	if cursor != "" {
+		ts, err := decodeCursor(cursor)
+		if err != nil {
+			return 0, err
+		}
+		start = historyKey(thingID, ts+1)
+	}
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: historyThingPrefix(thingID)})
+		defer it.Close()
+		for it.Seek(start); it.Valid(); it.Next() {
+			n++
+			if n%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}

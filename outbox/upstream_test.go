@@ -131,3 +131,22 @@ func TestUpstreamOnTrimReportsDropped(t *testing.T) {
 		t.Errorf("dropped %v, want the two oldest %v", dropped, first)
 	}
 }
+
+func TestUpstreamCountAfter(t *testing.T) {
+	ctx := context.Background()
+	s := outbox.New(mustOpenDB(t, t.TempDir()), outbox.Options{})
+	var cursors []string
+	for range 5 {
+		rec, _ := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: "e", Value: []byte("1")}, outbox.RetainDefault)
+		cursors = append(cursors, rec.Cursor())
+	}
+	_, _ = s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t2", Name: "e", Value: []byte("1")}, outbox.RetainDefault)
+	for _, c := range []struct {
+		cursor string
+		want   int
+	}{{"", 5}, {cursors[0], 4}, {cursors[4], 0}} {
+		if n, err := s.CountAfter(ctx, "t", c.cursor); n != c.want || err != nil {
+			t.Errorf("CountAfter(%q) = %d %v, want %d", c.cursor, n, err, c.want)
+		}
+	}
+}
