@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
@@ -31,9 +32,9 @@ const (
 	// it at the edge (false, which wins over Options.Things).
 	ExportMember = "wotmq:export"
 	// SenderPrefix goes before the cloud consumer's account in the sender
-	// of the request the edge hub stores: "upstream:alice". It is no
-	// account of the edge hub, so no local client can act for it.
-	SenderPrefix = "upstream:"
+	// of the request the edge hub stores: "upstream:alice". No account may
+	// begin so (authz refuses it), so no local client can act for it.
+	SenderPrefix = authz.UpstreamPrefix
 	// pageSize is how many history records one read takes.
 	pageSize = 100
 )
