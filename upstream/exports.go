@@ -55,8 +55,9 @@ func (b *Bridge) syncExports(ctx context.Context, c *wot.Client) {
 	for _, e := range want {
 		b.mu.Lock()
 		ex := b.things[e.ThingID]
+		refused := b.refusedTD[e.ThingID] == e
 		b.mu.Unlock()
-		if ex != nil && ex.entry == e {
+		if ex != nil && ex.entry == e || refused {
 			continue
 		}
 		if err := b.expose(ctx, c, e); err != nil {
@@ -66,6 +67,9 @@ func (b *Bridge) syncExports(ctx context.Context, c *wot.Client) {
 				b.mu.Unlock()
 				return
 			}
+			b.mu.Lock()
+			b.refusedTD[e.ThingID] = e
+			b.mu.Unlock()
 			b.clashes.Add(1)
 			b.log.Warn().Err(err).Str("thing", e.ThingID).Msg("the upstream hub refused the Thing (another agent may have its ID); it stays at the edge only")
 		}

@@ -86,10 +86,11 @@ type Bridge struct {
 	mu        sync.Mutex
 	client    *wot.Client
 	connected bool
-	downSaid  bool                 // "unreachable" logged since the last link up
-	things    map[string]*exported // exported and registered at the cloud, by Thing ID
-	pos       map[string]string    // the last cursor the cloud acknowledged, by Thing ID
-	tdChanged bool                 // a TD changed since the last pass
+	downSaid  bool                        // "unreachable" logged since the last link up
+	things    map[string]*exported        // exported and registered at the cloud, by Thing ID
+	pos       map[string]string           // the last cursor the cloud acknowledged, by Thing ID
+	tdChanged bool                        // a TD changed since the last pass
+	refusedTD map[string]*directory.Entry // entries the cloud refused for good: not tried again until they change or the link returns
 
 	forwarded atomic.Uint64 // records the cloud acknowledged
 	refused   atomic.Uint64 // records the cloud refused (skipped)
@@ -116,7 +117,8 @@ func New(opts Options) *Bridge {
 		opts.Resync = DefaultResync
 	}
 	b := &Bridge{opts: opts, log: opts.Logger.With().Str("upstream", opts.URL).Logger(),
-		wake: make(chan struct{}, 1), things: map[string]*exported{}, pos: map[string]string{}}
+		wake: make(chan struct{}, 1), things: map[string]*exported{}, pos: map[string]string{},
+		refusedTD: map[string]*directory.Entry{}}
 	b.life, b.kill = context.WithCancel(context.Background())
 	return b
 }
@@ -232,6 +234,8 @@ func (b *Bridge) linkUp() {
 	b.mu.Lock()
 	was := b.connected
 	b.connected, b.downSaid = true, false
+	clear(b.refusedTD) // the other agent may have let go of the ID
+	b.tdChanged = true
 	for _, ex := range b.things {
 		ex.presence = true // the cloud set them online on the connection
 	}
