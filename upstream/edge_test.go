@@ -32,7 +32,7 @@ type edgeLink struct {
 	wg     sync.WaitGroup
 }
 
-func startEdgeLink(t *testing.T, target string) *edgeLink {
+func startEdgeLink(t testing.TB, target string) *edgeLink {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -104,7 +104,7 @@ func (l *edgeLink) Restore() {
 }
 
 // edgeMetric reads one sample of an edge hub's /metrics.
-func edgeMetric(t *testing.T, h *hub.Hub, name string) float64 {
+func edgeMetric(t testing.TB, h *hub.Hub, name string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + h.MetricsAddr() + "/metrics")
 	if err != nil {
