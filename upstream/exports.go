@@ -46,10 +46,20 @@ func (b *Bridge) syncExports(ctx context.Context, c *wot.Client) {
 	}
 	b.mu.Unlock()
 	for _, ex := range gone {
-		if err := ex.thing.Destroy(ctx); err != nil {
-			b.log.Warn().Err(err).Str("thing", ex.entry.ThingID).Msg("cannot delete the Thing upstream")
-		} else {
+		err := ex.thing.Destroy(ctx)
+		switch {
+		case err == nil:
 			b.log.Info().Str("thing", ex.entry.ThingID).Msg("Thing no longer exported; deleted upstream")
+		case skippable(err):
+			b.log.Warn().Err(err).Str("thing", ex.entry.ThingID).Msg("cannot delete the Thing upstream")
+		default: // the link: try again on the next pass
+			b.mu.Lock()
+			if b.things[ex.entry.ThingID] == nil {
+				b.things[ex.entry.ThingID] = ex
+			}
+			b.tdChanged = true
+			b.mu.Unlock()
+			return
 		}
 	}
 	for _, e := range want {
@@ -71,7 +81,7 @@ func (b *Bridge) syncExports(ctx context.Context, c *wot.Client) {
 			b.refusedTD[e.ThingID] = e
 			b.mu.Unlock()
 			b.clashes.Add(1)
-			b.log.Warn().Err(err).Str("thing", e.ThingID).Msg("the upstream hub refused the Thing (another agent may have its ID); it stays at the edge only")
+			b.log.Warn().Err(err).Str("thing", e.ThingID).Msg("the upstream hub refused the Thing (another agent has its ID, or the TD is over its limits); it stays at the edge only")
 		}
 	}
 }

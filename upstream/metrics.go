@@ -23,5 +23,5 @@ func (b *Bridge) WriteMetrics(ctx context.Context, e *exposition.Writer) {
 	e.One("wotmq_upstream_forwarded_total", "counter", "History records the upstream hub acknowledged.", float64(b.forwarded.Load()))
 	e.One("wotmq_upstream_refused_total", "counter", "History records the upstream hub refused for good (skipped; see the log).", float64(b.refused.Load()))
 	e.One("wotmq_upstream_dropped_total", "counter", "History records the edge's history cap (--max-history) deleted before they were forwarded.", float64(b.dropped.Load()))
-	e.One("wotmq_upstream_clashes_total", "counter", "Exported Things the upstream hub refused to register (another agent holds the ID).", float64(b.clashes.Load()))
+	e.One("wotmq_upstream_clashes_total", "counter", "Exported Things the upstream hub refused to register (another agent holds the ID, or the TD is over its limits); tried again when the TD changes or the link returns.", float64(b.clashes.Load()))
 }
