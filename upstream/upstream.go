@@ -95,7 +95,7 @@ type Bridge struct {
 	forwarded atomic.Uint64 // records the cloud acknowledged
 	refused   atomic.Uint64 // records the cloud refused (skipped)
 	dropped   atomic.Uint64 // records the edge's history dropped before forwarding them
-	clashes   atomic.Uint64 // Things the cloud refused because another agent has the ID
+	clashes   atomic.Uint64 // refusals of a Thing's TD by the cloud (another agent has the ID)
 }
 
 // exported is a Thing registered at the cloud hub.
@@ -201,6 +201,18 @@ func (b *Bridge) connect() *wot.Client {
 		MaxBackoff: b.opts.MaxBackoff,
 		OnConnect:  b.linkUp, OnConnectionLost: b.linkDown,
 	}
+	// wot.Connect keeps trying while the cloud does not answer: say so
+	// once if the first connection takes longer than an attempt may.
+	slow := time.AfterFunc(wot.DefaultConnectTimeout, func() {
+		b.mu.Lock()
+		said := b.downSaid || b.connected
+		b.downSaid = true
+		b.mu.Unlock()
+		if !said && b.life.Err() == nil {
+			b.log.Warn().Msg("upstream hub unreachable; the edge keeps its backlog and retries")
+		}
+	})
+	defer slow.Stop()
 	for {
 		c, err := wot.Connect(b.life, o)
 		if err == nil {
