@@ -261,9 +261,13 @@ func TestEdgeToCloudThroughOutage(t *testing.T) {
 	var statuses []wot.Status
 	var toggled string
 	toggleDone := make(chan error, 1)
+	waiting := make(chan struct{})
 	go func() {
 		for u := range toggle.Updates() {
 			statuses = append(statuses, u.Status)
+			if u.Status == wot.StatusWaiting && len(statuses) == 3 {
+				close(waiting)
+			}
 		}
 		toggleDone <- toggle.Wait(ctx, &toggled)
 	}()
@@ -273,10 +277,13 @@ func TestEdgeToCloudThroughOutage(t *testing.T) {
 	// The link returns with the device still away: the requests reach the
 	// edge and wait there.
 	link.Restore()
-	hubtest.WaitFor(t, "the toggle waiting at the edge", func() bool {
-		st, err := cloudLamp.QueryAction(ctx, "toggle")
-		return err == nil && st.Status == wot.StatusWaiting
-	})
+	select { // pending, delivered (to the edge), waiting (at the edge, for the device)
+	case <-waiting:
+	case <-toggleDone:
+		t.Fatalf("the toggle ended before it waited at the edge: %v", statuses)
+	case <-long.Done():
+		t.Fatal("the toggle never waited at the edge")
+	}
 	_, device = startEdgeDevice(t, edge, "device-1")
 	if err := <-toggleDone; err != nil || toggled != "toggled" {
 		t.Fatalf("toggle at the cloud: %v %q", err, toggled)
