@@ -147,3 +147,22 @@ func (s *Store) CountAfter(ctx context.Context, thingID, cursor string) (int, er
 	})
 	return n, err
 }
+
+// InHistory reports whether the Thing's history holds the record at cursor
+// (false for a value kept only as the latest, RetainNone, or expired).
+func (s *Store) InHistory(ctx context.Context, thingID, cursor string) (bool, error) {
+	ts, err := decodeCursor(cursor)
+	if err != nil {
+		return false, err
+	}
+	found := false
+	err = s.db.View(func(txn *badger.Txn) error {
+		_, err := txn.Get(historyKey(thingID, ts))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		found = err == nil
+		return err
+	})
+	return found, err
+}

@@ -150,3 +150,18 @@ func TestUpstreamCountAfter(t *testing.T) {
 		}
 	}
 }
+
+func TestUpstreamInHistory(t *testing.T) {
+	ctx := context.Background()
+	s := outbox.New(mustOpenDB(t, t.TempDir()), outbox.Options{})
+	kept, _ := s.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: "e", Value: []byte("1")}, outbox.RetainDefault)
+	latestOnly, _ := s.Append(ctx, outbox.Record{Kind: wire.KindProperty, ThingID: "t", Name: "p", Value: []byte("2")}, outbox.RetainNone)
+	for _, c := range []struct {
+		cursor string
+		want   bool
+	}{{kept.Cursor(), true}, {latestOnly.Cursor(), false}} {
+		if got, err := s.InHistory(ctx, "t", c.cursor); got != c.want || err != nil {
+			t.Errorf("InHistory(%s) = %v %v, want %v", c.cursor, got, err, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package upstream_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -100,5 +101,64 @@ func TestEdgeCancelFromCloud(t *testing.T) {
 	}
 	if err := inv.Wait(long, nil); !errors.Is(err, wot.ErrCancelled) {
 		t.Errorf("outcome at the cloud: %v, want cancelled", err)
+	}
+}
+
+// TestEdgeLatestOnlyValues: a property the edge keeps only as its latest
+// value ("wotmq:retention": "0", no history) reaches the cloud live, and
+// after an outage its newest value does, in order with the events around
+// it.
+func TestEdgeLatestOnlyValues(t *testing.T) {
+	ctx := context.Background()
+	cloud := hubtest.Start(t)
+	link := startEdgeLink(t, cloud.MQTTAddr())
+	edge := hubtest.Start(t, func(o *hub.Options) {
+		o.MetricsAddr = "127.0.0.1:0"
+		o.Upstream = hub.Upstream{URL: link.URL(), Username: "edge-latest", Things: []string{"urn:site1:*"}, MaxBackoff: 50 * time.Millisecond}
+	})
+	device := hubtest.Connect(t, hubtest.URL(edge), "latest-device", func(o *wot.Options) { o.Username = "device" })
+	thing := wot.NewThing("urn:site1:meter", "Meter").
+		Property("mode", td.DataSchema{Type: "integer"}).
+		Event("e", &td.DataSchema{Type: "integer"}).TD()
+	thing.Properties["mode"].Extra = map[string]json.RawMessage{"wotmq:retention": json.RawMessage(`"0"`)}
+	et, err := device.Produce(thing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := et.Expose(ctx); err != nil {
+		t.Fatal(err)
+	}
+	consumer := hubtest.Connect(t, hubtest.URL(cloud), "latest-consumer")
+	var meter *wot.ConsumedThing
+	hubtest.WaitFor(t, "the meter exported", func() bool { meter, err = consumer.Thing(ctx, "urn:site1:meter"); return err == nil })
+	mode := func() int {
+		var v int
+		if err := meter.ReadProperty(ctx, "mode", &v); err != nil {
+			return -1
+		}
+		return v
+	}
+	if err := et.UpdateProperty(ctx, "mode", 1); err != nil {
+		t.Fatal(err)
+	}
+	hubtest.WaitFor(t, "mode 1 at the cloud", func() bool { return mode() == 1 })
+
+	link.Cut()
+	hubtest.WaitFor(t, "link down", func() bool { return edgeMetric(t, edge, "wotmq_upstream_connected") == 0 })
+	for i := 2; i <= 4; i++ {
+		if err := et.UpdateProperty(ctx, "mode", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := et.PublishEvent(ctx, "e", 5); err != nil { // the sentinel, after the last mode
+		t.Fatal(err)
+	}
+	link.Restore()
+	hubtest.WaitFor(t, "the sentinel event at the cloud", func() bool {
+		page, err := meter.EventHistory(ctx, "e", wot.HistoryQuery{})
+		return err == nil && len(page.Items) == 1
+	})
+	if got := mode(); got != 4 {
+		t.Errorf("mode at the cloud = %d, want 4, the newest (it went up before the event that followed it)", got)
 	}
 }

@@ -107,6 +107,7 @@ func (b *Bridge) expose(ctx context.Context, c *wot.Client, e *directory.Entry) 
 	}
 	b.mu.Lock()
 	b.things[e.ThingID] = &exported{entry: e, thing: et, presence: true}
+	b.dirty[e.ThingID] = true // its backlog goes up in this pass
 	b.mu.Unlock()
 	b.log.Info().Str("thing", e.ThingID).Msg("Thing exported upstream")
 	return nil

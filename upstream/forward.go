@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/twin"
@@ -34,8 +35,16 @@ func (b *Bridge) forward(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
+		upTo := ""
+		if page.Next != "" {
+			upTo = page.Items[len(page.Items)-1].Cursor
+		}
+		items, err := b.withLatestOnly(ctx, id, cur, upTo, page.Items)
+		if err != nil {
+			return err
+		}
 		sent := cur
-		for _, it := range page.Items {
+		for _, it := range items {
 			if err := b.send(ctx, ex, it); err != nil {
 				if !skippable(err) {
 					b.savePosition(ctx, id, sent)
@@ -72,6 +81,38 @@ func (b *Bridge) forward(ctx context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+// withLatestOnly merges into a page of history, in cursor order, the values
+// of the Thing in (after, upTo] ("" upTo: no bound) that the edge keeps
+// only as the latest value (affordances with "wotmq:retention": "0", or a
+// --retention-override of 0): they have no history, so the newest of each
+// goes up in its place among the rest.
+func (b *Bridge) withLatestOnly(ctx context.Context, id, after, upTo string, items []wire.HistoryItem) ([]wire.HistoryItem, error) {
+	latest, err := b.opts.Outbox.LatestAll(ctx, id, "")
+	if err != nil {
+		return nil, err
+	}
+	var extra []wire.HistoryItem
+	for _, r := range latest {
+		c := r.Cursor()
+		if c <= after || upTo != "" && c > upTo {
+			continue
+		}
+		kept, err := b.opts.Outbox.InHistory(ctx, id, c)
+		if err != nil {
+			return nil, err
+		}
+		if !kept {
+			extra = append(extra, wire.HistoryItem{Kind: r.Kind, Name: r.Name, Value: r.Value, Time: r.When(), Sender: r.Sender, Cursor: c})
+		}
+	}
+	if len(extra) == 0 {
+		return items, nil
+	}
+	out := append(append(make([]wire.HistoryItem, 0, len(items)+len(extra)), items...), extra...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Cursor < out[j].Cursor })
+	return out, nil
 }
 
 // send forwards one history record.

@@ -18,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
+	"github.com/wotmq/wotmq/wire"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -83,14 +84,16 @@ type Bridge struct {
 	done  sync.WaitGroup
 	quiet []func() // removes the core listeners
 
-	mu        sync.Mutex
-	client    *wot.Client
-	connected bool
-	downSaid  bool                        // "unreachable" logged since the last link up
-	things    map[string]*exported        // exported and registered at the cloud, by Thing ID
-	pos       map[string]string           // the last cursor the cloud acknowledged, by Thing ID
-	tdChanged bool                        // a TD changed since the last pass
-	refusedTD map[string]*directory.Entry // entries the cloud refused for good: not tried again until they change or the link returns
+	mu         sync.Mutex
+	client     *wot.Client
+	connected  bool
+	downSaid   bool                        // "unreachable" logged since the last link up
+	things     map[string]*exported        // exported and registered at the cloud, by Thing ID
+	pos        map[string]string           // the last cursor the cloud acknowledged, by Thing ID
+	tdChanged  bool                        // a TD changed since the last pass
+	dirty      map[string]bool             // Things with records since the last pass
+	everyThing bool                        // the next pass looks at every Thing (link up, resync)
+	refusedTD  map[string]*directory.Entry // entries the cloud refused for good: not tried again until they change or the link returns
 
 	forwarded atomic.Uint64 // records the cloud acknowledged
 	refused   atomic.Uint64 // records the cloud refused (skipped)
@@ -118,7 +121,7 @@ func New(opts Options) *Bridge {
 	}
 	b := &Bridge{opts: opts, log: opts.Logger.With().Str("upstream", opts.URL).Logger(),
 		wake: make(chan struct{}, 1), things: map[string]*exported{}, pos: map[string]string{},
-		refusedTD: map[string]*directory.Entry{}}
+		refusedTD: map[string]*directory.Entry{}, dirty: map[string]bool{}, everyThing: true}
 	b.life, b.kill = context.WithCancel(context.Background())
 	return b
 }
@@ -126,7 +129,6 @@ func New(opts Options) *Bridge {
 // Start listens for the core's publishes and connects to the cloud hub in
 // the background: the edge hub runs whether or not the cloud is reachable.
 func (b *Bridge) Start() {
-	poke := func(twin.Message) { b.poke() }
 	tds := func(twin.Message) {
 		b.mu.Lock()
 		b.tdChanged = true
@@ -134,8 +136,8 @@ func (b *Bridge) Start() {
 		b.poke()
 	}
 	b.quiet = append(b.quiet,
-		b.opts.Core.Listen("things/+/events/+", poke),
-		b.opts.Core.Listen("things/+/properties/+", poke),
+		b.opts.Core.Listen("things/+/events/+", b.changed),
+		b.opts.Core.Listen("things/+/properties/+", b.changed),
 		b.opts.Core.Listen("things/+/td", tds))
 	b.done.Add(1)
 	go b.run()
@@ -188,6 +190,9 @@ func (b *Bridge) run() {
 			return
 		case <-b.wake:
 		case <-t.C:
+			b.mu.Lock()
+			b.everyThing = true
+			b.mu.Unlock()
 		}
 	}
 }
@@ -247,7 +252,7 @@ func (b *Bridge) linkUp() {
 	was := b.connected
 	b.connected, b.downSaid = true, false
 	clear(b.refusedTD) // the other agent may have let go of the ID
-	b.tdChanged = true
+	b.tdChanged, b.everyThing = true, true
 	for _, ex := range b.things {
 		ex.presence = true // the cloud set them online on the connection
 	}
@@ -284,20 +289,41 @@ func (b *Bridge) pass(c *wot.Client) {
 	ctx := b.life
 	b.syncExports(ctx, c)
 	b.mu.Lock()
+	all := b.everyThing
+	b.everyThing = false
 	ids := make([]string, 0, len(b.things))
 	for id := range b.things {
-		ids = append(ids, id)
+		if all || b.dirty[id] {
+			ids = append(ids, id)
+		}
 	}
+	clear(b.dirty)
 	b.mu.Unlock()
 	sort.Strings(ids)
-	for _, id := range ids {
+	for i, id := range ids {
 		if err := b.forward(ctx, id); err != nil {
 			if b.life.Err() == nil && !errors.Is(err, wot.ErrConnection) {
 				b.log.Warn().Err(err).Str("thing", id).Msg("forwarding paused; retried on the next pass")
 			}
+			b.mu.Lock()
+			for _, left := range ids[i:] {
+				b.dirty[left] = true
+			}
+			b.mu.Unlock()
 			return
 		}
 	}
+}
+
+// changed notes that a Thing has new records (a core listener: it must
+// not block) and wakes the loop.
+func (b *Bridge) changed(m twin.Message) {
+	if t, err := wire.ParseTopic(m.Topic); err == nil {
+		b.mu.Lock()
+		b.dirty[t.ThingID] = true
+		b.mu.Unlock()
+	}
+	b.poke()
 }
 
 // skippable reports whether the cloud refused a message for good (it will
