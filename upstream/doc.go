@@ -9,7 +9,8 @@
 // the agent's TD at the cloud (AgentUpdateTD; the cloud writes its own
 // forms) and forwards its history from the edge's outbox: events, property
 // values and presence changes, in order per Thing, from a position kept in
-// the outbox (outbox.Store.Position). Each record carries its time
+// the outbox (outbox.Store.Position); a value kept only as the latest
+// (retention 0) goes up in its place among them. Each record carries its time
 // (wire.PropTime) and its edge cursor as a sequence (wire.PropSeq): the
 // cloud keeps the time and stores a sequence it has seen once, so a record
 // sent again after a lost acknowledgement or an edge crash is stored
