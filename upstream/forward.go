@@ -30,6 +30,12 @@ func (b *Bridge) forward(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	refused := 0 // logged once per call, not per record
+	defer func() {
+		if refused > 1 {
+			b.log.Warn().Str("thing", id).Int("records", refused).Msg("the upstream hub refused records; skipped")
+		}
+	}()
 	for {
 		page, err := b.opts.Outbox.History(ctx, id, outbox.Filter{}, wire.HistoryQuery{Cursor: cur, Limit: pageSize})
 		if err != nil {
@@ -51,7 +57,9 @@ func (b *Bridge) forward(ctx context.Context, id string) error {
 					return err
 				}
 				b.refused.Add(1)
-				b.log.Warn().Err(err).Str("thing", id).Str("name", it.Name).Str("cursor", it.Cursor).Msg("the upstream hub refused a record; skipped")
+				if refused++; refused == 1 {
+					b.log.Warn().Err(err).Str("thing", id).Str("name", it.Name).Str("cursor", it.Cursor).Msg("the upstream hub refused a record; skipped")
+				}
 			} else {
 				b.forwarded.Add(1)
 			}
