@@ -20,6 +20,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/upstream"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -35,10 +36,11 @@ type Hub struct {
 	outbox   *outbox.Store
 	presence *presence.Store
 	authz    *authz.Store
-	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
-	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
-	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
-	adminPW  string          // the generated first admin password, if any
+	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
+	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
+	http     *httpapi.Server  // the HTTP + SSE binding and the Discovery API
+	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
+	adminPW  string           // the generated first admin password, if any
 
 	ops ops // metrics, health and readiness listener (ops.go)
 
@@ -107,6 +109,14 @@ func New(opts Options) (*Hub, error) {
 	}
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
+	if u := opts.Upstream; u.URL != "" {
+		h.upstream = upstream.New(upstream.Options{
+			URL: u.URL, Username: u.Username, Password: u.Password, TLSConfig: u.TLS,
+			Things: u.Things, MaxBackoff: u.MaxBackoff,
+			Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Logger: h.log,
+		})
+	}
 	return h, nil
 }
 
@@ -143,7 +153,14 @@ func (h *Hub) openStores(ctx context.Context) error {
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
 	}
-	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory})
+	// The edge's bridge counts what the history cap drops before it was
+	// forwarded upstream; it is made after the stores.
+	onTrim := func(thingID string, cursors []string) {
+		if h.upstream != nil {
+			h.upstream.Trimmed(thingID, cursors)
+		}
+	}
+	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
 	return nil
 }
 
@@ -187,6 +204,9 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	h.http.Serve()
+	if h.upstream != nil {
+		h.upstream.Start()
+	}
 	if h.reserve.min >= 0 {
 		h.reserve.check()
 		h.bg.Add(1)
@@ -235,6 +255,9 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.stopOps()
+	if h.upstream != nil {
+		h.upstream.Close() // it uses the core: stopped before it
+	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers

@@ -37,6 +37,9 @@ type Main struct {
 	// AdminPasswordFile holds Options.AdminPassword (its first line), so
 	// that the password is not on the command line (secrets.go).
 	AdminPasswordFile string
+	// UpstreamPasswordFile holds Options.Upstream.Password (its first
+	// line): the edge hub's password at its cloud hub (upstream.go).
+	UpstreamPasswordFile string
 	// ConfigFile is the TOML file the settings were completed from
 	// (config.go); only for the record: serve reads it before Run.
 	ConfigFile string
@@ -71,6 +74,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
 		}
 		if opts.AdminPassword, err = readSecretFile(m.AdminPasswordFile); err != nil {
+			return err
+		}
+	}
+	if m.UpstreamPasswordFile != "" {
+		if opts.Upstream.Password, err = readSecretFile(m.UpstreamPasswordFile); err != nil {
 			return err
 		}
 	}
@@ -233,6 +241,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	opsFlags(fs, m)
 	httpFlags(fs, m)
+	upstreamFlags(fs, m)
 }
 
 // applyEnv sets every flag not given on the command line from its
