@@ -210,9 +210,15 @@ func (s *Store) List() []Account {
 	return out
 }
 
-// Add creates an enabled account with a password.
+// UpstreamPrefix begins the sender an edge hub stores with a request its
+// cloud hub handed over ("upstream:alice", package upstream): no account
+// may have such an ID, so no local client is taken for that sender.
+const UpstreamPrefix = "upstream:"
+
+// Add creates an enabled account with a password. IDs beginning with
+// "role:" or UpstreamPrefix are refused.
 func (s *Store) Add(ctx context.Context, id string, role Role, name, password string) error {
-	if err := wire.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") {
+	if err := wire.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") || strings.HasPrefix(id, UpstreamPrefix) {
 		return fmt.Errorf("%w: %q", ErrBadID, id)
 	}
 	if _, err := ParseRole(string(role)); err != nil {

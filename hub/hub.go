@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -14,10 +15,12 @@ import (
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/datadir"
 	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/explorer"
 	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/upstream"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -33,10 +36,11 @@ type Hub struct {
 	outbox   *outbox.Store
 	presence *presence.Store
 	authz    *authz.Store
-	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
-	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
-	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
-	adminPW  string          // the generated first admin password, if any
+	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
+	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
+	http     *httpapi.Server  // the HTTP + SSE binding and the Discovery API
+	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
+	adminPW  string           // the generated first admin password, if any
 
 	ops ops // metrics, health and readiness listener (ops.go)
 
@@ -94,8 +98,25 @@ func New(opts Options) (*Hub, error) {
 	ho := opts.httpOptions()
 	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
 	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
+	if opts.Explorer {
+		// The explorer sits in front of the binding and calls it (explorer/doc.go).
+		eo := explorer.Options{Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Authz: h.authz, Dev: opts.Dev, Logger: h.log, Now: opts.Now}
+		ho.Wrap = func(api http.Handler) http.Handler {
+			eo.API = api
+			return h.ops.http.wrap(explorer.New(eo))
+		}
+	}
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
+	if u := opts.Upstream; u.URL != "" {
+		h.upstream = upstream.New(upstream.Options{
+			URL: u.URL, Username: u.Username, Password: u.Password, TLSConfig: u.TLS,
+			Things: u.Things, MaxBackoff: u.MaxBackoff,
+			Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Logger: h.log,
+		})
+	}
 	return h, nil
 }
 
@@ -132,7 +153,14 @@ func (h *Hub) openStores(ctx context.Context) error {
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
 	}
-	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory})
+	// The edge's bridge counts what the history cap drops before it was
+	// forwarded upstream; it is made after the stores.
+	onTrim := func(thingID string, cursors []string) {
+		if h.upstream != nil {
+			h.upstream.Trimmed(thingID, cursors)
+		}
+	}
+	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
 	return nil
 }
 
@@ -176,6 +204,9 @@ func (h *Hub) Start(ctx context.Context) error {
 		return err
 	}
 	h.http.Serve()
+	if h.upstream != nil {
+		h.upstream.Start()
+	}
 	if h.reserve.min >= 0 {
 		h.reserve.check()
 		h.bg.Add(1)
@@ -224,6 +255,9 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.stopOps()
+	if h.upstream != nil {
+		h.upstream.Close() // it uses the core: stopped before it
+	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers

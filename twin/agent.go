@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -211,13 +212,23 @@ func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic
 	if err := checkValue(schema, pk.Payload, kind == wire.KindEvent); err != nil {
 		return err
 	}
-	rec, err := c.outbox.Append(ctx, outbox.Record{
-		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID,
-	}, c.retention(t.Name, extra))
+	origin, seq, err := c.agentStamp(pk)
 	if err != nil {
 		return err
 	}
-	props := stamp(id.ID, rec.Time)
+	rec, err := c.outbox.Append(ctx, outbox.Record{
+		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID, Origin: origin, Seq: seq,
+	}, c.retention(t.Name, extra))
+	if errors.Is(err, outbox.ErrRepeat) {
+		// Stored already: the agent sent it again because it missed the
+		// acknowledgement. Acknowledged, neither stored nor relayed again.
+		c.log.Debug().Str("thing", t.ThingID).Str("name", t.Name).Uint64("seq", seq).Msg("repeated publish ignored")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	props := stamp(id.ID, rec.When())
 	if kind == wire.KindEvent {
 		topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
 		afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
@@ -228,6 +239,32 @@ func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic
 		c.reported(ctx, t.ThingID, t.Name, pk.Payload)
 	}
 	return nil
+}
+
+// maxFutureOrigin is how far ahead of the hub's clock an agent's time may
+// be: clocks differ a little, but a value from the future is a mistake.
+const maxFutureOrigin = time.Minute
+
+// agentStamp reads the time and sequence an agent may give its event or
+// property value (wire.PropTime, wire.PropSeq).
+func (c *Core) agentStamp(pk *Message) (origin time.Time, seq uint64, err error) {
+	if s := userProp(pk, wire.PropTime); s != "" {
+		origin, err = time.Parse(time.RFC3339Nano, s)
+		if err != nil || origin.Year() < 1970 {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property time %q: want an RFC 3339 time after 1970", s)
+		}
+		if origin.After(c.opts.Now().Add(maxFutureOrigin)) {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property time %q is in the future", s)
+		}
+		origin = origin.UTC()
+	}
+	if s := userProp(pk, wire.PropSeq); s != "" {
+		seq, err = strconv.ParseUint(s, 10, 64)
+		if err != nil || seq == 0 {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property seq %q: want a positive decimal integer", s)
+		}
+	}
+	return origin, seq, nil
 }
 
 // ownedThing returns the directory entry of a Thing that agent id owns.

@@ -23,6 +23,7 @@ func TestDependencies(t *testing.T) {
 		mod + "hub",
 		mod + "httpapi",
 		mod + "wot",
+		mod + "upstream",
 		mod + "cmd/",
 	}
 	outsideStore := []string{"net/http"} // nowhere but under Badger

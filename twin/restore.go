@@ -29,7 +29,7 @@ func (c *Core) restore(ctx context.Context) error {
 			return err
 		}
 		for _, p := range props {
-			c.publish(wire.PropertyTopic(e.ThingID, p.Name), p.Value, true, stamp(p.Sender, p.Time))
+			c.publish(wire.PropertyTopic(e.ThingID, p.Name), p.Value, true, stamp(p.Sender, p.When()))
 		}
 		reqs, err := c.inbox.LatestAll(ctx, e.ThingID)
 		if err != nil {

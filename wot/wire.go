@@ -200,6 +200,8 @@ const (
 	PropSender = wire.PropSender
 	// PropTime is wire.PropTime.
 	PropTime = wire.PropTime
+	// PropSeq is wire.PropSeq.
+	PropSeq = wire.PropSeq
 	// PropStatus is wire.PropStatus.
 	PropStatus = wire.PropStatus
 	// PropActionID is wire.PropActionID.

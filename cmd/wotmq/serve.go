@@ -37,6 +37,9 @@ type Main struct {
 	// AdminPasswordFile holds Options.AdminPassword (its first line), so
 	// that the password is not on the command line (secrets.go).
 	AdminPasswordFile string
+	// UpstreamPasswordFile holds Options.Upstream.Password (its first
+	// line): the edge hub's password at its cloud hub (upstream.go).
+	UpstreamPasswordFile string
 	// ConfigFile is the TOML file the settings were completed from
 	// (config.go); only for the record: serve reads it before Run.
 	ConfigFile string
@@ -71,6 +74,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
 		}
 		if opts.AdminPassword, err = readSecretFile(m.AdminPasswordFile); err != nil {
+			return err
+		}
+	}
+	if m.UpstreamPasswordFile != "" {
+		if opts.Upstream.Password, err = readSecretFile(m.UpstreamPasswordFile); err != nil {
 			return err
 		}
 	}
@@ -219,6 +227,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.HTTPAddr, "http-addr", hub.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
 	fs.StringVar(&o.HTTPSAddr, "https-addr", hub.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
 	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory); off with --dev unless given")
+	fs.BoolVar(&o.Explorer, "explorer", true, "serve the twin explorer, web pages to find, watch, write and invoke Things, at / on the HTTP listeners (docs/explorer.md)")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
@@ -232,6 +241,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	opsFlags(fs, m)
 	httpFlags(fs, m)
+	upstreamFlags(fs, m)
 }
 
 // applyEnv sets every flag not given on the command line from its
