@@ -189,45 +189,59 @@ func (c *Core) DeleteThing(ctx context.Context, id authz.Identity, thingID strin
 // agentPublish handles AgentPublishEvent and AgentUpdateProperty: check,
 // store, then fan out on the twin topic.
 func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) error {
+	return c.beginAgentPublish(ctx, id, t, kind, pk)()
+}
+
+// beginAgentPublish checks an agent's event or property value and queues
+// its store (outbox.AppendLater); finish waits for the commit and sends
+// the value on. A refusal is finish's error.
+func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) (finish func() error) {
 	e, err := c.ownedThing(id, t.ThingID)
 	if err != nil {
-		return err
+		return func() error { return err }
 	}
 	var schema *td.DataSchema
 	var extra map[string]json.RawMessage
 	if kind == wire.KindEvent {
 		ev, ok := e.TD.Events[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = ev.Data, ev.Extra
 	} else {
 		p, ok := e.TD.Properties[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = &p.DataSchema, p.Extra
 	}
 	if err := checkValue(schema, pk.Payload, kind == wire.KindEvent); err != nil {
-		return err
+		return func() error { return err }
 	}
-	rec, err := c.outbox.Append(ctx, outbox.Record{
+	wait := c.outbox.AppendLater(ctx, outbox.Record{
 		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID,
 	}, c.retention(t.Name, extra))
-	if err != nil {
-		return err
+	return func() error {
+		rec, err := wait()
+		if err != nil {
+			return err
+		}
+		props := stamp(id.ID, rec.Time)
+		if kind == wire.KindEvent {
+			topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
+			afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
+		} else {
+			// A property's retained value is in place before the PUBACK, so
+			// that a subscription made after it gets the new value.
+			c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
+			c.reported(ctx, t.ThingID, t.Name, pk.Payload)
+		}
+		return nil
 	}
-	props := stamp(id.ID, rec.Time)
-	if kind == wire.KindEvent {
-		topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
-		afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
-	} else {
-		// A property's retained value is in place before the PUBACK, so
-		// that a subscription made after it gets the new value.
-		c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
-		c.reported(ctx, t.ThingID, t.Name, pk.Payload)
-	}
-	return nil
 }
 
 // ownedThing returns the directory entry of a Thing that agent id owns.

@@ -460,6 +460,18 @@ func (cl *Client) Closed() bool {
 	return cl.State.open == nil || cl.State.open.Err() != nil
 }
 
+// Buffered is how many bytes of what the client sent have been read from
+// the network and wait to be decoded: more packets are at hand. It is for
+// the hooks that run on the client's read goroutine (wotmq: a hook may
+// handle a publish at once when nothing else waits to be read, or hand it
+// on to read the next packet sooner); it must not be called elsewhere.
+func (cl *Client) Buffered() int {
+	if cl.Net.bconn == nil {
+		return 0
+	}
+	return cl.Net.bconn.Buffered()
+}
+
 func (cl *Client) IsTakenOver() bool {
 	return cl.State.isTakenOver.Load()
 }
