@@ -59,13 +59,31 @@ func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return k.h.authz.CanReceive(id, topic)
 }
 
-// OnPublish handles every client publish (handlePublish); none is ever
-// relayed as-is: what the hub accepts it publishes itself, stamped.
+// OnPublish handles every client publish (twin.Core.Publish); none is
+// ever relayed as-is: what the hub accepts it publishes itself, stamped.
+// QoS 0 and 1 publishes go to the connection's pipeline (pipeline.go),
+// which answers them; QoS 2 ones are handled here.
 func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
 	}
 	h := k.h
+	if pk.FixedHeader.Qos < 2 { // handled off the read goroutine, in order (pipeline.go)
+		select {
+		case <-h.stop:
+			return pk, h.refuseClosing(cl, &pk)
+		default:
+		}
+		id, ok := h.identity(cl)
+		if !ok {
+			return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
+		}
+		if handled, ack := h.pipelineOf(cl).start(id, pk); handled {
+			return pk, ack
+		}
+		return pk, packets.ErrRejectPacket // the pipeline answers it
+	}
+	h.drainPipeline(cl, false) // what the client published before is done first
 	if !h.enter() {
 		return pk, h.refuseClosing(cl, &pk)
 	}
@@ -261,6 +279,7 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
 func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	k.h.drainPipeline(cl, true) // the Will and presence follow what the client published
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return

@@ -129,6 +129,7 @@ type Hub struct {
 	authz      *authz.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
+	pipes      sync.Map // *mqtt.Client -> *pipeline: publishes read and not yet handled (pipeline.go)
 	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
 	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
 	willMu     sync.Mutex

@@ -24,7 +24,7 @@ const (
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
 	DefaultInflight          = 8192 // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
-	DefaultClientQueue       = 1024 // Mochi preallocates it: 8 KiB a client (Mochi's own default, 8192, is 64 KiB)
+	DefaultClientQueue       = 1024 // the queue grows on demand (patched Mochi); this bounds it, and half of it is the request window
 	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
@@ -77,7 +77,8 @@ type Limits struct {
 	// ClientQueue is the most messages waiting for one client's socket;
 	// more are dropped for that client and counted
 	// (wotmq_messages_dropped_total), other clients are not affected.
-	// Mochi preallocates the queue, 8 bytes an entry. Messages sent with
+	// The queue grows on demand and is dropped when empty (patched
+	// Mochi), 8 bytes an entry while in use. Messages sent with
 	// QoS 1 or 2 and not yet acknowledged are limited apart, to the larger
 	// of ClientQueue and DefaultInflight.
 	ClientQueue int

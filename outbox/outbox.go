@@ -133,15 +133,24 @@ const (
 // store's default). It stamps rec.Time and returns the stored record. When
 // Append returns nil the record is in Badger's write-ahead log.
 func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, error) {
+	return s.AppendLater(ctx, rec, retain)()
+}
+
+// AppendLater queues the write Append makes and returns at once; wait
+// returns what Append would have returned, once the write committed. The
+// records of calls made in a row, before the first wait, are committed in
+// one transaction, in the order of the calls (see groupcommit.Submit).
+// wait must be called exactly once.
+func (s *Store) AppendLater(ctx context.Context, rec Record, retain Retain) (wait func() (Record, error)) {
 	if err := ctx.Err(); err != nil {
-		return rec, err
+		return func() (Record, error) { return rec, err }
 	}
 	if err := s.loadLast(); err != nil {
-		return rec, err
+		return func() (Record, error) { return rec, err }
 	}
 	// Stamped inside the write: a shared transaction applies writes in
 	// the order they queued, so the latest value is the newest stamp.
-	err := s.commit.Update(func(txn *badger.Txn) error {
+	p := s.commit.Submit(func(txn *badger.Txn) error {
 		if rec.Seq > 0 {
 			if err := checkSeq(txn, rec.ThingID, rec.Seq); err != nil {
 				return err
@@ -162,17 +171,20 @@ func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, 
 		}
 		return txn.Set(latestKey(rec.ThingID, rec.Kind, rec.Name), val)
 	})
-	if errors.Is(err, ErrRepeat) {
-		return rec, err
+	return func() (Record, error) {
+		err := p.Wait()
+		if errors.Is(err, ErrRepeat) {
+			return rec, err
+		}
+		if err != nil {
+			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+		}
+		if retain != RetainNone {
+			// The record is stored: a failed trim is retried by a later one.
+			_ = s.noteHistory(rec.ThingID)
+		}
+		return rec, nil
 	}
-	if err != nil {
-		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
-	}
-	if retain != RetainNone {
-		// The record is stored: a failed trim is retried by a later one.
-		_ = s.noteHistory(rec.ThingID)
-	}
-	return rec, nil
 }
 
 // roundTTL rounds up to whole seconds: Badger's TTL granularity is one

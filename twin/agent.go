@@ -190,55 +190,69 @@ func (c *Core) DeleteThing(ctx context.Context, id authz.Identity, thingID strin
 // agentPublish handles AgentPublishEvent and AgentUpdateProperty: check,
 // store, then fan out on the twin topic.
 func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) error {
+	return c.beginAgentPublish(ctx, id, t, kind, pk)()
+}
+
+// beginAgentPublish checks an agent's event or property value and queues
+// its store (outbox.AppendLater); finish waits for the commit and sends
+// the value on. A refusal is finish's error.
+func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) (finish func() error) {
 	e, err := c.ownedThing(id, t.ThingID)
 	if err != nil {
-		return err
+		return func() error { return err }
 	}
 	var schema *td.DataSchema
 	var extra map[string]json.RawMessage
 	if kind == wire.KindEvent {
 		ev, ok := e.TD.Events[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = ev.Data, ev.Extra
 	} else {
 		p, ok := e.TD.Properties[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = &p.DataSchema, p.Extra
 	}
 	if err := checkValue(schema, pk.Payload, kind == wire.KindEvent); err != nil {
-		return err
+		return func() error { return err }
 	}
 	origin, seq, err := c.agentStamp(pk)
 	if err != nil {
-		return err
+		return func() error { return err }
 	}
-	rec, err := c.outbox.Append(ctx, outbox.Record{
+	wait := c.outbox.AppendLater(ctx, outbox.Record{
 		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID, Origin: origin, Seq: seq,
 	}, c.retention(t.Name, extra))
-	if errors.Is(err, outbox.ErrRepeat) {
-		// Stored already: the agent sent it again because it missed the
-		// acknowledgement. Acknowledged, neither stored nor relayed again.
-		c.log.Debug().Str("thing", t.ThingID).Str("name", t.Name).Uint64("seq", seq).Msg("repeated publish ignored")
+	return func() error {
+		rec, err := wait()
+		if errors.Is(err, outbox.ErrRepeat) {
+			// Stored already: the agent sent it again because it missed the
+			// acknowledgement. Acknowledged, neither stored nor relayed again.
+			c.log.Debug().Str("thing", t.ThingID).Str("name", t.Name).Uint64("seq", seq).Msg("repeated publish ignored")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		props := stamp(id.ID, rec.When())
+		if kind == wire.KindEvent {
+			topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
+			afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
+		} else {
+			// A property's retained value is in place before the PUBACK, so
+			// that a subscription made after it gets the new value.
+			c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
+			c.reported(ctx, t.ThingID, t.Name, pk.Payload)
+		}
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	props := stamp(id.ID, rec.When())
-	if kind == wire.KindEvent {
-		topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
-		afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
-	} else {
-		// A property's retained value is in place before the PUBACK, so
-		// that a subscription made after it gets the new value.
-		c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
-		c.reported(ctx, t.ThingID, t.Name, pk.Payload)
-	}
-	return nil
 }
 
 // maxFutureOrigin is how far ahead of the hub's clock an agent's time may
