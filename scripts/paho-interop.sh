@@ -53,6 +53,7 @@ exec(compile(open("client_test.py").read(), "client_test.py", "exec"), {"__name_
 # The per-test result: unittest prints each failure/error by test name.
 report() {
 	file=$1; shift
+	grep -q '^Ran ' "$file" || { echo "  the suite did not run; see $file"; tail -n 20 "$file"; exit 1; }
 	pass=0; total=0
 	for t in "$@"; do
 		total=$((total+1))
