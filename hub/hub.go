@@ -20,6 +20,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/upstream"
 )
 
@@ -90,7 +91,8 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
-	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
+		Retained: retained.Open(db)})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -143,7 +145,7 @@ func (h *Hub) openStores(ctx context.Context) error {
 			h.http.AccountChanged(ctx, c)
 		}
 	}
-	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
+	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}); err != nil {
 		return err
 	}
 	if err := h.firstAdmin(ctx); err != nil {
