@@ -18,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/proxy"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -35,6 +36,7 @@ type Hub struct {
 	authz    *authz.Store
 	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
 	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
+	proxy    *proxy.Proxy    // the hub's agent for existing devices whose TDs ask for it
 	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
 	adminPW  string          // the generated first admin password, if any
 
@@ -86,6 +88,7 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
+	bo.CheckTD = proxy.Check
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {
 		db.Close()
@@ -95,6 +98,7 @@ func New(opts Options) (*Hub, error) {
 	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
 	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
 	h.http = httpapi.New(ho)
+	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
 	return h, nil
 }
@@ -175,6 +179,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
 		return err
 	}
+	h.proxy.Start(ctx)
 	h.http.Serve()
 	if h.reserve.min >= 0 {
 		h.reserve.check()
@@ -225,6 +230,7 @@ func (h *Hub) Close() error {
 	close(h.stop)
 	h.stopOps()
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()         // before the core it acts on
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()
