@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/hubtest"
@@ -31,6 +32,10 @@ func bfStart(t *testing.T, dir string) *hub.Hub {
 	return hubtest.Start(t, func(o *hub.Options) {
 		o.DataDir = dir
 		o.HTTPAddr = "127.0.0.1:0"
+		if os.Getenv("BF_DEBUG") != "" {
+			l := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel)
+			o.Logger = &l
+		}
 	})
 }
 
@@ -169,6 +174,9 @@ func TestBrownfieldPlug(t *testing.T) {
 	// Presence: the device's LWT was retained before the TD was registered.
 	hubtest.WaitFor(t, "presence online from the retained LWT", func() bool {
 		code, body := bfHTTP(t, h, "app", http.MethodGet, bfThingPath(bfPlugID)+"/events/presence", "")
+		if os.Getenv("BF_DEBUG") != "" {
+			t.Logf("%d %s", code, body)
+		}
 		return code == http.StatusOK && bytes.Contains(body, []byte(`online`))
 	})
 
@@ -206,6 +214,9 @@ func TestBrownfieldPlug(t *testing.T) {
 	if code != http.StatusOK || strings.TrimSpace(string(body)) != "false" {
 		t.Fatalf("invoke toggle over HTTP: %d %s, want 200 false", code, body)
 	}
+	if got := bfNext(t, seen); got != "false integrator" {
+		t.Fatalf("observed %q after the toggle", got)
+	}
 	// Read and write over HTTP.
 	code, body = bfHTTP(t, h, "app", http.MethodGet, bfThingPath(bfPlugID)+"/properties/power", "")
 	if code != http.StatusOK || strings.TrimSpace(string(body)) != "false" {
@@ -214,6 +225,12 @@ func TestBrownfieldPlug(t *testing.T) {
 	code, body = bfHTTP(t, h, "app", http.MethodPut, bfThingPath(bfPlugID)+"/properties/power", "true")
 	if code != http.StatusNoContent {
 		t.Fatalf("PUT power: %d %s", code, body)
+	}
+	if got := bfNext(t, seen); got != "true integrator" {
+		t.Fatalf("observed %q after the HTTP write", got)
+	}
+	if got := plug.commands(); strings.Join(got, ",") != "ON,TOGGLE,ON" {
+		t.Fatalf("device got %q, want ON, TOGGLE, ON", got)
 	}
 
 	// Telemetry: one JSON message is a property (a pointer into it) and an

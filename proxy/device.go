@@ -25,6 +25,10 @@ const (
 	// completes when the device reports that property after the command
 	// went out (a property write: when it reports the written value).
 	ConfirmedByMember = "wotmq:confirmedBy"
+	// SettleMember ("wotmq:settle"), in the availability member, is how long
+	// after the device said online the commands held for it go out (a Go
+	// duration, DefaultSettle when absent; "0s" for at once).
+	SettleMember = "wotmq:settle"
 	// ConfirmTimeoutMember ("wotmq:confirmTimeout") bounds the wait for the
 	// confirming report (a Go duration, DefaultConfirmTimeout when absent);
 	// the request then fails with timeout.
@@ -74,7 +78,14 @@ type availability struct {
 	filter          string
 	codec           codec
 	online, offline string
+	settle          time.Duration // from online to sending what was held
 }
+
+// DefaultSettle is how long after a device said it is online the
+// commands held for it go out, when its availability member does not say
+// (SettleMember): Tasmota announces Online before it subscribes to its
+// command topic.
+const DefaultSettle = time.Second
 
 // Check is the proxy's check of a TD at registration (twin.Options.CheckTD):
 // a TD that asks to be proxied must name topics the proxy can use and
@@ -282,7 +293,19 @@ func parseAvailability(raw json.RawMessage) (*availability, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &availability{filter: r.filter, codec: r.codec, online: words.Online, offline: words.Offline}, nil
+	a := &availability{filter: r.filter, codec: r.codec, online: words.Online, offline: words.Offline, settle: DefaultSettle}
+	if raw, ok := f.Extra[SettleMember]; ok {
+		var s string
+		d, err := time.Duration(0), json.Unmarshal(raw, &s)
+		if err == nil {
+			d, err = time.ParseDuration(s)
+		}
+		if err != nil || d < 0 || d > time.Minute {
+			return nil, fmt.Errorf("%s: want a duration from \"0s\" to \"1m\"", SettleMember)
+		}
+		a.settle = d
+	}
+	return a, nil
 }
 
 // state reads an availability message: online, offline, or neither (ok

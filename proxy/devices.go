@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
@@ -108,8 +109,11 @@ func (p *Proxy) heard(filter, topic string, payload []byte) {
 			if online, ok := d.avail.state(payload); ok && online != d.available {
 				d.available = online
 				p.setPresence(d)
-				if online {
-					p.flush(d)
+				if online && len(d.held) > 0 {
+					// Some devices (Tasmota) say Online before they subscribe
+					// to their command topic: what was held goes out a moment
+					// later, so that they get it.
+					d.settled = time.Now().Add(d.avail.settle)
 				}
 			}
 		}

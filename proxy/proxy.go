@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -75,6 +76,9 @@ type deviceState struct {
 	*device
 	available bool
 	held      []request // requests waiting for the device to come back, in order
+	// settled is when a device that came back gets what was held for it
+	// (availability.settle after it said online); zero when nothing waits.
+	settled time.Time
 }
 
 // request is a request the core delivered to a proxied device's agent.
@@ -92,6 +96,13 @@ type confirm struct {
 	output   bool   // the action has an output: the reported value is it
 	deadline time.Time
 }
+
+// The hub's publishes the proxy listens to: every twin TD (registered,
+// replaced, deleted) and every agent's requests.
+var (
+	tdFilter       = strings.Replace(wire.TDTopic("x"), "/x/", "/+/", 1)
+	requestsFilter = strings.Replace(wire.RequestsTopic("x"), "/x/", "/+/", 1)
+)
 
 // conn is the proxy's connection as the core knows it (twin.ConnID).
 type conn struct{}
@@ -116,12 +127,12 @@ func New(opts Options) *Proxy {
 func (p *Proxy) Start(ctx context.Context) {
 	c := p.opts.Core
 	p.unlisten = append(p.unlisten,
-		c.Listen(wire.TDTopic("+"), func(m twin.Message) {
+		c.Listen(tdFilter, func(m twin.Message) {
 			if t, err := wire.ParseTopic(m.Topic); err == nil {
 				p.enqueue(func() { p.reconcile(t.ThingID); p.syncAgents() }, false)
 			}
 		}),
-		c.Listen(wire.RequestsTopic("+"), func(m twin.Message) {
+		c.Listen(requestsFilter, func(m twin.Message) {
 			r := request{input: m.Payload}
 			for _, u := range m.User {
 				switch u.Key {
@@ -222,6 +233,7 @@ func (p *Proxy) run() {
 			fn()
 		}
 		p.expireConfirms()
+		p.flushSettled()
 		if len(work) > 0 {
 			continue
 		}

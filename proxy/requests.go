@@ -28,8 +28,8 @@ func (p *Proxy) handle(r request) {
 		p.fail(r, d.agent, wire.Errorf(wire.CodeAgentError, "the TD of %q names no device command for %s %q", r.thing, r.op, r.name))
 		return
 	}
-	if !d.available {
-		if cmd.safe {
+	if !d.available || !d.settled.IsZero() {
+		if cmd.safe && !d.available {
 			p.fail(r, d.agent, wire.Errorf(wire.CodeOffline, "device %q is offline and %q is a safe action, which is not held", r.thing, r.name))
 			return
 		}
@@ -40,6 +40,21 @@ func (p *Proxy) handle(r request) {
 	}
 	p.active[r.id] = true
 	p.send(d, r, cmd)
+}
+
+// flushSettled sends what was held for the devices that came back and
+// settled.
+func (p *Proxy) flushSettled() {
+	now := time.Now()
+	for _, id := range sortedKeys(p.devices) {
+		d := p.devices[id]
+		if !d.settled.IsZero() && !now.Before(d.settled) {
+			d.settled = time.Time{}
+			if d.available {
+				p.flush(d)
+			}
+		}
+	}
 }
 
 // flush sends what was held for a device that came back.
@@ -160,6 +175,11 @@ func (p *Proxy) nextDeadline() time.Duration {
 	now := time.Now()
 	for _, c := range p.confirms {
 		if d := c.deadline.Sub(now); d < next {
+			next = max(d, time.Millisecond)
+		}
+	}
+	for _, dev := range p.devices {
+		if d := dev.settled.Sub(now); !dev.settled.IsZero() && d < next {
 			next = max(d, time.Millisecond)
 		}
 	}
