@@ -86,7 +86,7 @@ type Options struct {
 	Now func() time.Time
 	// CheckTD, when set, checks every TD registered after the core's own
 	// checks (twin.Options.CheckTD: the proxy's, for proxied devices).
-	CheckTD func(*td.Thing) error
+	CheckTD func(owner authz.Identity, t *td.Thing) error
 }
 
 func (o *Options) setDefaults() {

@@ -88,7 +88,7 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
-	bo.CheckTD = proxy.Check
+	bo.CheckTD = proxy.Checker(h.authz)
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {
 		db.Close()
@@ -98,7 +98,7 @@ func New(opts Options) (*Hub, error) {
 	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
 	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
 	h.http = httpapi.New(ho)
-	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
+	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
 	return h, nil
 }

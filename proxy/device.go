@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/td"
-	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wire"
 )
 
@@ -86,17 +85,6 @@ type availability struct {
 // (SettleMember): Tasmota announces Online before it subscribes to its
 // command topic.
 const DefaultSettle = time.Second
-
-// Check is the proxy's check of a TD at registration (twin.Options.CheckTD):
-// a TD that asks to be proxied must name topics the proxy can use and
-// mappings it understands; other TDs pass.
-func Check(t *td.Thing) error {
-	if !twin.Proxied(t) {
-		return nil
-	}
-	_, err := parseDevice(t, "")
-	return err
-}
 
 // parseDevice reads a proxied TD.
 func parseDevice(t *td.Thing, agent string) (*device, error) {

@@ -49,7 +49,7 @@ func (p *Proxy) reconcile(thingID string) {
 		st.available = false
 		if p.opts.Transport != nil {
 			for _, m := range p.opts.Transport.Retained(dev.avail.filter) {
-				if online, ok := dev.avail.state(m.Payload); ok {
+				if online, ok := dev.avail.state(m.Payload); ok && p.mayReceive(st, m.Topic) {
 					st.available = online
 				}
 			}
@@ -63,7 +63,9 @@ func (p *Proxy) reconcile(thingID string) {
 		if p.opts.Transport != nil {
 			for _, r := range dev.inbound {
 				for _, m := range p.opts.Transport.Retained(r.filter) {
-					p.deliver(st, r, m.Payload)
+					if p.mayReceive(st, m.Topic) {
+						p.deliver(st, r, m.Payload)
+					}
 				}
 			}
 		}
@@ -102,9 +104,13 @@ func (p *Proxy) retap() {
 }
 
 // heard handles a device's publish on a topic matching a tapped filter.
+// Each device hears it only if its account may receive it now (access.go).
 func (p *Proxy) heard(filter, topic string, payload []byte) {
 	for _, id := range sortedKeys(p.devices) {
 		d := p.devices[id]
+		if !p.mayReceive(d, topic) {
+			continue
+		}
 		if d.avail != nil && d.avail.filter == filter {
 			if online, ok := d.avail.state(payload); ok && online != d.available {
 				d.available = online
@@ -123,7 +129,26 @@ func (p *Proxy) heard(filter, topic string, payload []byte) {
 			}
 		}
 	}
-	_ = topic
+}
+
+// mayReceive reports whether a device's account may receive a message on
+// topic under the access rules now; a refusal is logged once per device
+// and topic.
+func (p *Proxy) mayReceive(d *deviceState, topic string) bool {
+	id, err := actor(p.opts.Authz, d.agent)
+	if err == nil && !p.opts.Authz.CanReceiveFree(id, topic) {
+		err = wire.Errorf(wire.CodeDenied, "account %q may not receive %q (access rules)", d.agent, topic)
+	}
+	key := d.thingID + "\x00access\x00" + topic
+	if err != nil {
+		if msg := err.Error(); p.warned[key] != msg {
+			p.warned[key] = msg
+			p.log.Warn().Err(err).Str("thing", d.thingID).Str("topic", topic).Msg("proxy: device message not read for its account")
+		}
+		return false
+	}
+	delete(p.warned, key)
+	return true
 }
 
 // deliver turns a device's message into the twin's property value or
@@ -138,10 +163,14 @@ func (p *Proxy) deliver(d *deviceState, r route, payload []byte) {
 	if r.kind == wire.KindEvent {
 		kind = wire.TopicAgentEvent
 	}
+	var id authz.Identity
+	if err == nil {
+		id, err = actor(p.opts.Authz, d.agent)
+	}
 	if err == nil {
 		var after func()
 		topic := wire.Topic{Kind: kind, AgentID: d.agent, ThingID: d.thingID, Name: r.name}.String()
-		after, err = p.opts.Core.Publish(context.Background(), as(d.agent), proxyConn, &twin.Message{Topic: topic, Payload: v, QoS: 1})
+		after, err = p.opts.Core.Publish(context.Background(), id, proxyConn, &twin.Message{Topic: topic, Payload: v, QoS: 1})
 		if after != nil {
 			after()
 		}
@@ -174,7 +203,11 @@ func (p *Proxy) setPresence(d *deviceState) {
 	}
 	b, _ := json.Marshal(state)
 	topic := wire.Topic{Kind: wire.TopicAgentPresence, AgentID: d.agent, ThingID: d.thingID}.String()
-	if _, err := p.opts.Core.Publish(context.Background(), as(d.agent), proxyConn, &twin.Message{Topic: topic, Payload: b, QoS: 1}); err != nil {
+	id, err := actor(p.opts.Authz, d.agent)
+	if err == nil {
+		_, err = p.opts.Core.Publish(context.Background(), id, proxyConn, &twin.Message{Topic: topic, Payload: b, QoS: 1})
+	}
+	if err != nil {
 		p.log.Error().Err(err).Str("thing", d.thingID).Msg("proxy: cannot set presence")
 	}
 }

@@ -29,11 +29,13 @@ type Transport interface {
 	Retained(filter string) []twin.Message
 }
 
-// Options configures a Proxy. Core, Directory, Inbox and Presence are
-// required; Transport too for commands and retained state (without it
+// Options configures a Proxy. Core, Authz, Directory, Inbox and Presence
+// are required; Transport too for commands and retained state (without it
 // commands fail and no retained state is read).
 type Options struct {
-	Core      *twin.Core
+	Core *twin.Core
+	// Authz decides what the proxy may do for each account (access.go).
+	Authz     *authz.Store
 	Directory *directory.Directory
 	Inbox     *inbox.Store
 	Presence  *presence.Store
@@ -251,10 +253,6 @@ func (p *Proxy) run() {
 func (p *Proxy) twinConn() twin.Conn {
 	return twin.Conn{ID: twin.ConnID(proxyConn), Client: "wotmq-proxy", Remote: "hub"}
 }
-
-// as is the identity the proxy acts with for agent: the account that
-// registered the device.
-func as(agent string) authz.Identity { return authz.Identity{ID: agent, Role: authz.RoleAgent} }
 
 // syncAgents makes the proxy receive the requests of exactly the agents
 // with a proxied device. An agent served for the first time gets its

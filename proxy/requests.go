@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wire"
 )
@@ -90,6 +91,17 @@ func (p *Proxy) send(d *deviceState, r request, cmd command) {
 	if p.opts.Transport == nil {
 		delete(p.active, r.id)
 		p.fail(r, d.agent, wire.Errorf(wire.CodeInternal, "the proxy has no transport"))
+		return
+	}
+	// The hub publishes for the device's account only where the account
+	// may publish itself, under the rules of this moment.
+	id, err := actor(p.opts.Authz, d.agent)
+	if err == nil {
+		err = p.opts.Authz.CanPublishFree(id, cmd.topic)
+	}
+	if err != nil {
+		delete(p.active, r.id)
+		p.fail(r, d.agent, twin.AsWire(err))
 		return
 	}
 	p.opts.Transport.Publish(twin.Message{Topic: cmd.topic, Payload: payload, QoS: cmd.qos, Retain: cmd.retain})
@@ -199,7 +211,11 @@ func (p *Proxy) reply(agent, id string, status wire.Status, out []byte, e *wire.
 	if e != nil {
 		m.Payload, _ = json.Marshal(e)
 	}
-	if _, err := p.opts.Core.Publish(context.Background(), as(agent), proxyConn, m); err != nil && wire.CodeOf(err) != wire.CodeFinished {
+	// A status is reported as the agent the request was queued for, even
+	// when its account was disabled meanwhile: ending its requests is what
+	// keeps them from waiting for an agent that cannot answer.
+	replier := authz.Identity{ID: agent, Role: authz.RoleAgent}
+	if _, err := p.opts.Core.Publish(context.Background(), replier, proxyConn, m); err != nil && wire.CodeOf(err) != wire.CodeFinished {
 		p.log.Error().Err(err).Str("id", id).Str("status", string(status)).Msg("proxy: cannot report a request's status")
 	}
 }

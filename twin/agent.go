@@ -57,7 +57,7 @@ func (c *Core) agentUpdateTD(ctx context.Context, id authz.Identity, t wire.Topi
 		return err
 	}
 	if c.opts.CheckTD != nil {
-		if err := c.opts.CheckTD(thing); err != nil {
+		if err := c.opts.CheckTD(id, thing); err != nil {
 			return wire.Errorf(wire.CodeInvalidTD, "%v", err)
 		}
 	}
