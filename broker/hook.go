@@ -26,7 +26,7 @@ func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage,
 	}, []byte{b})
 }
 
@@ -74,6 +74,12 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	id, ok := h.identity(cl)
 	if !ok {
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
+	}
+	if pk.FixedHeader.Retain && len(pk.Payload) > 0 && twin.Free(pk.TopicName) && h.opts.Reserve != nil {
+		// A free topic's retained message is written to disk (retain.go).
+		if err := h.opts.Reserve.Spend(len(pk.Payload)); err != nil {
+			return pk, h.refuse(cl, &pk, err)
+		}
 	}
 	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/proxy"
+	"github.com/wotmq/wotmq/retained"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -89,7 +90,8 @@ func New(opts Options) (*Hub, error) {
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
 	bo.CheckTD = proxy.Checker(h.authz)
-	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
+		Retained: retained.Open(db)})
 	if err != nil {
 		db.Close()
 		return nil, err
