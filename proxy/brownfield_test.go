@@ -306,6 +306,27 @@ func TestBrownfieldPlug(t *testing.T) {
 	if code != http.StatusOK || bytes.Count(body, []byte(`"value"`)) != 6 {
 		t.Fatalf("history after the restart: %d %s", code, body)
 	}
+
+	// The hub restarts while the device is online: its retained "Online"
+	// is restored, but the device is not connected yet, so a write made
+	// now waits for it instead of going out to nobody.
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h = bfStart(t, dir)
+	st = bfWriteAsync(t, h, bfPlugID, "power", "true")
+	hubtest.WaitFor(t, "the write waiting for the device to reconnect", func() bool {
+		code, body := bfHTTP(t, h, "app", http.MethodGet, bfThingPath(bfPlugID)+"/properties/power/writes/"+st, "")
+		return code == http.StatusOK && bytes.Contains(body, []byte(`"waiting"`))
+	})
+	plug = bfDialPlug(t, h, false)
+	hubtest.WaitFor(t, "the write completed once the device reconnected", func() bool {
+		code, body := bfHTTP(t, h, "app", http.MethodGet, bfThingPath(bfPlugID)+"/properties/power/writes/"+st, "")
+		return code == http.StatusOK && bytes.Contains(body, []byte(`"completed"`))
+	})
+	if got := plug.commands(); len(got) != 1 || got[0] != "ON" {
+		t.Fatalf("the reconnected device got %q, want [ON]", got)
+	}
 }
 
 func bfNext(t *testing.T, ch chan string) string {

@@ -13,8 +13,11 @@ import (
 
 // reconcile brings the proxy's view of one Thing in line with the
 // directory: a proxied device is (re)read from its TD and its topics
-// tapped; a Thing deleted or no longer proxied is let go.
-func (p *Proxy) reconcile(thingID string) {
+// tapped; a Thing deleted or no longer proxied is let go. atStart is set
+// for the devices taken up when the hub starts: what the broker kept
+// retained for them then is from before the restart (no device is
+// connected yet), so it is neither their state nor their availability.
+func (p *Proxy) reconcile(thingID string, atStart bool) {
 	old := p.devices[thingID]
 	e, ok := p.opts.Directory.Get(thingID)
 	if !ok || !twin.Proxied(e.TD) {
@@ -44,10 +47,11 @@ func (p *Proxy) reconcile(thingID string) {
 	p.devices[thingID] = st
 	p.retap()
 	if dev.avail != nil && (old == nil || old.avail == nil || old.avail.filter != dev.avail.filter) {
-		// What the device left retained tells its state; without it the
-		// device is offline until it says otherwise.
+		// What the device left retained while connected tells its state;
+		// without it (and at the hub's start) the device is offline until
+		// it says otherwise.
 		st.available = false
-		if p.opts.Transport != nil {
+		if p.opts.Transport != nil && !atStart {
 			for _, m := range p.opts.Transport.Retained(dev.avail.filter) {
 				if online, ok := dev.avail.state(m.Payload); ok && p.mayReceive(st, m.Topic) {
 					st.available = online
@@ -59,8 +63,9 @@ func (p *Proxy) reconcile(thingID string) {
 	if old == nil {
 		p.log.Info().Str("thing", thingID).Str("agent", dev.agent).Int("topics", len(dev.inbound)).
 			Bool("availability", dev.avail != nil).Msg("proxy: device proxied")
-		// The device's state it left retained before the proxy listened.
-		if p.opts.Transport != nil {
+		// The state the device left retained before the proxy listened (at
+		// the hub's start the twin has it stored already).
+		if p.opts.Transport != nil && !atStart {
 			for _, r := range dev.inbound {
 				for _, m := range p.opts.Transport.Retained(r.filter) {
 					if p.mayReceive(st, m.Topic) {

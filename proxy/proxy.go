@@ -131,7 +131,7 @@ func (p *Proxy) Start(ctx context.Context) {
 	p.unlisten = append(p.unlisten,
 		c.Listen(tdFilter, func(m twin.Message) {
 			if t, err := wire.ParseTopic(m.Topic); err == nil {
-				p.enqueue(func() { p.reconcile(t.ThingID); p.syncAgents() }, false)
+				p.enqueue(func() { p.reconcile(t.ThingID, false); p.syncAgents() }, false)
 			}
 		}),
 		c.Listen(requestsFilter, func(m twin.Message) {
@@ -154,7 +154,7 @@ func (p *Proxy) Start(ctx context.Context) {
 	p.enqueue(func() {
 		for _, e := range p.opts.Directory.List() {
 			if twin.Proxied(e.TD) {
-				p.reconcile(e.ThingID)
+				p.reconcile(e.ThingID, true)
 			}
 		}
 		p.syncAgents()
