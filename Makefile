@@ -97,7 +97,8 @@ js-deps:
 FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
-	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery ./authz:FuzzTopicRule
+	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery \
+	./proxy:FuzzDevicePayload ./proxy:FuzzProxyTD ./authz:FuzzTopicRule
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

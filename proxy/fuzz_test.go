@@ -3,9 +3,12 @@ package proxy
 import (
 	"encoding/json"
 	"errors"
+	"os"
 	"testing"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // FuzzDevicePayload: whatever a device publishes, the mapping returns a
@@ -64,6 +67,46 @@ func FuzzDevicePayload(f *testing.F) {
 		back, err := c.decode(out)
 		if err != nil || !sameJSON(back, v) {
 			t.Fatalf("round trip: %q -> %s -> %q -> %s, %v", payload, v, out, back, err)
+		}
+	})
+}
+
+// FuzzProxyTD: whatever TD a client registers, the proxy's check accepts
+// or refuses it with an error, never panics; a device it accepts has a
+// topic for each of its routes and commands.
+func FuzzProxyTD(f *testing.F) {
+	for _, name := range []string{"../examples/tasmota/plug1.td.json", "../examples/zigbee2mqtt/sensor1.td.json"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"x","wotmq:proxy":true,"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n",` +
+		`"wotmq:availability":{"mqv:filter":"a/+/b","online":"1","offline":"0","wotmq:settle":"0s"},` +
+		`"events":{"e":{"forms":[{"href":"mqtt://h/x/y"}]}}}`))
+	check := Checker(nil)
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		thing, err := td.Parse(doc)
+		if err != nil {
+			return
+		}
+		if check(authz.Identity{ID: "integrator"}, thing) != nil || !twin.Proxied(thing) {
+			return
+		}
+		d, err := parseDevice(thing, "integrator")
+		if err != nil {
+			t.Fatalf("Checker accepted what parseDevice refuses: %v", err)
+		}
+		for _, r := range d.inbound {
+			if !validTopic(r.filter, true) {
+				t.Fatalf("route filter %q", r.filter)
+			}
+		}
+		for k, c := range d.commands {
+			if !validTopic(c.topic, false) {
+				t.Fatalf("%v: command topic %q", k, c.topic)
+			}
 		}
 	})
 }
