@@ -71,6 +71,9 @@ type Proxy struct {
 	active   map[string]bool         // requests held, sent or awaiting confirmation, by ID
 	confirms map[string]*confirm     // requests awaiting the property that confirms them, by ID
 	warned   map[string]string       // the last mapping error logged per Thing and affordance
+
+	droppedSince  int       // device messages dropped since the last log line
+	droppedLogged time.Time // when that line was written
 }
 
 // deviceState is a proxied device and what the proxy knows of it now.
@@ -228,8 +231,10 @@ func (p *Proxy) run() {
 		dropped := p.dropped
 		p.dropped = 0
 		p.mu.Unlock()
-		if dropped > 0 {
-			p.log.Warn().Int("dropped", dropped).Int("max", p.opts.MaxQueued).Msg("proxy: device messages dropped, the proxy is behind")
+		if p.droppedSince += dropped; p.droppedSince > 0 && time.Since(p.droppedLogged) >= 10*time.Second {
+			// One line per 10 s at most while the proxy stays behind.
+			p.log.Warn().Int("dropped", p.droppedSince).Int("max", p.opts.MaxQueued).Msg("proxy: device messages dropped, the proxy is behind")
+			p.droppedSince, p.droppedLogged = 0, time.Now()
 		}
 		for _, fn := range work {
 			fn()
