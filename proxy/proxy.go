@@ -89,6 +89,7 @@ type deviceState struct {
 // request is a request the core delivered to a proxied device's agent.
 type request struct {
 	id, op, thing, name string
+	agent               string // the agent it was delivered to
 	input               []byte
 }
 
@@ -138,7 +139,11 @@ func (p *Proxy) Start(ctx context.Context) {
 			}
 		}),
 		c.Listen(requestsFilter, func(m twin.Message) {
-			r := request{input: m.Payload}
+			t, err := wire.ParseTopic(m.Topic)
+			if err != nil {
+				return
+			}
+			r := request{agent: t.AgentID, input: m.Payload}
 			for _, u := range m.User {
 				switch u.Key {
 				case wire.PropActionID:
@@ -294,7 +299,7 @@ func (p *Proxy) resume(agent string) {
 		return
 	}
 	for _, r := range reqs {
-		req := request{id: r.ID, op: r.Op, thing: r.ThingID, name: r.Name, input: r.Input}
+		req := request{id: r.ID, op: r.Op, thing: r.ThingID, name: r.Name, agent: r.AgentID, input: r.Input}
 		switch r.Status {
 		case wire.StatusWaiting:
 			p.handle(req)

@@ -16,6 +16,9 @@ import (
 // never held: it fails offline, as the core fails it for an agent that is
 // offline.
 func (p *Proxy) handle(r request) {
+	if !p.served[r.agent] {
+		return // an agent of its own (every agent's requests pass the listener)
+	}
 	if r.id == "" || p.active[r.id] {
 		return // a redelivery of one the proxy has in hand
 	}
