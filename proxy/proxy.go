@@ -90,6 +90,7 @@ type deviceState struct {
 type request struct {
 	id, op, thing, name string
 	agent               string // the agent it was delivered to
+	sender              string // who made it (for a cancel: who cancels)
 	input               []byte
 }
 
@@ -154,6 +155,8 @@ func (p *Proxy) Start(ctx context.Context) {
 					r.thing = u.Value
 				case wire.PropName:
 					r.name = u.Value
+				case wire.PropSender:
+					r.sender = u.Value
 				}
 			}
 			p.enqueue(func() { p.handle(r) }, false)

@@ -19,6 +19,10 @@ func (p *Proxy) handle(r request) {
 	if !p.served[r.agent] {
 		return // an agent of its own (every agent's requests pass the listener)
 	}
+	if r.op == wire.OpCancelAction {
+		p.cancel(r)
+		return
+	}
 	if r.id == "" || p.active[r.id] {
 		return // a redelivery of one the proxy has in hand
 	}
@@ -44,6 +48,25 @@ func (p *Proxy) handle(r request) {
 	}
 	p.active[r.id] = true
 	p.send(d, r, cmd)
+}
+
+// cancel handles a cancelaction the core forwarded for a request the
+// proxy has in hand: one held for an offline device is cancelled; one
+// sent is not (the device has the command; its confirmation, if any, still
+// completes it).
+func (p *Proxy) cancel(r request) {
+	d := p.devices[r.thing]
+	if d == nil {
+		return
+	}
+	for i, h := range d.held {
+		if h.id == r.id {
+			d.held = append(d.held[:i:i], d.held[i+1:]...)
+			delete(p.active, r.id)
+			p.reply(d.agent, r.id, wire.StatusFailed, nil, wire.Errorf(wire.CodeCancelled, "cancelled by %s before the device came back", r.sender))
+			return
+		}
+	}
 }
 
 // flushSettled sends what was held for the devices that came back and

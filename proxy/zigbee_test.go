@@ -188,6 +188,22 @@ func TestBrownfieldZigbeeSensor(t *testing.T) {
 		return code == http.StatusOK && json.Unmarshal(body, &pg) == nil && len(pg.Items) > 0 &&
 			json.Unmarshal(pg.Items[len(pg.Items)-1].Value, &p) == nil && p.State == wot.PresenceOffline
 	})
+	// An action held for the offline sensor, cancelled: it never goes out
+	// (the first command after the sensor comes back is the write below).
+	inv, err := thing.InvokeActionAsync(ctx, "identify", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hubtest.WaitFor(t, "identify waiting", func() bool {
+		code, body := bfHTTP(t, h, "app", http.MethodGet, "/things/"+zbSensorID+"/actions/identify", "")
+		return code == http.StatusOK && contains(body, `"waiting"`)
+	})
+	if err := inv.Cancel(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := inv.Wait(ctx, nil); wot.CodeOf(err) != wot.CodeCancelled {
+		t.Fatalf("cancelled identify ended %v, want cancelled", err)
+	}
 	id := bfWriteAsync(t, h, zbSensorID, "reportInterval", "300")
 	hubtest.WaitFor(t, "the write waiting", func() bool {
 		code, body := bfHTTP(t, h, "app", http.MethodGet, "/things/"+zbSensorID+"/properties/reportInterval/writes/"+id, "")
