@@ -100,14 +100,14 @@ func parseDevice(t *td.Thing, agent string) (*device, error) {
 				ops = td.Strings{td.OpReadProperty, td.OpWriteProperty}
 			}
 			fw := fmt.Sprintf("%s.forms[%d]", where, i)
-			if f.MQTTFilter != "" || hasAny(f.Op, td.OpReadProperty, td.OpObserveProperty) {
+			if f.MQTTFilter != "" || subscribes(f) || hasAny(f.Op, td.OpReadProperty, td.OpObserveProperty) {
 				r, err := newRoute(f, wire.KindProperty, name, schema)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", fw, err)
 				}
 				d.inbound = append(d.inbound, r)
 			}
-			if f.MQTTFilter == "" && hasAny(ops, td.OpWriteProperty) && !p.ReadOnly {
+			if f.MQTTFilter == "" && !subscribes(f) && hasAny(ops, td.OpWriteProperty) && !p.ReadOnly {
 				c, err := newCommand(f, schema, p.Extra, t)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", fw, err)
@@ -124,7 +124,7 @@ func parseDevice(t *td.Thing, agent string) (*device, error) {
 		where := fmt.Sprintf("$.actions[%q]", name)
 		for i := range a.Forms {
 			f := &a.Forms[i]
-			if f.MQTTFilter != "" || (len(f.Op) > 0 && !hasAny(f.Op, td.OpInvokeAction)) {
+			if f.MQTTFilter != "" || subscribes(f) || (len(f.Op) > 0 && !hasAny(f.Op, td.OpInvokeAction)) {
 				continue
 			}
 			c, err := newCommand(f, a.Input, a.Extra, t)
@@ -314,6 +314,13 @@ func (a *availability) state(payload []byte) (online, ok bool) {
 		return false, true
 	}
 	return false, false
+}
+
+// subscribes reports whether a form says the client subscribes
+// (mqv:controlPacket "subscribe", or "mqv:subscribe" as some TDs write
+// it): a form the hub reads, never one it publishes on.
+func subscribes(f *td.Form) bool {
+	return strings.TrimPrefix(f.MQTTControlPacket, "mqv:") == "subscribe"
 }
 
 func hasAny(ops td.Strings, want ...string) bool {
