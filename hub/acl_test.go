@@ -307,3 +307,26 @@ func TestFreeTopicRetainedSurvivesRestart(t *testing.T) {
 		t.Fatalf("a cleared retained message came back: %s", m.Topic)
 	}
 }
+
+// TestDevClientsShareGroups: anonymous development clients, each an
+// account of its own, share a group as on a plain broker (each message to
+// one of them); accounts keep their groups apart.
+func TestDevClientsShareGroups(t *testing.T) {
+	h := hubtest.Start(t)
+	a := dial(t, h, "a")
+	b := dial(t, h, "b")
+	a.subscribe("$share/g/jobs/#", "marker")
+	b.subscribe("$share/g/jobs/#", "marker")
+	pub := dial(t, h, "pub")
+	pub.mustPublish("jobs/1", []byte("1"), nil)
+	pub.mustPublish("marker", []byte("m"), nil)
+	got := 0
+	for _, c := range []*client{a, b} {
+		for m := c.next(""); m.Topic != "marker"; m = c.next("") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Fatalf("a message to a shared group of two anonymous clients arrived %d times", got)
+	}
+}
