@@ -34,7 +34,7 @@ func TestZigbee2MQTT(t *testing.T) {
 			case <-ctx.Done():
 			}
 		}()
-		return run(ctx, config{Broker: testhub.URL(h), Name: "sensor1", Unit: time.Millisecond}, out)
+		return run(ctx, config{Broker: testhub.URL(h), Name: "sensor1", Unit: 5 * time.Millisecond}, out)
 	})
 	out.WaitFor(t, "online: sensor1 reports every 10")
 
