@@ -22,8 +22,7 @@ func (p *Proxy) reconcile(thingID string, atStart bool) {
 	e, ok := p.opts.Directory.Get(thingID)
 	if !ok || !twin.Proxied(e.TD) {
 		if old != nil {
-			delete(p.devices, thingID)
-			p.retap()
+			p.forget(old)
 			p.log.Info().Str("thing", thingID).Msg("proxy: device let go")
 		}
 		return
@@ -32,8 +31,7 @@ func (p *Proxy) reconcile(thingID string, atStart bool) {
 	if err != nil { // Check refused such TDs at registration; one from an older hub
 		p.log.Error().Err(err).Str("thing", thingID).Msg("proxy: cannot proxy the device its TD describes")
 		if old != nil {
-			delete(p.devices, thingID)
-			p.retap()
+			p.forget(old)
 		}
 		return
 	}
@@ -78,6 +76,22 @@ func (p *Proxy) reconcile(thingID string, atStart bool) {
 	if st.available {
 		p.flush(st)
 	}
+}
+
+// forget lets a device go: its topics are untapped and what the proxy had
+// in hand for it is dropped (the core fails a deleted Thing's requests).
+func (p *Proxy) forget(d *deviceState) {
+	delete(p.devices, d.thingID)
+	for _, r := range d.held {
+		delete(p.active, r.id)
+	}
+	for id, c := range p.confirms {
+		if c.req.thing == d.thingID {
+			delete(p.confirms, id)
+			delete(p.active, id)
+		}
+	}
+	p.retap()
 }
 
 // retap taps exactly the filters the devices need.
