@@ -130,7 +130,7 @@ soak:
 
 ## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay
 bench-go:
-	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/ ./proxy/
 
 ## package: the Debian package in dist/ (static binary, systemd unit,
 ## /etc/wotmq/wotmq.toml); nfpm runs with go run at a fixed version, no
