@@ -85,5 +85,5 @@ func TestNodeWoTConsumesAProxiedDevice(t *testing.T) {
 	}
 	// The twin TD of a proxied device passes the W3C TD playground too.
 	base := "http://" + h.HTTPAddr()
-	runNode(t, bin, nil, "validate.mjs", base+"/things/urn:dev:tasmota:plug1", base+"/.well-known/wot")
+	runNode(t, bin, nil, "validate.mjs", base+"/things/urn:dev:tasmota:plug1")
 }
