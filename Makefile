@@ -99,7 +99,8 @@ FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./twin:FuzzAgentStamp ./outbox:FuzzHistoryQuery \
-	./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput ./loadtest:FuzzRawPacket ./authz:FuzzTopicRule
+	./proxy:FuzzDevicePayload ./proxy:FuzzProxyTD ./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput \
+	./loadtest:FuzzRawPacket ./authz:FuzzTopicRule
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
@@ -134,9 +135,9 @@ soak:
 	WOTMQ_SOAK=1 WOTMQ_SOAK_REPORT=$(CURDIR)/docs/benchmarks.md $(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./reliability/
 
 ## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay,
-## then the hot paths (bench-hot)
+## the proxy's, then the hot paths (bench-hot)
 bench-go: bench-hot
-	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/ ./proxy/
 
 ## bench-hot: the testing.B matrix of the hot paths with allocations:
 ## validating an event (64 B, 1 KiB), appending it to the outbox, an

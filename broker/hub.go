@@ -19,6 +19,7 @@ import (
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/retained"
+	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -84,6 +85,9 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CheckTD, when set, checks every TD registered after the core's own
+	// checks (twin.Options.CheckTD: the proxy's, for proxied devices).
+	CheckTD func(owner authz.Identity, t *td.Thing) error
 }
 
 func (o *Options) setDefaults() {
@@ -207,6 +211,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 		SweepInterval:      opts.SweepInterval,
 		Backup:             opts.Backup,
 		Observe:            h.ops.observe,
+		CheckTD:            opts.CheckTD,
 	})
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,

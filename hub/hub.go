@@ -20,6 +20,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/proxy"
 	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/upstream"
 )
@@ -39,6 +40,7 @@ type Hub struct {
 	authz    *authz.Store
 	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
 	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
+	proxy    *proxy.Proxy     // the hub's agent for existing devices whose TDs ask for it
 	http     *httpapi.Server  // the HTTP + SSE binding and the Discovery API
 	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
 	adminPW  string           // the generated first admin password, if any
@@ -91,6 +93,7 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
+	bo.CheckTD = proxy.Checker(h.authz)
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
 		Retained: retained.Open(db)})
 	if err != nil {
@@ -110,6 +113,7 @@ func New(opts Options) (*Hub, error) {
 		}
 	}
 	h.http = httpapi.New(ho)
+	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
 	if u := opts.Upstream; u.URL != "" {
 		h.upstream = upstream.New(upstream.Options{
@@ -205,6 +209,7 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
 		return err
 	}
+	h.proxy.Start(ctx)
 	h.http.Serve()
 	if h.upstream != nil {
 		h.upstream.Start()
@@ -261,6 +266,7 @@ func (h *Hub) Close() error {
 		h.upstream.Close() // it uses the core: stopped before it
 	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()         // before the core it acts on
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()

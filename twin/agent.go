@@ -54,6 +54,14 @@ func (c *Core) agentUpdateTD(ctx context.Context, id authz.Identity, t wire.Topi
 	if err := checkRetention(thing); err != nil {
 		return err
 	}
+	if err := c.checkProxyMix(id.ID, thing); err != nil {
+		return err
+	}
+	if c.opts.CheckTD != nil {
+		if err := c.opts.CheckTD(id, thing); err != nil {
+			return wire.Errorf(wire.CodeInvalidTD, "%v", err)
+		}
+	}
 	if err := c.checkThingQuota(id.ID, thing.ID); err != nil {
 		return err
 	}
@@ -89,7 +97,9 @@ func (c *Core) agentUpdateTD(ctx context.Context, id authz.Identity, t wire.Topi
 	if c.conns.connected(id.ID) {
 		state = wire.PresenceOnline
 	}
-	if p, err := c.presence.Get(ctx, thing.ID); err == nil && (p.Seq == 0 || !p.ByAgent) {
+	// A proxied device's presence follows the device (the proxy sets it),
+	// not the connections of the account that registered it.
+	if p, err := c.presence.Get(ctx, thing.ID); err == nil && (p.Seq == 0 || !p.ByAgent) && !Proxied(thing) {
 		c.setPresence(ctx, thing.ID, id.ID, state, false)
 	}
 	mu.Unlock()

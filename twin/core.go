@@ -76,6 +76,11 @@ type Options struct {
 	// Observe, when set, is told the latency of every request that reached
 	// its outcome (for the metrics). It must not block.
 	Observe func(op string, status wire.Status, took time.Duration)
+	// CheckTD, when set, checks every TD registered, with the account that
+	// registers it, after the core's own checks (the proxy checks that it
+	// can map a proxied device's forms and that the account may use the
+	// device's topics); its error refuses the TD as invalid_td.
+	CheckTD func(owner authz.Identity, t *td.Thing) error
 }
 
 // Forms describe where the twins are served, for the forms of the TDs the
