@@ -36,7 +36,7 @@ func GoldenConfigHA(t *testing.T, name string, got []byte) {
 // every row of the mapping (docs/bridges.md) against the golden file, and
 // what it leaves out.
 func TestConfigMapsEveryRow(t *testing.T) {
-	raw, err := os.ReadFile("testdata/thermostat.td.json")
+	raw, err := os.ReadFile("../testdata/thermostat.td.json")
 	if err != nil {
 		t.Fatal(err)
 	}
