@@ -38,7 +38,8 @@ type Hub struct {
 	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
 	adminPW  string          // the generated first admin password, if any
 
-	ops ops // metrics, health and readiness listener (ops.go)
+	ops     ops     // metrics, health and readiness listener (ops.go)
+	bridges bridges // Home Assistant and Homie views of the twins (bridges.go)
 
 	// gate is held shared by the operations handlers while they read the
 	// store, and exclusively by Close while it closes the store.
@@ -53,6 +54,9 @@ type Hub struct {
 // New opens the data directory and prepares a hub; Start runs it.
 func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
+	if err := opts.checkBridges(); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 
 	// The store holds the token key and password hashes: other users of
@@ -96,6 +100,7 @@ func New(opts Options) (*Hub, error) {
 	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
+	h.startBridges()
 	return h, nil
 }
 
@@ -225,6 +230,7 @@ func (h *Hub) Close() error {
 	close(h.stop)
 	h.stopOps()
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
+	h.closeBridges()        // before the core they publish and submit through
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()

@@ -24,6 +24,7 @@ func TestDependencies(t *testing.T) {
 		mod + "httpapi",
 		mod + "wot",
 		mod + "cmd/",
+		mod + "bridge", // the bridges build on the core, never the reverse
 	}
 	outsideStore := []string{"net/http"} // nowhere but under Badger
 	const store = "github.com/dgraph-io/badger/"

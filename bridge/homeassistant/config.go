@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -342,4 +343,20 @@ func setClass(c map[string]any, types []string, table []struct{ term, class stri
 			}
 		}
 	}
+}
+
+// CheckPrefix checks a discovery prefix: topic levels without wildcards,
+// outside the hub's own namespaces ("" is DefaultPrefix).
+func CheckPrefix(prefix string) error {
+	if prefix == "" {
+		return nil
+	}
+	first, _, _ := strings.Cut(prefix, "/")
+	switch {
+	case strings.ContainsAny(prefix, "+#\x00"), strings.HasPrefix(prefix, "$"), strings.HasPrefix(prefix, "/"), strings.HasSuffix(prefix, "/"), strings.Contains(prefix, "//"):
+		return fmt.Errorf("homeassistant: discovery prefix %q: want topic levels without wildcards, $ or empty levels", prefix)
+	case first == wire.ThingsRoot, first == wire.AgentsRoot, first == "replies", first == "wotmq":
+		return fmt.Errorf("homeassistant: discovery prefix %q is in the hub's namespace", prefix)
+	}
+	return nil
 }
