@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -80,6 +81,12 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	}
 	if after != nil {
 		h.afterAck.Store(cl, after)
+	}
+	if twin.Free(pk.TopicName) {
+		// A free topic the rules allow: Mochi delivers it as any MQTT
+		// broker would (retained, QoS, properties as sent); each delivery
+		// is decided by OnACLCheck.
+		return pk, nil
 	}
 	return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
+	"github.com/wotmq/wotmq/wot"
 )
 
 // Defaults for Options.
@@ -176,6 +177,9 @@ func New(opts Options, st Stores) (*Hub, error) {
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
+	// The hub TD's old topic is retained for clients that name it; a "#"
+	// or "+/+" of a general client must not find it (docs/topics.md).
+	caps.LiteralRetained = map[string]bool{wot.LegacyHubTDTopic: true}
 	opts.Limits.capabilities(caps)
 	// Requests delivered to an agent and not yet answered use at most
 	// half of its client queue: Mochi drops a QoS 1 message for a client

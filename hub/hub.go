@@ -127,7 +127,7 @@ func (h *Hub) openStores(ctx context.Context) error {
 			h.http.AccountChanged(ctx, c)
 		}
 	}
-	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
+	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}); err != nil {
 		return err
 	}
 	if err := h.firstAdmin(ctx); err != nil {

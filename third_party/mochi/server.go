@@ -64,6 +64,7 @@ type Capabilities struct {
 	SubIDAvailable               byte            `yaml:"sub_id_available" json:"sub_id_available"`                 // support of subscription identifiers
 	MaximumSubscriptions         int             `yaml:"maximum_subscriptions" json:"maximum_subscriptions"`       // wotmq: most subscriptions one client may hold, no limit if 0
 	AnnounceLimits               bool            `yaml:"announce_limits" json:"announce_limits"`                   // wotmq: the CONNACK announces TopicAliasMaximum and MaximumPacketSize
+	LiteralRetained              map[string]bool `yaml:"-" json:"-"`                                               // wotmq: retained messages on these topics go only to subscriptions naming the topic itself, never to wildcard filters
 }
 
 // NewDefaultServerCapabilities defines the default features and capabilities provided by the server.
@@ -1239,6 +1240,9 @@ func (s *Server) publishRetainedToClient(cl *Client, sub packets.Subscription, e
 
 	sub.FwdRetainedFlag = true
 	for _, pkv := range s.Topics.Messages(sub.Filter) { // [MQTT-3.8.4-4]
+		if s.Options.Capabilities.LiteralRetained[pkv.TopicName] && sub.Filter != pkv.TopicName {
+			continue // wotmq: kept for subscriptions that name it (LiteralRetained)
+		}
 		_, err := s.publishToClient(cl, sub, pkv)
 		if err != nil {
 			s.Log.Debug("failed to publish retained message", "error", err, "client", cl.ID, "listener", cl.Net.Listener, "packet", pkv)

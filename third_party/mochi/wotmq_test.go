@@ -189,3 +189,34 @@ func TestWotmqCloseWhileConnectionsEnd(t *testing.T) {
 		<-done
 	}
 }
+
+// TestWotmqLiteralRetained: a retained message on a topic named in
+// Capabilities.LiteralRetained reaches a subscription naming the topic,
+// not one whose wildcards match it (the hub keeps its TD's old topic so).
+func TestWotmqLiteralRetained(t *testing.T) {
+	s := newServer()
+	s.Options.Capabilities.LiteralRetained = map[string]bool{"hub/td": true}
+	defer s.Close()
+	s.Topics.RetainMessage(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: "hub/td", Payload: []byte("the-td")})
+	s.Topics.RetainMessage(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: "hub/other", Payload: []byte("the-other")})
+	for _, tc := range []struct {
+		filter    string
+		td, other bool
+	}{
+		{"hub/td", true, false},
+		{"hub/+", false, true},
+		{"#", false, true},
+	} {
+		cl, _, _ := newTestClient()
+		s.publishRetainedToClient(cl, packets.Subscription{Filter: tc.filter}, false)
+		var td, other bool
+		for len(cl.State.outbound) > 0 {
+			pk := <-cl.State.outbound
+			td = td || pk.TopicName == "hub/td"
+			other = other || pk.TopicName == "hub/other"
+		}
+		if td != tc.td || other != tc.other {
+			t.Errorf("%s: got the TD %v, the other %v; want %v, %v", tc.filter, td, other, tc.td, tc.other)
+		}
+	}
+}
