@@ -17,12 +17,10 @@ import (
 // It never blocks on a client and may be called concurrently, but not
 // from a Listen or Tap function (it is heard by the listeners).
 func (c *Core) PublishOwn(m Message) error {
-	first, _, _ := strings.Cut(m.Topic, "/")
 	switch {
 	case m.Topic == "", strings.ContainsAny(m.Topic, "+#\x00"):
 		return wire.Errorf(wire.CodeInvalidTopic, "cannot publish on %q", m.Topic)
-	case strings.HasPrefix(m.Topic, "$"),
-		first == wire.ThingsRoot, first == wire.AgentsRoot, first == "replies", first == "wotmq":
+	case !wire.IsFreeTopic(m.Topic):
 		return wire.Errorf(wire.CodeDenied, "topic %q is in the hub's namespace: the core publishes there", m.Topic)
 	}
 	c.send(m)

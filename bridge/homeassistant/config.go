@@ -351,12 +351,11 @@ func CheckPrefix(prefix string) error {
 	if prefix == "" {
 		return nil
 	}
-	first, _, _ := strings.Cut(prefix, "/")
 	switch {
-	case strings.ContainsAny(prefix, "+#\x00"), strings.HasPrefix(prefix, "$"), strings.HasPrefix(prefix, "/"), strings.HasSuffix(prefix, "/"), strings.Contains(prefix, "//"):
-		return fmt.Errorf("homeassistant: discovery prefix %q: want topic levels without wildcards, $ or empty levels", prefix)
-	case first == wire.ThingsRoot, first == wire.AgentsRoot, first == "replies", first == "wotmq":
-		return fmt.Errorf("homeassistant: discovery prefix %q is in the hub's namespace", prefix)
+	case strings.ContainsAny(prefix, "+#\x00"), strings.HasPrefix(prefix, "/"), strings.HasSuffix(prefix, "/"), strings.Contains(prefix, "//"):
+		return fmt.Errorf("homeassistant: discovery prefix %q: want topic levels without wildcards or empty levels", prefix)
+	case !wire.IsFreeTopic(prefix):
+		return fmt.Errorf("homeassistant: discovery prefix %q is in the hub's namespace (docs/topics.md)", prefix)
 	}
 	return nil
 }
