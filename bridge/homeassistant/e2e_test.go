@@ -114,8 +114,8 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 
 	t.Run("CommandsReachTheAgent", func(t *testing.T) {
 		for _, c := range []struct {
-			topic, payload string // as HA renders payload_on, command_template, payload_press
-			op, name, input   string
+			topic, payload  string // as HA renders payload_on, command_template, payload_press
+			op, name, input string
 		}{
 			{wire.Topic{Kind: wire.TopicPropertySet, ThingID: e.ID(), Name: "mode"}.String(), `"comfort"`, wire.OpWriteProperty, "mode", `"comfort"`},
 			{wire.Topic{Kind: wire.TopicPropertySet, ThingID: e.ID(), Name: "on"}.String(), "true", wire.OpWriteProperty, "on", "true"},
