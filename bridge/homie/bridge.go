@@ -49,7 +49,7 @@ type device struct {
 	sent     []byte       // the $description published, version aside
 	version  int64
 	values   map[string][]byte // latest twin value by property name
-	presence wire.Presence
+	presence wire.Presence     // "" until the hub published it
 }
 
 // New starts a bridge. Create it before the core starts, so that it hears
@@ -124,7 +124,7 @@ func (b *Bridge) handle(it feed.Item) {
 func (b *Bridge) thing(thingID string) *device {
 	d := b.things[thingID]
 	if d == nil {
-		d = &device{thingID: thingID, id: DeviceID(thingID), values: map[string][]byte{}, presence: wire.PresenceOffline}
+		d = &device{thingID: thingID, id: DeviceID(thingID), values: map[string][]byte{}}
 		b.things[thingID] = d
 	}
 	return d
@@ -132,9 +132,12 @@ func (b *Bridge) thing(thingID string) *device {
 
 func (d *device) topic(rest string) string { return Root + "/" + d.id + "/" + rest }
 
-// state is the Homie $state of a presence state.
+// state is the Homie $state of a presence state: init until the hub
+// published one (a new Thing's presence follows its TD).
 func state(p wire.Presence) string {
 	switch p {
+	case "":
+		return "init"
 	case wire.PresenceOnline:
 		return "ready"
 	case wire.PresenceSleeping:
@@ -146,8 +149,8 @@ func state(p wire.Presence) string {
 }
 
 // describe publishes a Thing's device for its (new) TD: $state init, the
-// $description, the values, then its $state (Homie 5, "Device
-// reconfiguration").
+// $description, the values, then its $state when its presence is known
+// (Homie 5, "Device reconfiguration").
 func (b *Bridge) describe(thingID string, doc []byte) {
 	t, err := td.Parse(doc)
 	if err != nil {
@@ -170,9 +173,7 @@ func (b *Bridge) describe(thingID string, doc []byte) {
 	old := d.desc
 	d.version = max(b.opts.Now().UnixMilli(), d.version+1)
 	b.devices[d.id] = thingID
-	if old != nil {
-		b.publish(d.topic("$state"), []byte("init"), true)
-	}
+	b.publish(d.topic("$state"), []byte("init"), true)
 	b.publish(d.topic("$description"), desc.marshal(d.version), true)
 	if old != nil { // clear the values of properties it no longer has
 		for id, p := range old.Nodes[NodeProperties].props() {
@@ -185,7 +186,9 @@ func (b *Bridge) describe(thingID string, doc []byte) {
 	for name, v := range d.values {
 		b.value(d, NodeProperties, name, v)
 	}
-	b.publish(d.topic("$state"), []byte(state(d.presence)), true)
+	if d.presence != "" {
+		b.publish(d.topic("$state"), []byte(state(d.presence)), true)
+	}
 }
 
 func (n *Node) props() map[string]*Property {

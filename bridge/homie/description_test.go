@@ -83,3 +83,6 @@ func TestDeviceID(t *testing.T) {
 		t.Errorf("Thing IDs share a device ID: %v", ids)
 	}
 }
+
+// GoldenHomie is goldenHomie for the end-to-end tests.
+func GoldenHomie(t *testing.T, name string, got []byte) { t.Helper(); goldenHomie(t, name, got) }
