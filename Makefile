@@ -97,7 +97,7 @@ js-deps:
 FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
-	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery \
+	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery ./authz:FuzzTopicRule \
 	./bridge/homie:FuzzFromHomie
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x

@@ -220,3 +220,23 @@ func TestWotmqLiteralRetained(t *testing.T) {
 		}
 	}
 }
+
+// TestWotmqDollarRetainedOutOfWildcards: a retained message on any topic
+// starting with "$" (not only $SYS) is not sent to a filter starting with a
+// wildcard [MQTT-4.7.2-1]; Mochi skipped $SYS alone, so "#" received the
+// hub's $wotmq/td.
+func TestWotmqDollarRetainedOutOfWildcards(t *testing.T) {
+	x := NewTopicsIndex()
+	for _, topic := range []string{"$hub/td", "$SYS/x", "a/b"} {
+		x.RetainMessage(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: topic, Payload: []byte("x")})
+	}
+	for filter, want := range map[string][]string{"#": {"a/b"}, "+/+": {"a/b"}, "+/td": nil, "$hub/td": {"$hub/td"}, "$hub/#": {"$hub/td"}} {
+		var got []string
+		for _, pk := range x.Messages(filter) {
+			got = append(got, pk.TopicName)
+		}
+		if len(got) != len(want) || (len(want) > 0 && got[0] != want[0]) {
+			t.Errorf("Messages(%q) = %v, want %v", filter, got, want)
+		}
+	}
+}
