@@ -8,10 +8,11 @@
 // # Order and bounds
 //
 // Items are handled one at a time in the order they arrived. A filter
-// registered as droppable (values and events) loses its items while more
-// than Max are waiting, with a count and a warning; the others (TDs,
-// presence, commands) are never dropped, so a bridge's picture of the
-// Things stays whole.
+// registered as droppable (values and events) and every tapped publish (a
+// controller's command, which no controller expects an answer to) lose
+// their items while more than Max are waiting, with a count and a warning;
+// the others (TDs, presence) are never dropped, so a bridge's picture of
+// the Things stays whole.
 package feed
 
 import (
@@ -68,10 +69,11 @@ func (f *Feed) Listen(filter string, droppable bool) {
 	f.mu.Unlock()
 }
 
-// Tap feeds clients' publishes on free topics matching filter.
+// Tap feeds clients' publishes on free topics matching filter; they may be
+// dropped under load.
 func (f *Feed) Tap(filter string) {
 	stop := f.core.Tap(filter, func(from authz.Identity, m twin.Message) {
-		f.put(Item{Message: m, Tapped: true, From: from}, false)
+		f.put(Item{Message: m, Tapped: true, From: from}, true)
 	})
 	f.mu.Lock()
 	f.stops = append(f.stops, stop)
