@@ -132,8 +132,12 @@ func TestHomieDevice(t *testing.T) {
 
 	t.Run("ValuesAndEvents", func(t *testing.T) {
 		ctx := context.Background()
-		for name, v := range map[string]any{"temperature": 21.5, "mode": "eco", "on": true, "fan": 40, "label": ""} {
-			if err := e.UpdateProperty(ctx, name, v); err != nil {
+		// In the order they are awaited: Next drops other topics.
+		for _, pv := range []struct {
+			name string
+			v    any
+		}{{"temperature", 21.5}, {"mode", "eco"}, {"on", true}, {"fan", 40}, {"label", ""}} {
+			if err := e.UpdateProperty(ctx, pv.name, pv.v); err != nil {
 				t.Fatal(err)
 			}
 		}
