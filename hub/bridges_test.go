@@ -1,0 +1,66 @@
+package hub_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/wotmq/wotmq/bridge/homeassistant"
+	"github.com/wotmq/wotmq/bridge/homie"
+	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/hubtest"
+	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/wot"
+)
+
+// TestBridgesAfterRestart: Mochi keeps retained messages in memory only,
+// so after a restart the bridges must publish again what the core
+// restores: a client that subscribes to a restarted hub (development
+// mode: free topics open) finds the Home Assistant config and the Homie
+// device of a Thing registered before, and a bad prefix is refused.
+func TestBridgesAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	on := func(o *hub.Options) { o.HomeAssistant, o.Homie = true, true }
+	h := startHub(t, dir, on)
+	raw, err := os.ReadFile("testdata/lamp.td.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	thing, err := td.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := hubtest.Connect(t, hubtest.URL(h), "bridged-lamp", func(o *wot.Options) { o.Username = "lamp-agent" })
+	e, err := agent.Produce(thing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Expose(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ha := homeassistant.ConfigTopic(homeassistant.DefaultPrefix, thing.ID)
+	state := homie.Root + "/" + homie.DeviceID(thing.ID) + "/$state"
+	first := dial(t, h, "bridge-watcher-1")
+	first.subscribe(ha, state)
+	cfg := first.next(ha)
+	if err := agent.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h = startHub(t, dir, on)
+	c := dial(t, h, "bridge-watcher-2")
+	c.subscribe(ha, state)
+	if m := c.next(ha); string(m.Payload) != string(cfg.Payload) || !m.Retain {
+		t.Errorf("config after restart (retain %v):\n%s\nwant:\n%s", m.Retain, m.Payload, cfg.Payload)
+	}
+	if m := c.next(state); string(m.Payload) != "disconnected" || !m.Retain {
+		t.Errorf("$state after restart: %q (retain %v), want disconnected", m.Payload, m.Retain)
+	}
+
+	if _, err := hub.New(hub.Options{DataDir: t.TempDir(), HomeAssistant: true, HomeAssistantPrefix: "things/ha"}); err == nil {
+		t.Error("a discovery prefix in the hub's namespace was accepted")
+	}
+}
