@@ -51,11 +51,22 @@ func TestBridgesAfterRestart(t *testing.T) {
 	}
 
 	h = startHub(t, dir, on)
-	c := dial(t, h, "bridge-watcher-2")
-	c.subscribe(ha, state)
+	// The bridges publish on goroutines of their own: wait until the
+	// config and the Homie device's state are out (its presence comes
+	// after the TD), then a new subscriber must find both retained.
+	w := dial(t, h, "bridge-watcher-2")
+	w.subscribe(ha, state)
+	for seenConfig, seenState := false, false; !seenConfig || !seenState; {
+		m := w.next("")
+		seenConfig = seenConfig || m.Topic == ha
+		seenState = seenState || m.Topic == state && string(m.Payload) == "disconnected"
+	}
+	c := dial(t, h, "bridge-watcher-3")
+	c.subscribe(ha)
 	if m := c.next(ha); string(m.Payload) != string(cfg.Payload) || !m.Retain {
 		t.Errorf("config after restart (retain %v):\n%s\nwant:\n%s", m.Retain, m.Payload, cfg.Payload)
 	}
+	c.subscribe(state)
 	if m := c.next(state); string(m.Payload) != "disconnected" || !m.Retain {
 		t.Errorf("$state after restart: %q (retain %v), want disconnected", m.Payload, m.Retain)
 	}
