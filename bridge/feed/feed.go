@@ -44,6 +44,7 @@ type Feed struct {
 	handle func(Item)
 
 	mu      sync.Mutex
+	limit   int // Max; less in tests
 	items   []Item
 	dropped int
 	stops   []func()
@@ -55,7 +56,7 @@ type Feed struct {
 // New starts a feed whose goroutine calls handle for every item, until
 // Close.
 func New(core *twin.Core, log zerolog.Logger, handle func(Item)) *Feed {
-	f := &Feed{core: core, log: log, handle: handle, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	f := &Feed{core: core, log: log, handle: handle, limit: Max, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go f.run()
 	return f
 }
@@ -90,12 +91,12 @@ func (f *Feed) put(it Item, droppable bool) {
 	case f.closed:
 		f.mu.Unlock()
 		return
-	case droppable && len(f.items) >= Max:
+	case droppable && len(f.items) >= f.limit:
 		f.dropped++
 		first := f.dropped == 1
 		f.mu.Unlock()
 		if first {
-			f.log.Warn().Int("waiting", Max).Str("topic", it.Message.Topic).Msg("bridge falls behind: dropping values and events until it catches up")
+			f.log.Warn().Int("waiting", f.limit).Str("topic", it.Message.Topic).Msg("bridge falls behind: dropping values and events until it catches up")
 		}
 		return
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // TestFeedOrderAndDrops runs the feed with a handler held up: the items
-// come out in order, droppable ones beyond Max are dropped and the others
+// come out in order, droppable ones beyond the limit are dropped and the others
 // kept, and Close ends the goroutine.
 func TestFeedOrderAndDrops(t *testing.T) {
 	release := make(chan struct{})
@@ -27,8 +27,12 @@ func TestFeedOrderAndDrops(t *testing.T) {
 			close(done)
 		}
 	})
+	const limit = 100
+	f.mu.Lock()
+	f.limit = limit
+	f.mu.Unlock()
 	f.Push(Item{Message: twin.Message{Topic: "hold"}})
-	for i := range Max + 10 {
+	for i := range limit + 10 {
 		f.put(Item{Message: twin.Message{Topic: strconv.Itoa(i)}}, true)
 	}
 	f.put(Item{Message: twin.Message{Topic: "kept"}}, false)
@@ -40,8 +44,8 @@ func TestFeedOrderAndDrops(t *testing.T) {
 		t.Fatal("the feed never handled the last item")
 	}
 	// "hold" may have left the queue before the first put, or not.
-	if n := len(got); n < Max+1 || n > Max+2 {
-		t.Fatalf("handled %d items, want Max (+1) and the two kept", n)
+	if n := len(got); n < limit+1 || n > limit+2 {
+		t.Fatalf("handled %d items, want the limit (less one) and the two kept", n)
 	}
 	for i, topic := range got[:len(got)-2] {
 		if topic != strconv.Itoa(i) {
