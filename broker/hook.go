@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -26,7 +27,7 @@ func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage,
 	}, []byte{b})
 }
 
@@ -74,6 +75,12 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	id, ok := h.identity(cl)
 	if !ok {
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
+	}
+	if pk.FixedHeader.Retain && len(pk.Payload) > 0 && twin.Free(pk.TopicName) && h.opts.Reserve != nil {
+		// A free topic's retained message is written to disk (retain.go).
+		if err := h.opts.Reserve.Spend(len(pk.Payload)); err != nil {
+			return pk, h.refuse(cl, &pk, err)
+		}
 	}
 	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {
@@ -185,6 +192,17 @@ func splitShared(filter string) (group, rest string, ok bool) {
 	return strings.Cut(after, "/")
 }
 
+// shareScope is whose share groups a client's groups are: its account's;
+// every anonymous development client's are the same ones (they are
+// equally trusted, and each is an account of its own, named by its client
+// ID: scoped by account, two of them could never share a group).
+func shareScope(id authz.Identity) string {
+	if id.Anonymous {
+		return "" // no escaped account ID is empty
+	}
+	return wot.EscapeLevel(id.ID)
+}
+
 // accountGroups puts the account into the group of each shared filter:
 // "$share/g/f" becomes "$share/{escaped ID}%%g/f". The escaped ID holds no
 // "%%" (its every "%" starts an escape such as %2F), so no two accounts'
@@ -204,7 +222,7 @@ func (h *Hub) accountGroups(cl *mqtt.Client, filters packets.Subscriptions) pack
 		if !copied { // the packet's slice stays as the client sent it
 			out, copied = append(packets.Subscriptions(nil), filters...), true
 		}
-		out[i].Filter = "$share/" + wot.EscapeLevel(id.ID) + "%%" + group + "/" + rest
+		out[i].Filter = "$share/" + shareScope(id) + "%%" + group + "/" + rest
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
@@ -128,6 +129,7 @@ type Hub struct {
 	outbox     *outbox.Store
 	presence   *presence.Store
 	authz      *authz.Store
+	retained   *retained.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
 	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
@@ -163,6 +165,9 @@ type Stores struct {
 	Outbox    *outbox.Store
 	Presence  *presence.Store
 	Authz     *authz.Store
+	// Retained keeps free topics' retained messages across restarts;
+	// none are kept when nil.
+	Retained *retained.Store
 }
 
 // New prepares a hub over open stores; Start runs it. The caller routes
@@ -173,6 +178,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 	h.links.init()
 	h.ops.init()
 	h.dir, h.inbox, h.outbox, h.presence, h.authz = st.Directory, st.Inbox, st.Outbox, st.Presence, st.Authz
+	h.retained = st.Retained
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
@@ -256,6 +262,9 @@ func (h *Hub) Start(ctx context.Context, http twin.Binding) error {
 		}
 	}
 	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
+	if err := h.restoreRetained(ctx); err != nil {
+		return err
+	}
 	if err := h.core.Start(ctx, twin.Forms{MQTT: h.mqttURL, HTTP: http}); err != nil {
 		return err
 	}

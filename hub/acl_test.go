@@ -221,7 +221,7 @@ func aclTryWill(t *testing.T, h *hub.Hub, account, topic string) (*client, net.C
 	c := &client{hubtest.NewClient(t, conn, account+"-will")}
 	cp := &paho.Connect{ClientID: account + "-will", CleanStart: true, KeepAlive: 30,
 		Username: account, UsernameFlag: true, Password: []byte(testPassword), PasswordFlag: true,
-		WillMessage:    &paho.WillMessage{Topic: topic, Payload: []byte("Offline"), QoS: 1, Retain: true},
+		WillMessage: &paho.WillMessage{Topic: topic, Payload: []byte("Offline"), QoS: 1, Retain: true},
 		// paho.golang packs Will properties as CONNECT properties: the
 		// content type is lost on its side, user properties go through.
 		WillProperties: &paho.WillProperties{User: paho.UserProperties{{Key: "device", Value: "plug"}}}}
@@ -270,5 +270,63 @@ func TestHubTDOutOfWildcards(t *testing.T) {
 	general.mustPublish("marker/x", []byte("m"), nil)
 	if m := general.next(""); m.Topic != "marker/x" {
 		t.Fatalf("a # subscriber received %s before its own marker", m.Topic)
+	}
+}
+
+// TestFreeTopicRetainedSurvivesRestart: a site moving from a broker with
+// persistence loses nothing: retained messages of free topics, with their
+// properties, come back after a restart; cleared ones stay cleared.
+func TestFreeTopicRetainedSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	h := startHub(t, dir)
+	dev := dial(t, h, "plug")
+	props := &paho.PublishProperties{ContentType: "text/plain", User: paho.UserProperties{{Key: "k", Value: "v"}}}
+	ctx, cancel := context.WithTimeout(context.Background(), hubtest.Timeout)
+	defer cancel()
+	for _, p := range []*paho.Publish{
+		{Topic: "stat/plug1/POWER", Payload: []byte("ON"), QoS: 1, Retain: true, Properties: props},
+		{Topic: "stat/plug1/gone", Payload: []byte("x"), QoS: 1, Retain: true},
+		{Topic: "stat/plug1/gone", QoS: 1, Retain: true}, // clears it
+	} {
+		if _, err := dev.Publish(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	h = startHub(t, dir)
+	late := dial(t, h, "dashboard")
+	late.subscribe("stat/#")
+	m := late.next("")
+	if m.Topic != "stat/plug1/POWER" || string(m.Payload) != "ON" || !m.Retain || m.Properties.ContentType != "text/plain" || m.Properties.User.Get("k") != "v" {
+		t.Fatalf("after a restart: %s %q retain %v %+v", m.Topic, m.Payload, m.Retain, m.Properties)
+	}
+	late.mustPublish("stat/marker", []byte("m"), nil)
+	if m := late.next(""); m.Topic != "stat/marker" {
+		t.Fatalf("a cleared retained message came back: %s", m.Topic)
+	}
+}
+
+// TestDevClientsShareGroups: anonymous development clients, each an
+// account of its own, share a group as on a plain broker (each message to
+// one of them); accounts keep their groups apart.
+func TestDevClientsShareGroups(t *testing.T) {
+	h := hubtest.Start(t)
+	a := dial(t, h, "a")
+	b := dial(t, h, "b")
+	a.subscribe("$share/g/jobs/#", "marker")
+	b.subscribe("$share/g/jobs/#", "marker")
+	pub := dial(t, h, "pub")
+	pub.mustPublish("jobs/1", []byte("1"), nil)
+	pub.mustPublish("marker", []byte("m"), nil)
+	got := 0
+	for _, c := range []*client{a, b} {
+		for m := c.next(""); m.Topic != "marker"; m = c.next("") {
+			got++
+		}
+	}
+	if got != 1 {
+		t.Fatalf("a message to a shared group of two anonymous clients arrived %d times", got)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -90,7 +91,8 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
-	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
+		Retained: retained.Open(db)})
 	if err != nil {
 		db.Close()
 		return nil, err

@@ -427,7 +427,12 @@ func (cl *Client) Stop(err error) {
 	cl.State.endOnce.Do(func() {
 
 		if cl.Net.Conn != nil {
-			_ = cl.Net.Conn.Close() // omit close error
+			var code packets.Code
+			if errors.As(err, &code) && code.Code >= packets.ErrUnspecifiedError.Code && code != packets.ErrServerShuttingDown {
+				closeAfterDrain(cl.Net.Conn) // wotmq: the refusal reaches the client
+			} else {
+				_ = cl.Net.Conn.Close() // omit close error
+			}
 		}
 
 		if err != nil {
@@ -687,4 +692,26 @@ func (cl *Client) flushOutbuf() (err error) {
 		cl.Net.outbuf = nil
 	}
 	return
+}
+
+// closeAfterDrain closes a connection that the server ends with a reason
+// code (a DISCONNECT or CONNACK it has just written) so that the client can
+// read that packet: closing a TCP socket with unread input sends a reset,
+// and the client's stack then drops what it had not read yet, the reason
+// among it (a client past its Receive Maximum, which had sent more, got
+// ECONNRESET instead of DISCONNECT 0x93). It half-closes, discards what the
+// client still sends for up to a second (at most 1 MiB), then closes. The
+// read loop stops at its next turn (Closed). wotmq patch.
+func closeAfterDrain(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		_ = c.Close()
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(time.Second))
+	go func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
+		_ = tc.Close()
+	}()
 }

@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"runtime"
@@ -239,4 +240,60 @@ func TestWotmqDollarRetainedOutOfWildcards(t *testing.T) {
 			t.Errorf("Messages(%q) = %v, want %v", filter, got, want)
 		}
 	}
+}
+
+// TestWotmqDisconnectReachesClientWithUnreadInput: a DISCONNECT with a
+// reason reaches a client that had sent more than the server read. Before
+// the patch the server closed the socket with input unread, the kernel
+// answered with a reset, and the client's stack dropped the DISCONNECT.
+func TestWotmqDisconnectReachesClientWithUnreadInput(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ended := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			_ = s.EstablishConnection("tcp", c)
+		}
+		close(ended)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 0, 0, 0, 1, 'c'}
+	if _, err := c.Write(append([]byte{packets.Connect << 4, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	wotmqExpect(t, c, br, packets.Connack, 0)
+	// A PUBLISH with a reserved QoS 3 (malformed), then input the server
+	// never reads.
+	junk := append([]byte{packets.Publish<<4 | 6, 4, 0, 1, 'a', 0}, bytes.Repeat([]byte{0}, 64<<10)...)
+	if _, err := c.Write(junk); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Clients.Len() > 0 && time.Now().Before(deadline) {
+		runtime.Gosched() // until the server has ended the client (and closed, before the patch)
+	}
+	for cl := range s.Clients.GetAll() {
+		t.Fatalf("client %s still there", cl)
+	}
+	// The client, not having read the DISCONNECT yet, answers what it
+	// had received (as a client acknowledging PUBRECs does), then reads.
+	if _, err := c.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
+		t.Fatalf("the client's write after the server ended it: %v", err)
+	}
+	pk, err := wotmqRead(t, c, br)
+	if err != nil || pk.FixedHeader.Type != packets.Disconnect || pk.ReasonCode < 0x80 {
+		t.Fatalf("got %+v code %#x, %v; want a DISCONNECT with a reason", pk.FixedHeader, pk.ReasonCode, err)
+	}
+	<-ended
 }
