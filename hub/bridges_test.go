@@ -75,3 +75,39 @@ func TestBridgesAfterRestart(t *testing.T) {
 		t.Error("a discovery prefix in the hub's namespace was accepted")
 	}
 }
+
+// TestBridgeTopicsNotKeptOnDisk: the bridges' retained topics are rebuilt
+// from the twins at every start, like the hub's own; kept on disk with the
+// site's retained free topics they would outlive the bridge: a hub
+// restarted without --homeassistant would still show Home Assistant the
+// configs of Things it may since have deleted.
+func TestBridgeTopicsNotKeptOnDisk(t *testing.T) {
+	dir := t.TempDir()
+	h := startHub(t, dir, func(o *hub.Options) { o.HomeAssistant = true })
+	agent := hubtest.Connect(t, hubtest.URL(h), "kept-lamp", func(o *wot.Options) { o.Username = "lamp-agent" })
+	e, err := agent.Produce(wot.NewThing("urn:test:kept-lamp", "Lamp").TD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Expose(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	topic := homeassistant.ConfigTopic(homeassistant.DefaultPrefix, e.ID())
+	w := dial(t, h, "kept-watcher-1")
+	w.subscribe(topic)
+	w.next(topic)
+	if err := agent.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	h = startHub(t, dir) // the bridge off
+	c := dial(t, h, "kept-watcher-2")
+	c.subscribe("homeassistant/#")
+	c.mustPublish("homeassistant/marker", []byte("m"), nil) // a retained config would come first
+	if m := c.next(""); m.Topic != "homeassistant/marker" {
+		t.Errorf("after a restart without the bridge, a new subscriber got %s first:\n%s", m.Topic, m.Payload)
+	}
+}
