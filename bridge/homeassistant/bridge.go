@@ -97,11 +97,17 @@ func (b *Bridge) handle(it feed.Item) {
 	for _, s := range skipped {
 		b.log.Debug().Str("thing", t.ThingID).Str(s.Kind, s.Name).Str("why", s.Why).Msg("left out of the Home Assistant config")
 	}
-	if bytes.Equal(b.configs[t.ThingID], cfg) {
-		return // the agent published the same TD again
+	old, had := b.configs[t.ThingID]
+	switch {
+	case cfg == nil: // nothing to show: no device, or none any more
+		delete(b.configs, t.ThingID)
+		if had {
+			b.publish(t.ThingID, nil)
+		}
+	case !bytes.Equal(old, cfg): // not the same TD again
+		b.configs[t.ThingID] = cfg
+		b.publish(t.ThingID, cfg)
 	}
-	b.configs[t.ThingID] = cfg
-	b.publish(t.ThingID, cfg)
 }
 
 // publish retains cfg on the Thing's config topic; nil clears it.

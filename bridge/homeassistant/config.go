@@ -82,7 +82,8 @@ type Skipped struct{ Kind, Name, Why string }
 
 // Config is the device discovery config of a Thing, from its TD (the
 // agent's or the twin's: only the affordances and their schemas count),
-// and the affordances it could not map. Every component's state and
+// and the affordances it could not map; nil when none maps (Home
+// Assistant wants at least one component). Every component's state and
 // command topics are the twin's own (docs/topics.md).
 func Config(t *td.Thing, o Origin) ([]byte, []Skipped, error) {
 	obj := ObjectID(t.ID)
@@ -111,6 +112,9 @@ func Config(t *td.Thing, o Origin) ([]byte, []Skipped, error) {
 			continue // the hub's own: availability says it
 		}
 		add("event", name, eventComponent(t.ID, name, e), "")
+	}
+	if len(cmps) == 0 {
+		return nil, skipped, nil // no entity: no device
 	}
 	dev := map[string]any{"ids": []string{"wotmq_" + obj}, "name": title(t.Title, t.ID)}
 	if len(t.Type) > 0 {

@@ -79,3 +79,17 @@ func TestObjectID(t *testing.T) {
 		t.Error("two Thing IDs share an object ID")
 	}
 }
+
+// TestConfigWithoutEntities: a Thing none of whose affordances maps gets
+// no config (Home Assistant wants at least one component).
+func TestConfigWithoutEntities(t *testing.T) {
+	thing, err := td.Parse([]byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "X",
+		"securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+		"properties": {"blob": {"type": "object"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg, skipped, err := Config(thing, DefaultOrigin); cfg != nil || len(skipped) != 1 || err != nil {
+		t.Errorf("Config = %s, %v, %v; want nil and the property skipped", cfg, skipped, err)
+	}
+}
