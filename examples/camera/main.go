@@ -137,17 +137,23 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opts := rtc.Options{Tracks: []webrtc.TrackLocal{track}, Loopback: cfg.Loopback}
-	if cfg.STUN != "" {
-		opts.ICEServers = []webrtc.ICEServer{{URLs: []string{cfg.STUN}}}
-	}
 	restart := make(chan struct{}, 1)
-	l, err := rtc.Serve(thing, opts, func(ch *rtc.Channel) {
-		fmt.Fprintf(out, "viewer %s opened a channel\n", ch.Peer())
-		select { // a new viewer needs a key frame
+	keyFrame := func() {
+		select {
 		case restart <- struct{}{}:
 		default:
 		}
+	}
+	// A viewer that lost the key frame (or never got it) asks for one;
+	// the recording's only key frame is its first.
+	opts := rtc.Options{Tracks: []webrtc.TrackLocal{track}, Loopback: cfg.Loopback,
+		OnKeyFrameRequest: func(webrtc.TrackLocal) { keyFrame() }}
+	if cfg.STUN != "" {
+		opts.ICEServers = []webrtc.ICEServer{{URLs: []string{cfg.STUN}}}
+	}
+	l, err := rtc.Serve(thing, opts, func(ch *rtc.Channel) {
+		fmt.Fprintf(out, "viewer %s opened a channel\n", ch.Peer())
+		keyFrame() // a new viewer needs a key frame
 		go func() { <-ch.Done(); fmt.Fprintf(out, "viewer %s closed its channel\n", ch.Peer()) }()
 	})
 	if err != nil {
@@ -160,9 +166,9 @@ func run(ctx context.Context, cfg config, out io.Writer) error {
 	fmt.Fprintf(out, "camera %s exposed: %d VP8 frames of %dx%d, %v each, in a loop\n", cfg.ThingID, len(rec.data), rec.width, rec.height, rec.every)
 
 	// The track sends to every open session (and nowhere when none is).
-	// A recording cannot make a key frame when a new viewer asks for one,
-	// so a new viewer starts the loop again at its key frame: the others
-	// see a jump.
+	// A recording cannot make a key frame when a viewer asks for one, so
+	// a new viewer, or one that asks (picture loss), starts the loop again
+	// at its key frame: the others see a jump.
 	tick := time.NewTicker(rec.every)
 	defer tick.Stop()
 	for i := 0; ; i = (i + 1) % len(rec.data) {

@@ -94,6 +94,13 @@ type Options struct {
 	// docs/channels.md, "Media". The media flows peer to peer, never
 	// through the hub.
 	Tracks []webrtc.TrackLocal
+	// OnKeyFrameRequest is called when a peer asks for a key frame of one
+	// of Tracks (an RTCP Picture Loss Indication or Full Intra Request: a
+	// viewer that joined late or lost packets cannot decode until the next
+	// key frame). A live encoder should make one; a sender that cannot
+	// leaves it nil and the viewer waits for the next one it sends. It
+	// runs on the session's RTCP reader: it must not block.
+	OnKeyFrameRequest func(webrtc.TrackLocal)
 	// Receive asks the agent for media: one receive-only transceiver of
 	// each kind listed (webrtc.RTPCodecTypeVideo, ...). Consumer side.
 	Receive []webrtc.RTPCodecType
