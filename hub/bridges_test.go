@@ -85,7 +85,7 @@ func TestBridgeTopicsNotKeptOnDisk(t *testing.T) {
 	dir := t.TempDir()
 	h := startHub(t, dir, func(o *hub.Options) { o.HomeAssistant = true })
 	agent := hubtest.Connect(t, hubtest.URL(h), "kept-lamp", func(o *wot.Options) { o.Username = "lamp-agent" })
-	e, err := agent.Produce(wot.NewThing("urn:test:kept-lamp", "Lamp").TD())
+	e, err := agent.Produce(wot.NewThing("urn:test:kept-lamp", "Lamp").Property("on", td.DataSchema{Type: "boolean"}).TD())
 	if err != nil {
 		t.Fatal(err)
 	}
