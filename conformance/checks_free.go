@@ -70,7 +70,9 @@ func (s *suite) checkFreeSubscribeOptions(ctx context.Context) error {
 	if _, err := s.consumer.pc.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Retain: true, Payload: []byte("old")}); err != nil {
 		return s.consumer.explain(fmt.Errorf("retained publish on %s: %w", topic, err))
 	}
-	defer func() { _, _ = s.consumer.pc.Publish(context.WithoutCancel(ctx), &paho.Publish{Topic: topic, QoS: 1, Retain: true}) }()
+	defer func() {
+		_, _ = s.consumer.pc.Publish(context.WithoutCancel(ctx), &paho.Publish{Topic: topic, QoS: 1, Retain: true})
+	}()
 	sk := &sink{c: s.consumer, filter: topic, ch: make(chan *paho.Publish, 64)}
 	s.consumer.mu.Lock()
 	s.consumer.sinks[sk] = struct{}{}

@@ -43,17 +43,17 @@ cd "$PAHO"
 # an argv without it (the suite's files are run as they are).
 python3 client_test5.py -p $PORT > "$OUT/v5.log" 2>&1 || true
 python3 -c '
-import sys, unittest
-main = unittest.main
-unittest.main = lambda *a, **k: main(*a, argv=[sys.argv[0]], **k)
+import sys, unittest, __main__
+_paho_main = unittest.main
+unittest.main = lambda *a, **k: _paho_main(*a, argv=[sys.argv[0]], **k)
 sys.argv = ["client_test.py", "-p", sys.argv[1]]
-exec(compile(open("client_test.py").read(), "client_test.py", "exec"), {"__name__": "__main__"})
+exec(compile(open("client_test.py").read(), "client_test.py", "exec"), __main__.__dict__)
 ' $PORT > "$OUT/v311.log" 2>&1 || true
 
 # The per-test result: unittest prints each failure/error by test name.
 report() {
 	file=$1; shift
-	grep -q '^Ran ' "$file" || { echo "  the suite did not run; see $file"; tail -n 20 "$file"; exit 1; }
+	grep -q "^Ran $# tests" "$file" || { echo "  the suite did not run its $# tests; see $file"; tail -n 20 "$file"; exit 1; }
 	pass=0; total=0
 	for t in "$@"; do
 		total=$((total+1))
