@@ -89,5 +89,13 @@ func fromRetained(m retained.Message) packets.Packet {
 	return pk
 }
 
-// OnRetainMessage keeps a free topic's retained message (keepRetained).
-func (k *hook) OnRetainMessage(cl *mqtt.Client, pk packets.Packet, r int64) { k.h.keepRetained(pk, r) }
+// OnRetainMessage keeps a free topic's retained message (keepRetained),
+// except the hub's own (its inline client's: the bridges' configs and
+// Homie devices, docs/bridges.md), which are rebuilt from the twins at
+// every start; kept, they would outlive the bridge that published them.
+func (k *hook) OnRetainMessage(cl *mqtt.Client, pk packets.Packet, r int64) {
+	if cl != nil && cl.Net.Inline {
+		return
+	}
+	k.h.keepRetained(pk, r)
+}

@@ -45,7 +45,8 @@ type Hub struct {
 	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
 	adminPW  string           // the generated first admin password, if any
 
-	ops ops // metrics, health and readiness listener (ops.go)
+	ops     ops     // metrics, health and readiness listener (ops.go)
+	bridges bridges // Home Assistant and Homie views of the twins (bridges.go)
 
 	// gate is held shared by the operations handlers while they read the
 	// store, and exclusively by Close while it closes the store.
@@ -60,6 +61,9 @@ type Hub struct {
 // New opens the data directory and prepares a hub; Start runs it.
 func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
+	if err := opts.checkBridges(); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 
 	// The store holds the token key and password hashes: other users of
@@ -123,6 +127,7 @@ func New(opts Options) (*Hub, error) {
 			Logger: h.log,
 		})
 	}
+	h.startBridges()
 	return h, nil
 }
 
@@ -267,6 +272,7 @@ func (h *Hub) Close() error {
 	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
 	h.proxy.Close()         // before the core it acts on
+	h.closeBridges()        // before the core they publish and submit through
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()

@@ -106,6 +106,15 @@ type Options struct {
 	// /explorer/. It decides every request by the binding's rules; off
 	// leaves those paths to the API (404).
 	Explorer bool
+	// HomeAssistant publishes a retained Home Assistant MQTT discovery
+	// config for every twin (docs/bridges.md, "Home Assistant").
+	HomeAssistant bool
+	// HomeAssistantPrefix is Home Assistant's discovery prefix;
+	// "homeassistant" when empty.
+	HomeAssistantPrefix string
+	// Homie publishes every twin as a Homie 5 device under homie/5/ and
+	// takes commands on its .../set topics (docs/bridges.md, "Homie").
+	Homie bool
 	// DataDir is the Badger directory; DefaultDataDir when empty.
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when

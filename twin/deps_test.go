@@ -25,6 +25,7 @@ func TestDependencies(t *testing.T) {
 		mod + "wot",
 		mod + "upstream",
 		mod + "cmd/",
+		mod + "bridge", // the bridges build on the core, never the reverse
 	}
 	outsideStore := []string{"net/http"} // nowhere but under Badger
 	const store = "github.com/dgraph-io/badger/"
