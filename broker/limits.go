@@ -23,11 +23,11 @@ const (
 	DefaultMaxThingsPerAgent = 1000
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
-	DefaultInflight          = 8192 // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
+	DefaultInflight          = 8192     // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
 	DefaultClientQueue       = 65536    // messages; the queue grows on demand and is freed when empty (patched Mochi)
 	DefaultClientQueueBytes  = 64 << 20 // the memory a client's queue may hold (a queued message costs ~0.8 KiB beside its payload)
 	DefaultRequestWindow     = 512      // requests delivered to one agent and not yet answered
-	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
+	DefaultRateLimit         = 1000     // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
 	DefaultMaxSessionExpiry  = 24 * time.Hour
