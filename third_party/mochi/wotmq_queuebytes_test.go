@@ -18,7 +18,9 @@ func TestWotmqClientQueueBytes(t *testing.T) {
 	}
 	one := queuedCost(pk(1000))
 	cl.ops.options.Capabilities.MaximumClientWritesPendingBytes = 3 * one
+	cl.State.outMu.Lock()
 	cl.State.outWriting = true // no writer: the queue keeps what was sent
+	cl.State.outMu.Unlock()
 	for i := 0; i < 3; i++ {
 		if !cl.enqueue(pk(1000)) {
 			t.Fatalf("packet %d refused within the bound", i+1)

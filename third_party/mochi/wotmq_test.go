@@ -209,7 +209,9 @@ func TestWotmqLiteralRetained(t *testing.T) {
 		{"#", false, true},
 	} {
 		cl, _, _ := newTestClient()
+		cl.State.outMu.Lock()
 		cl.State.outWriting = true // no writer: the queue keeps what was sent
+		cl.State.outMu.Unlock()
 		s.publishRetainedToClient(cl, packets.Subscription{Filter: tc.filter}, false)
 		var td, other bool
 		for _, pk := range cl.State.outQueue {
