@@ -132,6 +132,27 @@ try {
     return { timeline: statuses };
   });
 
+  await step('TimelineShowsEveryStatus', async () => {
+    // The agent holds this invocation: once the page follows its status
+    // stream, it reports two progress steps at once, then completes.
+    const form = 'form.invoke[data-action="fade"]';
+    await ctl('/hold');
+    await page.fill('#action-fade-input-to', '40');
+    await page.click(`${form} button[type="submit"]`);
+    await page.waitForSelector(`${form} .timeline[data-live="open"]`);
+    await ctl('/progress');
+    await page.waitForFunction((f) => document.querySelectorAll(`${f} .timeline li[data-status="running"]`).length === 2, form);
+    await ctl('/finish');
+    await page.waitForSelector(`${form} .timeline li[data-status="completed"]`);
+    const statuses = await timeline(form);
+    const details = await page.$$eval(`${form} .timeline li`, (lis) => lis.map((li) => li.querySelector('code')?.textContent ?? ''));
+    const want = 'delivered,running,running,completed';
+    if (statuses.join() !== want || details[1] !== '{"step":1}' || details[2] !== '{"step":2}' || details[3] !== '40') {
+      throw new Error(`timeline ${statuses} ${JSON.stringify(details)}, want ${want} with the steps and 40`);
+    }
+    return { timeline: statuses, details };
+  });
+
   await step('RefusalShown', async () => {
     await page.fill('#value-brightness', '500');
     await page.click('form.write[data-prop="brightness"] button[type="submit"]');
@@ -169,8 +190,18 @@ try {
     return { values };
   });
 
-  await step('AgentsAndQueues', async () => {
+  await step('PresenceChangesLive', async () => {
+    await page.goto(`${hub}/explorer/things`);
+    const badge = `tr[data-thing="${lamp}"] .presence`;
+    await page.waitForSelector(`${badge}.online`);
+    await page.evaluate(() => { window.__sameDocument = true; });
     await ctl('/offline');
+    await page.waitForSelector(`${badge}.offline`);
+    if (!(await page.evaluate(() => window.__sameDocument === true))) throw new Error('the page reloaded');
+    return { presence: await page.textContent(badge) };
+  });
+
+  await step('AgentsAndQueues', async () => {
     await page.goto(lampPage);
     await page.fill('#action-fade-input-to', '5');
     await page.click('form.invoke[data-action="fade"] button[type="submit"]');
@@ -224,6 +255,33 @@ try {
     if (status !== '403 denied') throw new Error(`the viewer's write: ${status}`);
     await vctx.close();
     return { value, write: status };
+  });
+
+  await step('SignedOutBanner', async () => {
+    // A new password ends the viewer's session: its open pages say so and
+    // close their streams rather than show stale values.
+    const vctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    vctx.setDefaultTimeout(timeout);
+    const v = await vctx.newPage();
+    v.on('pageerror', (e) => console.error(`page error: ${e.message}`));
+    await signIn(v, 'vera', process.env.VIEWER_PASSWORD);
+    const list = await vctx.newPage();
+    await list.goto(`${hub}/explorer/things`);
+    await list.waitForSelector(`tr[data-thing="${lamp}"]`);
+    await v.goto(lampPage);
+    await v.waitForSelector('#thing');
+    if (await v.isVisible('#signed-out')) throw new Error('the banner shows while signed in');
+    await ctl('/password?account=vera');
+    const out = {};
+    for (const [name, p] of [['thing', v], ['things', list]]) {
+      await p.waitForSelector('#signed-out:not([hidden])');
+      const streams = await p.evaluate(() => document.body.dataset.streams);
+      if (streams !== '0') throw new Error(`${name} page: ${streams} streams still open`);
+      out[name] = (await p.textContent('#signed-out')).trim();
+    }
+    if (!/Signed out/.test(out.thing)) throw new Error(`banner: ${out.thing}`);
+    await vctx.close();
+    return out;
   });
 
   await step('SignOut', async () => {
