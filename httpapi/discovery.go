@@ -347,7 +347,7 @@ func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id auth
 	defer h.web.feed.unsubscribe(sub)
 	// An account change ends the stream (revoke.go); access lists are
 	// decided per event below.
-	unwatch, err := h.watchStream(&openStream{id: id, op: authz.OpReadTD, fin: sub.fin})
+	unwatch, err := h.watchStream(&openStream{id: id, epoch: authEpoch(r), op: authz.OpReadTD, fin: sub.fin})
 	if err != nil {
 		h.problem(w, r, err)
 		return

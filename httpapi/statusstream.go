@@ -26,7 +26,7 @@ import (
 // the Thing is deleted, or the hub stops.
 func (h *Server) streamStatus(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) {
 	fin := newEnding()
-	unwatch, err := h.watchStream(&openStream{id: id, thing: rt.ThingID, op: authz.OpQueryAction, fin: fin})
+	unwatch, err := h.watchStream(&openStream{id: id, epoch: authEpoch(r), thing: rt.ThingID, op: authz.OpQueryAction, fin: fin})
 	if err != nil {
 		h.problem(w, r, err)
 		return

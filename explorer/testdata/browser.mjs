@@ -77,6 +77,9 @@ try {
     await signIn(page, 'admin', process.env.ADMIN_PASSWORD);
     const who = await page.textContent('.who');
     if (!who.includes('admin')) throw new Error(`signed in as ${who}`);
+    const ends = Date.parse(await page.getAttribute('meta[name="session-expires"]', 'content'));
+    const hours = (ends - Date.now()) / 3_600_000;
+    if (!(hours > 11.9 && hours <= 12)) throw new Error(`the page says the session ends in ${hours} hours, not 12`);
     return { cookieInURL: page.url().includes('token') };
   });
 
@@ -258,29 +261,42 @@ try {
   });
 
   await step('SignedOutBanner', async () => {
-    // A new password ends the viewer's session: its open pages say so and
-    // close their streams rather than show stale values.
-    const vctx = await browser.newContext({ viewport: { width: 1280, height: 860 } });
-    vctx.setDefaultTimeout(timeout);
-    const v = await vctx.newPage();
-    v.on('pageerror', (e) => console.error(`page error: ${e.message}`));
-    await signIn(v, 'vera', process.env.VIEWER_PASSWORD);
-    const list = await vctx.newPage();
-    await list.goto(`${hub}/explorer/things`);
-    await list.waitForSelector(`tr[data-thing="${lamp}"]`);
-    await v.goto(lampPage);
-    await v.waitForSelector('#thing');
-    if (await v.isVisible('#signed-out')) throw new Error('the banner shows while signed in');
+    // A new password ends the viewer's sessions: its open pages (each in
+    // a window of its own, signed in apart) say so and close their streams
+    // rather than show stale values.
+    const seen = new Map(); // what each page asked and heard, for the failure message
+    const open = async (url, ready) => {
+      const c = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      c.setDefaultTimeout(timeout);
+      const p = await c.newPage();
+      const log = [];
+      seen.set(p, log);
+      p.on('response', (r) => log.push(`${Date.now() % 100000} ${r.status()} ${r.url()}`));
+      p.on('requestfailed', (r) => log.push(`${Date.now() % 100000} failed ${r.url()} ${r.failure()?.errorText}`));
+      p.on('console', (m) => log.push(`${Date.now() % 100000} console ${m.text()}`));
+      await signIn(p, 'vera', process.env.VIEWER_PASSWORD);
+      await p.goto(url);
+      await p.waitForSelector(ready);
+      if (await p.isVisible('#signed-out')) throw new Error('the banner shows while signed in');
+      return [c, p];
+    };
+    const [tctx, thing] = await open(lampPage, '#thing');
+    const [lctx, list] = await open(`${hub}/explorer/things`, `tr[data-thing="${lamp}"]`);
+    const changed = Date.now() % 100000;
     await ctl('/password?account=vera');
     const out = {};
-    for (const [name, p] of [['thing', v], ['things', list]]) {
-      await p.waitForSelector('#signed-out:not([hidden])');
+    for (const [name, p] of [['thing', thing], ['things', list]]) {
+      await p.waitForSelector('#signed-out:not([hidden])').catch(async (err) => {
+        const state = await p.evaluate(() => ({ streams: document.body.dataset.streams, url: location.href }));
+        throw new Error(`${name} page ${JSON.stringify(state)} (password changed at ${changed}): ${err.message}\n${seen.get(p).join('\n')}`);
+      });
       const streams = await p.evaluate(() => document.body.dataset.streams);
       if (streams !== '0') throw new Error(`${name} page: ${streams} streams still open`);
       out[name] = (await p.textContent('#signed-out')).trim();
     }
     if (!/Signed out/.test(out.thing)) throw new Error(`banner: ${out.thing}`);
-    await vctx.close();
+    await tctx.close();
+    await lctx.close();
     return out;
   });
 

@@ -86,6 +86,19 @@ function showSignedOut() {
   banner.hidden = false;
 }
 
+// At the sign-in's end (the page knows when) the page asks the hub, and
+// again each minute while the hub still says yes (clocks differ): open
+// streams are not cut when a token expires, so this is how it learns.
+// A tab coming back to the front asks as well: a browser may hold a
+// background tab's stream reconnects back.
+(function sessionTimer() {
+  const ends = Date.parse(document.querySelector('meta[name="session-expires"]')?.content || '');
+  if (isNaN(ends)) return;
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') sessionEnded(); });
+  const check = async () => { if (!(await sessionEnded())) setTimeout(check, 60_000); };
+  setTimeout(check, Math.min(Math.max(ends - Date.now() + 1000, 0), 2 ** 31 - 1));
+})();
+
 // loggedOutAnswer reports whether a page request was answered as signed
 // out: 401 from the API, or a redirect to the sign-in page.
 function loggedOutAnswer(res) {
