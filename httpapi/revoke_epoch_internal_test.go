@@ -13,8 +13,7 @@ import (
 // lands after a stream's request authenticated and before the stream is
 // registered ends no stream (AccountChanged does not see it yet), so
 // watchStream must refuse a stream whose account epoch moved on; else a
-// revoked browser session kept its stream (seen as a flaky signed-out
-// banner in TestExplorerInBrowser).
+// revoked session (a token of the old epoch) kept its stream.
 func TestStreamRegisteredAfterPasswordChangeEnds(t *testing.T) {
 	ctx := context.Background()
 	db, err := badger.Open(badger.DefaultOptions(t.TempDir()).WithLogger(nil).WithMemTableSize(4 << 20).WithValueThreshold(1 << 10))
