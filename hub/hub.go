@@ -20,6 +20,9 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/proxy"
+	"github.com/wotmq/wotmq/retained"
+	"github.com/wotmq/wotmq/upstream"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -35,12 +38,15 @@ type Hub struct {
 	outbox   *outbox.Store
 	presence *presence.Store
 	authz    *authz.Store
-	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
-	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
-	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
-	adminPW  string          // the generated first admin password, if any
+	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
+	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
+	proxy    *proxy.Proxy     // the hub's agent for existing devices whose TDs ask for it
+	http     *httpapi.Server  // the HTTP + SSE binding and the Discovery API
+	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
+	adminPW  string           // the generated first admin password, if any
 
-	ops ops // metrics, health and readiness listener (ops.go)
+	ops     ops     // metrics, health and readiness listener (ops.go)
+	bridges bridges // Home Assistant and Homie views of the twins (bridges.go)
 
 	// gate is held shared by the operations handlers while they read the
 	// store, and exclusively by Close while it closes the store.
@@ -55,6 +61,9 @@ type Hub struct {
 // New opens the data directory and prepares a hub; Start runs it.
 func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
+	if err := opts.checkBridges(); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 
 	// The store holds the token key and password hashes: other users of
@@ -88,7 +97,9 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
-	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	bo.CheckTD = proxy.Checker(h.authz)
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
+		Retained: retained.Open(db)})
 	if err != nil {
 		db.Close()
 		return nil, err
@@ -106,7 +117,17 @@ func New(opts Options) (*Hub, error) {
 		}
 	}
 	h.http = httpapi.New(ho)
+	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
+	if u := opts.Upstream; u.URL != "" {
+		h.upstream = upstream.New(upstream.Options{
+			URL: u.URL, Username: u.Username, Password: u.Password, TLSConfig: u.TLS,
+			Things: u.Things, MaxBackoff: u.MaxBackoff,
+			Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Logger: h.log,
+		})
+	}
+	h.startBridges()
 	return h, nil
 }
 
@@ -133,7 +154,7 @@ func (h *Hub) openStores(ctx context.Context) error {
 			h.http.AccountChanged(ctx, c)
 		}
 	}
-	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
+	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}); err != nil {
 		return err
 	}
 	if err := h.firstAdmin(ctx); err != nil {
@@ -143,7 +164,14 @@ func (h *Hub) openStores(ctx context.Context) error {
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
 	}
-	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory})
+	// The edge's bridge counts what the history cap drops before it was
+	// forwarded upstream; it is made after the stores.
+	onTrim := func(thingID string, cursors []string) {
+		if h.upstream != nil {
+			h.upstream.Trimmed(thingID, cursors)
+		}
+	}
+	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
 	return nil
 }
 
@@ -186,7 +214,11 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
 		return err
 	}
+	h.proxy.Start(ctx)
 	h.http.Serve()
+	if h.upstream != nil {
+		h.upstream.Start()
+	}
 	if h.reserve.min >= 0 {
 		h.reserve.check()
 		h.bg.Add(1)
@@ -235,7 +267,12 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.stopOps()
+	if h.upstream != nil {
+		h.upstream.Close() // it uses the core: stopped before it
+	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()         // before the core it acts on
+	h.closeBridges()        // before the core they publish and submit through
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()
