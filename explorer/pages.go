@@ -24,6 +24,7 @@ type page struct {
 	SignedIn bool // with a token (else a development browser)
 	Admin    bool
 	CSRF     string
+	Expires  string // when the sign-in ends (RFC 3339): the page checks then
 	Data     any
 }
 
@@ -62,6 +63,9 @@ func parsePages() map[string]*template.Template {
 func (x *Explorer) render(w http.ResponseWriter, r *http.Request, s session, status int, name, title, nav string, data any, fragment string) {
 	p := page{Title: title, Nav: nav, Who: s.id.ID, Role: string(s.id.Role), SignedIn: s.token != "",
 		Admin: authz.Allowed(s.id.Role, authz.OpManageAccounts) && !s.id.Anonymous, CSRF: s.csrf, Data: data}
+	if s.token != "" && !s.id.Expires.IsZero() {
+		p.Expires = s.id.Expires.UTC().Format(time.RFC3339)
+	}
 	t := x.pages[name]
 	tmpl := "layout"
 	if fragment != "" {

@@ -31,7 +31,10 @@ const AnonymousHTTP = "http-anonymous"
 // or the TokenQuery parameter, a verified TLS client certificate whose
 // common name is an account, or (development mode, loopback only) no
 // credentials. Failed logins are throttled per account and address.
-func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
+//
+// It also returns the account's epoch when it authenticated (0 for an
+// anonymous client), which an event stream is registered with (revoke.go).
+func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 	host := remoteHost(r.RemoteAddr)
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	var a authz.Account
@@ -43,7 +46,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 		case !ok:
 			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
 		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
-			return anonymousHTTP(user), nil
+			return anonymousHTTP(user), 0, nil
 		case authz.LooksLikeToken(pass):
 			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
 				err = h.authz.Refuse(authz.ReasonWrongAccount)
@@ -76,7 +79,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 			}
 			a = acc
 		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r):
-			return anonymousHTTP(""), nil
+			return anonymousHTTP(""), 0, nil
 		case h.opts.Dev && isLoopback(host):
 			err = wire.Errorf(wire.CodeUnauthenticated, "development mode admits pages of this machine only, not of %s: give credentials", r.Header.Get("Origin"))
 		default:
@@ -87,9 +90,9 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 	}
 	if err != nil {
 		h.logRefusal(r, host, err)
-		return authz.Identity{}, authError(err)
+		return authz.Identity{}, 0, authError(err)
 	}
-	return authz.Identity{ID: a.ID, Role: a.Role}, nil
+	return authz.Identity{ID: a.ID, Role: a.Role}, a.Epoch, nil
 }
 
 func anonymousHTTP(user string) authz.Identity {
@@ -189,4 +192,14 @@ func (h *Server) logRefusal(r *http.Request, host string, err error) {
 		ev = ev.Int("unlogged", others)
 	}
 	ev.Msg("login failed")
+}
+
+// epochKey is the request context's key of the account epoch the request
+// authenticated in (httpIdentity).
+type epochKey struct{}
+
+// authEpoch is the account epoch the request authenticated in.
+func authEpoch(r *http.Request) int {
+	e, _ := r.Context().Value(epochKey{}).(int)
+	return e
 }

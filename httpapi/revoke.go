@@ -33,6 +33,7 @@ func (h *Server) AccountChanged(ctx context.Context, c authz.Change) {
 // which decide each event), and how to end it.
 type openStream struct {
 	id    authz.Identity
+	epoch int // the account's epoch when the request authenticated
 	thing string
 	op    authz.Op
 	fin   *ending
@@ -101,7 +102,10 @@ func (h *Server) watchStream(st *openStream) (remove func(), err error) {
 	remove = h.streams.add(st)
 	if !st.id.Anonymous {
 		a, ok := h.authz.Get(st.id.ID)
-		if !ok || !a.Enabled || a.Role != st.id.Role {
+		// A password change (or disable) moves the epoch on: one that
+		// landed after the request authenticated and before this
+		// registration ended no stream, so this one ends here.
+		if !ok || !a.Enabled || a.Role != st.id.Role || a.Epoch != st.epoch {
 			remove()
 			return nil, wire.Errorf(wire.CodeDenied, "the account changed while the stream opened; open it again")
 		}

@@ -111,7 +111,7 @@ func (h *Server) streamValues(w http.ResponseWriter, r *http.Request, id authz.I
 	}
 	fin := newEnding()
 	// An account or access list change ends the stream (revoke.go).
-	unwatch, err := h.watchStream(&openStream{id: id, thing: thingID, op: op, fin: fin})
+	unwatch, err := h.watchStream(&openStream{id: id, epoch: authEpoch(r), thing: thingID, op: op, fin: fin})
 	if err != nil {
 		h.problem(w, r, err)
 		return
