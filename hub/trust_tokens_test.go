@@ -260,7 +260,14 @@ func TestTokenRevocation(t *testing.T) {
 		c := acctLogin(t, h, "tok-rev-own", "", tok)
 		topic := "replies/r-viewer/rev"
 		c.subscribe(topic)
-		c.publish(authz.AdminTopic, []byte(`{"op":"token.revoke"}`), reply(topic, []byte("x")))
+		// The connection ends while its request is handled: no PUBACK to
+		// wait for.
+		go func() {
+			ctx, cancel := context.WithTimeout(context.Background(), acctWait)
+			defer cancel()
+			_, _ = c.Publish(ctx, &paho.Publish{Topic: authz.AdminTopic, QoS: 1, Payload: []byte(`{"op":"token.revoke"}`),
+				Properties: reply(topic, []byte("x"))})
+		}()
 		if rc, _ := acctEnded(t, c); rc != 0x98 {
 			t.Errorf("DISCONNECT %#x, want 0x98", rc)
 		}

@@ -27,7 +27,8 @@ type AdminRequest struct {
 	Agent    string   `json:"agent,omitempty"`    // new owner
 	Allow    []string `json:"allow,omitempty"`    // Thing access list
 	Deny     []string `json:"deny,omitempty"`
-	File     string   `json:"file,omitempty"` // backup file name
+	File     string   `json:"file,omitempty"`  // backup file name
+	Token    string   `json:"token,omitempty"` // the token to revoke (AdminTokenRevoke)
 }
 
 // Admin operations.
@@ -211,6 +212,8 @@ func (c *Core) adminDo(ctx context.Context, id authz.Identity, req AdminRequest)
 			return nil, accountErr(err)
 		}
 		return TokenReply{Token: tok, Expires: exp}, nil
+	case AdminTokenRevoke:
+		return c.adminRevokeToken(ctx, id, req)
 	case AdminThingsDelete, AdminThingsReassign, AdminThingsACL:
 		if err := need(authz.OpManageThings); err != nil {
 			return nil, err
