@@ -157,7 +157,7 @@ func (x *Explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(rest, "/")
 	switch {
 	case rest == "logout" && r.Method == http.MethodPost:
-		x.logout(w, r)
+		x.logout(w, r, s)
 	case strings.HasPrefix(rest, "api/"):
 		x.forward(w, r, s, "/"+strings.TrimPrefix(rest, "api/"))
 	case rest == "things":

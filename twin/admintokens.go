@@ -43,6 +43,5 @@ func (c *Core) adminRevokeToken(ctx context.Context, id authz.Identity, req Admi
 		}
 		return nil, err
 	}
-	c.log.Info().Str("account", id.ID).Str("owner", info.Account).Str("token", info.ID).Msg("token revoked")
 	return TokenRevokeReply(info), nil
 }
