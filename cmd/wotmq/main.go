@@ -29,6 +29,7 @@ Usage:
   wotmq serve [flags]    run the hub (see "wotmq serve -h")
   wotmq accounts ...     manage accounts (see "wotmq accounts -h")
   wotmq token [ID]       issue an access token
+  wotmq token revoke     revoke one (see "wotmq token revoke -h")
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
   wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")
