@@ -78,7 +78,7 @@ func (s *streamSet) endAccount(account string) int {
 	n := 0
 	for _, st := range s.snapshot() {
 		if !st.id.Anonymous && st.id.ID == account {
-			st.fin.end()
+			st.fin.endFor(endAccountChanged)
 			n++
 		}
 	}
@@ -91,7 +91,7 @@ func (s *streamSet) redecide(a *authz.Store, thing string) int {
 	n := 0
 	for _, st := range s.snapshot() {
 		if st.thing == thing && a.Decide(st.id, st.op, thing) != nil {
-			st.fin.end()
+			st.fin.endFor(endACLChanged)
 			n++
 		}
 	}

@@ -25,6 +25,9 @@ const EndEvent = "wotmq:end"
 var (
 	endTokenExpired = wire.Errorf(wire.CodeUnauthenticated, "token expired; open the stream again with a new token")
 	endTokenRevoked = wire.Errorf(wire.CodeUnauthenticated, "token revoked")
+	// The other revocations (revoke.go).
+	endAccountChanged = wire.Errorf(wire.CodeDenied, "the account changed (role, password or disabled); open the stream again")
+	endACLChanged     = wire.Errorf(wire.CodeDenied, "the Thing's access list no longer allows this stream")
 )
 
 // endAtExpiry ends st when its token expires and returns what stops the
