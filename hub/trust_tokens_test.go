@@ -157,23 +157,7 @@ func TestTokenExpiryEndsWhatItOpened(t *testing.T) {
 	}
 	t.Run("ExpiredTokenCannotResumeItsSession", func(t *testing.T) {
 		tok := tokIssue(t, h, "r-viewer", tokShort)
-		expiry := uint32(3600)
-		props := &paho.ConnectProperties{SessionExpiryInterval: &expiry, RequestProblemInfo: true}
-		dialSess := func(user, pass string) (*client, *paho.Connack) {
-			conn, err := net.Dial("tcp", h.MQTTAddr())
-			if err != nil {
-				t.Fatal(err)
-			}
-			cl := &client{hubtest.NewClient(t, conn, "tok-sess")}
-			ctx, cancel := context.WithTimeout(context.Background(), acctWait)
-			defer cancel()
-			ca, err := cl.Connect(ctx, &paho.Connect{ClientID: "tok-sess", CleanStart: false, KeepAlive: 30,
-				Username: user, UsernameFlag: user != "", Password: []byte(pass), PasswordFlag: true, Properties: props})
-			if err != nil {
-				return nil, ca
-			}
-			return cl, ca
-		}
+		dialSess := func(user, pass string) (*client, *paho.Connack) { return tokSession(t, h, "tok-sess", user, pass) }
 		s, _ := dialSess("", tok)
 		if s == nil {
 			t.Fatal("token login refused")
@@ -207,6 +191,27 @@ func TestTokenExpiryEndsWhatItOpened(t *testing.T) {
 			t.Errorf("queued %s, want 1", m.Payload)
 		}
 	})
+}
+
+// tokSession connects with clean start 0 and a session expiry of an
+// hour; a refusal returns nil and the CONNACK.
+func tokSession(t testing.TB, h *hub.Hub, clientID, user, pass string) (*client, *paho.Connack) {
+	t.Helper()
+	expiry := uint32(3600)
+	conn, err := net.Dial("tcp", h.MQTTAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := &client{hubtest.NewClient(t, conn, clientID)}
+	ctx, cancel := context.WithTimeout(context.Background(), acctWait)
+	defer cancel()
+	ca, err := cl.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: false, KeepAlive: 30,
+		Username: user, UsernameFlag: user != "", Password: []byte(pass), PasswordFlag: true,
+		Properties: &paho.ConnectProperties{SessionExpiryInterval: &expiry, RequestProblemInfo: true}})
+	if err != nil {
+		return nil, ca
+	}
+	return cl, ca
 }
 
 // tokAdmin sends an admin request and returns its status and the reply's
@@ -290,6 +295,30 @@ func TestTokenRevocation(t *testing.T) {
 		}
 		if st, code := tokAdmin(t, admin, "admin", `{"op":"token.revoke","token":"not a token"}`); st != string(wot.StatusFailed) || code != string(wot.CodeInvalidPayload) {
 			t.Errorf("a malformed token: %s %s", st, code)
+		}
+	})
+	t.Run("ItsStoredSessionGetsNothingMore", func(t *testing.T) {
+		tok := tokIssue(t, h, "r-viewer", time.Hour)
+		s, _ := tokSession(t, h, "tok-rev-sess", "", tok)
+		if s == nil {
+			t.Fatal("token login refused")
+		}
+		ev := wot.EventTopic("urn:t:owner", "e")
+		s.subscribe(ev)
+		_ = s.Disconnect(&paho.Disconnect{})
+		<-s.Done()
+		if err := h.Accounts().RevokeToken(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+		owner := acctLogin(t, h, "tok-rev-sess-owner", "owner", testPassword)
+		owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte("111"), nil)
+		own, ca := tokSession(t, h, "tok-rev-sess", "r-viewer", testPassword)
+		if own == nil || !ca.SessionPresent {
+			t.Fatalf("the account's own resume: %+v", ca)
+		}
+		owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte("222"), nil)
+		if m := own.next(ev); string(m.Payload) != "222" {
+			t.Errorf("queued for the revoked token's session: %s", m.Payload)
 		}
 	})
 	t.Run("OutlivesARestart", func(t *testing.T) {
