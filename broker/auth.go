@@ -31,10 +31,10 @@ var (
 // what it returns.
 func (h *Hub) identity(cl *mqtt.Client) (authz.Identity, bool) {
 	if v, ok := h.sessions.Load(cl); ok {
-		return v.(authz.Identity), true
+		return h.unlessRevoked(v.(authz.Identity))
 	}
 	if v, ok := h.away.Load(cl.ID); ok && v.(*awaySession).cl == cl {
-		return v.(*awaySession).id, true
+		return h.unlessRevoked(v.(*awaySession).id)
 	}
 	return authz.Identity{}, false
 }

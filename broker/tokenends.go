@@ -98,3 +98,24 @@ func (h *Hub) tokenRevoked(c authz.Change) {
 	})
 	h.log.Info().Str("account", c.Account).Str("token", c.Token).Int("connections", conns).Msg("token revoked: its connections ended")
 }
+
+// awayTokenCheck forgets a stored session's identity, just kept, when its
+// token was revoked: a revocation stores its record before it looks for
+// sessions (tokenRevoked), so either it saw this one or this check sees
+// the record.
+func (h *Hub) awayTokenCheck(key string, as *awaySession) {
+	if as.id.Token != "" && h.authz.TokenRevoked(as.id.Token) {
+		h.away.CompareAndDelete(key, as)
+	}
+}
+
+// unlessRevoked is identity's last word: a client that logged in with a
+// token revoked since is nobody, so nothing is delivered to it, queued or
+// live, while its connection is being ended (one map lookup, for token
+// logins only).
+func (h *Hub) unlessRevoked(id authz.Identity) (authz.Identity, bool) {
+	if id.Token != "" && h.authz.TokenRevoked(id.Token) {
+		return authz.Identity{}, false
+	}
+	return id, true
+}

@@ -311,13 +311,22 @@ func TestTokenRevocation(t *testing.T) {
 			t.Fatal(err)
 		}
 		owner := acctLogin(t, h, "tok-rev-sess-owner", "owner", testPassword)
-		owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte("111"), nil)
+		watcher := acctLogin(t, h, "tok-rev-sess-watch", "r-operator", testPassword)
+		watcher.subscribe(ev)
+		// The fan-out follows the PUBACK: the watcher's copy of the second
+		// says the first went out to every subscriber, the session too.
+		for _, v := range []string{"111", "222"} {
+			owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte(v), nil)
+			if m := watcher.next(ev); string(m.Payload) != v {
+				t.Fatalf("watcher got %s", m.Payload)
+			}
+		}
 		own, ca := tokSession(t, h, "tok-rev-sess", "r-viewer", testPassword)
 		if own == nil || !ca.SessionPresent {
 			t.Fatalf("the account's own resume: %+v", ca)
 		}
-		owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte("222"), nil)
-		if m := own.next(ev); string(m.Payload) != "222" {
+		owner.mustPublish("agents/owner/things/urn:t:owner/events/e", []byte("333"), nil)
+		if m := own.next(ev); string(m.Payload) != "333" {
 			t.Errorf("queued for the revoked token's session: %s", m.Payload)
 		}
 	})
