@@ -157,7 +157,7 @@ func (x *Explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(rest, "/")
 	switch {
 	case rest == "logout" && r.Method == http.MethodPost:
-		x.logout(w, r)
+		x.logout(w, r, s)
 	case rest == "api/session" && r.Method == http.MethodGet:
 		// What the page's script asks when an event stream is refused:
 		// still signed in (204), or not (401 above).

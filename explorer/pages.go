@@ -171,10 +171,17 @@ func (x *Explorer) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// logout forgets the token in the browser. (The token itself stays valid
-// until it expires: the hub does not revoke single tokens; changing the
-// account's password does.)
-func (x *Explorer) logout(w http.ResponseWriter, r *http.Request) {
+// logout signs out: it revokes the session's token at the hub
+// (token.revoke, as the account's own request), which ends the event
+// streams the pages opened with it, and forgets it in the browser. A copy
+// of the cookie is worth nothing after it.
+func (x *Explorer) logout(w http.ResponseWriter, r *http.Request, s session) {
+	if s.token != "" {
+		if _, err := x.opts.Core.Admin(r.Context(), s.id, twin.AdminRequest{Op: twin.AdminTokenRevoke, Token: s.token}); err != nil {
+			// The cookie goes all the same; the token ends at its expiry.
+			x.log.Warn().Err(err).Str("account", s.id.ID).Msg("explorer: sign-out could not revoke the token")
+		}
+	}
 	x.clearCookie(w, r, TokenCookie)
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 }

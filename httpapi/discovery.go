@@ -375,6 +375,7 @@ func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id auth
 		case <-r.Context().Done():
 			return
 		case <-sub.fin.done():
+			s.sayEnd(sub.fin)
 			return
 		case <-tick.C:
 			if s.keepAlive() != nil {

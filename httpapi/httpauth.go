@@ -38,6 +38,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 	host := remoteHost(r.RemoteAddr)
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	var a authz.Account
+	var tok authz.TokenInfo // when a token logged in: what it opens ends with it (tokenends.go)
 	var err error
 	switch strings.ToLower(scheme) {
 	case "basic":
@@ -48,27 +49,27 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
 			return anonymousHTTP(user), 0, nil
 		case authz.LooksLikeToken(pass):
-			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
+			if a, tok, err = h.authz.VerifyTokenInfo(pass); err == nil && user != "" && user != a.ID {
 				err = h.authz.Refuse(authz.ReasonWrongAccount)
 			}
 		default:
 			a, err = h.authz.Login(r.Context(), user, pass, host)
 		}
 	case "bearer":
-		a, err = h.authz.VerifyToken(strings.TrimSpace(cred))
+		a, tok, err = h.authz.VerifyTokenInfo(strings.TrimSpace(cred))
 	case "":
-		tok := ""
+		q := ""
 		if isEventStream(r) {
 			if c, cerr := r.Cookie(TokenCookie); cerr == nil {
-				tok = c.Value
+				q = c.Value
 			}
-			if q := r.URL.Query().Get(TokenQuery); q != "" {
-				tok = q
+			if v := r.URL.Query().Get(TokenQuery); v != "" {
+				q = v
 			}
 		}
 		switch {
-		case tok != "":
-			a, err = h.authz.VerifyToken(tok)
+		case q != "":
+			a, tok, err = h.authz.VerifyTokenInfo(q)
 		case certName(r) != "":
 			acc, ok := h.authz.Get(certName(r))
 			switch {
@@ -92,7 +93,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 		h.logRefusal(r, host, err)
 		return authz.Identity{}, 0, authError(err)
 	}
-	return authz.Identity{ID: a.ID, Role: a.Role}, a.Epoch, nil
+	return authz.Identity{ID: a.ID, Role: a.Role, Expires: tok.Expires, Token: tok.ID}, a.Epoch, nil
 }
 
 func anonymousHTTP(user string) authz.Identity {

@@ -76,6 +76,7 @@ func (h *Server) streamStatus(w http.ResponseWriter, r *http.Request, id authz.I
 		case <-r.Context().Done():
 			return
 		case <-fin.done():
+			s.sayEnd(fin)
 			return
 		case <-tick.C:
 			if s.keepAlive() != nil {
