@@ -20,11 +20,11 @@ import (
 // account moves its epoch on. To void one token (a sign-out, a token that
 // leaked), the store keeps its ID in a revoked-token record until the token
 // expires: in memory for verification (one map lookup), in Badger under
-// "authz/r/{token ID}" with the token's expiry as the entry's TTL, so that
+// "authz/x/{token ID}" with the token's expiry as the entry's TTL, so that
 // Badger drops the record once the token could not be used anyway. The
 // in-memory records are pruned at each revocation.
 
-const prefixRevoked = "authz/r/"
+const prefixRevoked = "authz/x/"
 
 // MaxRevokedPerAccount bounds the revoked-token records an account's
 // revocations may make the hub hold (each until its token expires): a

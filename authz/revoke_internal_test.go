@@ -3,6 +3,7 @@ package authz
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -90,4 +91,18 @@ func TestRevokedTokenRecords(t *testing.T) {
 			t.Errorf("another token of the account: %v", err)
 		}
 	})
+}
+
+// TestStoreKeyPrefixesDistinct: each kind of record has a key prefix of
+// its own (Open tells them apart by prefix; two kinds once shared
+// authz/r/ and revoked tokens were read back as access rules).
+func TestStoreKeyPrefixesDistinct(t *testing.T) {
+	prefixes := []string{prefixAccount, prefixACL, prefixRule, prefixRevoked}
+	for i, a := range prefixes {
+		for _, b := range prefixes[i+1:] {
+			if strings.HasPrefix(a, b) || strings.HasPrefix(b, a) {
+				t.Errorf("key prefixes %q and %q overlap", a, b)
+			}
+		}
+	}
 }
