@@ -78,7 +78,10 @@ type Change struct {
 	Role     bool // the account's role changed
 	Password bool // its password changed (its tokens are void)
 	Disabled bool // it was disabled (its tokens are void)
-	Thing    string
+	// Token is set when one token of the account was revoked (its ID):
+	// only what was opened with that token is void.
+	Token string
+	Thing string
 }
 
 // DefaultCost is the bcrypt cost of password hashes (about 100 ms on a
@@ -109,13 +112,14 @@ type Store struct {
 	mu       sync.RWMutex
 	accounts map[string]*Account
 	acls     map[string]ThingACL
-	rules    []TopicRule // access rules of free topics, by ID (topicrules.go)
+	rules    []TopicRule             // access rules of free topics, by ID (topicrules.go)
+	revoked  map[string]revokedToken // token ID -> record (revoke.go)
 }
 
 // Open loads the accounts and access lists in db, creating the token
 // signing key on first use.
 func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, cost: opts.PasswordCost,
+	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, revoked: map[string]revokedToken{}, cost: opts.PasswordCost,
 		onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword, openTopics: opts.OpenTopics}
 	if s.cost == 0 {
 		s.cost = DefaultCost
@@ -170,6 +174,8 @@ func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 					s.acls[k[len(prefixACL):]] = acl
 				case strings.HasPrefix(k, prefixRule):
 					return s.loadRule(v)
+				case strings.HasPrefix(k, prefixRevoked):
+					return s.loadRevoked(k, v)
 				}
 				return nil
 			})

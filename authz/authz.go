@@ -21,6 +21,9 @@ type Identity struct {
 	// for a password, a certificate or an anonymous client. A token it
 	// asks for cannot outlive it.
 	Expires time.Time
+	// Token is the ID of the token the client logged in with ("" for
+	// other logins): revoking that token ends what it opened.
+	Token string
 	// Remote is the client's address (host), for the login throttle when
 	// it proves its password again (a password change).
 	Remote string

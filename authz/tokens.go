@@ -52,7 +52,7 @@ func (s *Store) IssueToken(id string, ttl time.Duration) (string, time.Time, err
 	now := s.now()
 	exp := now.Add(ttl).Truncate(time.Second)
 	c.RegisteredClaims = jwt.RegisteredClaims{
-		Issuer: issuer, Subject: id,
+		Issuer: issuer, Subject: id, ID: newTokenID(),
 		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(exp),
 	}
 	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.secret)
@@ -69,11 +69,26 @@ func (s *Store) VerifyToken(token string) (Account, error) {
 // VerifyTokenExpiry is VerifyToken that also returns when the token
 // expires: a token made with a token must not outlive it.
 func (s *Store) VerifyTokenExpiry(token string) (Account, time.Time, error) {
-	a, exp, err := s.verifyToken(token)
-	return a, exp, s.fail(err)
+	a, info, err := s.VerifyTokenInfo(token)
+	return a, info.Expires, err
 }
 
-func (s *Store) verifyToken(token string) (Account, time.Time, error) {
+// VerifyTokenInfo is VerifyToken that also returns what the token is
+// (its ID, for revocation, and its expiry): what a client opens with a
+// token ends when the token does.
+func (s *Store) VerifyTokenInfo(token string) (Account, TokenInfo, error) {
+	a, info, err := s.verifyToken(token)
+	return a, info, s.fail(err)
+}
+
+// TokenInfo is what the hub knows of a token it issued.
+type TokenInfo struct {
+	ID      string    `json:"id"`      // the token ID (jti); see tokenID
+	Account string    `json:"account"` // whom it was issued to
+	Expires time.Time `json:"expires"`
+}
+
+func (s *Store) verifyToken(token string) (Account, TokenInfo, error) {
 	var c claims
 	_, err := jwt.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -81,24 +96,28 @@ func (s *Store) verifyToken(token string) (Account, time.Time, error) {
 		jwt.WithTimeFunc(s.now))
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
-		return Account{}, time.Time{}, ErrTokenExpired
+		return Account{}, TokenInfo{}, ErrTokenExpired
 	case err != nil:
-		return Account{}, time.Time{}, fmt.Errorf("%w: %v", ErrBadToken, err)
+		return Account{}, TokenInfo{}, fmt.Errorf("%w: %v", ErrBadToken, err)
 	}
+	info := TokenInfo{ID: tokenID(&c, token), Account: c.Subject, Expires: c.ExpiresAt.Time}
 	s.mu.RLock()
 	a, ok := s.accounts[c.Subject]
+	_, revoked := s.revoked[info.ID]
 	s.mu.RUnlock()
 	switch {
 	case !ok:
-		return Account{}, time.Time{}, fmt.Errorf("%w: account %s is gone", ErrBadToken, c.Subject)
+		return Account{}, TokenInfo{}, fmt.Errorf("%w: account %s is gone", ErrBadToken, c.Subject)
 	case !a.Enabled:
-		return Account{}, time.Time{}, ErrDisabled
+		return Account{}, TokenInfo{}, ErrDisabled
 	case a.Epoch != c.Epoch:
-		return Account{}, time.Time{}, fmt.Errorf("%w: revoked (password changed or account disabled since)", ErrBadToken)
+		return Account{}, TokenInfo{}, fmt.Errorf("%w: revoked (password changed or account disabled since)", ErrBadToken)
+	case revoked:
+		return Account{}, TokenInfo{}, fmt.Errorf("%w: revoked", ErrBadToken)
 	}
 	out := *a
 	out.Hash = nil
-	return out, c.ExpiresAt.Time, nil
+	return out, info, nil
 }
 
 // LooksLikeToken reports whether a password is shaped like a JWT, so a

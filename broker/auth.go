@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"net"
-	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -32,10 +31,10 @@ var (
 // what it returns.
 func (h *Hub) identity(cl *mqtt.Client) (authz.Identity, bool) {
 	if v, ok := h.sessions.Load(cl); ok {
-		return v.(authz.Identity), true
+		return h.unlessRevoked(v.(authz.Identity))
 	}
 	if v, ok := h.away.Load(cl.ID); ok && v.(*awaySession).cl == cl {
-		return v.(*awaySession).id, true
+		return h.unlessRevoked(v.(*awaySession).id)
 	}
 	return authz.Identity{}, false
 }
@@ -54,11 +53,11 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 	switch {
 	case pass != "" && authz.LooksLikeToken(pass):
 		var a authz.Account
-		var exp time.Time
-		if a, exp, err = h.authz.VerifyTokenExpiry(pass); err == nil && user != "" && user != a.ID {
+		var tok authz.TokenInfo
+		if a, tok, err = h.authz.VerifyTokenInfo(pass); err == nil && user != "" && user != a.ID {
 			err = h.authz.Refuse(authz.ReasonWrongAccount)
 		}
-		id = authz.Identity{ID: a.ID, Role: a.Role, Expires: exp}
+		id = authz.Identity{ID: a.ID, Role: a.Role, Expires: tok.Expires, Token: tok.ID}
 	case user != "" && (pass != "" || !(h.opts.Dev && isLoopback(host)) || h.accountExists(user)):
 		// A user name without a password is a failed login like a wrong
 		// password, known account or not: the same answer after the same

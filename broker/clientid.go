@@ -53,7 +53,9 @@ func (h *Hub) sessionAway(cl *mqtt.Client, id authz.Identity, expire bool) {
 	if expire || h.replacedBy(cl) != nil {
 		return
 	}
-	h.away.Store(cl.ID, &awaySession{id: id, cl: cl})
+	as := &awaySession{id: id, cl: cl}
+	h.away.Store(cl.ID, as)
+	h.awayTokenCheck(cl.ID, as) // a revocation that ran meanwhile did not see it (tokenends.go)
 }
 
 // sessionBack forgets what the hub kept for cl's session while its client

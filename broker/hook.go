@@ -278,6 +278,7 @@ func (k *hook) OnSubscribed(cl *mqtt.Client, pk packets.Packet, reasonCodes []by
 // resuming a session that holds its requests subscription.
 func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	k.h.sessionBack(cl)
+	k.h.watchToken(cl) // it ends when its token does (tokenends.go)
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return
@@ -308,6 +309,7 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
 func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
 	k.h.drainPipeline(cl, true) // the Will and presence follow what the client published
+	k.h.unwatchToken(cl)
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return

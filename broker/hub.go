@@ -141,10 +141,12 @@ type Hub struct {
 	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
 	willMu     sync.Mutex
 	willTimers map[string]*time.Timer // client key -> a Will waiting for its delay
-	links      links                  // network connections Mochi is not done with (links.go)
-	core       *twin.Core             // the twin logic over the stores
-	srv        *mqtt.Server
-	self       *mqtt.Client // inline client the hub publishes with (inject.go)
+	// tokenTimers ends connections at their token's expiry (tokenends.go).
+	tokenTimers sync.Map   // *mqtt.Client -> *time.Timer
+	links       links      // network connections Mochi is not done with (links.go)
+	core        *twin.Core // the twin logic over the stores
+	srv         *mqtt.Server
+	self        *mqtt.Client // inline client the hub publishes with (inject.go)
 
 	tcp *listeners.TCP
 	ws  *wsListener

@@ -40,6 +40,10 @@ func (h *Hub) accountChanged(ctx context.Context, c authz.Change) {
 	if c.Account == "" {
 		return // MQTT deliveries are decided one by one (OnACLCheck)
 	}
+	if c.Token != "" {
+		h.tokenRevoked(c) // one token: what it opened (tokenends.go)
+		return
+	}
 	// The connection that changed its own password (it proved the
 	// current one) is kept.
 	keep, _ := twin.ConnOf(ctx).(*mqtt.Client)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -102,7 +103,13 @@ type explorerControl struct {
 	mu  sync.Mutex
 	cl  *wot.Client
 	lmp *wot.ExposedThing
+	// held, when set, holds the next invocation of fade: it reports two
+	// progress steps when progress closes and completes when finish does.
+	held     atomic.Pointer[explorerHold]
+	lastHold *explorerHold // under mu: the hold /progress and /finish release
 }
+
+type explorerHold struct{ progress, finish chan struct{} }
 
 func (c *explorerControl) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), hubtest.Timeout)
@@ -131,8 +138,24 @@ func (c *explorerControl) do(ctx context.Context, r *http.Request) (any, error) 
 		thing.HandleAction("fade", wot.ActionFunc(func(ctx context.Context, in struct {
 			To int `json:"to"`
 		}) (int, error) {
-			if err := wot.RequestFromContext(ctx).Progress(ctx, nil); err != nil {
-				return 0, err
+			req := wot.RequestFromContext(ctx)
+			hold := c.held.Swap(nil)
+			if hold == nil {
+				return in.To, req.Progress(ctx, nil)
+			}
+			for _, step := range []chan struct{}{hold.progress, hold.finish} {
+				select {
+				case <-step:
+				case <-ctx.Done():
+					return 0, ctx.Err()
+				}
+				if step == hold.progress {
+					for i := 1; i <= 2; i++ {
+						if err := req.Progress(ctx, map[string]int{"step": i}); err != nil {
+							return 0, err
+						}
+					}
+				}
 			}
 			return in.To, nil
 		}))
@@ -154,8 +177,33 @@ func (c *explorerControl) do(ctx context.Context, r *http.Request) (any, error) 
 		return c.storeHistory(ctx)
 	case "/offline":
 		return nil, c.cl.Close(ctx)
+	case "/hold":
+		c.lastHold = &explorerHold{progress: make(chan struct{}), finish: make(chan struct{})}
+		c.held.Store(c.lastHold)
+		return nil, nil
+	case "/progress", "/finish":
+		return nil, c.release(r.URL.Path)
+	case "/password":
+		// A new password ends the account's sessions (tokens) and streams.
+		pw := "changed-" + explorerViewerPW
+		return nil, c.h.Accounts().Update(ctx, r.URL.Query().Get("account"), nil, nil, nil, &pw)
 	}
 	return nil, fmt.Errorf("no control %s", r.URL.Path)
+}
+
+// release lets the held invocation of fade go on: its progress, or its
+// outcome. The hold is kept until finish (the handler took it already).
+func (c *explorerControl) release(step string) error {
+	if c.lastHold == nil {
+		return fmt.Errorf("%s: no invocation is held (ask /hold first)", step)
+	}
+	if step == "/progress" {
+		close(c.lastHold.progress)
+		return nil
+	}
+	close(c.lastHold.finish)
+	c.lastHold = nil
+	return nil
 }
 
 // storeHistory reports twelve known values of level and answers them with
@@ -203,6 +251,9 @@ func (c *explorerControl) storeHistory(ctx context.Context) (any, error) {
 // bad value is refused with the hub's reason, the chart and time travel
 // show the stored values, the agents page cancels a waiting request, an
 // admin issues a token, a viewer sees no controls and is refused anyway.
+// The status timeline shows every status (two quick progress reports
+// included), a Thing's presence changes in the list without a reload, and
+// a page whose session ended says so and stops its streams.
 // WOTMQ_UPDATE_SCREENSHOTS=1 saves the screenshots in docs/explorer/.
 func TestExplorerInBrowser(t *testing.T) {
 	bin := explorerChromium(t)
@@ -253,7 +304,8 @@ func TestExplorerInBrowser(t *testing.T) {
 		t.Errorf("browser.mjs: %v", err)
 	}
 	for _, want := range []string{"SignIn", "ThingAppearsLive", "PropertyChangesLive", "WritePropertyCompletes", "InvokeActionCompletes",
-		"RefusalShown", "HistoryChart", "TimeTravel", "AgentsAndQueues", "ViewerSeesNoControls", "SignOut"} {
+		"TimelineShowsEveryStatus", "RefusalShown", "HistoryChart", "TimeTravel", "PresenceChangesLive", "AgentsAndQueues",
+		"ViewerSeesNoControls", "SignedOutBanner", "SignOut"} {
 		if !steps[want] {
 			t.Errorf("step %s did not pass", want)
 		}

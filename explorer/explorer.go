@@ -157,7 +157,11 @@ func (x *Explorer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	seg := strings.Split(rest, "/")
 	switch {
 	case rest == "logout" && r.Method == http.MethodPost:
-		x.logout(w, r)
+		x.logout(w, r, s)
+	case rest == "api/session" && r.Method == http.MethodGet:
+		// What the page's script asks when an event stream is refused:
+		// still signed in (204), or not (401 above).
+		w.WriteHeader(http.StatusNoContent)
 	case strings.HasPrefix(rest, "api/"):
 		x.forward(w, r, s, "/"+strings.TrimPrefix(rest, "api/"))
 	case rest == "things":

@@ -24,6 +24,7 @@ type page struct {
 	SignedIn bool // with a token (else a development browser)
 	Admin    bool
 	CSRF     string
+	Expires  string // when the sign-in ends (RFC 3339): the page checks then
 	Data     any
 }
 
@@ -62,6 +63,9 @@ func parsePages() map[string]*template.Template {
 func (x *Explorer) render(w http.ResponseWriter, r *http.Request, s session, status int, name, title, nav string, data any, fragment string) {
 	p := page{Title: title, Nav: nav, Who: s.id.ID, Role: string(s.id.Role), SignedIn: s.token != "",
 		Admin: authz.Allowed(s.id.Role, authz.OpManageAccounts) && !s.id.Anonymous, CSRF: s.csrf, Data: data}
+	if s.token != "" && !s.id.Expires.IsZero() {
+		p.Expires = s.id.Expires.UTC().Format(time.RFC3339)
+	}
 	t := x.pages[name]
 	tmpl := "layout"
 	if fragment != "" {
@@ -167,10 +171,17 @@ func (x *Explorer) login(w http.ResponseWriter, r *http.Request, csrf string) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-// logout forgets the token in the browser. (The token itself stays valid
-// until it expires: the hub does not revoke single tokens; changing the
-// account's password does.)
-func (x *Explorer) logout(w http.ResponseWriter, r *http.Request) {
+// logout signs out: it revokes the session's token at the hub
+// (token.revoke, as the account's own request), which ends the event
+// streams the pages opened with it, and forgets it in the browser. A copy
+// of the cookie is worth nothing after it.
+func (x *Explorer) logout(w http.ResponseWriter, r *http.Request, s session) {
+	if s.token != "" {
+		if _, err := x.opts.Core.Admin(r.Context(), s.id, twin.AdminRequest{Op: twin.AdminTokenRevoke, Token: s.token}); err != nil {
+			// The cookie goes all the same; the token ends at its expiry.
+			x.log.Warn().Err(err).Str("account", s.id.ID).Msg("explorer: sign-out could not revoke the token")
+		}
+	}
 	x.clearCookie(w, r, TokenCookie)
 	http.Redirect(w, r, Prefix+"login", http.StatusSeeOther)
 }

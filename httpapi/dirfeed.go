@@ -16,6 +16,11 @@ const (
 	eventThingCreated = "thing_created"
 	eventThingUpdated = "thing_updated"
 	eventThingDeleted = "thing_deleted"
+	// eventThingPresence is wotmq's own: a Thing's presence changed. Only
+	// streams that ask get it (/events/thing_presence, /events?presence=true);
+	// it is not remembered for Last-Event-ID, as presence is a state that a
+	// client reads again after a reconnect.
+	eventThingPresence = "thing_presence"
 )
 
 // dirFeedSize is how many directory events the hub remembers for clients
@@ -29,13 +34,14 @@ type dirEvent struct {
 	ThingID string
 	TD      []byte // created: the twin TD
 	Patch   []byte // updated: the merge patch from the previous twin TD, with its id
+	State   []byte // presence: the presence record, with the Thing's id
 }
 
 // dirFeed follows the twin TDs the hub publishes (things/+/td): it keeps
 // the current ones (the directory API serves them as published) and turns
 // changes into directory events for the event streams.
 type dirFeed struct {
-	unlisten func()
+	unlisten, unlistenPresence func()
 
 	mu   sync.Mutex
 	live bool // events only once serving (restore republishes every TD)
@@ -49,14 +55,16 @@ type dirFeed struct {
 // feedSub is one event stream's subscription; fin ends when the stream
 // falls too far behind (the client then resumes with Last-Event-ID).
 type feedSub struct {
-	ch  chan dirEvent
-	fin *ending
+	ch       chan dirEvent
+	fin      *ending
+	presence bool // the stream asked for presence changes
 }
 
 func newDirFeed(h *Server) *dirFeed {
 	f := &dirFeed{tds: map[string][]byte{}, subs: map[*feedSub]struct{}{},
 		now: func() int64 { return h.opts.Now().UnixNano() }}
 	f.unlisten = h.core.Listen(wire.ThingsRoot+"/+/td", f.onTD)
+	f.unlistenPresence = h.core.Listen(wire.ThingsRoot+"/+/presence", f.onPresence)
 	return f
 }
 
@@ -69,6 +77,7 @@ func (f *dirFeed) start() {
 
 func (f *dirFeed) stop() {
 	f.unlisten()
+	f.unlistenPresence()
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for s := range f.subs {
@@ -127,6 +136,38 @@ func (f *dirFeed) onTD(m twin.Message) {
 	}
 }
 
+// onPresence runs on the publishing goroutine (bus): it must not block.
+// It passes a Thing's new presence (things/{id}/presence) to the streams
+// that asked for it.
+func (f *dirFeed) onPresence(m twin.Message) {
+	t, err := wire.ParseTopic(m.Topic)
+	if err != nil || t.Kind != wire.TopicPresence || len(m.Payload) == 0 {
+		return
+	}
+	var rec map[string]json.RawMessage
+	if json.Unmarshal(m.Payload, &rec) != nil {
+		return
+	}
+	rec["id"], _ = json.Marshal(t.ThingID)
+	state, _ := json.Marshal(rec)
+	ev := dirEvent{Type: eventThingPresence, ThingID: t.ThingID, State: state}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.live {
+		return
+	}
+	for s := range f.subs {
+		if !s.presence {
+			continue
+		}
+		select {
+		case s.ch <- ev:
+		default:
+			s.fin.end()
+		}
+	}
+}
+
 // updatePatch is the merge patch between two twin TDs, with the Thing's
 // id (so the event names its Thing).
 func updatePatch(thingID string, from, to []byte) []byte {
@@ -153,8 +194,8 @@ func (f *dirFeed) td(thingID string) ([]byte, bool) {
 
 // subscribe registers an event stream and returns the remembered events
 // after lastID ("" or an unknown ID: none).
-func (f *dirFeed) subscribe(lastID string) (*feedSub, []dirEvent) {
-	s := &feedSub{ch: make(chan dirEvent, sseBuffer), fin: newEnding()}
+func (f *dirFeed) subscribe(lastID string, presence bool) (*feedSub, []dirEvent) {
+	s := &feedSub{ch: make(chan dirEvent, sseBuffer), fin: newEnding(), presence: presence}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.subs[s] = struct{}{}

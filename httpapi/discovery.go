@@ -310,19 +310,22 @@ func newThingID() string {
 
 // directoryEvents serves the notification API of the directory as
 // Server-Sent Events: /events (every kind) or /events/{kind} with kind
-// thing_created, thing_updated or thing_deleted. Events are named after
-// their kind; their data is {"id": ...}, or with diff=true the created TD
-// or the merge patch of an update (with its id). Last-Event-ID resumes
-// from the events the hub still remembers (dirFeedSize).
+// thing_created, thing_updated, thing_deleted or thing_presence. Events
+// are named after their kind; their data is {"id": ...}, or with
+// diff=true the created TD or the merge patch of an update (with its id).
+// Last-Event-ID resumes from the events the hub still remembers
+// (dirFeedSize). Presence changes (thing_presence: the presence record
+// with the Thing's id) come only when asked, on /events/thing_presence or
+// with presence=true; they have no event ID and are not replayed.
 func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id authz.Identity, kind string) {
 	if r.Method != http.MethodGet {
 		h.methods(w, r, http.MethodGet)
 		return
 	}
 	switch kind {
-	case "", eventThingCreated, eventThingUpdated, eventThingDeleted:
+	case "", eventThingCreated, eventThingUpdated, eventThingDeleted, eventThingPresence:
 	default:
-		h.problem(w, r, wire.Errorf(wire.CodeNotFound, "no event stream %q: use %s, %s or %s", kind, eventThingCreated, eventThingUpdated, eventThingDeleted))
+		h.problem(w, r, wire.Errorf(wire.CodeNotFound, "no event stream %q: use %s, %s, %s or %s", kind, eventThingCreated, eventThingUpdated, eventThingDeleted, eventThingPresence))
 		return
 	}
 	if !authz.Allowed(id.Role, authz.OpReadTD) {
@@ -334,11 +337,17 @@ func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id auth
 		h.problem(w, r, err)
 		return
 	}
-	sub, missed := h.web.feed.subscribe(r.Header.Get("Last-Event-ID"))
+	presence, err := parsePresenceFlag(r.URL.Query())
+	if err != nil {
+		h.problem(w, r, err)
+		return
+	}
+	presence = presence || kind == eventThingPresence
+	sub, missed := h.web.feed.subscribe(r.Header.Get("Last-Event-ID"), presence)
 	defer h.web.feed.unsubscribe(sub)
 	// An account change ends the stream (revoke.go); access lists are
 	// decided per event below.
-	unwatch, err := h.watchStream(&openStream{id: id, op: authz.OpReadTD, fin: sub.fin})
+	unwatch, err := h.watchStream(&openStream{id: id, epoch: authEpoch(r), op: authz.OpReadTD, fin: sub.fin})
 	if err != nil {
 		h.problem(w, r, err)
 		return
@@ -366,6 +375,7 @@ func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id auth
 		case <-r.Context().Done():
 			return
 		case <-sub.fin.done():
+			s.sayEnd(sub.fin)
 			return
 		case <-tick.C:
 			if s.keepAlive() != nil {
@@ -383,6 +393,8 @@ func (h *Server) directoryEvents(w http.ResponseWriter, r *http.Request, id auth
 // update's merge patch.
 func (ev dirEvent) data(diff bool) []byte {
 	switch {
+	case ev.Type == eventThingPresence:
+		return ev.State
 	case diff && ev.Type == eventThingCreated:
 		return ev.TD
 	case diff && ev.Type == eventThingUpdated:

@@ -219,11 +219,12 @@ func (a *api) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.wellKnown(w, r)
 		return
 	}
-	id, err := h.httpIdentity(r)
+	id, epoch, err := h.httpIdentity(r)
 	if err != nil {
 		h.problem(w, r, err)
 		return
 	}
+	r = r.WithContext(context.WithValue(r.Context(), epochKey{}, epoch))
 	who = id
 	if isEventStream(r) {
 		limit := h.opts.MaxStreams

@@ -31,10 +31,14 @@ const AnonymousHTTP = "http-anonymous"
 // or the TokenQuery parameter, a verified TLS client certificate whose
 // common name is an account, or (development mode, loopback only) no
 // credentials. Failed logins are throttled per account and address.
-func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
+//
+// It also returns the account's epoch when it authenticated (0 for an
+// anonymous client), which an event stream is registered with (revoke.go).
+func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 	host := remoteHost(r.RemoteAddr)
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	var a authz.Account
+	var tok authz.TokenInfo // when a token logged in: what it opens ends with it (tokenends.go)
 	var err error
 	switch strings.ToLower(scheme) {
 	case "basic":
@@ -43,29 +47,29 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 		case !ok:
 			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
 		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
-			return anonymousHTTP(user), nil
+			return anonymousHTTP(user), 0, nil
 		case authz.LooksLikeToken(pass):
-			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
+			if a, tok, err = h.authz.VerifyTokenInfo(pass); err == nil && user != "" && user != a.ID {
 				err = h.authz.Refuse(authz.ReasonWrongAccount)
 			}
 		default:
 			a, err = h.authz.Login(r.Context(), user, pass, host)
 		}
 	case "bearer":
-		a, err = h.authz.VerifyToken(strings.TrimSpace(cred))
+		a, tok, err = h.authz.VerifyTokenInfo(strings.TrimSpace(cred))
 	case "":
-		tok := ""
+		q := ""
 		if isEventStream(r) {
 			if c, cerr := r.Cookie(TokenCookie); cerr == nil {
-				tok = c.Value
+				q = c.Value
 			}
-			if q := r.URL.Query().Get(TokenQuery); q != "" {
-				tok = q
+			if v := r.URL.Query().Get(TokenQuery); v != "" {
+				q = v
 			}
 		}
 		switch {
-		case tok != "":
-			a, err = h.authz.VerifyToken(tok)
+		case q != "":
+			a, tok, err = h.authz.VerifyTokenInfo(q)
 		case certName(r) != "":
 			acc, ok := h.authz.Get(certName(r))
 			switch {
@@ -76,7 +80,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 			}
 			a = acc
 		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r):
-			return anonymousHTTP(""), nil
+			return anonymousHTTP(""), 0, nil
 		case h.opts.Dev && isLoopback(host):
 			err = wire.Errorf(wire.CodeUnauthenticated, "development mode admits pages of this machine only, not of %s: give credentials", r.Header.Get("Origin"))
 		default:
@@ -87,9 +91,9 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 	}
 	if err != nil {
 		h.logRefusal(r, host, err)
-		return authz.Identity{}, authError(err)
+		return authz.Identity{}, 0, authError(err)
 	}
-	return authz.Identity{ID: a.ID, Role: a.Role}, nil
+	return authz.Identity{ID: a.ID, Role: a.Role, Expires: tok.Expires, Token: tok.ID}, a.Epoch, nil
 }
 
 func anonymousHTTP(user string) authz.Identity {
@@ -189,4 +193,14 @@ func (h *Server) logRefusal(r *http.Request, host string, err error) {
 		ev = ev.Int("unlogged", others)
 	}
 	ev.Msg("login failed")
+}
+
+// epochKey is the request context's key of the account epoch the request
+// authenticated in (httpIdentity).
+type epochKey struct{}
+
+// authEpoch is the account epoch the request authenticated in.
+func authEpoch(r *http.Request) int {
+	e, _ := r.Context().Value(epochKey{}).(int)
+	return e
 }

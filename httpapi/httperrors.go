@@ -107,7 +107,7 @@ func (h *Server) problemAt(w http.ResponseWriter, r *http.Request, err error, in
 		p.Detail = "internal error; see the hub log"
 	}
 	if p.Status == http.StatusUnauthorized && !h.opts.Dev {
-		w.Header().Set("WWW-Authenticate", `Basic realm="wotmq", Bearer realm="wotmq"`)
+		w.Header().Set("WWW-Authenticate", challenge(r))
 	}
 	var br *bodyRefused
 	drain := errors.As(err, &br) && beforeBodyRefusal(w, r, we.Code)
@@ -135,4 +135,20 @@ func writeJSON(w http.ResponseWriter, status int, contentType string, v any) {
 	w.Header().Set("Content-Type", contentType)
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// challenge is the WWW-Authenticate of a 401. An event stream that came
+// with a token in the cookie or the query is a page's EventSource whose
+// session ended: a Basic challenge would make the browser ask for a
+// password in a dialog of its own (and hold the stream open meanwhile)
+// instead of failing it, so that the page can say so; it gets the Bearer
+// challenge alone, which browsers do not prompt for.
+func challenge(r *http.Request) string {
+	if isEventStream(r) {
+		_, cerr := r.Cookie(TokenCookie)
+		if cerr == nil || r.URL.Query().Has(TokenQuery) {
+			return `Bearer realm="wotmq", error="invalid_token"`
+		}
+	}
+	return `Basic realm="wotmq", Bearer realm="wotmq"`
 }

@@ -240,14 +240,20 @@ func parseWait(q url.Values, def, max time.Duration) (time.Duration, error) {
 }
 
 // parseDiff reads the diff parameter of the directory event streams.
-func parseDiff(q url.Values) (bool, error) {
-	v := q.Get("diff")
+func parseDiff(q url.Values) (bool, error) { return parseFlag(q, "diff") }
+
+// parsePresenceFlag reads presence=true of the directory's event stream.
+func parsePresenceFlag(q url.Values) (bool, error) { return parseFlag(q, "presence") }
+
+// parseFlag reads a boolean query parameter; absent is false.
+func parseFlag(q url.Values, name string) (bool, error) {
+	v := q.Get(name)
 	if v == "" {
 		return false, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, wire.Errorf(wire.CodeInvalidPayload, "diff=%q: want true or false", v)
+		return false, wire.Errorf(wire.CodeInvalidPayload, "%s=%q: want true or false", name, v)
 	}
 	return b, nil
 }

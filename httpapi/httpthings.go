@@ -59,6 +59,8 @@ func (h *Server) thing(w http.ResponseWriter, r *http.Request, id authz.Identity
 		h.gated(w, r, func() error { return h.queryAllActions(w, r, id, rt.ThingID) })
 	case routeAction, routeActionRequest:
 		switch {
+		case isEventStream(r) && rt.Kind == routeActionRequest:
+			h.streamStatus(w, r, id, rt)
 		case r.Method == http.MethodPost && rt.Kind == routeAction:
 			h.request(w, r, id, rt, wire.OpInvokeAction)
 		case get:
@@ -79,6 +81,10 @@ func (h *Server) thing(w http.ResponseWriter, r *http.Request, id authz.Identity
 	case routePropertyWrite:
 		if !get {
 			h.methods(w, r, http.MethodGet)
+			return
+		}
+		if isEventStream(r) {
+			h.streamStatus(w, r, id, rt)
 			return
 		}
 		h.gated(w, r, func() error { return h.queryAction(w, r, id, rt) })
@@ -364,36 +370,46 @@ func statusPath(req *inbox.Request) string {
 // (/actions/{name}/{request}, /properties/{name}/writes/{request}) or of
 // the newest request of an action (/actions/{name}).
 func (h *Server) queryAction(w http.ResponseWriter, r *http.Request, id authz.Identity, rt thingRoute) error {
-	e, err := h.twinFor(id, authz.OpQueryAction, rt.ThingID)
-	if err != nil {
-		return err
-	}
-	op := wire.OpInvokeAction
-	if rt.Kind == routePropertyWrite {
-		op = wire.OpWriteProperty
-		if _, ok := e.TD.Properties[rt.Name]; !ok {
-			return noProperty(rt.ThingID, rt.Name)
-		}
-	} else if _, ok := e.TD.Actions[rt.Name]; !ok {
-		return noAction(rt.ThingID, rt.Name)
-	}
-	var req *inbox.Request
-	if rt.Kind == routeAction {
-		req, err = h.inbox.Latest(r.Context(), rt.ThingID, op, rt.Name)
-		if errors.Is(err, inbox.ErrNotFound) {
-			return wire.Errorf(wire.CodeNoValue, "action %q of Thing %q has no request yet", rt.Name, rt.ThingID)
-		}
-	} else {
-		req, err = h.inbox.Get(r.Context(), rt.Request)
-		if errors.Is(err, inbox.ErrNotFound) || (err == nil && (req.ThingID != rt.ThingID || req.Name != rt.Name || req.Op != op)) {
-			return wire.Errorf(wire.CodeUnknownAffordance, "no request %q of %q", rt.Request, rt.Name)
-		}
-	}
+	req, err := h.lookupRequest(r.Context(), id, rt)
 	if err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, contentJSON, req.ActionStatus)
 	return nil
+}
+
+// lookupRequest decides queryaction on a request's Thing and finds the
+// request a status URL names (or the action's newest one).
+func (h *Server) lookupRequest(ctx context.Context, id authz.Identity, rt thingRoute) (*inbox.Request, error) {
+	e, err := h.twinFor(id, authz.OpQueryAction, rt.ThingID)
+	if err != nil {
+		return nil, err
+	}
+	op := wire.OpInvokeAction
+	if rt.Kind == routePropertyWrite {
+		op = wire.OpWriteProperty
+		if _, ok := e.TD.Properties[rt.Name]; !ok {
+			return nil, noProperty(rt.ThingID, rt.Name)
+		}
+	} else if _, ok := e.TD.Actions[rt.Name]; !ok {
+		return nil, noAction(rt.ThingID, rt.Name)
+	}
+	var req *inbox.Request
+	if rt.Kind == routeAction {
+		req, err = h.inbox.Latest(ctx, rt.ThingID, op, rt.Name)
+		if errors.Is(err, inbox.ErrNotFound) {
+			return nil, wire.Errorf(wire.CodeNoValue, "action %q of Thing %q has no request yet", rt.Name, rt.ThingID)
+		}
+	} else {
+		req, err = h.inbox.Get(ctx, rt.Request)
+		if errors.Is(err, inbox.ErrNotFound) || (err == nil && (req.ThingID != rt.ThingID || req.Name != rt.Name || req.Op != op)) {
+			return nil, wire.Errorf(wire.CodeUnknownAffordance, "no request %q of %q", rt.Request, rt.Name)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return req, nil
 }
 
 // queryAllActions is queryallactions: the newest request of every action

@@ -16,6 +16,10 @@ import (
 // AccountChanged is the account store's OnChange for the HTTP binding: it
 // ends the event streams that a change voids.
 func (h *Server) AccountChanged(ctx context.Context, c authz.Change) {
+	if c.Token != "" {
+		h.tokenRevoked(c) // one token: the streams it opened (tokenends.go)
+		return
+	}
 	if c.Account == "" {
 		if n := h.streams.redecide(h.authz, c.Thing); n > 0 {
 			h.log.Info().Str("thing", c.Thing).Int("streams", n).Msg("access list changed: event streams it no longer allows ended")
@@ -33,6 +37,7 @@ func (h *Server) AccountChanged(ctx context.Context, c authz.Change) {
 // which decide each event), and how to end it.
 type openStream struct {
 	id    authz.Identity
+	epoch int // the account's epoch when the request authenticated
 	thing string
 	op    authz.Op
 	fin   *ending
@@ -74,7 +79,7 @@ func (s *streamSet) endAccount(account string) int {
 	n := 0
 	for _, st := range s.snapshot() {
 		if !st.id.Anonymous && st.id.ID == account {
-			st.fin.end()
+			st.fin.endFor(endAccountChanged)
 			n++
 		}
 	}
@@ -87,7 +92,7 @@ func (s *streamSet) redecide(a *authz.Store, thing string) int {
 	n := 0
 	for _, st := range s.snapshot() {
 		if st.thing == thing && a.Decide(st.id, st.op, thing) != nil {
-			st.fin.end()
+			st.fin.endFor(endACLChanged)
 			n++
 		}
 	}
@@ -99,9 +104,20 @@ func (s *streamSet) redecide(a *authz.Store, thing string) int {
 // decision and the registration did not see the stream.
 func (h *Server) watchStream(st *openStream) (remove func(), err error) {
 	remove = h.streams.add(st)
+	if st.id.Token != "" && h.authz.TokenRevoked(st.id.Token) {
+		remove()
+		return nil, wire.Errorf(wire.CodeUnauthenticated, "invalid token: revoked")
+	}
+	if !st.id.Expires.IsZero() {
+		unlist, stop := remove, h.endAtExpiry(st) // the stream ends with its token (tokenends.go)
+		remove = func() { stop(); unlist() }
+	}
 	if !st.id.Anonymous {
 		a, ok := h.authz.Get(st.id.ID)
-		if !ok || !a.Enabled || a.Role != st.id.Role {
+		// A password change (or disable) moves the epoch on: one that
+		// landed after the request authenticated and before this
+		// registration ended no stream, so this one ends here.
+		if !ok || !a.Enabled || a.Role != st.id.Role || a.Epoch != st.epoch {
 			remove()
 			return nil, wire.Errorf(wire.CodeDenied, "the account changed while the stream opened; open it again")
 		}

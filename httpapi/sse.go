@@ -73,15 +73,20 @@ func (s *sseStream) keepAlive() error {
 }
 
 // ending is a channel closed once, by whichever reason ends a stream
-// first.
+// first; why, when set, is what the stream's last event tells the client
+// (endFor, sayEnd).
 type ending struct {
 	c    chan struct{}
 	once sync.Once
+	why  *wire.Error // written before c is closed
 }
 
 func newEnding() *ending                { return &ending{c: make(chan struct{})} }
 func (e *ending) end()                  { e.once.Do(func() { close(e.c) }) }
 func (e *ending) done() <-chan struct{} { return e.c }
+
+// endFor ends the stream with a reason its last event gives.
+func (e *ending) endFor(why *wire.Error) { e.once.Do(func() { e.why = why; close(e.c) }) }
 
 // valueItem is one event or property value of a stream.
 type valueItem struct {
@@ -111,7 +116,7 @@ func (h *Server) streamValues(w http.ResponseWriter, r *http.Request, id authz.I
 	}
 	fin := newEnding()
 	// An account or access list change ends the stream (revoke.go).
-	unwatch, err := h.watchStream(&openStream{id: id, thing: thingID, op: op, fin: fin})
+	unwatch, err := h.watchStream(&openStream{id: id, epoch: authEpoch(r), thing: thingID, op: op, fin: fin})
 	if err != nil {
 		h.problem(w, r, err)
 		return
@@ -165,6 +170,7 @@ func (h *Server) streamValues(w http.ResponseWriter, r *http.Request, id authz.I
 		case <-r.Context().Done():
 			return
 		case <-fin.done():
+			s.sayEnd(fin)
 			return
 		case <-tick.C:
 			if s.keepAlive() != nil {

@@ -172,7 +172,17 @@ func TestBrowserMedia(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lc, err := rtc.Serve(cameraThing, rtc.Options{Loopback: true, Tracks: []webrtc.TrackLocal{track}, MaxSessionsPerPeer: 1}, func(*rtc.Channel) {})
+	// A browser that lost a frame asks for a key frame (picture loss):
+	// the loop starts again at its key frame, else the picture would
+	// stall until the loop came round.
+	keyFrame := make(chan struct{}, 1)
+	onKeyFrame := func(webrtc.TrackLocal) {
+		select {
+		case keyFrame <- struct{}{}:
+		default:
+		}
+	}
+	lc, err := rtc.Serve(cameraThing, rtc.Options{Loopback: true, Tracks: []webrtc.TrackLocal{track}, MaxSessionsPerPeer: 1, OnKeyFrameRequest: onKeyFrame}, func(*rtc.Channel) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,6 +195,7 @@ func TestBrowserMedia(t *testing.T) {
 	go func() { // the recorded frames in a loop, from the key frame, at their pace
 		defer close(fed)
 		for {
+		loop:
 			for _, f := range kept {
 				d := f.Duration
 				if d <= 0 || d > time.Second {
@@ -194,6 +205,8 @@ func TestBrowserMedia(t *testing.T) {
 				select {
 				case <-stop:
 					return
+				case <-keyFrame:
+					break loop
 				case <-time.After(d):
 				}
 			}

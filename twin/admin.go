@@ -27,7 +27,8 @@ type AdminRequest struct {
 	Agent    string   `json:"agent,omitempty"`    // new owner
 	Allow    []string `json:"allow,omitempty"`    // Thing access list
 	Deny     []string `json:"deny,omitempty"`
-	File     string   `json:"file,omitempty"` // backup file name
+	File     string   `json:"file,omitempty"`  // backup file name
+	Token    string   `json:"token,omitempty"` // the token to revoke (AdminTokenRevoke)
 	// Rule is the access rule of free topics for acl.add (its ID is made
 	// up); ID names the rule for acl.remove.
 	Rule *authz.TopicRule `json:"rule,omitempty"`
@@ -214,6 +215,8 @@ func (c *Core) adminDo(ctx context.Context, id authz.Identity, req AdminRequest)
 			return nil, accountErr(err)
 		}
 		return TokenReply{Token: tok, Expires: exp}, nil
+	case AdminTokenRevoke:
+		return c.adminRevokeToken(ctx, id, req)
 	case AdminThingsDelete, AdminThingsReassign, AdminThingsACL:
 		if err := need(authz.OpManageThings); err != nil {
 			return nil, err

@@ -53,6 +53,8 @@ func FuzzAdminRequest(f *testing.F) {
 		`{"op":"accounts.update","password":"long enough password","current":"not it"}`,
 		`{"op":"accounts.update","id":"admin","password":"long enough password","current":""}`,
 		`{"op":"token","id":"admin","ttl":"8760h1s"}`,
+		`{"op":"token.revoke"}`,
+		`{"op":"token.revoke","token":"eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJlIG9mIG5vIGtleSBvZiBvdXJz"}`,
 		`{"op":"things.acl","thing":"` + fuzzLampID + `","allow":["role:viewer"],"deny":["app"]}`,
 		`{"op":"things.reassign","thing":"` + fuzzLampID + `","agent":"a/b"}`,
 		`{"op":"things.delete","thing":"urn:nope"}`,

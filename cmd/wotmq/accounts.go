@@ -61,6 +61,7 @@ func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) erro
 		return fmt.Errorf("connect to %s: %w", a.broker, err)
 	}
 	replies := make(chan *paho.Publish, 1)
+	ended := make(chan *paho.Disconnect, 1)
 	c := paho.NewClient(paho.ClientConfig{Conn: conn, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 		func(pr paho.PublishReceived) (bool, error) {
 			select {
@@ -68,7 +69,13 @@ func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) erro
 			default:
 			}
 			return true, nil
-		}}, OnClientError: func(error) {}})
+		}}, OnClientError: func(error) {},
+		OnServerDisconnect: func(d *paho.Disconnect) {
+			select {
+			case ended <- d:
+			default:
+			}
+		}})
 	cp := &paho.Connect{CleanStart: true, KeepAlive: 30, ClientID: "wotmq-cli-" + randHex(6),
 		Username: a.username, UsernameFlag: a.username != "", Password: []byte(a.password), PasswordFlag: a.password != ""}
 	ca, err := c.Connect(ctx, cp)
@@ -91,8 +98,23 @@ func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) erro
 		return fmt.Errorf("subscribe: %w", err)
 	}
 	body, _ := json.Marshal(req)
-	resp, err := c.Publish(ctx, &paho.Publish{Topic: authz.AdminTopic, QoS: 1, Payload: body,
+	// The PUBACK is awaited beside the end of the connection: a request
+	// that revokes the token it logged in with ends it first.
+	pctx, stopPub := context.WithCancel(ctx)
+	defer stopPub()
+	go func() {
+		select {
+		case d := <-ended:
+			ended <- d // for the wait for the reply below
+			stopPub()
+		case <-pctx.Done():
+		}
+	}()
+	resp, err := c.Publish(pctx, &paho.Publish{Topic: authz.AdminTopic, QoS: 1, Payload: body,
 		Properties: &paho.PublishProperties{ResponseTopic: topic, CorrelationData: []byte("cli")}})
+	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
+		err = nil // the connection ended: the wait below says how
+	}
 	if err != nil {
 		if resp != nil && resp.Properties != nil && resp.Properties.ReasonString != "" {
 			return errors.New(resp.Properties.ReasonString)
@@ -108,9 +130,26 @@ func (a *adminConn) do(ctx context.Context, req twin.AdminRequest, out any) erro
 			return json.Unmarshal(m.Payload, out)
 		}
 		return nil
+	case d := <-ended:
+		e := &serverDisconnect{code: d.ReasonCode}
+		if d.Properties != nil {
+			e.reason = d.Properties.ReasonString
+		}
+		return e
 	case <-ctx.Done():
 		return fmt.Errorf("no answer from the hub: %w", ctx.Err())
 	}
+}
+
+// serverDisconnect is the hub ending the connection before it answered
+// (revoking the token the command logged in with does).
+type serverDisconnect struct {
+	code   byte
+	reason string
+}
+
+func (e *serverDisconnect) Error() string {
+	return fmt.Sprintf("the hub ended the connection (%#x): %s", e.code, e.reason)
 }
 
 // resolvePassword reads --password-file into password, once.
@@ -305,10 +344,12 @@ func accounts(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 const tokenUsage = `Usage: wotmq token [ID] [flags]
+       wotmq token revoke [TOKEN] [flags]   (see "wotmq token revoke -h")
 
 Issue an access token: for yourself, or (as an admin) for another account.
 Use it as the MQTT password (user name empty or the account ID) or as an
-HTTP bearer token. Disabling the account or changing its password voids it.
+HTTP bearer token. Disabling the account or changing its password voids it;
+"wotmq token revoke" voids one token.
 A token made while logged in with a token never outlives that token; log in
 with the password for a longer one.
 
@@ -317,6 +358,9 @@ Example:
 `
 
 func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return tokenRevoke(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("wotmq token", flag.ContinueOnError)
 	var a adminConn
 	a.flags(fs)

@@ -30,6 +30,7 @@ Usage:
   wotmq accounts ...     manage accounts (see "wotmq accounts -h")
   wotmq acl ...          manage the access rules of free topics (see "wotmq acl -h")
   wotmq token [ID]       issue an access token
+  wotmq token revoke     revoke one (see "wotmq token revoke -h")
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
   wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")

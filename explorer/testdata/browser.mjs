@@ -77,6 +77,9 @@ try {
     await signIn(page, 'admin', process.env.ADMIN_PASSWORD);
     const who = await page.textContent('.who');
     if (!who.includes('admin')) throw new Error(`signed in as ${who}`);
+    const ends = Date.parse(await page.getAttribute('meta[name="session-expires"]', 'content'));
+    const hours = (ends - Date.now()) / 3_600_000;
+    if (!(hours > 11.9 && hours <= 12)) throw new Error(`the page says the session ends in ${hours} hours, not 12`);
     return { cookieInURL: page.url().includes('token') };
   });
 
@@ -132,6 +135,27 @@ try {
     return { timeline: statuses };
   });
 
+  await step('TimelineShowsEveryStatus', async () => {
+    // The agent holds this invocation: once the page follows its status
+    // stream, it reports two progress steps at once, then completes.
+    const form = 'form.invoke[data-action="fade"]';
+    await ctl('/hold');
+    await page.fill('#action-fade-input-to', '40');
+    await page.click(`${form} button[type="submit"]`);
+    await page.waitForSelector(`${form} .timeline[data-live="open"]`);
+    await ctl('/progress');
+    await page.waitForFunction((f) => document.querySelectorAll(`${f} .timeline li[data-status="running"]`).length === 2, form);
+    await ctl('/finish');
+    await page.waitForSelector(`${form} .timeline li[data-status="completed"]`);
+    const statuses = await timeline(form);
+    const details = await page.$$eval(`${form} .timeline li`, (lis) => lis.map((li) => li.querySelector('code')?.textContent ?? ''));
+    const want = 'delivered,running,running,completed';
+    if (statuses.join() !== want || details[1] !== '{"step":1}' || details[2] !== '{"step":2}' || details[3] !== '40') {
+      throw new Error(`timeline ${statuses} ${JSON.stringify(details)}, want ${want} with the steps and 40`);
+    }
+    return { timeline: statuses, details };
+  });
+
   await step('RefusalShown', async () => {
     await page.fill('#value-brightness', '500');
     await page.click('form.write[data-prop="brightness"] button[type="submit"]');
@@ -169,8 +193,18 @@ try {
     return { values };
   });
 
-  await step('AgentsAndQueues', async () => {
+  await step('PresenceChangesLive', async () => {
+    await page.goto(`${hub}/explorer/things`);
+    const badge = `tr[data-thing="${lamp}"] .presence`;
+    await page.waitForSelector(`${badge}.online`);
+    await page.evaluate(() => { window.__sameDocument = true; });
     await ctl('/offline');
+    await page.waitForSelector(`${badge}.offline`);
+    if (!(await page.evaluate(() => window.__sameDocument === true))) throw new Error('the page reloaded');
+    return { presence: await page.textContent(badge) };
+  });
+
+  await step('AgentsAndQueues', async () => {
     await page.goto(lampPage);
     await page.fill('#action-fade-input-to', '5');
     await page.click('form.invoke[data-action="fade"] button[type="submit"]');
@@ -224,6 +258,46 @@ try {
     if (status !== '403 denied') throw new Error(`the viewer's write: ${status}`);
     await vctx.close();
     return { value, write: status };
+  });
+
+  await step('SignedOutBanner', async () => {
+    // A new password ends the viewer's sessions: its open pages (each in
+    // a window of its own, signed in apart) say so and close their streams
+    // rather than show stale values.
+    const seen = new Map(); // what each page asked and heard, for the failure message
+    const open = async (url, ready) => {
+      const c = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+      c.setDefaultTimeout(timeout);
+      const p = await c.newPage();
+      const log = [];
+      seen.set(p, log);
+      p.on('response', (r) => log.push(`${Date.now() % 100000} ${r.status()} ${r.url()}`));
+      p.on('requestfailed', (r) => log.push(`${Date.now() % 100000} failed ${r.url()} ${r.failure()?.errorText}`));
+      p.on('console', (m) => log.push(`${Date.now() % 100000} console ${m.text()}`));
+      await signIn(p, 'vera', process.env.VIEWER_PASSWORD);
+      await p.goto(url);
+      await p.waitForSelector(ready);
+      if (await p.isVisible('#signed-out')) throw new Error('the banner shows while signed in');
+      return [c, p];
+    };
+    const [tctx, thing] = await open(lampPage, '#thing');
+    const [lctx, list] = await open(`${hub}/explorer/things`, `tr[data-thing="${lamp}"]`);
+    const changed = Date.now() % 100000;
+    await ctl('/password?account=vera');
+    const out = {};
+    for (const [name, p] of [['thing', thing], ['things', list]]) {
+      await p.waitForSelector('#signed-out:not([hidden])').catch(async (err) => {
+        const state = await p.evaluate(() => ({ streams: document.body.dataset.streams, url: location.href }));
+        throw new Error(`${name} page ${JSON.stringify(state)} (password changed at ${changed}): ${err.message}\n${seen.get(p).join('\n')}`);
+      });
+      const streams = await p.evaluate(() => document.body.dataset.streams);
+      if (streams !== '0') throw new Error(`${name} page: ${streams} streams still open`);
+      out[name] = (await p.textContent('#signed-out')).trim();
+    }
+    if (!/Signed out/.test(out.thing)) throw new Error(`banner: ${out.thing}`);
+    await tctx.close();
+    await lctx.close();
+    return out;
   });
 
   await step('SignOut', async () => {
