@@ -194,10 +194,11 @@ func New(opts Options, st Stores) (*Hub, error) {
 	// or "+/+" of a general client must not find it (docs/topics.md).
 	caps.LiteralRetained = map[string]bool{wot.LegacyHubTDTopic: true}
 	opts.Limits.capabilities(caps)
-	// Requests delivered to an agent and not yet answered use at most
-	// half of its client queue: Mochi drops a QoS 1 message for a client
-	// whose queue is full, and a dropped request would stay delivered
-	// until the agent reconnects. More wait as pending.
+	// Requests delivered to an agent and not yet answered are at most
+	// RequestWindow, within half of its client queue: Mochi drops a QoS 1
+	// message for a client whose queue is full, and a dropped request
+	// would stay delivered until the agent reconnects. More wait as
+	// pending.
 	h.core = twin.New(twin.Options{
 		Directory: st.Directory, Inbox: st.Inbox, Outbox: st.Outbox, Presence: st.Presence, Authz: st.Authz,
 		Publisher:          publisher{h},
@@ -205,7 +206,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 		Now:                opts.Now,
 		Dev:                opts.Dev,
 		MaxQueue:           opts.MaxQueue,
-		Window:             max(1, min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight))/2),
+		Window:             requestWindow(opts.Limits.RequestWindow, caps),
 		MaxThingsPerAgent:  opts.Limits.MaxThingsPerAgent,
 		MaxAffordances:     opts.Limits.MaxAffordances,
 		MaxPayload:         opts.Limits.MaxPayload,
@@ -366,3 +367,15 @@ func (h *Hub) leave() { h.gate.RUnlock() }
 // core's Publisher (the inline client) and its delivery window (half a
 // client's queue) are Mochi's; another transport serves it too.
 func (h *Hub) Core() *twin.Core { return h.core }
+
+// requestWindow is the delivery window of requests: the RequestWindow
+// setting (no limit: as large as the rest allows), held within half of a
+// client's queue and of its inflight limit, so that Mochi never drops a
+// request for a full queue.
+func requestWindow(setting int, caps *mqtt.Capabilities) int {
+	w := min(int(caps.MaximumClientWritesPending), int(caps.MaximumInflight)) / 2
+	if setting > 0 {
+		w = min(w, setting)
+	}
+	return max(1, w)
+}

@@ -23,9 +23,11 @@ const (
 	DefaultMaxThingsPerAgent = 1000
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
-	DefaultInflight          = 8192 // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
-	DefaultClientQueue       = 1024 // the queue grows on demand (patched Mochi); this bounds it, and half of it is the request window
-	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
+	DefaultInflight          = 8192     // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
+	DefaultClientQueue       = 65536    // messages; the queue grows on demand and is freed when empty (patched Mochi)
+	DefaultClientQueueBytes  = 64 << 20 // the memory a client's queue may hold (a queued message costs ~0.8 KiB beside its payload)
+	DefaultRequestWindow     = 512      // requests delivered to one agent and not yet answered
+	DefaultRateLimit         = 1000     // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
 	DefaultMaxSessionExpiry  = 24 * time.Hour
@@ -74,14 +76,23 @@ type Limits struct {
 	// MaxHistory is the most history records (events and property values)
 	// kept per Thing: past 110% of it the oldest are deleted down to it.
 	MaxHistory int
-	// ClientQueue is the most messages waiting for one client's socket;
-	// more are dropped for that client and counted
-	// (wotmq_messages_dropped_total), other clients are not affected.
-	// The queue grows on demand and is dropped when empty (patched
-	// Mochi), 8 bytes an entry while in use. Messages sent with
-	// QoS 1 or 2 and not yet acknowledged are limited apart, to the larger
-	// of ClientQueue and DefaultInflight.
-	ClientQueue int
+	// ClientQueue is the most messages waiting for one client's socket,
+	// and ClientQueueBytes the most memory they may hold (each counted as
+	// its payload, topic and properties plus the ~0.8 KiB of Mochi's
+	// packet); more are dropped for that client and counted
+	// (wotmq_messages_dropped_total), other clients are not affected. The
+	// queue grows on demand and is freed when empty (patched Mochi), so
+	// only a consumer that falls behind costs memory: a stuck one at most
+	// ClientQueueBytes for as long as it stays connected. Messages
+	// sent with QoS 1 or 2 and not yet acknowledged are limited apart, to
+	// the larger of DefaultInflight and twice RequestWindow.
+	ClientQueue      int
+	ClientQueueBytes int
+	// RequestWindow is the most requests delivered to one agent and not
+	// yet answered; more wait as pending and go out as answers come in.
+	// It is held within half of ClientQueue and of the inflight limit, so
+	// that no request is dropped for a full queue.
+	RequestWindow int
 	// RateLimit is the publishes per second one connection may sustain, in
 	// bursts of up to RateBurst (2 x RateLimit when zero). A publish over
 	// the rate is refused with rate_limited (PUBACK 0x97; a QoS 0 publish
@@ -143,6 +154,8 @@ func (l *Limits) setDefaults() {
 	def(&l.MaxPayload, DefaultMaxPayload)
 	def(&l.MaxHistory, DefaultMaxHistory)
 	def(&l.ClientQueue, DefaultClientQueue)
+	def(&l.ClientQueueBytes, DefaultClientQueueBytes)
+	def(&l.RequestWindow, DefaultRequestWindow)
 	def(&l.MaxStreams, DefaultMaxStreams)
 	def(&l.MaxSubscriptions, DefaultMaxSubscriptions)
 	if l.ConnectTimeout <= 0 {
@@ -179,9 +192,12 @@ func (l *Limits) capabilities(caps *mqtt.Capabilities) {
 	caps.TopicAliasMaximum = TopicAliasMaximum
 	caps.AnnounceLimits = true // in the CONNACK, with MaximumPacketSize [MQTT-3.2.2-15] [MQTT-3.2.2-17]
 	if l.ClientQueue > 0 {
-		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<20))
-		caps.MaximumInflight = uint16(min(max(l.ClientQueue, DefaultInflight), 65535))
+		caps.MaximumClientWritesPending = int32(min(l.ClientQueue, 1<<24))
 	}
+	if l.ClientQueueBytes > 0 {
+		caps.MaximumClientWritesPendingBytes = int64(l.ClientQueueBytes)
+	}
+	caps.MaximumInflight = uint16(min(max(2*l.RequestWindow, DefaultInflight), 65535))
 	if l.MaxSessionExpiry > 0 { // [MQTT-3.2.2-19] the CONNACK tells a client that asked for more
 		caps.MaximumSessionExpiryInterval = uint32(min(max(l.MaxSessionExpiry/time.Second, 1), math.MaxUint32))
 	}

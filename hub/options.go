@@ -46,6 +46,8 @@ const (
 	DefaultMaxHistory        = broker.DefaultMaxHistory
 	DefaultInflight          = broker.DefaultInflight
 	DefaultClientQueue       = broker.DefaultClientQueue
+	DefaultClientQueueBytes  = broker.DefaultClientQueueBytes
+	DefaultRequestWindow     = broker.DefaultRequestWindow
 	DefaultRateLimit         = broker.DefaultRateLimit
 	DefaultMinFreeDisk       = broker.DefaultMinFreeDisk
 	DefaultDiskCheckInterval = broker.DefaultDiskCheckInterval

@@ -246,7 +246,7 @@ func (s *Store) write(r *Request) error {
 // put is write inside a transaction; the in-memory indexes change only
 // after the transaction commits (apply).
 func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
-	val, err := json.Marshal(r)
+	val, _, err := encodeRequest(r)
 	if err != nil {
 		return fmt.Errorf("inbox: encode %s: %w", r.ID, err)
 	}

@@ -547,7 +547,7 @@ func (c *Core) notify(r *inbox.Request, retain bool) {
 	// The queryable status first: a consumer that queries right after the
 	// reply sees this status or a later one.
 	if retain && r.Op == wire.OpInvokeAction && r.ID != "" {
-		st, _ := json.Marshal(r.ActionStatus)
+		st := inbox.StatusJSON(r)
 		c.publish(wire.ActionStatusTopic(r.ThingID, r.Name), st, true, nil)
 	}
 	if r.ReplyTo != "" && (!r.FinalOnly || r.Status.Final()) {

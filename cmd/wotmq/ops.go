@@ -30,7 +30,10 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	l.MaxAffordances = hub.DefaultMaxAffordances
 	fs.Var(limit{&l.MaxAffordances}, "max-affordances", "most properties, actions and events one TD may have; more are refused with quota (0: no limit)")
 	fs.Var(limit{&l.MaxHistory}, "max-history", "most history records kept per Thing; the oldest go first (0: no cap)")
-	fs.Var(limit{&l.ClientQueue}, "client-queue", "most messages waiting for one client; more are dropped for it and counted (0: the broker's default)")
+	fs.Var(limit{&l.ClientQueue}, "client-queue", "most messages waiting for one slow client; more are dropped for it and counted (0: Mochi's 8192)")
+	l.ClientQueueBytes, l.RequestWindow = hub.DefaultClientQueueBytes, hub.DefaultRequestWindow
+	fs.Var(byteSize{i: &l.ClientQueueBytes}, "client-queue-bytes", "most memory the messages waiting for one slow client may hold, e.g. 64MiB (a message counts its payload plus ~0.8 KiB); more are dropped for it and counted (0: no limit)")
+	fs.Var(limit{&l.RequestWindow}, "request-window", "most requests delivered to one agent and not yet answered; more wait as pending (0: half the client queue)")
 	l.MaxPayload, l.MinFreeDisk = hub.DefaultMaxPayload, hub.DefaultMinFreeDisk
 	fs.Var(byteSize{p: &l.MinFreeDisk}, "min-free-disk", "free disk space the data directory keeps: below it writes are refused with storage_full (0: no check)")
 	fs.Var(byteSize{i: &l.MaxPayload}, "max-payload", "largest payload accepted, e.g. 256KiB; larger ones are refused with too_large (0: no limit)")

@@ -46,25 +46,26 @@ var (
 
 // Capabilities indicates the capabilities and features provided by the server.
 type Capabilities struct {
-	MaximumClients               int64           `yaml:"maximum_clients" json:"maximum_clients"`                                 // maximum number of connected clients
-	MaximumMessageExpiryInterval int64           `yaml:"maximum_message_expiry_interval" json:"maximum_message_expiry_interval"` // maximum message expiry if message expiry is 0 or over
-	MaximumClientWritesPending   int32           `yaml:"maximum_client_writes_pending" json:"maximum_client_writes_pending"`     // maximum number of pending message writes for a client
-	MaximumSessionExpiryInterval uint32          `yaml:"maximum_session_expiry_interval" json:"maximum_session_expiry_interval"` // maximum number of seconds to keep disconnected sessions
-	MaximumPacketSize            uint32          `yaml:"maximum_packet_size" json:"maximum_packet_size"`                         // maximum packet size, no limit if 0
-	maximumPacketID              uint32          // unexported, used for testing only
-	ReceiveMaximum               uint16          `yaml:"receive_maximum" json:"receive_maximum"`                   // maximum number of concurrent qos messages per client
-	MaximumInflight              uint16          `yaml:"maximum_inflight" json:"maximum_inflight"`                 // maximum number of qos > 0 messages can be stored, 0(=8192)-65535
-	TopicAliasMaximum            uint16          `yaml:"topic_alias_maximum" json:"topic_alias_maximum"`           // maximum topic alias value
-	SharedSubAvailable           byte            `yaml:"shared_sub_available" json:"shared_sub_available"`         // support of shared subscriptions
-	MinimumProtocolVersion       byte            `yaml:"minimum_protocol_version" json:"minimum_protocol_version"` // minimum supported mqtt version
-	Compatibilities              Compatibilities `yaml:"compatibilities" json:"compatibilities"`                   // version compatibilities the server provides
-	MaximumQos                   byte            `yaml:"maximum_qos" json:"maximum_qos"`                           // maximum qos value available to clients
-	RetainAvailable              byte            `yaml:"retain_available" json:"retain_available"`                 // support of retain messages
-	WildcardSubAvailable         byte            `yaml:"wildcard_sub_available" json:"wildcard_sub_available"`     // support of wildcard subscriptions
-	SubIDAvailable               byte            `yaml:"sub_id_available" json:"sub_id_available"`                 // support of subscription identifiers
-	MaximumSubscriptions         int             `yaml:"maximum_subscriptions" json:"maximum_subscriptions"`       // wotmq: most subscriptions one client may hold, no limit if 0
-	AnnounceLimits               bool            `yaml:"announce_limits" json:"announce_limits"`                   // wotmq: the CONNACK announces TopicAliasMaximum and MaximumPacketSize
-	LiteralRetained              map[string]bool `yaml:"-" json:"-"`                                               // wotmq: retained messages on these topics go only to subscriptions naming the topic itself, never to wildcard filters
+	MaximumClients                  int64           `yaml:"maximum_clients" json:"maximum_clients"`                                         // maximum number of connected clients
+	MaximumMessageExpiryInterval    int64           `yaml:"maximum_message_expiry_interval" json:"maximum_message_expiry_interval"`         // maximum message expiry if message expiry is 0 or over
+	MaximumClientWritesPending      int32           `yaml:"maximum_client_writes_pending" json:"maximum_client_writes_pending"`             // maximum number of pending message writes for a client
+	MaximumClientWritesPendingBytes int64           `yaml:"maximum_client_writes_pending_bytes" json:"maximum_client_writes_pending_bytes"` // wotmq: most memory, in bytes, the pending writes of a client may hold (each counted as its payload, topic and packet struct); no limit if 0
+	MaximumSessionExpiryInterval    uint32          `yaml:"maximum_session_expiry_interval" json:"maximum_session_expiry_interval"`         // maximum number of seconds to keep disconnected sessions
+	MaximumPacketSize               uint32          `yaml:"maximum_packet_size" json:"maximum_packet_size"`                                 // maximum packet size, no limit if 0
+	maximumPacketID                 uint32          // unexported, used for testing only
+	ReceiveMaximum                  uint16          `yaml:"receive_maximum" json:"receive_maximum"`                   // maximum number of concurrent qos messages per client
+	MaximumInflight                 uint16          `yaml:"maximum_inflight" json:"maximum_inflight"`                 // maximum number of qos > 0 messages can be stored, 0(=8192)-65535
+	TopicAliasMaximum               uint16          `yaml:"topic_alias_maximum" json:"topic_alias_maximum"`           // maximum topic alias value
+	SharedSubAvailable              byte            `yaml:"shared_sub_available" json:"shared_sub_available"`         // support of shared subscriptions
+	MinimumProtocolVersion          byte            `yaml:"minimum_protocol_version" json:"minimum_protocol_version"` // minimum supported mqtt version
+	Compatibilities                 Compatibilities `yaml:"compatibilities" json:"compatibilities"`                   // version compatibilities the server provides
+	MaximumQos                      byte            `yaml:"maximum_qos" json:"maximum_qos"`                           // maximum qos value available to clients
+	RetainAvailable                 byte            `yaml:"retain_available" json:"retain_available"`                 // support of retain messages
+	WildcardSubAvailable            byte            `yaml:"wildcard_sub_available" json:"wildcard_sub_available"`     // support of wildcard subscriptions
+	SubIDAvailable                  byte            `yaml:"sub_id_available" json:"sub_id_available"`                 // support of subscription identifiers
+	MaximumSubscriptions            int             `yaml:"maximum_subscriptions" json:"maximum_subscriptions"`       // wotmq: most subscriptions one client may hold, no limit if 0
+	AnnounceLimits                  bool            `yaml:"announce_limits" json:"announce_limits"`                   // wotmq: the CONNACK announces TopicAliasMaximum and MaximumPacketSize
+	LiteralRetained                 map[string]bool `yaml:"-" json:"-"`                                               // wotmq: retained messages on these topics go only to subscriptions naming the topic itself, never to wildcard filters
 }
 
 // NewDefaultServerCapabilities defines the default features and capabilities provided by the server.

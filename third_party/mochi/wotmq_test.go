@@ -209,10 +209,12 @@ func TestWotmqLiteralRetained(t *testing.T) {
 		{"#", false, true},
 	} {
 		cl, _, _ := newTestClient()
+		cl.State.outMu.Lock()
+		cl.State.outWriting = true // no writer: the queue keeps what was sent
+		cl.State.outMu.Unlock()
 		s.publishRetainedToClient(cl, packets.Subscription{Filter: tc.filter}, false)
 		var td, other bool
-		for len(cl.State.outbound) > 0 {
-			pk := <-cl.State.outbound
+		for _, pk := range cl.State.outQueue {
 			td = td || pk.TopicName == "hub/td"
 			other = other || pk.TopicName == "hub/other"
 		}
