@@ -144,24 +144,6 @@ func (c *takeoverRaw) request() packets.Packet {
 	}
 }
 
-// burst writes n QoS 1 events at once, without waiting for the PUBACKs:
-// the hub handles the old connection's end (OnDisconnect) only after
-// what it published, so a takeover's new subscription comes first.
-func (c *takeoverRaw) burst(n int) {
-	c.t.Helper()
-	var buf bytes.Buffer
-	for i := range n {
-		pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: 1}, PacketID: uint16(100 + i),
-			TopicName: agentTopic(wot.TopicAgentEvent, "overheating"), Payload: []byte(fmt.Sprint(i))}
-		if err := hubtest.WritePacket(&buf, pk); err != nil {
-			c.t.Fatal(err)
-		}
-	}
-	if _, err := c.conn.Write(buf.Bytes()); err != nil {
-		c.t.Fatal(err)
-	}
-}
-
 // complete answers a request with completed and waits for the PUBACK.
 func (c *takeoverRaw) complete(req packets.Packet) {
 	c.t.Helper()
@@ -197,7 +179,9 @@ func takeoverProp(pk packets.Packet, key string) string {
 // clean start while its old socket is still open; Mochi takes the session
 // over, and the new connection may subscribe before the hub handled the
 // old one's end. The request delivered on the old connection arrives on the
-// new one, whichever comes first. Several rounds, since the order varies.
+// new one, whichever comes first. Several rounds, since the order varies
+// (on an idle machine the old connection's end mostly comes first; the
+// core's TestHandOver/NewSubscribesBeforeOldEnds sets the other order).
 func TestRedeliverOnTakeover(t *testing.T) {
 	h := startHub(t, t.TempDir())
 	registerLamp(t, h).Disconnect(&paho.Disconnect{})
@@ -208,7 +192,6 @@ func TestRedeliverOnTakeover(t *testing.T) {
 		consumer.mustPublish(wot.ActionTopic(lampID, "fade"), []byte(fmt.Sprintf(`{"to":%d}`, round)), reply("replies/consumer", []byte(fmt.Sprint(round))))
 		id := takeoverProp(cur.request(), wot.PropActionID)
 
-		cur.burst(200) // keeps the old connection's end busy a little
 		next := takeoverDialRaw(t, h) // takes the session over
 		again := next.request()
 		if got := takeoverProp(again, wot.PropActionID); got != id {
