@@ -24,7 +24,7 @@ type Conn struct {
 // AgentConnected notes a connection of identity agent that began (or
 // resumed its session); the agent's Things go online with its first one.
 func (c *Core) AgentConnected(agent string, conn Conn) {
-	c.agentConnected(agent, conn.Remote, c.conns.add(agent, conn.ID, conn.Legacy))
+	c.agentConnected(agent, conn.Remote, c.conns.add(agent, conn.ID, conn.Legacy, 0))
 }
 
 // ReceivesRequests reports whether a subscription filter of conn makes
@@ -54,7 +54,7 @@ func (c *Core) AgentUnsubscribed(agent string, conn Conn) {
 // that one is about to count itself in, so the Things stay online.
 func (c *Core) ConnectionEnded(agent string, conn Conn, clean bool, replaced func() bool) {
 	c.agentOffline(agent, conn.ID, conn.Client)
-	if c.conns.remove(agent, conn.ID) && (replaced == nil || !replaced()) {
+	if _, offline := c.conns.remove(agent, conn.ID); offline && (replaced == nil || !replaced()) {
 		c.agentDisconnected(agent, conn.Remote, clean)
 	}
 }

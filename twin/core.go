@@ -150,9 +150,10 @@ type Core struct {
 	window   int             // most requests delivered to one agent and not yet answered
 	forms    Forms           // set by Start
 
-	agents clientSet      // connections subscribed to their requests topic
-	conns  clientSet      // all connections, by identity
-	locks  [64]sync.Mutex // per-agent request locks, by hash of the agent ID
+	agents  clientSet      // connections subscribed to their requests topic
+	conns   clientSet      // all connections, by identity
+	sentSeq sentSeq        // when requests were sent, against when agents subscribed (handover.go)
+	locks   [64]sync.Mutex // per-agent request locks, by hash of the agent ID
 
 	gate    sync.RWMutex // connection events hold it shared; Close takes it exclusively
 	stop    chan struct{}

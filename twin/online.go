@@ -13,43 +13,53 @@ import (
 // connection's late disconnect.
 type clientSet struct {
 	mu     sync.Mutex
-	online map[string]map[ConnID]bool
+	online map[string]map[ConnID]member
 }
 
-func (p *clientSet) init() { p.online = make(map[string]map[ConnID]bool) }
+// member is a connection in a clientSet.
+type member struct {
+	legacy bool   // it speaks MQTT 3.1.1
+	since  uint64 // the core's sequence when it was added (see receivedSince)
+}
+
+func (p *clientSet) init() { p.online = make(map[string]map[ConnID]member) }
 
 // add marks conn as a receiving connection of agent (legacy: an MQTT 3.1.1
-// one) and reports whether the agent was offline before.
-func (p *clientSet) add(agent string, conn ConnID, legacy bool) bool {
+// one) as of sequence since, and reports whether the agent was offline
+// before. A connection added again keeps its first sequence: it has
+// received all along.
+func (p *clientSet) add(agent string, conn ConnID, legacy bool, since uint64) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
 	if set == nil {
-		set = make(map[ConnID]bool)
+		set = make(map[ConnID]member)
 		p.online[agent] = set
 	}
-	_, had := set[conn]
-	set[conn] = legacy
+	m, had := set[conn]
+	if !had {
+		m.since = since
+	}
+	m.legacy = legacy
+	set[conn] = m
 	return len(set) == 1 && !had
 }
 
-// remove drops conn and reports whether the agent is now offline.
-func (p *clientSet) remove(agent string, conn ConnID) bool {
+// remove drops conn and reports whether it was in the set and whether the
+// agent is now offline.
+func (p *clientSet) remove(agent string, conn ConnID) (was, offline bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
-	if set == nil {
-		return false
-	}
 	if _, ok := set[conn]; !ok {
-		return false
+		return false, false
 	}
 	delete(set, conn)
 	if len(set) == 0 {
 		delete(p.online, agent)
-		return true
+		return true, true
 	}
-	return false
+	return true, false
 }
 
 // isOnline reports whether agent has a connection in the set.
@@ -62,14 +72,31 @@ func (p *clientSet) isOnline(agent string) bool {
 // connected is isOnline, for the set of connections.
 func (p *clientSet) connected(agent string) bool { return p.isOnline(agent) }
 
+// oldest is the earliest sequence at which one of agent's connections in
+// the set was added; false when it has none. Each connection in the set
+// has received what was sent after it was added, so a request sent before
+// oldest reached none of them.
+func (p *clientSet) oldest(agent string) (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	set := p.online[agent]
+	first, any := uint64(0), false
+	for _, m := range set {
+		if !any || m.since < first {
+			first, any = m.since, true
+		}
+	}
+	return first, any
+}
+
 // legacy reports whether agent has an MQTT 3.1.1 connection in the set:
 // requests then also go out on the 3.1.1 requests topics, which carry the
 // action ID as a topic level (3.1.1 has no user properties).
 func (p *clientSet) legacy(agent string) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, legacy := range p.online[agent] {
-		if legacy {
+	for _, m := range p.online[agent] {
+		if m.legacy {
 			return true
 		}
 	}

@@ -234,7 +234,7 @@ func (c *Core) agentOnline(agent string, conn ConnID, legacy bool, client, remot
 	// The requests delivered before the agent came (back) online are the
 	// ones to deliver again; those delivered on this connection are not.
 	q, _ := c.inbox.Queue(context.Background(), agent)
-	first := c.agents.add(agent, conn, legacy)
+	first := c.agents.add(agent, conn, legacy, c.sentSeq.tick())
 	mu.Unlock()
 	again := map[string]bool{}
 	if first {
@@ -259,10 +259,13 @@ func (c *Core) agentOnline(agent string, conn ConnID, legacy bool, client, remot
 // requests. When it was the last one, the agent's unfinished safe actions
 // fail: safe actions are never queued.
 func (c *Core) agentOffline(agent string, conn ConnID, client string) {
-	if !c.agents.remove(agent, conn) {
+	was, offline := c.agents.remove(agent, conn)
+	if !was {
 		return
 	}
-	c.log.Info().Str("agent", agent).Str("client", client).Msg("agent offline")
+	if offline {
+		c.log.Info().Str("agent", agent).Str("client", client).Msg("agent offline")
+	}
 	if !c.enter() {
 		return
 	}
@@ -271,7 +274,10 @@ func (c *Core) agentOffline(agent string, conn ConnID, client string) {
 	mu.Lock()
 	defer mu.Unlock()
 	if c.agents.isOnline(agent) {
-		return // it came back meanwhile
+		// Its other connections (or one that came back meanwhile) get
+		// what none of them received (handover.go).
+		c.handOverLocked(context.Background(), agent)
+		return
 	}
 	c.failSafeLocked(context.Background(), agent)
 }
@@ -399,6 +405,7 @@ func (c *Core) sendLocked(r *inbox.Request, redelivery bool) {
 	if left := r.Expires.Sub(c.opts.Now()); !r.Expires.IsZero() && left > 0 {
 		pk.Expiry = uint32((left + time.Second - 1) / time.Second)
 	}
+	c.sentSeq.record(r.ID) // before it goes out: a receiver added after missed it
 	c.send(pk)
 	c.sendLegacy(r, r.Op, r.Input)
 }
@@ -524,6 +531,9 @@ func (c *Core) finishLocked(ctx context.Context, id string, status wire.Status, 
 // finished tells the consumer about a request's new status and, when a
 // property write failed, ends the desired state it set.
 func (c *Core) finished(ctx context.Context, r *inbox.Request) {
+	if r.Status.Final() {
+		c.sentSeq.forget(r.ID)
+	}
 	c.notify(r, true)
 	if r.Op == wire.OpWriteProperty && r.Status == wire.StatusFailed {
 		cleared, err := c.inbox.ClearDesired(ctx, r.ThingID, r.Name, r.ID)
