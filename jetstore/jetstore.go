@@ -1,0 +1,145 @@
+package jetstore
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
+)
+
+// Errors returned by the stores.
+var (
+	ErrOptions  = errors.New("jetstore: bad options")
+	ErrConflict = errors.New("jetstore: write conflict persisted") // compare-and-set lost too often
+)
+
+// Options configures the stores. JS is required.
+type Options struct {
+	// JS is the JetStream context of the node's NATS connection.
+	JS jetstream.JetStream
+	// Replicas is each bucket's and stream's replica count: 3 in a
+	// 3-node cluster, 1 on a single node; 1 when zero.
+	Replicas int
+	// Prefix names the buckets and streams; "WOTMQ" when empty (tests
+	// sharing one NATS use their own).
+	Prefix string
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+	// Log receives what an operator should hear (a watcher that stopped,
+	// a record that does not decode); the zero Logger drops it.
+	Log zerolog.Logger
+}
+
+func (o Options) check() (Options, error) {
+	if o.JS == nil {
+		return o, fmt.Errorf("%w: no JetStream", ErrOptions)
+	}
+	if o.Replicas <= 0 {
+		o.Replicas = 1
+	}
+	if o.Prefix == "" {
+		o.Prefix = "WOTMQ"
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o, nil
+}
+
+// casAttempts bounds the compare-and-set retries of one write: each
+// retry means another node wrote the same key in between, which the hub's
+// per-agent ordering makes rare.
+const casAttempts = 32
+
+// enc encodes an ID or name as one NATS token.
+func enc(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+func dec(tok string) (string, error) {
+	if tok == "_" {
+		return "", nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return string(b), err
+}
+
+// bucket creates (or opens) a KV bucket.
+func bucket(ctx context.Context, o Options, name string) (jetstream.KeyValue, error) {
+	kv, err := o.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: o.Prefix + "_" + name, Replicas: o.Replicas, Storage: jetstream.FileStorage, History: 1,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("jetstore: bucket %s: %w", name, err)
+	}
+	return kv, nil
+}
+
+// casLoop runs write until it does not fail with a wrong-last-sequence
+// error (another writer got there first).
+func casLoop(ctx context.Context, write func() error) error {
+	for range casAttempts {
+		err := write()
+		if err == nil || !isCASConflict(err) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return ErrConflict
+}
+
+func isCASConflict(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+		apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+		return true
+	}
+	return errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch)
+}
+
+// kvUpdate is a read-modify-write of one key by compare-and-set on its
+// revision, retried while other writers interleave. change gets the
+// current value (nil when the key is absent) and returns the next value,
+// or del to delete the key, or skip to write nothing.
+func kvUpdate(ctx context.Context, kv jetstream.KeyValue, key string,
+	change func(cur []byte) (next []byte, del, skip bool, err error)) (uint64, error) {
+	var rev uint64
+	err := casLoop(ctx, func() error {
+		var cur []byte
+		var curRev uint64
+		e, err := kv.Get(ctx, key)
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+		case err != nil:
+			return err
+		default:
+			cur, curRev = e.Value(), e.Revision()
+		}
+		next, del, skip, err := change(cur)
+		if err != nil || skip {
+			rev = curRev
+			return err
+		}
+		switch {
+		case del && curRev == 0:
+			return nil
+		case del:
+			return kv.Delete(ctx, key, jetstream.LastRevision(curRev))
+		case curRev == 0:
+			rev, err = kv.Create(ctx, key, next)
+		default:
+			rev, err = kv.Update(ctx, key, next, curRev)
+		}
+		return err
+	})
+	return rev, err
+}
