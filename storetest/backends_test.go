@@ -67,9 +67,14 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			b, err := jetstore.OpenOutbox(ctx, o, jetstore.OutboxOptions{MaxHistory: c.MaxHistory})
+			if err != nil {
+				t.Fatal(err)
+			}
 			return storetest.Stores{
 				Directory: d,
 				Presence:  p,
+				Outbox:    b,
 				Close:     func() { d.Close() },
 			}
 		}

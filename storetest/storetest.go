@@ -101,6 +101,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 	}{
 		{"Directory", testDirectory},
 		{"Presence", testPresence},
+		{"Outbox", testOutbox},
+		{"OutboxHistoryPages", testOutboxPages},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
