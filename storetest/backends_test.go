@@ -71,11 +71,16 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			in, err := jetstore.OpenInbox(ctx, o, inbox.Options{Now: c.Now, OutcomeRecall: c.OutcomeRecall})
+			if err != nil {
+				t.Fatal(err)
+			}
 			return storetest.Stores{
 				Directory: d,
 				Presence:  p,
 				Outbox:    b,
-				Close:     func() { d.Close() },
+				Inbox:     in,
+				Close:     func() { d.Close(); in.Close() },
 			}
 		}
 	})

@@ -103,6 +103,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Presence", testPresence},
 		{"Outbox", testOutbox},
 		{"OutboxHistoryPages", testOutboxPages},
+		{"Inbox", testInbox},
+		{"InboxReplace", testInboxReplace},
+		{"InboxDesired", testInboxDesired},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
