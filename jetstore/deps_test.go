@@ -6,11 +6,10 @@ import (
 	"testing"
 )
 
-// (Badger is linked through the store packages whose types jetstore
-// shares; it opens no Badger database.)
-//
 // TestJetstoreDependencies keeps the package in its place in the layering
-// (see docs/architecture.md): it links none of these.
+// (see docs/architecture.md): it links none of these. (Badger is linked
+// through the store packages whose types jetstore shares; it opens no
+// Badger database.)
 func TestJetstoreDependencies(t *testing.T) {
 	forbidden := []string{
 		"github.com/mochi-mqtt/",
