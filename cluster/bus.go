@@ -22,8 +22,8 @@ type Message struct {
 	CorrelationData []byte
 	ContentType     string
 	// Expiry is the message expiry interval in seconds; 0: none.
-	Expiry     uint32
-	UserProps  [][2]string
+	Expiry    uint32
+	UserProps [][2]string
 	// Node is the node that published it (set by the Bus).
 	Node string
 }
