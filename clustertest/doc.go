@@ -7,5 +7,6 @@
 // failure reports, a Line channel-like wait for a line the test expects,
 // Kill (SIGKILL) and Restart (the same command line again). FreePorts
 // reserves ephemeral loopback ports for route addresses, which the nodes
-// must know of each other before any starts.
+// must know of each other before any starts. NATSTrio is three embedded
+// NATS nodes as children of the test binary.
 package clustertest
