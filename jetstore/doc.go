@@ -14,9 +14,17 @@
 //	                               per-Thing cap, the stream sequence the cursor
 //	requests    KV WOTMQ_REQ       key = request ID; every transition a
 //	                               compare-and-set on the revision
-//	queue       stream WOTMQ_INBOX subject inbox.<agent>.<request ID>, message
-//	                               ID = request ID (a retried publish is
-//	                               de-duplicated)
+//	finished    KV WOTMQ_DONE      finished requests, the bucket's TTL the
+//	                               retention; REQLATEST, OUTCOMES, DESIRED beside
+//	accounts    KV WOTMQ_AUTHZ     accounts, Thing access lists, the token key
+//
+// The sketch had an agent's request queue as a stream consumed by
+// a durable consumer on the agent's node. The queue index is instead the
+// watched REQ bucket: every node has every agent's unfinished requests in
+// memory, so the twin core's delivery, redelivery (marked redelivered)
+// and expiry run unchanged on whichever node the agent reaches, and a
+// request's state has one home (its REQ record) instead of two that a
+// crash could leave apart.
 //
 // Every write returns only once JetStream has it on a quorum of the
 // bucket's or stream's replicas (Options.Replicas, 3 in a cluster), so an
