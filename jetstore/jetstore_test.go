@@ -22,7 +22,7 @@ var jetstorePrefixes atomic.Int64
 
 // jetstoreOptions starts an embedded node and returns store options with a
 // prefix of the test's own.
-func jetstoreOptions(t *testing.T) jetstore.Options {
+func jetstoreOptions(t testing.TB) jetstore.Options {
 	t.Helper()
 	n, err := natsnode.Start(context.Background(), natsnode.Options{Name: "jetstore-test", DataDir: t.TempDir()})
 	if err != nil {
