@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -226,21 +227,43 @@ func (b *Outbox) History(ctx context.Context, thingID string, f outbox.Filter, q
 	if !q.To.IsZero() {
 		end = nanos(q.To)
 	}
-	subj := b.subject + enc(thingID)
-	cons, err := b.o.JS.OrderedConsumer(ctx, b.histName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{subj}})
+	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+		ts := rec.Time.UnixNano()
+		if ts <= after || !matches(f, rec) {
+			return true
+		}
+		if ts >= end {
+			return false
+		}
+		if len(page.Items) == limit {
+			page.Next = page.Items[limit-1].Cursor
+			return false
+		}
+		page.Items = append(page.Items, wire.HistoryItem{Kind: rec.Kind, Name: rec.Name, Value: rec.Value,
+			Time: rec.Time, Sender: rec.Sender, Cursor: rec.Cursor()})
+		return true
+	})
+	return page, err
+}
+
+// scan hands a Thing's history records to f, oldest first, while f
+// returns true. A Thing's history is at most the per-Thing cap: it is read
+// from its start (records carry the hub's clock, not JetStream's, so a
+// start time would not find the place).
+func (b *Outbox) scan(ctx context.Context, thingID string, f func(outbox.Record) bool) error {
+	cons, err := b.o.JS.OrderedConsumer(ctx, b.histName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{b.subject + enc(thingID)}})
 	if err != nil {
-		return page, fmt.Errorf("outbox: history %s: %w", thingID, err)
+		return fmt.Errorf("outbox: history %s: %w", thingID, err)
 	}
-	// A Thing's history is at most the per-Thing cap: it is read from its
-	// start and the records up to the cursor skipped. (Records carry the
-	// hub's clock, not JetStream's, so a start time would not do.)
 	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		batch, err := cons.FetchNoWait(256)
 		if err != nil {
-			return page, fmt.Errorf("outbox: history %s: %w", thingID, err)
+			return fmt.Errorf("outbox: history %s: %w", thingID, err)
 		}
-		n := 0
-		last := false
+		n, last := 0, false
 		for m := range batch.Messages() {
 			n++
 			if md, err := m.Metadata(); err == nil && md.NumPending == 0 {
@@ -248,30 +271,74 @@ func (b *Outbox) History(ctx context.Context, thingID string, f outbox.Filter, q
 			}
 			rec, err := decodeHist(thingID, m.Data())
 			if err != nil {
-				return page, err
+				return err
 			}
-			ts := rec.Time.UnixNano()
-			if ts <= after || !matches(f, rec) {
-				continue
+			if !f(rec) {
+				return nil
 			}
-			if ts >= end {
-				return page, nil
-			}
-			if len(page.Items) == limit {
-				page.Next = page.Items[limit-1].Cursor
-				return page, nil
-			}
-			page.Items = append(page.Items, wire.HistoryItem{Kind: rec.Kind, Name: rec.Name, Value: rec.Value,
-				Time: rec.Time, Sender: rec.Sender, Cursor: rec.Cursor()})
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, jetstream.ErrNoMessages) {
-			return page, fmt.Errorf("outbox: history %s: %w", thingID, err)
+			return fmt.Errorf("outbox: history %s: %w", thingID, err)
 		}
 		if n == 0 || last {
-			return page, nil
+			return nil
 		}
 	}
 }
+
+// PropertiesAt returns the values the named properties of a Thing had at
+// instant at (see outbox.Store.PropertiesAt), ordered by name.
+func (b *Outbox) PropertiesAt(ctx context.Context, thingID string, at time.Time, names []string) ([]outbox.Record, error) {
+	want := make(map[string]bool, len(names))
+	for _, n := range names {
+		want[n] = true
+	}
+	found := map[string]outbox.Record{}
+	atNanos := nanos(at)
+	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+		if rec.Time.UnixNano() > atNanos {
+			return false
+		}
+		if rec.Kind == wire.KindProperty && want[rec.Name] {
+			found[rec.Name] = rec // later records replace earlier ones
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]outbox.Record, 0, len(found))
+	for _, r := range found {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Recent returns up to n of a Thing's newest history records that f
+// selects, newest first.
+func (b *Outbox) Recent(ctx context.Context, thingID string, f outbox.Filter, n int) ([]outbox.Record, error) {
+	var ring []outbox.Record
+	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+		if matches(f, rec) {
+			ring = append(ring, rec)
+			if len(ring) > n {
+				ring = ring[1:]
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Reverse(ring)
+	return ring, nil
+}
+
+// Trimmed is the number of history records the per-Thing cap removed:
+// always 0 here, since JetStream drops them itself (MaxMsgsPerSubject)
+// without telling anyone; the metric counts on the Badger outbox only.
+func (b *Outbox) Trimmed() uint64 { return 0 }
 
 func nanos(t time.Time) int64 {
 	switch {

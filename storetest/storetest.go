@@ -103,6 +103,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Presence", testPresence},
 		{"Outbox", testOutbox},
 		{"OutboxHistoryPages", testOutboxPages},
+		{"OutboxAt", testOutboxAt},
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
