@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,6 +54,8 @@ type Inbox struct {
 
 	idmu   sync.Mutex
 	lastID int64
+
+	notify atomic.Pointer[func(agentID string)]
 
 	mu     sync.Mutex
 	live   map[string]*inbox.Request // unfinished, by ID; never modified in place
@@ -168,20 +171,29 @@ func (s *Inbox) applyWatched(e jetstream.KeyValueEntry) *inbox.Request {
 		return nil
 	}
 	s.noteID(r.ID)
-	s.apply(id, r, e.Revision())
+	fresh := s.apply(id, r, e.Revision())
 	if r.Status.Final() {
 		return r
+	}
+	if f := s.notify.Load(); f != nil && fresh && r.Status == wire.StatusPending {
+		(*f)(r.AgentID)
 	}
 	return nil
 }
 
+// OnPending sets f to be called with the agent's ID whenever another node
+// stores a pending request of that agent (this node's own requests its
+// core has handled already): the node that holds the agent's connection
+// delivers it. f runs on the watcher's goroutine and must not block.
+func (s *Inbox) OnPending(f func(agentID string)) { s.notify.Store(&f) }
+
 // apply records request id at REQ revision rev: unfinished, it is in the
-// queue index; finished or nil, it is not.
-func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) {
+// queue index; finished or nil, it is not. It reports whether rev was new.
+func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rev <= s.rev[id] {
-		return
+		return false
 	}
 	s.rev[id] = rev
 	if old, ok := s.live[id]; ok {
@@ -194,7 +206,7 @@ func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) {
 		}
 	}
 	if r == nil || r.Status.Final() {
-		return
+		return true
 	}
 	s.live[id] = r
 	q := s.queues[r.AgentID]
@@ -203,6 +215,7 @@ func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) {
 		s.queues[r.AgentID] = q
 	}
 	q[id] = entryOf(r)
+	return true
 }
 
 func entryOf(r *inbox.Request) inbox.Entry {

@@ -97,6 +97,9 @@ func TestJetstoreInboxTwoNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	heardA, heardB := make(chan string, 64), make(chan string, 64)
+	a.OnPending(func(agent string) { heardA <- agent })
+	b.OnPending(func(agent string) { heardB <- agent })
 	for round := range 20 {
 		r := &inbox.Request{ActionStatus: wire.ActionStatus{ThingID: "urn:t:1", Name: "go", Op: wire.OpInvokeAction}, AgentID: "agent-a"}
 		if err := a.Add(ctx, r); err != nil {
@@ -106,6 +109,9 @@ func TestJetstoreInboxTwoNodes(t *testing.T) {
 			q, _ := b.Queue(ctx, "agent-a")
 			return len(q) == 1 && q[0].ID == r.ID
 		})
+		if got := <-heardB; got != "agent-a" {
+			t.Fatalf("node b heard of a pending request of %q", got)
+		}
 		if _, err := b.Transition(ctx, r.ID, wire.StatusDelivered, nil, nil); err != nil {
 			t.Fatal(err)
 		}
@@ -136,6 +142,9 @@ func TestJetstoreInboxTwoNodes(t *testing.T) {
 			t.Fatalf("round %d: %d nodes finished the request (%v)", round, won, errs)
 		}
 		waitJetstore(t, "both queues are empty", func() bool { return a.Len() == 0 && b.Len() == 0 })
+		if len(heardA) != 0 || len(heardB) != 0 {
+			t.Fatalf("round %d: heard of pending requests: a %d (its own), b %d more", round, len(heardA), len(heardB))
+		}
 		got, err := b.Get(ctx, r.ID)
 		if err != nil || !got.Status.Final() || got.Deliveries != 1 {
 			t.Fatalf("round %d: stored %+v, %v", round, got, err)
