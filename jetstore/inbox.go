@@ -59,6 +59,7 @@ type Inbox struct {
 
 	mu     sync.Mutex
 	live   map[string]*inbox.Request // unfinished, by ID; never modified in place
+	own    map[string]bool           // IDs this node stored, until they finish (OnPending skips them)
 	rev    map[string]uint64         // REQ revision applied, by ID
 	queues map[string]map[string]inbox.Entry
 }
@@ -74,7 +75,7 @@ func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error)
 		o.Now = io.Now
 	}
 	s := &Inbox{o: o, expiry: io.DefaultExpiry, retention: io.Retention, recall: io.OutcomeRecall,
-		live: map[string]*inbox.Request{}, rev: map[string]uint64{}, queues: map[string]map[string]inbox.Entry{},
+		live: map[string]*inbox.Request{}, own: map[string]bool{}, rev: map[string]uint64{}, queues: map[string]map[string]inbox.Entry{},
 		stopped: make(chan struct{})}
 	if s.expiry <= 0 {
 		s.expiry = inbox.DefaultExpiry
@@ -175,7 +176,10 @@ func (s *Inbox) applyWatched(e jetstream.KeyValueEntry) *inbox.Request {
 	if r.Status.Final() {
 		return r
 	}
-	if f := s.notify.Load(); f != nil && fresh && r.Status == wire.StatusPending {
+	s.mu.Lock()
+	mine := s.own[id]
+	s.mu.Unlock()
+	if f := s.notify.Load(); f != nil && fresh && !mine && r.Status == wire.StatusPending {
 		(*f)(r.AgentID)
 	}
 	return nil
@@ -206,6 +210,7 @@ func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) bool {
 		}
 	}
 	if r == nil || r.Status.Final() {
+		delete(s.own, id)
 		return true
 	}
 	s.live[id] = r
@@ -280,10 +285,16 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 		if err != nil {
 			return nil, err
 		}
+		s.mu.Lock()
+		s.own[r.ID] = true // before the write: the watcher may see it first
+		s.mu.Unlock()
 		rev, err = s.req.Create(ctx, r.ID, val)
 		if err == nil {
 			break
 		}
+		s.mu.Lock()
+		delete(s.own, r.ID)
+		s.mu.Unlock()
 		if !isCASConflict(err) {
 			return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
 		}
