@@ -68,10 +68,11 @@ examples-deps:
 		npm ci --prefix examples/js --prefer-offline --no-audit --no-fund --loglevel=error; \
 	fi
 
-## js-deps: what the tests of the JavaScript client (js/) need: MQTT.js
-## and playwright-core as pinned in js/package-lock.json (again only when
-## the lock file changed; playwright-core downloads no browser), and
-## Debian's chromium for the browser tests, installed with apt-get when
+## js-deps: what the tests of the JavaScript client (js/) and the
+## explorer's browser test (explorer/) need: MQTT.js and playwright-core
+## as pinned in js/package-lock.json (again only when the lock file
+## changed; playwright-core downloads no browser), and Debian's chromium
+## for the browser tests, installed with apt-get when
 ## /usr/bin/chromium is missing and we run as root. Without them the tests
 ## skip themselves, saying why.
 JS_STAMP = js/node_modules/.package-lock.json
@@ -98,7 +99,7 @@ FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery \
-	./examples/screen:FuzzVP8KeyFrameSize
+	./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

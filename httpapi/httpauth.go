@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/wotmq/wotmq/authz"
@@ -41,7 +42,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 		switch {
 		case !ok:
 			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
-		case h.opts.Dev && isLoopback(host) && pass == "" && !h.accountExists(user):
+		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
 			return anonymousHTTP(user), nil
 		case authz.LooksLikeToken(pass):
 			if a, err = h.authz.VerifyToken(pass); err == nil && user != "" && user != a.ID {
@@ -74,8 +75,10 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, error) {
 				err = h.authz.Refuse(authz.ReasonDisabled)
 			}
 			a = acc
-		case h.opts.Dev && isLoopback(host):
+		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r):
 			return anonymousHTTP(""), nil
+		case h.opts.Dev && isLoopback(host):
+			err = wire.Errorf(wire.CodeUnauthenticated, "development mode admits pages of this machine only, not of %s: give credentials", r.Header.Get("Origin"))
 		default:
 			err = wire.Errorf(wire.CodeUnauthenticated, "credentials required: Basic (account and password) or Bearer (a token from wotmq token)")
 		}
@@ -117,6 +120,25 @@ func authError(err error) error {
 // isEventStream reports whether a request asks for Server-Sent Events.
 func isEventStream(r *http.Request) bool {
 	return r.Method == http.MethodGet && strings.Contains(r.Header.Get("Accept"), "text/event-stream")
+}
+
+// loopbackOrigin reports whether the page that made a request, when a
+// browser says (Origin), is served from this machine. A development hub
+// admits loopback clients without credentials; without this, a page of
+// any site the developer visits could use the hub through the browser
+// (CORS "*" lets it read; a no-cors POST with an untyped body is taken as
+// JSON). Clients that are not browsers send no Origin.
+func loopbackOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false // "null": a sandboxed frame, a file, a redirect across sites
+	}
+	host := u.Hostname()
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || isLoopback(host)
 }
 
 // certName is the common name of a verified TLS client certificate.

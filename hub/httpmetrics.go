@@ -175,6 +175,10 @@ func httpRoute(p string) string {
 		return "/events"
 	case seg[0] == "events" && len(seg) == 2:
 		return "/events/{type}"
+	case seg[0] == "explorer" && len(seg) > 1 && seg[1] == "api":
+		return "/explorer/api" // the explorer's page script, passed on to the binding
+	case seg[0] == "explorer":
+		return "/explorer" // the explorer's pages and files
 	}
 	return "other"
 }

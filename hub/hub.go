@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"sync"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/datadir"
 	"github.com/wotmq/wotmq/directory"
+	"github.com/wotmq/wotmq/explorer"
 	"github.com/wotmq/wotmq/httpapi"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
@@ -94,6 +96,15 @@ func New(opts Options) (*Hub, error) {
 	ho := opts.httpOptions()
 	ho.Core, ho.Directory, ho.Inbox, ho.Outbox, ho.Authz, ho.Reserve = b.Core(), h.dir, h.inbox, h.outbox, h.authz, h.reserve
 	ho.Wrap = h.ops.http.wrap // wotmq_http_* (httpmetrics.go)
+	if opts.Explorer {
+		// The explorer sits in front of the binding and calls it (explorer/doc.go).
+		eo := explorer.Options{Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Authz: h.authz, Dev: opts.Dev, Logger: h.log, Now: opts.Now}
+		ho.Wrap = func(api http.Handler) http.Handler {
+			eo.API = api
+			return h.ops.http.wrap(explorer.New(eo))
+		}
+	}
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
 	return h, nil

@@ -101,6 +101,11 @@ type Options struct {
 	// MDNSInterface limits the advertisement to one network interface by
 	// name; the system's default multicast interface when empty.
 	MDNSInterface string
+	// Explorer serves the twin explorer, web pages to find, watch, write
+	// and invoke Things (docs/explorer.md), on the HTTP listeners at / and
+	// /explorer/. It decides every request by the binding's rules; off
+	// leaves those paths to the API (404).
+	Explorer bool
 	// DataDir is the Badger directory; DefaultDataDir when empty.
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when

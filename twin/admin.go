@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/wotmq/wotmq/authz"
@@ -73,6 +74,17 @@ func (c *Core) admin(ctx context.Context, id authz.Identity, pk *Message) error 
 		c.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
 	}
 	return c.answer(replyTo, pk.CorrelationData, out, err)
+}
+
+// Admin performs an admin request for id as a request on wotmq/admin
+// would (the same permission checks and results), for the parts of the
+// hub that are not MQTT: the explorer's sign-in and account pages.
+func (c *Core) Admin(ctx context.Context, id authz.Identity, req AdminRequest) (any, error) {
+	out, err := c.adminDo(ctx, id, req)
+	if err == nil && !strings.HasSuffix(req.Op, ".list") { // changes, not reads
+		c.log.Info().Str("account", id.ID).Str("op", req.Op).Str("id", req.ID).Str("thing", req.Thing).Msg("admin request")
+	}
+	return out, err
 }
 
 // answer replies to a query or command on the client's ResponseTopic:

@@ -71,3 +71,7 @@ func (c *Core) AgentLost(agent string, conn Conn) {
 		c.agentDisconnected(agent, conn.Remote, false)
 	}
 }
+
+// Window is the most requests the hub delivers to one agent before it
+// answers one; more wait as pending (Options.Window).
+func (c *Core) Window() int { return c.window }

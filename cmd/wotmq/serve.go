@@ -219,6 +219,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&o.HTTPAddr, "http-addr", hub.DefaultHTTPAddr, "HTTP + SSE listen address: the WoT HTTP binding and Discovery API, docs/http.md (\"off\" to disable)")
 	fs.StringVar(&o.HTTPSAddr, "https-addr", hub.DefaultHTTPSAddr, "HTTPS listen address (with --tls-cert; \"off\" to disable)")
 	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory); off with --dev unless given")
+	fs.BoolVar(&o.Explorer, "explorer", true, "serve the twin explorer, web pages to find, watch, write and invoke Things, at / on the HTTP listeners (docs/explorer.md)")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
