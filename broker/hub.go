@@ -14,10 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -122,10 +118,10 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
-	dir        *directory.Directory
-	inbox      *inbox.Store
-	outbox     *outbox.Store
-	presence   *presence.Store
+	dir        twin.Directory
+	inbox      twin.Inbox
+	outbox     twin.Outbox
+	presence   twin.Presence
 	authz      *authz.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
@@ -157,10 +153,10 @@ type Hub struct {
 // Stores are the stores the broker's Hub works on, opened (and closed) by
 // the composition root, package hub. Every field is required.
 type Stores struct {
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Outbox    *outbox.Store
-	Presence  *presence.Store
+	Directory twin.Directory
+	Inbox     twin.Inbox
+	Outbox    twin.Outbox
+	Presence  twin.Presence
 	Authz     *authz.Store
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -30,10 +31,10 @@ type Hub struct {
 	log  zerolog.Logger
 
 	db       *badger.DB
-	dir      *directory.Directory
-	inbox    *inbox.Store
-	outbox   *outbox.Store
-	presence *presence.Store
+	dir      twin.Directory // Badger's, or JetStream's in a cluster (cluster.go)
+	inbox    twin.Inbox
+	outbox   twin.Outbox
+	presence twin.Presence
 	authz    *authz.Store
 	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
 	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds

@@ -16,7 +16,6 @@ func TestStoretestDependencies(t *testing.T) {
 		"github.com/wotmq/wotmq/broker",
 		"github.com/wotmq/wotmq/hub",
 		"github.com/wotmq/wotmq/httpapi",
-		"github.com/wotmq/wotmq/twin",
 		"github.com/wotmq/wotmq/jetstore",
 		"github.com/wotmq/wotmq/natsnode",
 	}

@@ -1,72 +1,19 @@
 package storetest
 
 import (
-	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/presence"
-	"github.com/wotmq/wotmq/wire"
+	"github.com/wotmq/wotmq/twin"
 )
 
-// Directory is what the twin core asks of the directory.
-type Directory interface {
-	Get(thingID string) (*directory.Entry, bool)
-	List() []*directory.Entry
-	Len() int
-	Put(ctx context.Context, e *directory.Entry, raw []byte) (prev *directory.Entry, err error)
-	Delete(ctx context.Context, thingID, agentID string) (*directory.Entry, error)
-	ByAgent(agentID string) []*directory.Entry
-	Reassign(ctx context.Context, thingID, agentID string) (*directory.Entry, error)
-}
-
-// Presence is what the twin core asks of the presence store.
-type Presence interface {
-	Set(ctx context.Context, thingID string, state wire.Presence, byAgent bool) (presence.Thing, bool, error)
-	Get(ctx context.Context, thingID string) (presence.Thing, error)
-	Delete(ctx context.Context, thingID string) error
-	SetAgent(ctx context.Context, a presence.Agent) error
-	GetAgent(ctx context.Context, id string) (presence.Agent, bool, error)
-	Agents(ctx context.Context) ([]presence.Agent, error)
-}
-
-// Outbox is what the twin core and the HTTP binding ask of the outbox.
-type Outbox interface {
-	Append(ctx context.Context, rec outbox.Record, retain outbox.Retain) (outbox.Record, error)
-	Latest(ctx context.Context, thingID string, kind wire.HistoryKind, name string) (outbox.Record, bool, error)
-	LatestAll(ctx context.Context, thingID string, kind wire.HistoryKind) ([]outbox.Record, error)
-	History(ctx context.Context, thingID string, f outbox.Filter, q wire.HistoryQuery) (wire.HistoryPage, error)
-	DeleteThing(ctx context.Context, thingID string) error
-	DeleteLatest(ctx context.Context, thingID string, kind wire.HistoryKind, keep func(name string) bool) error
-}
-
-// Inbox is what the twin core asks of the inbox.
-type Inbox interface {
-	DefaultExpiry() time.Duration
-	Add(ctx context.Context, r *inbox.Request) error
-	Replace(ctx context.Context, r *inbox.Request, old []string, e *wire.Error) ([]*inbox.Request, error)
-	Get(ctx context.Context, id string) (*inbox.Request, error)
-	Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, error)
-	Latest(ctx context.Context, thingID, op, name string) (*inbox.Request, error)
-	LatestAll(ctx context.Context, thingID string) ([]*inbox.Request, error)
-	Outcomes(ctx context.Context, thingID, op, name string) ([]*inbox.Request, error)
-	DeleteThing(ctx context.Context, thingID string) error
-	Queue(ctx context.Context, agentID string) ([]inbox.Entry, error)
-	Unfinished(ctx context.Context, agentID string) ([]*inbox.Request, error)
-	Outstanding(agentID string) (delivered int, pending bool)
-	Pending(ctx context.Context, agentID string) ([]*inbox.Request, error)
-	Len() int
-	ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]string, error)
-	Counts() map[wire.Status]int
-	SetDesired(ctx context.Context, thingID, name string, value json.RawMessage, actionID string) (inbox.Desired, error)
-	ClearDesired(ctx context.Context, thingID, name, actionID string) (bool, error)
-	DesiredAll(ctx context.Context, thingID string) ([]inbox.Desired, error)
-	GetDesired(ctx context.Context, thingID, name string) (inbox.Desired, bool, error)
-}
+// The store contracts are the twin core's (package twin).
+type (
+	Directory = twin.Directory
+	Presence  = twin.Presence
+	Outbox    = twin.Outbox
+	Inbox     = twin.Inbox
+)
 
 // Stores is one opening of a backend's stores. A nil store is skipped by
 // the suite (a backend that has not got it yet). Close closes them all.
