@@ -36,6 +36,7 @@ type Hub struct {
 	outbox   twin.Outbox
 	presence twin.Presence
 	authz    *authz.Store
+	cluster  *clusterNode    // NATS and the JetStream stores; nil on a single node (cluster.go)
 	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
 	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
 	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
@@ -57,6 +58,9 @@ type Hub struct {
 func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
+	if err := h.opts.Cluster.check(opts.Dev); err != nil {
+		return nil, err
+	}
 
 	// The store holds the token key and password hashes: other users of
 	// the machine must not read it (docs/security.md, "Data directory").
@@ -85,12 +89,19 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
+	if h.opts.Cluster.enabled() {
+		if err := h.openCluster(context.Background()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	h.reserve = opts.newReserve(h.log)
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {
+		h.closeCluster()
 		db.Close()
 		return nil, err
 	}
@@ -240,6 +251,7 @@ func (h *Hub) Close() error {
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()
+	h.closeCluster()
 	if cerr := h.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("hub: close store: %w", cerr))
 	}

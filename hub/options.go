@@ -165,6 +165,10 @@ type Options struct {
 	// Build says which build runs, for the "hub started" log line and
 	// wotmq_build_info; ReadBuild("") when its Version is empty.
 	Build Build
+	// Cluster makes the hub a node of a cluster on NATS JetStream
+	// (cluster.go, docs/cluster.md); a single node on Badger when its Name
+	// is empty.
+	Cluster ClusterOptions
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.

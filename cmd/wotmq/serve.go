@@ -233,6 +233,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	opsFlags(fs, m)
 	httpFlags(fs, m)
+	clusterFlags(fs, m)
 }
 
 // applyEnv sets every flag not given on the command line from its

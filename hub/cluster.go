@@ -1,0 +1,172 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/jetstore"
+	"github.com/wotmq/wotmq/natsnode"
+)
+
+// ClusterOptions make a hub a node of a cluster (docs/cluster.md). The
+// zero value is a single node: Badger, no NATS.
+type ClusterOptions struct {
+	// Name is the cluster's name; clustering is off when empty.
+	Name string
+	// Listen is this node's NATS route address, HOST:PORT.
+	Listen string
+	// Routes are the other nodes' route URLs, nats://HOST:PORT.
+	Routes []string
+	// NATSURLs join an existing NATS deployment (with JetStream) instead
+	// of embedding a NATS server.
+	NATSURLs []string
+	// NodeName names the node in the cluster, logs and metrics; the host
+	// name when empty. Unique per node.
+	NodeName string
+}
+
+// clusterStartTimeout bounds the wait for JetStream's quorum at start:
+// the other nodes may start a little later.
+const clusterStartTimeout = 2 * time.Minute
+
+// errClusterOptions is wrapped by every refusal of the cluster settings.
+var errClusterOptions = errors.New("hub: cluster settings")
+
+func (c ClusterOptions) enabled() bool { return c.Name != "" }
+
+// check refuses settings that cannot work, before anything is opened.
+func (c *ClusterOptions) check(dev bool) error {
+	if !c.enabled() {
+		if c.Listen != "" || len(c.Routes) > 0 || len(c.NATSURLs) > 0 || c.NodeName != "" {
+			return fmt.Errorf("%w: --cluster-listen, --cluster-routes, --nats-url and --node-name need --cluster NAME", errClusterOptions)
+		}
+		return nil
+	}
+	// Accounts are still kept per node (docs/cluster.md, "What is
+	// done"): an account disabled on one node would still log in on the
+	// others. Until they are replicated, a cluster runs in development
+	// mode only, where there are no accounts to disagree on.
+	if !dev {
+		return fmt.Errorf("%w: a cluster runs with --dev only until accounts are replicated (docs/cluster.md)", errClusterOptions)
+	}
+	if c.NodeName == "" {
+		h, err := os.Hostname()
+		if err != nil || h == "" {
+			return fmt.Errorf("%w: no --node-name and no host name", errClusterOptions)
+		}
+		c.NodeName = h
+	}
+	if len(c.NATSURLs) == 0 && c.Listen == "" {
+		return fmt.Errorf("%w: --cluster needs --cluster-listen HOST:PORT (or --nats-url to join an existing NATS)", errClusterOptions)
+	}
+	return nil
+}
+
+// replicas is how many copies every stream and bucket keeps: three in a
+// cluster of three or more (a write is acknowledged once two have it),
+// fewer on a cluster of fewer embedded nodes.
+func (c ClusterOptions) replicas() int {
+	if len(c.NATSURLs) > 0 {
+		return 3
+	}
+	return min(3, 1+len(c.Routes))
+}
+
+// clusterNode is what a hub in a cluster runs beside its MQTT broker.
+type clusterNode struct {
+	nats  *natsnode.Node
+	dir   *jetstore.Directory
+	inbox *jetstore.Inbox
+}
+
+// openCluster starts (or joins) NATS and opens the stores on JetStream in
+// place of Badger's directory, inbox, outbox and presence. Badger stays
+// open for the accounts (see ClusterOptions.check) and the store format.
+func (h *Hub) openCluster(ctx context.Context) error {
+	c := h.opts.Cluster
+	log := h.log.With().Str("node", c.NodeName).Logger()
+	n, err := natsnode.Start(ctx, natsnode.Options{Name: c.NodeName, DataDir: h.opts.DataDir, Cluster: c.Name,
+		ClusterListen: c.Listen, Routes: c.Routes, URLs: c.NATSURLs, Log: &log})
+	if err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	h.cluster = &clusterNode{nats: n}
+	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(), Now: h.opts.Now, Log: log}
+	maxHistory := h.opts.Limits.MaxHistory
+	if maxHistory == 0 {
+		maxHistory = DefaultMaxHistory
+	}
+	ctx, cancel := context.WithTimeout(ctx, clusterStartTimeout)
+	defer cancel()
+	// JetStream answers only once its nodes have elected their leaders:
+	// the first calls fail while the other nodes start.
+	var cerr error
+	for attempt := 0; ; attempt++ {
+		cerr = h.openClusterStores(ctx, o, maxHistory)
+		if cerr == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			h.closeCluster()
+			return fmt.Errorf("hub: the cluster's stores did not open within %s: %w", clusterStartTimeout, cerr)
+		}
+		if attempt%10 == 0 {
+			log.Info().Err(cerr).Msg("waiting for the cluster's JetStream")
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(500 * time.Millisecond): // retry interval, not a wait for an event
+		}
+	}
+	log.Info().Str("cluster", c.Name).Int("replicas", o.Replicas).Str("nats", n.ClientURL()).Msg("cluster stores open")
+	return nil
+}
+
+func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHistory int) error {
+	cn := h.cluster
+	attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if cn.dir == nil {
+		d, err := jetstore.OpenDirectory(attempt, o)
+		if err != nil {
+			return err
+		}
+		cn.dir = d
+	}
+	if cn.inbox == nil {
+		in, err := jetstore.OpenInbox(attempt, o, inbox.Options{Now: h.opts.Now, DefaultExpiry: h.opts.ActionExpiry, OutcomeRecall: h.opts.OutcomeRecall})
+		if err != nil {
+			return err
+		}
+		cn.inbox = in
+	}
+	out, err := jetstore.OpenOutbox(attempt, o, jetstore.OutboxOptions{DefaultRetention: h.opts.Retention, MaxHistory: maxHistory})
+	if err != nil {
+		return err
+	}
+	pres, err := jetstore.OpenPresence(attempt, o)
+	if err != nil {
+		return err
+	}
+	h.dir, h.inbox, h.outbox, h.presence = cn.dir, cn.inbox, out, pres
+	return nil
+}
+
+// closeCluster stops the stores' watchers and NATS.
+func (h *Hub) closeCluster() {
+	cn := h.cluster
+	if cn == nil {
+		return
+	}
+	if cn.dir != nil {
+		cn.dir.Close()
+	}
+	if cn.inbox != nil {
+		cn.inbox.Close()
+	}
+	cn.nats.Close()
+}
