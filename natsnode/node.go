@@ -41,7 +41,9 @@ type Options struct {
 	Cluster string
 	// ClusterListen is this node's route address, HOST:PORT.
 	ClusterListen string
-	// Routes are the other nodes' route URLs (nats://host:port).
+	// Routes are the other nodes' route URLs (nats://host:port). Without
+	// any, the node is a cluster of one: standalone JetStream, no route
+	// listener.
 	Routes []string
 	// ClientListen is the NATS client address, HOST:PORT; 127.0.0.1 on an
 	// ephemeral port when empty. The wotmq process on the node reaches its
@@ -171,6 +173,11 @@ func serverOptions(o Options) (*server.Options, error) {
 	h, p, err := splitHostPort(o.ClusterListen)
 	if err != nil {
 		return nil, fmt.Errorf("%w: cluster listen: %v", ErrOptions, err)
+	}
+	if len(o.Routes) == 0 {
+		// A cluster of one: JetStream refuses clustering without routes,
+		// so the node runs standalone (its streams have one replica).
+		return so, nil
 	}
 	so.Cluster = server.ClusterOpts{Name: o.Cluster, Host: h, Port: p}
 	for _, r := range o.Routes {
