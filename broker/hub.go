@@ -74,6 +74,10 @@ type Options struct {
 	// composition root owns the store); the operation is refused as
 	// internal when nil.
 	Backup func(ctx context.Context, name string) (*twin.BackupReply, error)
+	// Fanout, when set, is handed every message the core publishes, after
+	// this broker's clients got it: a cluster sends it to the other nodes,
+	// which Inject it (package hub, cluster.go). It must not block.
+	Fanout func(twin.Message)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.

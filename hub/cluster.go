@@ -5,11 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/cluster"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
 	"github.com/wotmq/wotmq/natsnode"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // ClusterOptions make a hub a node of a cluster (docs/cluster.md). The
@@ -81,6 +86,14 @@ type clusterNode struct {
 	nats  *natsnode.Node
 	dir   *jetstore.Directory
 	inbox *jetstore.Inbox
+	bus   *cluster.Bus
+	log   zerolog.Logger
+
+	// agents whose requests another node queued, for the loop that
+	// delivers them (joinCluster); queued signals it.
+	mu     sync.Mutex
+	agents map[string]bool
+	queued chan struct{}
 }
 
 // openCluster starts (or joins) NATS and opens the stores on JetStream in
@@ -94,7 +107,12 @@ func (h *Hub) openCluster(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
-	h.cluster = &clusterNode{nats: n}
+	bus, err := cluster.NewBus(n.Conn(), cluster.BusOptions{Node: c.NodeName, Log: log})
+	if err != nil {
+		n.Close()
+		return fmt.Errorf("hub: %w", err)
+	}
+	h.cluster = &clusterNode{nats: n, bus: bus, log: log}
 	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(), Now: h.opts.Now, Log: log}
 	maxHistory := h.opts.Limits.MaxHistory
 	if maxHistory == 0 {
@@ -168,5 +186,67 @@ func (h *Hub) closeCluster() {
 	if cn.inbox != nil {
 		cn.inbox.Close()
 	}
+	cn.bus.Close()
 	cn.nats.Close()
+}
+
+// fanout sends what this node's core publishes to the other nodes.
+func (cn *clusterNode) fanout(m twin.Message) {
+	cm := cluster.Message{Topic: m.Topic, Payload: m.Payload, Retain: m.Retain, QoS: m.QoS,
+		ResponseTopic: m.ResponseTopic, CorrelationData: m.CorrelationData, Expiry: m.Expiry}
+	for _, u := range m.User {
+		cm.UserProps = append(cm.UserProps, [2]string{u.Key, u.Value})
+	}
+	if err := cn.bus.Publish(cm); err != nil {
+		cn.log.Warn().Err(err).Str("topic", m.Topic).Msg("cannot send to the other nodes")
+	}
+}
+
+// joinCluster connects the broker and its core to the other nodes: what
+// they publish reaches this node's clients and event streams, and requests
+// they queue for an agent connected here are delivered from here.
+func (h *Hub) joinCluster() error {
+	cn := h.cluster
+	b := h.broker
+	if err := cn.bus.Subscribe(func(cm cluster.Message) {
+		m := twin.Message{Topic: cm.Topic, Payload: cm.Payload, Retain: cm.Retain, QoS: cm.QoS,
+			ResponseTopic: cm.ResponseTopic, CorrelationData: cm.CorrelationData, Expiry: cm.Expiry}
+		for _, u := range cm.UserProps {
+			m.User = append(m.User, twin.Property{Key: u[0], Value: u[1]})
+		}
+		b.Inject(m)
+		b.Core().Remote(m)
+	}); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	cn.queued = make(chan struct{}, 1)
+	cn.agents = map[string]bool{}
+	cn.inbox.OnPending(func(agent string) {
+		cn.mu.Lock()
+		cn.agents[agent] = true
+		cn.mu.Unlock()
+		select {
+		case cn.queued <- struct{}{}:
+		default: // a signal is waiting already
+		}
+	})
+	h.bg.Add(1)
+	go func() {
+		defer h.bg.Done()
+		for {
+			select {
+			case <-h.stop:
+				return
+			case <-cn.queued:
+			}
+			cn.mu.Lock()
+			agents := cn.agents
+			cn.agents = map[string]bool{}
+			cn.mu.Unlock()
+			for a := range agents {
+				b.Core().RequestsQueued(a)
+			}
+		}
+	}()
+	return nil
 }

@@ -99,6 +99,9 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
+	if h.cluster != nil {
+		bo.Fanout = h.cluster.fanout
+	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {
 		h.closeCluster()
@@ -119,6 +122,14 @@ func New(opts Options) (*Hub, error) {
 	}
 	h.http = httpapi.New(ho)
 	h.broker = b // from here on account changes reach both transports
+	if h.cluster != nil {
+		if err := h.joinCluster(); err != nil {
+			b.Close()
+			h.closeCluster()
+			db.Close()
+			return nil, err
+		}
+	}
 	return h, nil
 }
 
