@@ -78,6 +78,8 @@ type Options struct {
 	// this broker's clients got it: a cluster sends it to the other nodes,
 	// which Inject it (package hub, cluster.go). It must not block.
 	Fanout func(twin.Message)
+	// StoreRetry is the core's twin.Options.StoreRetry (a cluster's).
+	StoreRetry time.Duration
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -194,6 +196,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 		MaxPayload:         opts.Limits.MaxPayload,
 		RetentionOverrides: opts.RetentionOverrides,
 		SweepInterval:      opts.SweepInterval,
+		StoreRetry:         opts.StoreRetry,
 		Backup:             opts.Backup,
 		Observe:            h.ops.observe,
 	})

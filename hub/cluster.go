@@ -38,6 +38,11 @@ type ClusterOptions struct {
 // the other nodes may start a little later.
 const clusterStartTimeout = 2 * time.Minute
 
+// clusterStoreRetry is how long a node tries again to record a delivery
+// before an agent's later requests: longer than JetStream's leader
+// elections after a node's loss (seconds, on a busy machine).
+const clusterStoreRetry = 30 * time.Second
+
 // errClusterOptions is wrapped by every refusal of the cluster settings.
 var errClusterOptions = errors.New("hub: cluster settings")
 

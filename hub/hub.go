@@ -101,6 +101,7 @@ func New(opts Options) (*Hub, error) {
 	bo.Reserve = h.reserve
 	if h.cluster != nil {
 		bo.Fanout = h.cluster.fanout
+		bo.StoreRetry = clusterStoreRetry
 	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
 	if err != nil {

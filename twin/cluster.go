@@ -1,6 +1,12 @@
 package twin
 
-import "context"
+import (
+	"context"
+	"time"
+
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/wire"
+)
 
 // What a core needs to be one node of several (package cluster, hub's
 // cluster.go): each node's core handles the clients of its own transport
@@ -32,4 +38,31 @@ func (c *Core) RequestsQueued(agent string) {
 	mu.Lock()
 	defer mu.Unlock()
 	c.drainOnline(context.Background(), agent)
+}
+
+// retryDelivery tries again to deliver a request whose delivery failed,
+// for up to Options.StoreRetry (a cluster's stores refuse writes while
+// they elect a new leader), and reports whether it went out or ended (an
+// expired request is failed by deliverLocked). The caller holds the
+// agent's lock: the agent's later requests wait, so they keep their order.
+func (c *Core) retryDelivery(ctx context.Context, r *inbox.Request) bool {
+	deadline := c.opts.Now().Add(c.opts.StoreRetry)
+	for wait := 100 * time.Millisecond; c.opts.Now().Before(deadline); wait = min(2*wait, time.Second) {
+		select {
+		case <-c.stop:
+			return false
+		case <-time.After(wait): // back-off between attempts, not a wait for an event
+		}
+		cur, err := c.inbox.Get(ctx, r.ID)
+		if err != nil {
+			continue
+		}
+		if cur.Status != wire.StatusPending {
+			return true // delivered or ended meanwhile
+		}
+		if c.deliverLocked(ctx, cur) {
+			return true
+		}
+	}
+	return false
 }

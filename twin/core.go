@@ -63,6 +63,12 @@ type Options struct {
 	// name, over the TD and the hub default; a value of 0 keeps only the
 	// latest value.
 	RetentionOverrides map[string]time.Duration
+	// StoreRetry is how long a request whose delivery could not be
+	// recorded is tried again before the agent's later requests (which
+	// wait meanwhile, to keep their order): a cluster's stores refuse
+	// writes for a few seconds while they elect a new leader. Zero (a
+	// single node): not retried, the next request goes out.
+	StoreRetry time.Duration
 	// SweepInterval is how often expired requests are failed;
 	// DefaultSweepInterval when zero.
 	SweepInterval time.Duration
