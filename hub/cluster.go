@@ -38,9 +38,10 @@ type ClusterOptions struct {
 // the other nodes may start a little later.
 const clusterStartTimeout = 2 * time.Minute
 
-// clusterStoreRetry is how long a node tries again to record a delivery
-// before an agent's later requests: longer than JetStream's leader
-// elections after a node's loss (seconds, on a busy machine).
+// clusterStoreRetry is how long a node tries a store write again while
+// JetStream elects a new leader after a node's loss (seconds, on a busy
+// machine): the client's acknowledgement waits rather than fails; and how
+// long an agent's later requests wait for an earlier one's delivery.
 const clusterStoreRetry = 30 * time.Second
 
 // errClusterOptions is wrapped by every refusal of the cluster settings.
@@ -118,7 +119,7 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		return fmt.Errorf("hub: %w", err)
 	}
 	h.cluster = &clusterNode{nats: n, bus: bus, log: log}
-	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(), Now: h.opts.Now, Log: log}
+	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(), Now: h.opts.Now, Log: log, Retry: clusterStoreRetry}
 	maxHistory := h.opts.Limits.MaxHistory
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
@@ -151,7 +152,7 @@ func (h *Hub) openCluster(ctx context.Context) error {
 
 func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHistory int) error {
 	cn := h.cluster
-	attempt, cancel := context.WithTimeout(ctx, 10*time.Second)
+	attempt, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
 	if cn.dir == nil {
 		d, err := jetstore.OpenDirectory(attempt, o)

@@ -178,9 +178,16 @@ type AuthzChange struct {
 // one's included: applying one's own change again must be harmless), until
 // ctx ends. f runs on the watcher's goroutine.
 func (a *Accounts) Watch(ctx context.Context, f func(AuthzChange)) error {
-	w, err := a.kv.WatchAll(ctx, jetstream.UpdatesOnly())
+	w, err := a.kv.WatchAll(ctx)
 	if err != nil {
 		return fmt.Errorf("authz: watch: %w", err)
+	}
+	// The current values come first, then nil: from there on every
+	// change is heard (the watcher is in place when Watch returns).
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
 	}
 	go func() {
 		defer w.Stop()

@@ -196,7 +196,7 @@ func (d *Directory) Put(ctx context.Context, e *directory.Entry, raw []byte) (*d
 		return nil, fmt.Errorf("directory: encode %s: %w", e.ThingID, err)
 	}
 	var prev *directory.Entry
-	rev, err := kvUpdate(ctx, d.kv, enc(e.ThingID), func(cur []byte) ([]byte, bool, bool, error) {
+	rev, err := kvUpdate(ctx, d.o, d.kv, enc(e.ThingID), func(cur []byte) ([]byte, bool, bool, error) {
 		prev = nil
 		if cur != nil {
 			p, err := decodeDirRecord(cur)
@@ -261,7 +261,7 @@ func (d *Directory) Reassign(ctx context.Context, thingID, agentID string) (*dir
 func (d *Directory) change(ctx context.Context, thingID string, f func(cur *directory.Entry) (*directory.Entry, error)) (uint64, error) {
 	key := enc(thingID)
 	var rev uint64
-	err := casLoop(ctx, func() error {
+	err := casLoop(ctx, d.o, func() error {
 		ke, err := d.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
 			return fmt.Errorf("%w: %s", directory.ErrNotFound, thingID)

@@ -288,7 +288,20 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 		s.mu.Lock()
 		s.own[r.ID] = true // before the write: the watcher may see it first
 		s.mu.Unlock()
-		rev, err = s.req.Create(ctx, r.ID, val)
+		failedOnce := false
+		err = retry(ctx, s.o, func() error {
+			var err error
+			rev, err = s.req.Create(ctx, r.ID, val)
+			if err != nil && isCASConflict(err) && failedOnce {
+				// An attempt that timed out may have stored it: it is
+				// ours when the stored record is what we wrote.
+				if e, gerr := s.req.Get(ctx, r.ID); gerr == nil && string(e.Value()) == string(val) {
+					rev, err = e.Revision(), nil
+				}
+			}
+			failedOnce = err != nil
+			return err
+		})
 		if err == nil {
 			break
 		}
@@ -305,7 +318,10 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 	}
 	c := *r
 	s.apply(r.ID, &c, rev)
-	if _, err := s.latest.Put(ctx, affordanceKey(r.ThingID, r.Op, r.Name), []byte(r.ID)); err != nil {
+	if err := retry(ctx, s.o, func() error {
+		_, err := s.latest.Put(ctx, affordanceKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
 	}
 	var failed []*inbox.Request
@@ -371,7 +387,7 @@ var allowed = map[wire.Status][]wire.Status{
 func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, error) {
 	var out *inbox.Request
 	var rev uint64
-	err := casLoop(ctx, func() error {
+	err := casLoop(ctx, s.o, func() error {
 		ke, err := s.req.Get(ctx, id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 			r, gerr := s.Get(ctx, id) // finished (in DONE) or unknown
@@ -445,11 +461,11 @@ func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.done.Put(ctx, r.ID, val); err != nil {
+	if err := retry(ctx, s.o, func() error { _, err := s.done.Put(ctx, r.ID, val); return err }); err != nil {
 		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
 	}
 	var dropped []string
-	_, err = kvUpdate(ctx, s.outcomes, affordanceKey(r.ThingID, r.Op, r.Name), func(cur []byte) ([]byte, bool, bool, error) {
+	_, err = kvUpdate(ctx, s.o, s.outcomes, affordanceKey(r.ThingID, r.Op, r.Name), func(cur []byte) ([]byte, bool, bool, error) {
 		var ids []string
 		if cur != nil {
 			if err := json.Unmarshal(cur, &ids); err != nil {
@@ -471,11 +487,11 @@ func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
 		return fmt.Errorf("inbox: outcomes of %s: %w", r.ID, err)
 	}
 	for _, id := range dropped {
-		if err := s.done.Purge(ctx, id); err != nil {
+		if err := retry(ctx, s.o, func() error { return s.done.Purge(ctx, id) }); err != nil {
 			return fmt.Errorf("inbox: forget %s: %w", id, err)
 		}
 	}
-	if err := s.req.Delete(ctx, r.ID); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+	if err := retry(ctx, s.o, func() error { return s.req.Delete(ctx, r.ID) }); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
 	}
 	return nil

@@ -193,7 +193,7 @@ func (s *Inbox) DeleteThing(ctx context.Context, thingID string) error {
 			return err
 		}
 		for _, k := range keys {
-			if err := kv.Purge(ctx, k); err != nil {
+			if err := retry(ctx, s.o, func() error { return kv.Purge(ctx, k) }); err != nil {
 				return fmt.Errorf("inbox: delete %s: %w", thingID, err)
 			}
 		}
@@ -224,7 +224,7 @@ func isNull(v json.RawMessage) bool { return len(v) == 0 || string(v) == "null" 
 // Version is one more than the previous one's (compare-and-set).
 func (s *Inbox) SetDesired(ctx context.Context, thingID, name string, value json.RawMessage, actionID string) (inbox.Desired, error) {
 	d := inbox.Desired{Name: name, Value: value, Time: s.o.Now().UTC(), ActionID: actionID}
-	_, err := kvUpdate(ctx, s.desired, desiredKey(thingID, name), func(cur []byte) ([]byte, bool, bool, error) {
+	_, err := kvUpdate(ctx, s.o, s.desired, desiredKey(thingID, name), func(cur []byte) ([]byte, bool, bool, error) {
 		var prev inbox.Desired
 		if cur != nil {
 			if err := json.Unmarshal(cur, &prev); err != nil {
@@ -245,7 +245,7 @@ func (s *Inbox) SetDesired(ctx context.Context, thingID, name string, value json
 // or names the write that set it, and reports whether it did.
 func (s *Inbox) ClearDesired(ctx context.Context, thingID, name, actionID string) (bool, error) {
 	cleared := false
-	_, err := kvUpdate(ctx, s.desired, desiredKey(thingID, name), func(cur []byte) ([]byte, bool, bool, error) {
+	_, err := kvUpdate(ctx, s.o, s.desired, desiredKey(thingID, name), func(cur []byte) ([]byte, bool, bool, error) {
 		cleared = false
 		if cur == nil {
 			return nil, false, true, nil

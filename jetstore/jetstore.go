@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/rs/zerolog"
 )
@@ -29,6 +30,11 @@ type Options struct {
 	Prefix string
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Retry is how long a write that failed for want of a leader (an
+	// election after a node's loss, a connection moving to another node)
+	// is tried again before the error is returned: the caller's
+	// acknowledgement waits instead of failing. 0: not retried.
+	Retry time.Duration
 	// Log receives what an operator should hear (a watcher that stopped,
 	// a record that does not decode); the zero Logger drops it.
 	Log zerolog.Logger
@@ -83,18 +89,62 @@ func bucket(ctx context.Context, o Options, name string) (jetstream.KeyValue, er
 }
 
 // casLoop runs write until it does not fail with a wrong-last-sequence
-// error (another writer got there first).
-func casLoop(ctx context.Context, write func() error) error {
-	for range casAttempts {
+// error (another writer got there first) or, for up to o.Retry, a
+// transient one (each attempt reads again what it changes).
+func casLoop(ctx context.Context, o Options, write func() error) error {
+	conflicts := 0
+	deadline := time.Now().Add(o.Retry)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
 		err := write()
-		if err == nil || !isCASConflict(err) {
+		switch {
+		case err == nil:
+			return nil
+		case isCASConflict(err):
+			if conflicts++; conflicts >= casAttempts {
+				return ErrConflict
+			}
+			continue
+		case !transient(err) || ctx.Err() != nil || time.Now().After(deadline):
 			return err
 		}
-		if ctx.Err() != nil {
-			return ctx.Err()
+		o.Log.Warn().Err(err).Msg("store write failed; trying again")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait): // back-off between attempts, not a wait for an event
 		}
 	}
-	return ErrConflict
+}
+
+// retry runs a write (not a compare-and-set) until it succeeds or fails
+// for another reason than a transient one, for up to o.Retry.
+func retry(ctx context.Context, o Options, write func() error) error {
+	deadline := time.Now().Add(o.Retry)
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, time.Second) {
+		err := write()
+		if err == nil || !transient(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		o.Log.Warn().Err(err).Msg("store write failed; trying again")
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait): // back-off between attempts, not a wait for an event
+		}
+	}
+}
+
+// transient reports whether an error may pass by itself: JetStream had no
+// leader to answer, or the connection was moving to another server.
+func transient(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code >= 500
+	}
+	return errors.Is(err, nats.ErrTimeout) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrConnectionReconnecting) || errors.Is(err, nats.ErrDisconnected) ||
+		errors.Is(err, jetstream.ErrNoHeartbeat)
 }
 
 func isCASConflict(err error) bool {
@@ -110,10 +160,10 @@ func isCASConflict(err error) bool {
 // revision, retried while other writers interleave. change gets the
 // current value (nil when the key is absent) and returns the next value,
 // or del to delete the key, or skip to write nothing.
-func kvUpdate(ctx context.Context, kv jetstream.KeyValue, key string,
+func kvUpdate(ctx context.Context, o Options, kv jetstream.KeyValue, key string,
 	change func(cur []byte) (next []byte, del, skip bool, err error)) (uint64, error) {
 	var rev uint64
-	err := casLoop(ctx, func() error {
+	err := casLoop(ctx, o, func() error {
 		var cur []byte
 		var curRev uint64
 		e, err := kv.Get(ctx, key)

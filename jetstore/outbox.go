@@ -129,11 +129,17 @@ func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Re
 			ttl = b.retention
 		}
 		ttl = (ttl + time.Second - 1).Truncate(time.Second) // JetStream's TTLs are whole seconds
-		if _, err := b.o.JS.Publish(ctx, b.subject+enc(rec.ThingID), val, jetstream.WithMsgTTL(ttl)); err != nil {
+		// The message ID makes a retry after a lost acknowledgement store
+		// the record once.
+		msgID := fmt.Sprintf("%s/%d", b.o.Prefix, ts)
+		if err := retry(ctx, b.o, func() error {
+			_, err := b.o.JS.Publish(ctx, b.subject+enc(rec.ThingID), val, jetstream.WithMsgTTL(ttl), jetstream.WithMsgID(msgID))
+			return err
+		}); err != nil {
 			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
 		}
 	}
-	if _, err := b.latest.Put(ctx, latestKey(rec.ThingID, rec.Kind, rec.Name), val); err != nil {
+	if err := retry(ctx, b.o, func() error { _, err := b.latest.Put(ctx, latestKey(rec.ThingID, rec.Kind, rec.Name), val); return err }); err != nil {
 		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
 	}
 	return rec, nil

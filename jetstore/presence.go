@@ -40,7 +40,7 @@ func OpenPresence(ctx context.Context, o Options) (*Presence, error) {
 func (p *Presence) Set(ctx context.Context, thingID string, state wire.Presence, byAgent bool) (presence.Thing, bool, error) {
 	var cur presence.Thing
 	changed := false
-	_, err := kvUpdate(ctx, p.kv, "t."+enc(thingID), func(v []byte) ([]byte, bool, bool, error) {
+	_, err := kvUpdate(ctx, p.o, p.kv, "t."+enc(thingID), func(v []byte) ([]byte, bool, bool, error) {
 		cur, changed = presence.Thing{}, false
 		if v != nil {
 			if err := json.Unmarshal(v, &cur); err != nil {
@@ -89,7 +89,7 @@ func (p *Presence) get(ctx context.Context, key string, v any) (bool, error) {
 // Delete forgets a Thing's presence. The sequence is lost with it, as on
 // Badger.
 func (p *Presence) Delete(ctx context.Context, thingID string) error {
-	err := p.kv.Delete(ctx, "t."+enc(thingID))
+	err := retry(ctx, p.o, func() error { return p.kv.Delete(ctx, "t."+enc(thingID)) })
 	if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fmt.Errorf("presence: delete %s: %w", thingID, err)
 	}
@@ -102,7 +102,7 @@ func (p *Presence) SetAgent(ctx context.Context, a presence.Agent) error {
 	if err != nil {
 		return err
 	}
-	if _, err := p.kv.Put(ctx, "a."+enc(a.ID), b); err != nil {
+	if err := retry(ctx, p.o, func() error { _, err := p.kv.Put(ctx, "a."+enc(a.ID), b); return err }); err != nil {
 		return fmt.Errorf("presence: agent %s: %w", a.ID, err)
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wotmq/wotmq/clustertest"
+	"github.com/wotmq/wotmq/conformance"
 	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wire"
 )
@@ -112,6 +113,7 @@ func TestClusterEvidence(t *testing.T) {
 	}
 	start := time.Now()
 	nodes := startClusterNodes(t)
+	const total = evidenceTotal
 	t.Logf("three nodes up in %s", time.Since(start).Round(time.Millisecond))
 
 	// The node that leads the request bucket is A: the agent's node too.
@@ -172,63 +174,125 @@ func TestClusterEvidence(t *testing.T) {
 		}
 	}
 
-	// Step 2: the agent is away; a consumer on B sends 200 requests.
+	// Steps 2 to 4: the agent is away while a consumer on B sends 200
+	// requests; A (the request leader and the agent's node) is killed; the
+	// agent comes back on C.
 	_ = agent.Disconnect(&paho.Disconnect{})
 	consumer := dialClusterNode(t, B, "consumer")
 	consumer.Sub("replies/consumer/#")
-	const total = 200
-	for i := range total {
-		th, act := i%4, i/4
-		code, reason := consumer.Pub(fmt.Sprintf("things/urn:evidence:%d/actions/a%d", th, act), fmt.Appendf(nil, "%d", i),
-			&paho.PublishProperties{ResponseTopic: "replies/consumer/r", CorrelationData: fmt.Appendf(nil, "%d", i)})
-		if code >= 0x80 {
-			t.Fatalf("step 2: request %d refused: 0x%x %s", i, code, reason)
-		}
-	}
-	for i := range total {
-		m := consumer.Next("replies/consumer/r")
-		if string(m.Properties.CorrelationData) != fmt.Sprint(i) || userProp(m, wire.PropStatus) != string(wire.StatusPending) {
-			t.Fatalf("step 2: reply %d is %s %s, want %d pending", i, m.Properties.CorrelationData, userProp(m, wire.PropStatus), i)
-		}
-	}
-	t.Logf("step 2: %d requests acknowledged and answered pending (%s since start)", total, time.Since(start).Round(time.Millisecond))
-
-	// Step 3: kill -9 A.
+	sendEvidenceRequests(t, consumer, 0, true)
+	t.Logf("step 2: 200 requests acknowledged and answered pending (%s since start)", time.Since(start).Round(time.Millisecond))
 	A.Kill()
 	t.Logf("step 3: killed %s", A.name)
-
-	// Step 4: the agent reconnects to C and gets all 200, in order.
 	agent = dialClusterNode(t, C, "agent-l")
 	agent.Sub("agents/agent-l/requests")
+	answerEvidenceRequests(t, agent, consumer, 0)
+	t.Logf("step 4: the agent on %s got all 200 in order; the consumer on %s every outcome once, in order (%s since start)",
+		C.name, B.name, time.Since(start).Round(time.Millisecond))
+
+	// The conformance suite passes against a node of the cluster.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, r := range conformance.Run(ctx, conformance.Config{Broker: B.mqtt}) {
+		if r.Err != nil {
+			t.Errorf("conformance on %s: %s: %v", B.name, r.Check.ID, r.Err)
+		}
+	}
+	t.Logf("conformance: run against %s (%s since start)", B.name, time.Since(start).Round(time.Millisecond))
+
+	// Step 6: A restarts on its data directory and catches up; then B,
+	// the consumer's node, is killed while 200 more requests go to the
+	// agent, online on C, from a consumer on A.
+	A.Restart("")
+	A.started(t)
+	clustertest.WaitFor(t, A.name+"'s replica of the requests is current", func() error {
+		s, err := js.Stream(context.Background(), "KV_WOTMQ_REQ")
+		if err != nil {
+			return err
+		}
+		si, err := s.Info(context.Background())
+		if err != nil {
+			return err
+		}
+		if si.Cluster.Leader == A.name {
+			return nil
+		}
+		for _, r := range si.Cluster.Replicas {
+			if r.Name == A.name && r.Current && !r.Offline {
+				return nil
+			}
+		}
+		return fmt.Errorf("not current")
+	})
+	t.Logf("step 6: %s restarted and current (%s since start)", A.name, time.Since(start).Round(time.Millisecond))
+	consumer2 := dialClusterNode(t, A, "consumer2")
+	consumer2.Sub("replies/consumer2/#")
+	B.Kill()
+	t.Logf("step 6: killed %s", B.name)
+	sendEvidenceRequests(t, consumer2, total, false)
+	answerEvidenceRequests(t, agent, consumer2, total)
+	t.Logf("step 6: with the agent online on %s, 200 more requests from %s all answered in order, each outcome once (%s since start)",
+		C.name, A.name, time.Since(start).Round(time.Millisecond))
+}
+
+const evidenceTotal = 200
+
+// sendEvidenceRequests sends 200 requests, number first to first+199,
+// spread over 4 Things x 50 actions so that none supersedes another; with
+// pending, each must be answered pending (the agent is away).
+func sendEvidenceRequests(t *testing.T, consumer *hubtest.Client, first int, pending bool) {
+	replyTo := "replies/" + consumer.ID + "/r"
+	for i := range evidenceTotal {
+		n := first + i
+		code, reason := consumer.Pub(fmt.Sprintf("things/urn:evidence:%d/actions/a%d", i%4, i/4), fmt.Appendf(nil, "%d", n),
+			&paho.PublishProperties{ResponseTopic: replyTo, CorrelationData: fmt.Appendf(nil, "%d", n)})
+		if code >= 0x80 {
+			t.Errorf("request %d refused: 0x%x %s", n, code, reason)
+			return
+		}
+	}
+	if !pending {
+		return
+	}
+	for i := range evidenceTotal {
+		m := consumer.Next(replyTo)
+		if string(m.Properties.CorrelationData) != fmt.Sprint(first+i) || userProp(m, wire.PropStatus) != string(wire.StatusPending) {
+			t.Fatalf("reply %d is %s %s, want %d pending", i, m.Properties.CorrelationData, userProp(m, wire.PropStatus), first+i)
+		}
+	}
+}
+
+// answerEvidenceRequests has the agent take requests first to first+199,
+// checks they come in order (a repeat only with redelivered) and
+// completes each; the consumer must get each outcome once, in order.
+func answerEvidenceRequests(t *testing.T, agent, consumer *hubtest.Client, first int) {
 	seen := map[string]bool{}
-	for i := 0; i < total; {
+	for i := 0; i < evidenceTotal; {
 		m := agent.Next("agents/agent-l/requests")
 		id := userProp(m, wire.PropActionID)
 		if seen[id] {
 			if userProp(m, wire.PropRedelivered) == "" {
-				t.Fatalf("step 4: request %s again without redelivered", id)
+				t.Fatalf("request %s again without redelivered", id)
 			}
 			continue
 		}
 		seen[id] = true
-		if string(m.Payload) != fmt.Sprint(i) {
-			t.Fatalf("step 4: request %d is %s: out of order", i, m.Payload)
+		if string(m.Payload) != fmt.Sprint(first+i) {
+			t.Fatalf("request %d is %s: out of order", first+i, m.Payload)
 		}
 		agent.MustPub(m.Properties.ResponseTopic, nil, &paho.PublishProperties{CorrelationData: m.Properties.CorrelationData,
 			User: paho.UserProperties{{Key: wire.PropStatus, Value: string(wire.StatusCompleted)}}})
 		i++
 	}
-	done := map[string]bool{}
-	for len(done) < total {
-		m := consumer.Next("replies/consumer/r")
-		st, corr := userProp(m, wire.PropStatus), string(m.Properties.CorrelationData)
-		if st == string(wire.StatusCompleted) {
-			if done[corr] {
-				t.Fatalf("step 4: outcome of %s twice", corr)
-			}
-			done[corr] = true
+	replyTo := "replies/" + consumer.ID + "/r"
+	for next := first; next < first+evidenceTotal; {
+		m := consumer.Next(replyTo)
+		if userProp(m, wire.PropStatus) != string(wire.StatusCompleted) {
+			continue
 		}
+		if corr := string(m.Properties.CorrelationData); corr != fmt.Sprint(next) {
+			t.Fatalf("outcome of %s, want %d next (each once, in order)", corr, next)
+		}
+		next++
 	}
-	t.Logf("step 4: the agent on %s got all %d in order; the consumer on %s every outcome once (%s since start)",
-		C.name, total, B.name, time.Since(start).Round(time.Millisecond))
 }
