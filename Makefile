@@ -99,7 +99,7 @@ FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery \
-	./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput
+	./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput ./cluster:FuzzClusterBusDecode
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

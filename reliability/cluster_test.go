@@ -1,10 +1,13 @@
 package reliability
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -24,6 +27,7 @@ type clusterNodeProc struct {
 	*clustertest.Proc
 	name string
 	mqtt string // MQTT address of the current run
+	http string // HTTP address of the current run
 	nats string // the node's NATS client URL
 }
 
@@ -33,8 +37,14 @@ func (n *clusterNodeProc) started(t *testing.T) {
 	var rec struct {
 		MQTT string `json:"mqtt"`
 		NATS string `json:"nats"`
+		HTTP string `json:"http"`
 	}
-	line := n.WaitLine(`"message":"cluster stores open"`, 2*time.Minute)
+	line := n.WaitLine(`"message":"http api started"`, 2*time.Minute)
+	if err := json.Unmarshal([]byte(line), &rec); err != nil {
+		t.Fatal(err)
+	}
+	n.http = rec.HTTP
+	line = n.WaitLine(`"message":"cluster stores open"`, 2*time.Minute)
 	if err := json.Unmarshal([]byte(line), &rec); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +72,7 @@ func startClusterNodes(t *testing.T) []*clusterNodeProc {
 		}
 		name := fmt.Sprintf("n%d", i)
 		args := []string{"serve", "--dev", "--data", t.TempDir(), "--mqtt-addr", "127.0.0.1:0", "--ws-addr", "off",
-			"--http-addr", "off", "--metrics-addr", "off", "--mdns=false", "--log-format", "json", "--log-level", "info",
+			"--http-addr", "127.0.0.1:0", "--explorer=false", "--metrics-addr", "off", "--mdns=false", "--log-format", "json", "--log-level", "info",
 			"--cluster", "evidence", "--node-name", name, "--cluster-listen", clustertest.Addr(ports[i]),
 			"--cluster-routes", strings.Join(routes, ",")}
 		nodes = append(nodes, &clusterNodeProc{Proc: clustertest.Start(t, name, bin, nil, "", args...), name: name})
@@ -95,7 +105,8 @@ func evidenceThingTD(i int) []byte {
 		actions = append(actions, fmt.Sprintf(`"a%d":{"input":{"type":"integer"}}`, a))
 	}
 	return []byte(`{"@context":"https://www.w3.org/2022/wot/td/v1.1","id":"urn:evidence:` + fmt.Sprint(i) + `","title":"E",` +
-		`"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n","actions":{` + strings.Join(actions, ",") + `}}`)
+		`"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n","actions":{` + strings.Join(actions, ",") + `},` +
+		`"properties":{"p":{"type":"integer"}},"events":{"e":{"data":{"type":"integer"}}}}`)
 }
 
 func userProp(p *paho.Publish, key string) string {
@@ -165,6 +176,11 @@ func TestClusterEvidence(t *testing.T) {
 	if d := time.Since(t0); d > 2*time.Second {
 		t.Errorf("step 1: the TDs took %s to reach every node, want 2 s at most", d)
 	}
+	// Values and history written on A before the kill (step 5 reads them).
+	agent.MustPub("agents/agent-l/things/urn:evidence:0/properties/p", []byte("42"), nil)
+	for i := range 20 {
+		agent.MustPub("agents/agent-l/things/urn:evidence:0/events/e", fmt.Appendf(nil, "%d", i), nil)
+	}
 	// A late subscriber on each node gets them retained.
 	for _, n := range nodes {
 		late := dialClusterNode(t, n, "late-"+n.name)
@@ -187,18 +203,43 @@ func TestClusterEvidence(t *testing.T) {
 	agent = dialClusterNode(t, C, "agent-l")
 	agent.Sub("agents/agent-l/requests")
 	answerEvidenceRequests(t, agent, consumer, 0)
+	// Step 5: what A stored before it was killed is readable on B and C,
+	// and an event stream resumes by Last-Event-ID with no gap.
+	for _, n := range []*clusterNodeProc{B, C} {
+		if v := evidenceGet(t, n, "/things/urn:evidence:0/properties/p"); strings.TrimSpace(v) != "42" {
+			t.Fatalf("step 5: property p on %s is %q, want 42", n.name, v)
+		}
+		var page wire.HistoryPage
+		if err := json.Unmarshal([]byte(evidenceGet(t, n, "/things/urn:evidence:0/events/e?limit=100")), &page); err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) != 20 {
+			t.Fatalf("step 5: %s has %d events of 20", n.name, len(page.Items))
+		}
+		for i, it := range page.Items {
+			if string(it.Value) != fmt.Sprint(i) {
+				t.Fatalf("step 5: event %d on %s is %s", i, n.name, it.Value)
+			}
+		}
+		got := evidenceSSE(t, n, "/things/urn:evidence:0/events/e", page.Items[9].Cursor, 10)
+		if want := "[10 11 12 13 14 15 16 17 18 19]"; fmt.Sprint(got) != want {
+			t.Fatalf("step 5: the stream on %s resumed with %v, want %s", n.name, got, want)
+		}
+	}
+	t.Logf("step 5: property and event history written on %s read on %s and %s; the event stream resumed after the 10th event with no gap", A.name, B.name, C.name)
 	t.Logf("step 4: the agent on %s got all 200 in order; the consumer on %s every outcome once, in order (%s since start)",
 		C.name, B.name, time.Since(start).Round(time.Millisecond))
 
 	// The conformance suite passes against a node of the cluster.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, r := range conformance.Run(ctx, conformance.Config{Broker: B.mqtt}) {
+	results := conformance.Run(ctx, conformance.Config{Broker: B.mqtt})
+	for _, r := range results {
 		if r.Err != nil {
 			t.Errorf("conformance on %s: %s: %v", B.name, r.Check.ID, r.Err)
 		}
 	}
-	t.Logf("conformance: run against %s (%s since start)", B.name, time.Since(start).Round(time.Millisecond))
+	t.Logf("conformance: %d checks run against %s (%s since start)", len(results), B.name, time.Since(start).Round(time.Millisecond))
 
 	// Step 6: A restarts on its data directory and catches up; then B,
 	// the consumer's node, is killed while 200 more requests go to the
@@ -295,4 +336,46 @@ func answerEvidenceRequests(t *testing.T, agent, consumer *hubtest.Client, first
 		}
 		next++
 	}
+}
+
+// evidenceGet reads a resource of a node's HTTP binding.
+func evidenceGet(t *testing.T, n *clusterNodeProc, path string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + n.http + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s on %s: %s %s", path, n.name, resp.Status, b)
+	}
+	return string(b)
+}
+
+// evidenceSSE opens an event stream with Last-Event-ID and returns the
+// data of its first n events.
+func evidenceSSE(t *testing.T, n *clusterNodeProc, path, lastID string, count int) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.http+path, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set("Last-Event-ID", lastID)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("SSE %s on %s: %s", path, n.name, resp.Status)
+	}
+	var out []string
+	sc := bufio.NewScanner(resp.Body)
+	for len(out) < count && sc.Scan() {
+		if d, ok := strings.CutPrefix(sc.Text(), "data:"); ok {
+			out = append(out, strings.TrimSpace(d))
+		}
+	}
+	return out
 }
