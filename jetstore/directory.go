@@ -264,6 +264,9 @@ func (d *Directory) change(ctx context.Context, thingID string, f func(cur *dire
 	err := casLoop(ctx, d.o, func() error {
 		ke, err := d.kv.Get(ctx, key)
 		if errors.Is(err, jetstream.ErrKeyNotFound) {
+			if _, known := d.Get(thingID); known {
+				return errStaleRead // registered here: the replica that answered is behind
+			}
 			return fmt.Errorf("%w: %s", directory.ErrNotFound, thingID)
 		}
 		if err != nil {

@@ -395,6 +395,9 @@ func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, outpu
 				return gerr
 			}
 			out = r
+			if !r.Status.Final() {
+				return errStaleRead // unfinished here: the replica that answered is behind
+			}
 			return fmt.Errorf("%w: %s is %s", inbox.ErrFinished, id, r.Status)
 		}
 		if err != nil {

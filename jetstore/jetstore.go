@@ -134,9 +134,18 @@ func retry(ctx context.Context, o Options, write func() error) error {
 	}
 }
 
+// errStaleRead is a read that missed a record this node knows exists: KV
+// reads may be answered by a replica that has not applied the newest
+// writes yet (JetStream's direct get), so the read is made again.
+var errStaleRead = errors.New("jetstore: a replica answered with an older state")
+
 // transient reports whether an error may pass by itself: JetStream had no
-// leader to answer, or the connection was moving to another server.
+// leader to answer, the connection was moving to another server, or a
+// replica was behind.
 func transient(err error) bool {
+	if errors.Is(err, errStaleRead) {
+		return true
+	}
 	var apiErr *jetstream.APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.Code >= 500
