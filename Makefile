@@ -9,7 +9,7 @@ FUZZTIME ?= 10s
 VERSION  ?=
 GOBUILD   = $(GO) build -buildvcs=auto -trimpath $(if $(VERSION),-ldflags '-X main.version=$(VERSION)')
 
-.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps js-deps race fuzz fuzz-short bench bench-go crash soak clean package image config
+.PHONY: all build run test mochi-test fmt-check vet interop-deps examples-deps js-deps race fuzz fuzz-short bench bench-go bench-hot crash soak clean package image config
 
 all: build
 
@@ -95,11 +95,12 @@ js-deps:
 # for longer runs. CI counts executions rather than seconds: with a duration,
 # Go 1.26's fuzz coordinator can report a spurious "context deadline exceeded"
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
-FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue \
+FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue ./td:FuzzDecodeAny \
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
-	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./outbox:FuzzHistoryQuery \
-	./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput ./cluster:FuzzClusterBusDecode
+	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./twin:FuzzAgentStamp ./outbox:FuzzHistoryQuery \
+	./proxy:FuzzDevicePayload ./proxy:FuzzProxyTD ./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput \
+	./loadtest:FuzzRawPacket ./authz:FuzzTopicRule ./bridge/homie:FuzzFromHomie ./cluster:FuzzClusterBusDecode
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
@@ -110,9 +111,13 @@ fuzz:
 		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $$pkg; \
 	done
 
-## bench: load scenarios (wotmq bench) through wotmq with persistence,
-## Mosquitto and bare Mochi, one after the other on loopback; writes the
-## table into docs/benchmarks.md (installs mosquitto if missing; about 4 min)
+## bench: the shapes of the performance issue (events QoS 0 and 1, fan-in
+## and fan-out, 64 B and 1 KiB; actions with 1, 8, 64 requesters; 10,000
+## idle connections and as many as the open file limit allows) through
+## wotmq (serve --dev --rate-limit 0, Badger), Mosquitto and bare Mochi,
+## each its own process on loopback, taking turns (3 rounds, medians);
+## writes the table into docs/benchmarks.md (installs mosquitto if
+## missing; about 10 min on 2 cores; scripts/bench.sh lists its settings)
 bench: build
 	$(GO) build -o bin/mochi-relay ./cmd/mochi-relay
 	WOTMQ=bin/wotmq RELAY=bin/mochi-relay ./scripts/bench.sh
@@ -129,9 +134,18 @@ crash:
 soak:
 	WOTMQ_SOAK=1 WOTMQ_SOAK_REPORT=$(CURDIR)/docs/benchmarks.md $(GO) test -count=1 -timeout 20m -run '^TestSoak$$' -v ./reliability/
 
-## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay
-bench-go:
-	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/
+## bench-go: the hub's testing.B benchmarks beside a bare Mochi relay,
+## the proxy's, then the hot paths (bench-hot)
+bench-go: bench-hot
+	$(GO) test -run='^$$' -bench=. -benchtime=2000x ./hub/ ./outbox/ ./proxy/
+
+## bench-hot: the testing.B matrix of the hot paths with allocations:
+## validating an event (64 B, 1 KiB), appending it to the outbox, an
+## action's status transitions. Compare two builds with
+## `make bench-hot BENCHCOUNT=6 > old.txt` on each and benchstat
+BENCHCOUNT ?= 1
+bench-hot:
+	$(GO) test -run='^$$' -bench='^BenchmarkHot' -benchmem -count=$(BENCHCOUNT) ./td/ ./outbox/ ./inbox/ ./twin/
 
 ## package: the Debian package in dist/ (static binary, systemd unit,
 ## /etc/wotmq/wotmq.toml); nfpm runs with go run at a fixed version, no

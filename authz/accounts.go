@@ -65,6 +65,10 @@ type Options struct {
 	// without the store's lock (it may call the store); ctx is the
 	// change's.
 	OnChange func(ctx context.Context, c Change)
+	// OpenTopics opens every free topic to every client unless an access
+	// rule denies it (development mode); otherwise a free topic is closed
+	// unless a rule opens it (topicrules.go).
+	OpenTopics bool
 }
 
 // Change is what OnChange reports: an account (Account set, with what
@@ -100,16 +104,19 @@ type Store struct {
 	failures failures   // failed logins by reason (failures.go)
 	failLog  failureLog // which of them get a log line
 
+	openTopics bool
+
 	mu       sync.RWMutex
 	accounts map[string]*Account
 	acls     map[string]ThingACL
+	rules    []TopicRule // access rules of free topics, by ID (topicrules.go)
 }
 
 // Open loads the accounts and access lists in db, creating the token
 // signing key on first use.
 func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, cost: opts.PasswordCost,
-		onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword}
+		onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword, openTopics: opts.OpenTopics}
 	if s.cost == 0 {
 		s.cost = DefaultCost
 	}
@@ -161,6 +168,8 @@ func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 						return err
 					}
 					s.acls[k[len(prefixACL):]] = acl
+				case strings.HasPrefix(k, prefixRule):
+					return s.loadRule(v)
 				}
 				return nil
 			})
@@ -173,6 +182,7 @@ func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	s.sortRulesLocked()
 	return s, nil
 }
 
@@ -210,9 +220,15 @@ func (s *Store) List() []Account {
 	return out
 }
 
-// Add creates an enabled account with a password.
+// UpstreamPrefix begins the sender an edge hub stores with a request its
+// cloud hub handed over ("upstream:alice", package upstream): no account
+// may have such an ID, so no local client is taken for that sender.
+const UpstreamPrefix = "upstream:"
+
+// Add creates an enabled account with a password. IDs beginning with
+// "role:" or UpstreamPrefix are refused.
 func (s *Store) Add(ctx context.Context, id string, role Role, name, password string) error {
-	if err := wire.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") {
+	if err := wire.ValidateID(id); err != nil || strings.HasPrefix(id, "role:") || strings.HasPrefix(id, UpstreamPrefix) {
 		return fmt.Errorf("%w: %q", ErrBadID, id)
 	}
 	if _, err := ParseRole(string(role)); err != nil {

@@ -51,6 +51,9 @@ func TestAccounts(t *testing.T) {
 	if err := s.Add(ctx, "role:admin", authz.RoleOperator, "", pw); !errors.Is(err, authz.ErrBadID) {
 		t.Errorf("role: prefix as ID: %v", err)
 	}
+	if err := s.Add(ctx, authz.UpstreamPrefix+"alice", authz.RoleOperator, "", pw); !errors.Is(err, authz.ErrBadID) {
+		t.Errorf("upstream: prefix as ID: %v", err)
+	}
 	if err := s.Add(ctx, "alice", authz.RoleOperator, "Alice", pw); err != nil {
 		t.Fatal(err)
 	}

@@ -24,6 +24,9 @@ type Identity struct {
 	// Remote is the client's address (host), for the login throttle when
 	// it proves its password again (a password change).
 	Remote string
+	// Client is the client ID an MQTT connection gave (%c in the access
+	// rules of free topics); empty over HTTP.
+	Client string
 }
 
 // AdminTopic is where clients send account and Thing management requests
@@ -69,6 +72,9 @@ func (s *Store) CanPublish(id Identity, topic string, t wire.Topic) error {
 	if strings.HasPrefix(topic, "$") {
 		return denied("topics starting with $ are reserved for the broker")
 	}
+	if wire.IsFreeTopic(topic) {
+		return s.CanPublishFree(id, topic)
+	}
 	if op, ok := publishOps[t.Kind]; ok {
 		return s.Decide(id, op, t.ThingID)
 	}
@@ -82,7 +88,7 @@ func (s *Store) CanPublish(id Identity, topic string, t wire.Topic) error {
 		case strings.HasPrefix(topic, wire.ThingsRoot+"/"), strings.HasPrefix(topic, wire.AgentsRoot+"/"):
 			return wire.Errorf(wire.CodeInvalidTopic, "topic %q does not follow the wotmq topic scheme", topic)
 		}
-		return denied("topic %q is outside the wotmq topic scheme; see docs/topics.md", topic)
+		return denied("topic %q is not a topic of the wotmq topic scheme; see docs/topics.md", topic)
 	case wire.TopicAgentRequests:
 		return denied("only the hub publishes requests to agents")
 	case wire.TopicAgentTD, wire.TopicAgentEvent, wire.TopicAgentProperty, wire.TopicAgentReplies, wire.TopicAgentPresence, wire.TopicAgentSignal:
@@ -130,6 +136,8 @@ func (s *Store) Decide(id Identity, op Op, thingID string) error {
 // CanSubscribe decides a subscription filter. Filters that may match twin
 // topics are admitted for consumer roles; every delivery is then checked
 // by CanReceive, so a wide filter never shows more than the client may see.
+// Filters over free topics are decided by the access rules
+// (CanSubscribeFree); a filter starting with a wildcard reaches both.
 func (s *Store) CanSubscribe(id Identity, filter string) bool {
 	first, rest, _ := strings.Cut(filter, "/")
 	switch first {
@@ -141,12 +149,14 @@ func (s *Store) CanSubscribe(id Identity, filter string) bool {
 	case RepliesRoot:
 		who, _, _ := strings.Cut(rest, "/")
 		return who == wire.EscapeLevel(id.ID)
-	case "wotmq":
-		return filter == wire.HubTDTopic
-	case wire.ThingsRoot, "+", "#":
+	case "wotmq", "$wotmq":
+		return filter == wire.HubTDTopic || filter == wire.LegacyHubTDTopic
+	case wire.ThingsRoot:
 		return Allowed(id.Role, OpReadTD) || Allowed(id.Role, OpExpose)
+	case "+", "#":
+		return Allowed(id.Role, OpReadTD) || Allowed(id.Role, OpExpose) || s.CanSubscribeFree(id, filter)
 	}
-	return false
+	return wire.IsFreeTopic(filter) && s.CanSubscribeFree(id, filter)
 }
 
 // CanReceive decides one delivery of a message on topic to id. It runs for
@@ -162,12 +172,12 @@ func (s *Store) CanReceive(id Identity, topic string) bool {
 	case RepliesRoot:
 		who, _, _ := strings.Cut(rest, "/")
 		return who == wire.EscapeLevel(id.ID)
-	case "wotmq":
-		return topic == wire.HubTDTopic
+	case "wotmq", "$wotmq":
+		return topic == wire.HubTDTopic || topic == wire.LegacyHubTDTopic
 	case "$SYS":
 		return id.Role == RoleAdmin
 	default:
-		return false
+		return wire.IsFreeTopic(topic) && s.CanReceiveFree(id, topic)
 	}
 	switch id.Role {
 	case RoleOperator, RoleManager, RoleAdmin, RoleService:

@@ -14,4 +14,7 @@ var (
 	ErrThrottled      = errors.New("authz: too many failed logins; try again later")
 	ErrWeakPassword   = errors.New("authz: password too short (12 characters at least)")
 	ErrBadID          = errors.New("authz: bad account ID")
+	ErrBadRule        = errors.New("authz: bad access rule")
+	ErrNoRule         = errors.New("authz: no such access rule")
+	ErrTooManyRules   = errors.New("authz: too many access rules")
 )

@@ -85,6 +85,7 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 		err = errNoCredentials
 	}
 	var will *willMsg
+	id.Client = cl.ID // the client's own ID (%c in the access rules)
 	if err == nil {
 		will, err = h.decideWill(id, pk)
 	}

@@ -37,8 +37,7 @@ func fuzzHub(tb testing.TB) (*Hub, *mqtt.Client) {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { h.Close(); db.Close() })
-	cl := h.srv.NewClient(nil, "tcp", "fuzz-agent", false)
-	cl.Properties.ProtocolVersion = 5
+	cl := fuzzPipedClient(tb, h)
 	h.sessions.Store(cl, authz.Identity{ID: "fuzz-agent", Role: authz.RoleService, Anonymous: true})
 	lamp, err := os.ReadFile("testdata/lamp.td.json")
 	if err != nil {
@@ -68,6 +67,9 @@ func fuzzPublish(h *Hub, cl *mqtt.Client, topic string, payload []byte, replyTo 
 	_, err := (&guard{h: h}).OnPublish(cl, pk)
 	if err == nil {
 		_, err = (&hook{h: h}).OnPublish(cl, pk)
+		if errors.Is(err, packets.ErrRejectPacket) { // the pipeline answers it
+			err = fuzzPipelineAck(cl)
+		}
 	}
 	var code packets.Code
 	switch {

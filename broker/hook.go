@@ -9,6 +9,8 @@ import (
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
 
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -25,7 +27,7 @@ func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage,
 	}, []byte{b})
 }
 
@@ -59,13 +61,34 @@ func (k *hook) OnACLCheck(cl *mqtt.Client, topic string, write bool) bool {
 	return k.h.authz.CanReceive(id, topic)
 }
 
-// OnPublish handles every client publish (handlePublish); none is ever
-// relayed as-is: what the hub accepts it publishes itself, stamped.
+// OnPublish handles every client publish (twin.Core.Publish). A publish
+// on a hub topic is never relayed as-is: what the hub accepts it
+// publishes itself, stamped; QoS 0 and 1 ones go to the connection's
+// pipeline (pipeline.go), which answers them. A publish on a free topic,
+// and any QoS 2 publish, is decided here on the reader, after what the
+// client published before it; an allowed free-topic publish is relayed by
+// Mochi as sent.
 func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, error) {
 	if cl.Net.Inline {
 		return pk, nil
 	}
 	h := k.h
+	if pk.FixedHeader.Qos < 2 && !twin.Free(pk.TopicName) { // handled off the read goroutine, in order (pipeline.go)
+		select {
+		case <-h.stop:
+			return pk, h.refuseClosing(cl, &pk)
+		default:
+		}
+		id, ok := h.identity(cl)
+		if !ok {
+			return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
+		}
+		if handled, ack := h.pipelineOf(cl).start(id, pk); handled {
+			return pk, ack
+		}
+		return pk, packets.ErrRejectPacket // the pipeline answers it
+	}
+	h.drainPipeline(cl, false) // what the client published before is done first
 	if !h.enter() {
 		return pk, h.refuseClosing(cl, &pk)
 	}
@@ -74,12 +97,24 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if !ok {
 		return pk, h.refuse(cl, &pk, wot.Errorf(wot.CodeDenied, "not authenticated"))
 	}
+	if pk.FixedHeader.Retain && len(pk.Payload) > 0 && twin.Free(pk.TopicName) && h.opts.Reserve != nil {
+		// A free topic's retained message is written to disk (retain.go).
+		if err := h.opts.Reserve.Spend(len(pk.Payload)); err != nil {
+			return pk, h.refuse(cl, &pk, err)
+		}
+	}
 	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {
 		return pk, h.refuse(cl, &pk, err)
 	}
 	if after != nil {
 		h.afterAck.Store(cl, after)
+	}
+	if twin.Free(pk.TopicName) {
+		// A free topic the rules allow: Mochi delivers it as any MQTT
+		// broker would (retained, QoS, properties as sent); each delivery
+		// is decided by OnACLCheck.
+		return pk, nil
 	}
 	return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
 }
@@ -178,6 +213,17 @@ func splitShared(filter string) (group, rest string, ok bool) {
 	return strings.Cut(after, "/")
 }
 
+// shareScope is whose share groups a client's groups are: its account's;
+// every anonymous development client's are the same ones (they are
+// equally trusted, and each is an account of its own, named by its client
+// ID: scoped by account, two of them could never share a group).
+func shareScope(id authz.Identity) string {
+	if id.Anonymous {
+		return "" // no escaped account ID is empty
+	}
+	return wot.EscapeLevel(id.ID)
+}
+
 // accountGroups puts the account into the group of each shared filter:
 // "$share/g/f" becomes "$share/{escaped ID}%%g/f". The escaped ID holds no
 // "%%" (its every "%" starts an escape such as %2F), so no two accounts'
@@ -197,7 +243,7 @@ func (h *Hub) accountGroups(cl *mqtt.Client, filters packets.Subscriptions) pack
 		if !copied { // the packet's slice stays as the client sent it
 			out, copied = append(packets.Subscriptions(nil), filters...), true
 		}
-		out[i].Filter = "$share/" + wot.EscapeLevel(id.ID) + "%%" + group + "/" + rest
+		out[i].Filter = "$share/" + shareScope(id) + "%%" + group + "/" + rest
 	}
 	return out
 }
@@ -261,6 +307,7 @@ func (k *hook) OnUnsubscribed(cl *mqtt.Client, pk packets.Packet) {
 
 // OnDisconnect notices a connection ending: cleanly (DISCONNECT) or not.
 func (k *hook) OnDisconnect(cl *mqtt.Client, err error, expire bool) {
+	k.h.drainPipeline(cl, true) // the Will and presence follow what the client published
 	id, ok := k.h.identity(cl)
 	if !ok {
 		return

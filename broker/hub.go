@@ -14,7 +14,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/retained"
+	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/twin"
+	"github.com/wotmq/wotmq/wot"
 )
 
 // Defaults for Options.
@@ -84,6 +87,9 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// CheckTD, when set, checks every TD registered after the core's own
+	// checks (twin.Options.CheckTD: the proxy's, for proxied devices).
+	CheckTD func(owner authz.Identity, t *td.Thing) error
 }
 
 func (o *Options) setDefaults() {
@@ -129,8 +135,10 @@ type Hub struct {
 	outbox     twin.Outbox
 	presence   twin.Presence
 	authz      *authz.Store
+	retained   *retained.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
+	pipes      sync.Map // *mqtt.Client -> *pipeline: publishes read and not yet handled (pipeline.go)
 	away       sync.Map // client key -> *awaySession: persistent sessions whose client is away (clientid.go)
 	wills      sync.Map // *mqtt.Client -> *willMsg: the Will the hub sends when the connection ends (will.go)
 	willMu     sync.Mutex
@@ -164,6 +172,9 @@ type Stores struct {
 	Outbox    twin.Outbox
 	Presence  twin.Presence
 	Authz     *authz.Store
+	// Retained keeps free topics' retained messages across restarts;
+	// none are kept when nil.
+	Retained *retained.Store
 }
 
 // New prepares a hub over open stores; Start runs it. The caller routes
@@ -174,10 +185,14 @@ func New(opts Options, st Stores) (*Hub, error) {
 	h.links.init()
 	h.ops.init()
 	h.dir, h.inbox, h.outbox, h.presence, h.authz = st.Directory, st.Inbox, st.Outbox, st.Presence, st.Authz
+	h.retained = st.Retained
 
 	caps := mqtt.NewDefaultServerCapabilities()
 	caps.MaximumMessageExpiryInterval = 0 // retained twin state must not expire
 	caps.Compatibilities.NoInheritedPropertiesOnAck = true
+	// The hub TD's old topic is retained for clients that name it; a "#"
+	// or "+/+" of a general client must not find it (docs/topics.md).
+	caps.LiteralRetained = map[string]bool{wot.LegacyHubTDTopic: true}
 	opts.Limits.capabilities(caps)
 	// Requests delivered to an agent and not yet answered use at most
 	// half of its client queue: Mochi drops a QoS 1 message for a client
@@ -199,6 +214,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 		StoreRetry:         opts.StoreRetry,
 		Backup:             opts.Backup,
 		Observe:            h.ops.observe,
+		CheckTD:            opts.CheckTD,
 	})
 	h.srv = mqtt.New(&mqtt.Options{
 		Capabilities:             caps,
@@ -255,6 +271,9 @@ func (h *Hub) Start(ctx context.Context, http twin.Binding) error {
 		}
 	}
 	h.mqttURL = (&url.URL{Scheme: "mqtt", Host: net.JoinHostPort(h.opts.PublicHost, portOf(h.MQTTAddr(), "1883"))}).String()
+	if err := h.restoreRetained(ctx); err != nil {
+		return err
+	}
 	if err := h.core.Start(ctx, twin.Forms{MQTT: h.mqttURL, HTTP: http}); err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ const (
 	DefaultMaxPayload        = 256 << 10
 	DefaultMaxHistory        = 100000
 	DefaultInflight          = 8192 // QoS 1 and 2 messages to one client awaiting its acknowledgement (stored as needed)
-	DefaultClientQueue       = 1024 // Mochi preallocates it: 8 KiB a client (Mochi's own default, 8192, is 64 KiB)
+	DefaultClientQueue       = 1024 // the queue grows on demand (patched Mochi); this bounds it, and half of it is the request window
 	DefaultRateLimit         = 1000 // publishes a second per connection (used by wotmq serve)
 	DefaultMinFreeDisk       = 128 << 20
 	DefaultDiskCheckInterval = time.Second
@@ -77,7 +77,8 @@ type Limits struct {
 	// ClientQueue is the most messages waiting for one client's socket;
 	// more are dropped for that client and counted
 	// (wotmq_messages_dropped_total), other clients are not affected.
-	// Mochi preallocates the queue, 8 bytes an entry. Messages sent with
+	// The queue grows on demand and is dropped when empty (patched
+	// Mochi), 8 bytes an entry while in use. Messages sent with
 	// QoS 1 or 2 and not yet acknowledged are limited apart, to the larger
 	// of ClientQueue and DefaultInflight.
 	ClientQueue int
@@ -101,6 +102,13 @@ type Limits struct {
 	// what is published for it queued, at most this long
 	// (DefaultMaxSessionExpiry when zero, no cap when negative).
 	MaxSessionExpiry time.Duration
+	// MaxKeepAlive caps the keep alive an MQTT 5 client may ask for
+	// (Mosquitto's max_keepalive): one asking for more, or for none, is
+	// given this in the CONNACK's Server Keep Alive [MQTT-3.2.2-21] and
+	// disconnected after one and a half of it without a packet. MQTT
+	// 3.1.1 has no way to tell a client, so its keep alive stands. No cap
+	// when zero.
+	MaxKeepAlive time.Duration
 	// ConnectTimeout is how long a new network connection may take to
 	// send its CONNECT; DefaultConnectTimeout when zero or negative.
 	ConnectTimeout time.Duration
@@ -202,6 +210,7 @@ func (g *guard) Provides(b byte) bool {
 // unavailable), before any password is checked.
 func (g *guard) OnConnect(cl *mqtt.Client, pk packets.Packet) error {
 	if !g.h.overCap(cl) {
+		g.h.capKeepAlive(cl)
 		return nil
 	}
 	code := packets.Code{Code: packets.ErrServerBusy.Code,
@@ -409,4 +418,19 @@ func (b *bucket) take(now time.Time, rate, burst float64) float64 {
 	b.last = now
 	b.tokens = max(b.tokens-1, -burst)
 	return b.tokens
+}
+
+// capKeepAlive applies Limits.MaxKeepAlive to an MQTT 5 client: Mochi
+// sends cl.State.Keepalive as Server Keep Alive when ServerKeepalive is
+// set, and times the connection out by it.
+func (h *Hub) capKeepAlive(cl *mqtt.Client) {
+	limit := h.opts.Limits.MaxKeepAlive
+	if limit <= 0 || cl.Properties.ProtocolVersion < 5 {
+		return
+	}
+	secs := uint16(min(max(limit/time.Second, 1), math.MaxUint16))
+	if cl.State.Keepalive == 0 || cl.State.Keepalive > secs {
+		cl.State.Keepalive = secs
+		cl.State.ServerKeepalive = true
+	}
 }

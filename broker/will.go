@@ -9,6 +9,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -183,6 +184,11 @@ func (h *Hub) publishWill(client string, id authz.Identity, w *willMsg) {
 			after() // a Will has no acknowledgement to wait for
 		}
 	}
+	if err == nil && twin.Free(pk.TopicName) {
+		// Allowed on a free topic: delivered as the client sent it, every
+		// property kept, each delivery decided by OnACLCheck.
+		err = h.relayWill(client, pk)
+	}
 	if err == nil {
 		h.log.Debug().Str("client", client).Str("account", id.ID).Str("topic", pk.TopicName).Msg("will sent")
 		return
@@ -196,4 +202,15 @@ func (h *Hub) publishWill(client string, id authz.Identity, w *willMsg) {
 	}
 	ev.Str("client", client).Str("account", id.ID).Str("topic", pk.TopicName).Str("code", string(code)).
 		Str("reason", err.Error()).Msg("will dropped")
+}
+
+// relayWill delivers a Will on a free topic through the hub's inline
+// client (the Will's sender is gone; retained Wills are kept like any
+// retained message).
+func (h *Hub) relayWill(client string, pk packets.Packet) error {
+	if pk.FixedHeader.Qos > 0 && pk.PacketID == 0 {
+		pk.PacketID = 1 // unused for inline clients, but validated
+	}
+	h.ops.sent(pk.TopicName)
+	return h.srv.InjectPacket(h.self, pk)
 }

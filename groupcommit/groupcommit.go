@@ -28,6 +28,9 @@ type request struct {
 	fn   func(*badger.Txn) error
 	err  error
 	wake chan bool
+	// waiting is set (under mu) when the writer blocks in Wait: only such
+	// a writer can take the lead.
+	waiting bool
 }
 
 // New returns a Committer on db that puts at most maxBatch writes in a
@@ -44,11 +47,50 @@ func New(db *badger.DB, maxBatch int) *Committer {
 // transaction committed, with fn's error or the commit's. See the package
 // documentation for what fn may do.
 func (c *Committer) Update(fn func(txn *badger.Txn) error) error {
+	return c.Submit(fn).Wait()
+}
+
+// Pending is a write queued by Submit. Wait may be called once. A write
+// nobody waits for holds up no other: it is committed with the next batch
+// (or never, if no write follows it).
+type Pending struct {
+	c *Committer
+	r *request
+}
+
+// Submit queues fn like Update but returns at once: the write is
+// committed, together with the writes queued before and after it, by the
+// first Wait that finds no commit under way. A caller that submits
+// several writes before waiting for the first thus commits them in one
+// transaction, in the order submitted. See the package documentation for
+// what fn may do.
+func (c *Committer) Submit(fn func(txn *badger.Txn) error) Pending {
 	r := &request{fn: fn, wake: make(chan bool, 1)}
 	c.mu.Lock()
 	c.queue = append(c.queue, r)
-	lead := !c.leading
-	c.leading = true
+	c.mu.Unlock()
+	return Pending{c: c, r: r}
+}
+
+// Wait returns once the write committed, with its function's error or
+// the commit's.
+func (p Pending) Wait() error {
+	c, r := p.c, p.r
+	c.mu.Lock()
+	lead := false
+	select {
+	case lead = <-r.wake: // done (false), or handed the lead while not waiting (true)
+		if !lead {
+			c.mu.Unlock()
+			return r.err
+		}
+	default:
+		if !c.leading {
+			c.leading, lead = true, true
+		} else {
+			r.waiting = true
+		}
+	}
 	c.mu.Unlock()
 	if !lead && !<-r.wake {
 		return r.err // another leader committed it
@@ -79,13 +121,21 @@ func (c *Committer) Update(fn func(txn *badger.Txn) error) error {
 		if !mine {
 			continue
 		}
+		// The lead goes to a writer blocked in Wait: one that submitted
+		// but is not waiting yet leads itself when it waits.
 		c.mu.Lock()
-		if len(c.queue) == 0 {
+		var next *request
+		for _, q := range c.queue {
+			if q.waiting {
+				next = q
+				break
+			}
+		}
+		if next == nil {
 			c.leading = false
 			c.mu.Unlock()
 			return r.err
 		}
-		next := c.queue[0]
 		c.mu.Unlock()
 		next.wake <- true
 		return r.err

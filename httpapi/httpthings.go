@@ -150,7 +150,7 @@ func (h *Server) readProperty(w http.ResponseWriter, r *http.Request, id authz.I
 	if !ok {
 		return wire.Errorf(wire.CodeNoValue, "property %q of Thing %q has no value yet", rt.Name, rt.ThingID)
 	}
-	w.Header().Set("Last-Modified", rec.Time.UTC().Format(http.TimeFormat))
+	w.Header().Set("Last-Modified", rec.When().UTC().Format(http.TimeFormat))
 	writeJSON(w, http.StatusOK, contentJSON, []byte(rec.Value))
 	return nil
 }

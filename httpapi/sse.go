@@ -219,7 +219,7 @@ func (h *Server) firstValues(r *http.Request, thingID string, kind wire.HistoryK
 		return nil, err
 	}
 	for _, rec := range recs {
-		out = append(out, valueItem{name: rec.Name, value: rec.Value, time: rec.Time})
+		out = append(out, valueItem{name: rec.Name, value: rec.Value, time: rec.When()})
 	}
 	// Oldest first, so that the newest is what the client keeps and the
 	// last id resumes after all of them.

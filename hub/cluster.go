@@ -11,9 +11,12 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/cluster"
+	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
 	"github.com/wotmq/wotmq/natsnode"
+	"github.com/wotmq/wotmq/outbox"
+	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -50,7 +53,7 @@ var errClusterOptions = errors.New("hub: cluster settings")
 func (c ClusterOptions) enabled() bool { return c.Name != "" }
 
 // check refuses settings that cannot work, before anything is opened.
-func (c *ClusterOptions) check(dev bool) error {
+func (c *ClusterOptions) check(dev, upstream bool) error {
 	if !c.enabled() {
 		if c.Listen != "" || len(c.Routes) > 0 || len(c.NATSURLs) > 0 || c.NodeName != "" {
 			return fmt.Errorf("%w: --cluster-listen, --cluster-routes, --nats-url and --node-name need --cluster NAME", errClusterOptions)
@@ -63,6 +66,9 @@ func (c *ClusterOptions) check(dev bool) error {
 	// mode only, where there are no accounts to disagree on.
 	if !dev {
 		return fmt.Errorf("%w: a cluster runs with --dev only until accounts are replicated (docs/cluster.md)", errClusterOptions)
+	}
+	if upstream {
+		return fmt.Errorf("%w: a cluster node cannot be an edge hub (--upstream) yet: the bridge reads a single node's store", errClusterOptions)
 	}
 	if c.NodeName == "" {
 		h, err := os.Hostname()
@@ -85,6 +91,14 @@ func (c ClusterOptions) replicas() int {
 		return 3
 	}
 	return min(3, 1+len(c.Routes))
+}
+
+// badgerStores are a single node's stores, as opened (hub.go).
+type badgerStores struct {
+	dir      *directory.Directory
+	inbox    *inbox.Store
+	outbox   *outbox.Store
+	presence *presence.Store
 }
 
 // clusterNode is what a hub in a cluster runs beside its MQTT broker.

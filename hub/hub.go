@@ -20,7 +20,10 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/proxy"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/twin"
+	"github.com/wotmq/wotmq/upstream"
 )
 
 // Hub is a running wotmq hub: its store and disk reserve, the twin core
@@ -36,13 +39,17 @@ type Hub struct {
 	outbox   twin.Outbox
 	presence twin.Presence
 	authz    *authz.Store
-	cluster  *clusterNode    // NATS and the JetStream stores; nil on a single node (cluster.go)
-	reserve  *reserve        // the disk reserve both transports keep (reserve.go)
-	broker   *broker.Hub     // the MQTT adapter and the twin core it feeds
-	http     *httpapi.Server // the HTTP + SSE binding and the Discovery API
-	adminPW  string          // the generated first admin password, if any
+	badger   badgerStores     // the single node's stores (upstream works on them; a cluster refuses it)
+	cluster  *clusterNode     // NATS and the JetStream stores; nil on a single node (cluster.go)
+	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
+	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
+	proxy    *proxy.Proxy     // the hub's agent for existing devices whose TDs ask for it
+	http     *httpapi.Server  // the HTTP + SSE binding and the Discovery API
+	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
+	adminPW  string           // the generated first admin password, if any
 
-	ops ops // metrics, health and readiness listener (ops.go)
+	ops     ops     // metrics, health and readiness listener (ops.go)
+	bridges bridges // Home Assistant and Homie views of the twins (bridges.go)
 
 	// gate is held shared by the operations handlers while they read the
 	// store, and exclusively by Close while it closes the store.
@@ -57,8 +64,11 @@ type Hub struct {
 // New opens the data directory and prepares a hub; Start runs it.
 func New(opts Options) (*Hub, error) {
 	opts.setDefaults()
+	if err := opts.checkBridges(); err != nil {
+		return nil, fmt.Errorf("hub: %w", err)
+	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
-	if err := h.opts.Cluster.check(opts.Dev); err != nil {
+	if err := h.opts.Cluster.check(opts.Dev, opts.Upstream.URL != ""); err != nil {
 		return nil, err
 	}
 
@@ -99,11 +109,13 @@ func New(opts Options) (*Hub, error) {
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
+	bo.CheckTD = proxy.Checker(h.authz)
 	if h.cluster != nil {
 		bo.Fanout = h.cluster.fanout
 		bo.StoreRetry = clusterStoreRetry
 	}
-	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz})
+	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
+		Retained: retained.Open(db)})
 	if err != nil {
 		h.closeCluster()
 		db.Close()
@@ -122,6 +134,7 @@ func New(opts Options) (*Hub, error) {
 		}
 	}
 	h.http = httpapi.New(ho)
+	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
 	if h.cluster != nil {
 		if err := h.joinCluster(); err != nil {
@@ -131,6 +144,15 @@ func New(opts Options) (*Hub, error) {
 			return nil, err
 		}
 	}
+	if u := opts.Upstream; u.URL != "" {
+		h.upstream = upstream.New(upstream.Options{
+			URL: u.URL, Username: u.Username, Password: u.Password, TLSConfig: u.TLS,
+			Things: u.Things, MaxBackoff: u.MaxBackoff,
+			Core: b.Core(), Directory: h.badger.dir, Inbox: h.badger.inbox, Outbox: h.badger.outbox, Presence: h.badger.presence,
+			Logger: h.log,
+		})
+	}
+	h.startBridges()
 	return h, nil
 }
 
@@ -141,13 +163,17 @@ func (h *Hub) openStores(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if h.dir, err = directory.Open(ctx, h.db); err != nil {
+	bs := &h.badger
+	if bs.dir, err = directory.Open(ctx, h.db); err != nil {
 		return err
 	}
-	if h.inbox, err = inbox.New(h.db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
+	h.dir = bs.dir
+	if bs.inbox, err = inbox.New(h.db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
 		return err
 	}
-	h.presence = presence.New(h.db, opts.Now)
+	h.inbox = bs.inbox
+	bs.presence = presence.New(h.db, opts.Now)
+	h.presence = bs.presence
 	// Account changes end what they void (broker/revoke.go,
 	// httpapi/revoke.go); the transports exist only once the stores are
 	// open.
@@ -157,7 +183,7 @@ func (h *Hub) openStores(ctx context.Context) error {
 			h.http.AccountChanged(ctx, c)
 		}
 	}
-	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange}); err != nil {
+	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}); err != nil {
 		return err
 	}
 	if err := h.firstAdmin(ctx); err != nil {
@@ -167,7 +193,15 @@ func (h *Hub) openStores(ctx context.Context) error {
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
 	}
-	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory})
+	// The edge's bridge counts what the history cap drops before it was
+	// forwarded upstream; it is made after the stores.
+	onTrim := func(thingID string, cursors []string) {
+		if h.upstream != nil {
+			h.upstream.Trimmed(thingID, cursors)
+		}
+	}
+	bs.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
+	h.outbox = bs.outbox
 	return nil
 }
 
@@ -210,7 +244,11 @@ func (h *Hub) Start(ctx context.Context) error {
 	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
 		return err
 	}
+	h.proxy.Start(ctx)
 	h.http.Serve()
+	if h.upstream != nil {
+		h.upstream.Start()
+	}
 	if h.reserve.min >= 0 {
 		h.reserve.check()
 		h.bg.Add(1)
@@ -259,7 +297,12 @@ func (h *Hub) Close() error {
 	h.closed = true
 	close(h.stop)
 	h.stopOps()
+	if h.upstream != nil {
+		h.upstream.Close() // it uses the core: stopped before it
+	}
 	h.http.Close()          // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()         // before the core it acts on
+	h.closeBridges()        // before the core they publish and submit through
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()

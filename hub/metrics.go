@@ -2,6 +2,7 @@ package hub
 
 import (
 	"bufio"
+	"context"
 	"os"
 	"runtime"
 	"runtime/debug"
@@ -38,6 +39,11 @@ func (h *Hub) writeMoreMetrics(w *bufio.Writer) {
 	l := h.opts.Limits
 	e.One("wotmq_store_min_free_bytes", "gauge", "The disk reserve (--min-free-disk): below it writes are refused; 0 when off.", float64(limitValue(l.MinFreeDisk, DefaultMinFreeDisk)))
 	e.One("wotmq_connections_max", "gauge", "The most connections the hub takes (--max-connections); 0 when unlimited.", float64(limitValue(int64(l.MaxConnections), DefaultMaxConnections)))
+	if h.upstream != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		h.upstream.WriteMetrics(ctx, e)
+		cancel()
+	}
 	writeProcessMetrics(e)
 }
 

@@ -106,6 +106,15 @@ type Options struct {
 	// /explorer/. It decides every request by the binding's rules; off
 	// leaves those paths to the API (404).
 	Explorer bool
+	// HomeAssistant publishes a retained Home Assistant MQTT discovery
+	// config for every twin (docs/bridges.md, "Home Assistant").
+	HomeAssistant bool
+	// HomeAssistantPrefix is Home Assistant's discovery prefix;
+	// "homeassistant" when empty.
+	HomeAssistantPrefix string
+	// Homie publishes every twin as a Homie 5 device under homie/5/ and
+	// takes commands on its .../set topics (docs/bridges.md, "Homie").
+	Homie bool
 	// DataDir is the Badger directory; DefaultDataDir when empty.
 	DataDir string
 	// PublicHost is the host name written into TD forms; "localhost" when
@@ -165,6 +174,11 @@ type Options struct {
 	// Build says which build runs, for the "hub started" log line and
 	// wotmq_build_info; ReadBuild("") when its Version is empty.
 	Build Build
+	// Upstream, when its URL is set, makes this hub an edge hub: an agent
+	// of the (cloud) hub at that URL for the Things it exports, forwarding
+	// their history and running the cloud's requests for them here
+	// (package upstream, docs/bridges.md "Edge to cloud"). Off when empty.
+	Upstream Upstream
 	// Cluster makes the hub a node of a cluster on NATS JetStream
 	// (cluster.go, docs/cluster.md); a single node on Badger when its Name
 	// is empty.
@@ -173,6 +187,24 @@ type Options struct {
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+}
+
+// Upstream says how an edge hub reaches its cloud hub (Options.Upstream).
+type Upstream struct {
+	// URL of the cloud hub: mqtt://host:port, mqtts://, ws://, wss://.
+	URL string
+	// Username and Password: the edge's account at the cloud hub (role
+	// agent).
+	Username, Password string
+	// TLS for mqtts:// and wss://; nil: the system's roots.
+	TLS *tls.Config
+	// Things are patterns of the Thing IDs to export ("*" matches any
+	// run of characters); a TD with "wotmq:export": true is exported
+	// too, one with false never.
+	Things []string
+	// MaxBackoff bounds the wait between reconnection attempts;
+	// upstream.DefaultMaxBackoff when zero.
+	MaxBackoff time.Duration
 }
 
 func (o *Options) setDefaults() {

@@ -40,6 +40,7 @@ type OutboxOptions struct {
 type Outbox struct {
 	o         Options
 	latest    jetstream.KeyValue
+	seqs      jetstream.KeyValue // the newest Record.Seq per Thing
 	hist      jetstream.Stream
 	histName  string
 	subject   string // the history subject prefix, "<prefix>.hist."
@@ -54,7 +55,8 @@ type histRecord struct {
 	Kind   wire.HistoryKind `json:"k"`
 	Name   string           `json:"n"`
 	Sender string           `json:"s,omitempty"`
-	Time   int64            `json:"t"` // Unix nanoseconds
+	Time   int64            `json:"t"`           // Unix nanoseconds
+	Origin int64            `json:"o,omitempty"` // Unix nanoseconds; 0: none
 	Value  []byte           `json:"v"`
 }
 
@@ -68,7 +70,11 @@ func OpenOutbox(ctx context.Context, o Options, oo OutboxOptions) (*Outbox, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &Outbox{o: o, latest: latest, histName: o.Prefix + "_HIST", subject: strings.ToLower(o.Prefix) + ".hist.",
+	seqs, err := bucket(ctx, o, "OUTSEQ")
+	if err != nil {
+		return nil, err
+	}
+	b := &Outbox{o: o, latest: latest, seqs: seqs, histName: o.Prefix + "_HIST", subject: strings.ToLower(o.Prefix) + ".hist.",
 		retention: oo.DefaultRetention}
 	if b.retention <= 0 {
 		b.retention = outbox.DefaultRetention
@@ -110,16 +116,43 @@ func kindToken(k wire.HistoryKind) string {
 	return "e"
 }
 
+// AppendLater makes the write Append makes and returns its result as
+// wait: written at once, in the order of the calls (no batching here).
+func (b *Outbox) AppendLater(ctx context.Context, rec outbox.Record, retain outbox.Retain) (wait func() (outbox.Record, error)) {
+	r, err := b.Append(ctx, rec, retain)
+	return func() (outbox.Record, error) { return r, err }
+}
+
 // Append stores a record: in the history (unless retain is
 // outbox.RetainNone) and as the latest value of its affordance. It
 // returns the record with its time set once both writes are on a quorum.
+// A record with a Seq not above the newest stored for its Thing is
+// refused with outbox.ErrRepeat (compare-and-set on the Thing's newest).
 func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Retain) (outbox.Record, error) {
 	if err := ctx.Err(); err != nil {
 		return rec, err
 	}
+	if rec.Seq > 0 {
+		_, err := kvUpdate(ctx, b.o, b.seqs, enc(rec.ThingID), func(cur []byte) ([]byte, bool, bool, error) {
+			if len(cur) == 8 && rec.Seq <= binary.BigEndian.Uint64(cur) {
+				return nil, false, false, outbox.ErrRepeat
+			}
+			return binary.BigEndian.AppendUint64(nil, rec.Seq), false, false, nil
+		})
+		if errors.Is(err, outbox.ErrRepeat) {
+			return rec, err
+		}
+		if err != nil {
+			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+		}
+	}
 	ts := b.stamp()
 	rec.Time = time.Unix(0, ts).UTC()
-	val, err := json.Marshal(histRecord{Kind: rec.Kind, Name: rec.Name, Sender: rec.Sender, Time: ts, Value: rec.Value})
+	h := histRecord{Kind: rec.Kind, Name: rec.Name, Sender: rec.Sender, Time: ts, Value: rec.Value}
+	if !rec.Origin.IsZero() {
+		h.Origin = rec.Origin.UnixNano()
+	}
+	val, err := json.Marshal(h)
 	if err != nil {
 		return rec, err
 	}
@@ -150,8 +183,27 @@ func decodeHist(thingID string, v []byte) (outbox.Record, error) {
 	if err := json.Unmarshal(v, &h); err != nil {
 		return outbox.Record{}, fmt.Errorf("%w: %v", outbox.ErrCorrupt, err)
 	}
-	return outbox.Record{Kind: h.Kind, ThingID: thingID, Name: h.Name, Value: h.Value, Sender: h.Sender,
-		Time: time.Unix(0, h.Time).UTC()}, nil
+	r := outbox.Record{Kind: h.Kind, ThingID: thingID, Name: h.Name, Value: h.Value, Sender: h.Sender,
+		Time: time.Unix(0, h.Time).UTC()}
+	if h.Origin != 0 {
+		r.Origin = time.Unix(0, h.Origin).UTC()
+	}
+	return r, nil
+}
+
+// LastSeq returns the newest Record.Seq stored for a Thing (0: none).
+func (b *Outbox) LastSeq(ctx context.Context, thingID string) (uint64, error) {
+	e, err := b.seqs.Get(ctx, enc(thingID))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if len(e.Value()) != 8 {
+		return 0, outbox.ErrCorrupt
+	}
+	return binary.BigEndian.Uint64(e.Value()), nil
 }
 
 // Latest returns the latest value of one event or property.

@@ -8,8 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/eclipse/paho.golang/paho"
-
 	"github.com/wotmq/wotmq/wot"
 )
 
@@ -19,6 +17,13 @@ type reply struct {
 	status string // wot.PropStatus; "" from a plain responder
 	detail string // error code and message of a failed reply
 	at     int64  // runner.now() on receipt
+}
+
+// request is a request the agent received: where and how to answer.
+type request struct {
+	responseTopic string
+	corr          []byte
+	payload       []byte
 }
 
 // runAction runs Action: Concurrency consumers each invoke the echo action
@@ -32,10 +37,21 @@ func (r *runner) runAction(ctx context.Context, s Scenario) (Result, error) {
 	tag := "act" + strconv.Itoa(n)
 	thingID := func(i int) string { return r.name(tag + "-t" + strconv.Itoa(i)) }
 
-	reqs := make(chan *paho.Publish, 4*n+16)
-	agent, err := r.dial(ctx, r.name(tag+"-a"), m, func(p *paho.Publish) {
+	reqs := make(chan request, 4*n+16)
+	agent, err := r.dialRaw(ctx, r.name(tag+"-a"), m, func(p rawPublish) {
+		var req request
+		walkProps(p.props, func(id byte, v, _ []byte) bool {
+			switch id {
+			case propResponseTopic:
+				req.responseTopic = string(v)
+			case propCorrelationData:
+				req.corr = append([]byte(nil), v...)
+			}
+			return true
+		})
+		req.payload = append([]byte(nil), p.payload...)
 		select {
-		case reqs <- p:
+		case reqs <- req:
 		default:
 			m.fail(errors.New("responder: request queue full"))
 		}
@@ -43,13 +59,16 @@ func (r *runner) runAction(ctx context.Context, s Scenario) (Result, error) {
 	if err != nil {
 		return Result{}, errorOf("agent", err)
 	}
-	defer r.closeAgents([]*conn{agent})
-	for i := range n {
-		if err := r.register(ctx, agent, thingID(i)); err != nil {
-			return Result{}, errorOf("agent", err)
+	defer r.closeRawAgents([]*rawConn{agent})
+	if r.cfg.Target == TargetWotmq {
+		for i := range n {
+			if err := agent.publish(r.cfg.Timeout, 1, r.sh.tdTopic(agent.name, thingID(i)), benchTD(thingID(i))); err != nil {
+				return Result{}, errorOf("agent", err)
+			}
+			agent.things = append(agent.things, thingID(i))
 		}
 	}
-	if err := r.subscribe(ctx, agent, r.sh.requestsFilter(agent.name)); err != nil {
+	if err := agent.subscribe(r.cfg.Timeout, 1, r.sh.requestsFilter(agent.name)); err != nil {
 		return Result{}, errorOf("agent", err)
 	}
 	quit := make(chan struct{})
@@ -60,35 +79,49 @@ func (r *runner) runAction(ctx context.Context, s Scenario) (Result, error) {
 		answering.Go(func() { r.answer(ctx, m, agent, reqs, quit) })
 	}
 
-	replies := make([]chan reply, n)
-	for i := range replies {
-		replies[i] = make(chan reply, 4)
-	}
 	fmt.Fprintf(r.cfg.Progress, "%s: connecting %d consumers\n", s.Name(), n)
-	cons, err := r.dialMany(ctx, n, func(i int) string { return r.name(tag + "-c" + strconv.Itoa(i)) }, m,
-		func(i int) func(*paho.Publish) {
-			return func(p *paho.Publish) {
-				rep := reply{at: r.now()}
-				if p.Properties != nil {
-					rep.corr = string(p.Properties.CorrelationData)
-					rep.status = p.Properties.User.Get(wot.PropStatus)
-					if rep.status == string(wot.StatusFailed) {
-						rep.detail = p.Properties.User.Get(wot.PropError) + ": " + p.Properties.User.Get(wot.PropMessage)
-					}
+	var cons []*rawConn
+	defer func() {
+		for _, c := range cons {
+			c.close()
+		}
+	}()
+	replies := make([]chan reply, n)
+	for i := range n {
+		replies[i] = make(chan reply, 4)
+		ch := replies[i]
+		c, err := r.dialRaw(ctx, r.name(tag+"-c"+strconv.Itoa(i)), m, func(p rawPublish) {
+			rep := reply{at: r.now()}
+			var code, msg string
+			walkProps(p.props, func(id byte, v, v2 []byte) bool {
+				switch {
+				case id == propCorrelationData:
+					rep.corr = string(v)
+				case id == propUser && string(v) == wot.PropStatus:
+					rep.status = string(v2)
+				case id == propUser && string(v) == wot.PropError:
+					code = string(v2)
+				case id == propUser && string(v) == wot.PropMessage:
+					msg = string(v2)
 				}
-				select {
-				case replies[i] <- rep:
-				default: // a stale reply nobody waits for
-				}
+				return true
+			})
+			if rep.status == string(wot.StatusFailed) {
+				rep.detail = code + ": " + msg
 			}
-		},
-		func(ctx context.Context, _ int, c *conn) error {
-			return r.subscribe(ctx, c, r.sh.replyTopic(c.name, c.id))
+			select {
+			case ch <- rep:
+			default: // a stale reply nobody waits for
+			}
 		})
-	if err != nil {
-		return Result{}, errorOf("consumers", err)
+		if err != nil {
+			return Result{}, errorOf("consumers", err)
+		}
+		cons = append(cons, c)
+		if err := c.subscribe(r.cfg.Timeout, 1, r.sh.replyTopic(c.name, c.id)); err != nil {
+			return Result{}, errorOf("consumers", err)
+		}
 	}
-	defer closeAll(cons)
 
 	var senders sync.WaitGroup
 	for i, c := range cons {
@@ -100,7 +133,8 @@ func (r *runner) runAction(ctx context.Context, s Scenario) (Result, error) {
 
 // answer echoes every request on its ResponseTopic with its
 // CorrelationData, as an agent completing the action does.
-func (r *runner) answer(ctx context.Context, m *meter, agent *conn, reqs <-chan *paho.Publish, quit <-chan struct{}) {
+func (r *runner) answer(ctx context.Context, m *meter, agent *rawConn, reqs <-chan request, quit <-chan struct{}) {
+	var props []byte
 	for {
 		select {
 		case <-quit:
@@ -108,15 +142,12 @@ func (r *runner) answer(ctx context.Context, m *meter, agent *conn, reqs <-chan 
 		case <-ctx.Done():
 			return
 		case req := <-reqs:
-			if req.Properties == nil || req.Properties.ResponseTopic == "" {
-				m.fail(fmt.Errorf("request on %s without a ResponseTopic", req.Topic))
+			if req.responseTopic == "" {
+				m.fail(errors.New("request without a ResponseTopic"))
 				continue
 			}
-			err := r.publish(ctx, agent, &paho.Publish{
-				Topic: req.Properties.ResponseTopic, Payload: req.Payload,
-				Properties: &paho.PublishProperties{CorrelationData: req.Properties.CorrelationData},
-			})
-			if err != nil {
+			props = appendProp(props[:0], propCorrelationData, req.corr)
+			if err := agent.publishProps(r.cfg.Timeout, 1, req.responseTopic, props, req.payload); err != nil {
 				m.fail(fmt.Errorf("answer: %w", err))
 			}
 		}
@@ -125,11 +156,13 @@ func (r *runner) answer(ctx context.Context, m *meter, agent *conn, reqs <-chan 
 
 // roundTrips invokes the action on topic one request at a time until
 // sending ends, and waits for each final reply.
-func (r *runner) roundTrips(ctx context.Context, m *meter, c *conn, topic string, replies <-chan reply) {
-	props := &paho.PublishProperties{ResponseTopic: r.sh.replyTopic(c.name, c.id)}
+func (r *runner) roundTrips(ctx context.Context, m *meter, c *rawConn, topic string, replies <-chan reply) {
+	var fixed []byte
+	fixed = appendProp(fixed, propResponseTopic, []byte(r.sh.replyTopic(c.name, c.id)))
 	if r.cfg.Target == TargetWotmq {
-		props.User = paho.UserProperties{{Key: wot.PropReplies, Value: wot.RepliesFinal}}
+		fixed = appendUserProp(fixed, wot.PropReplies, wot.RepliesFinal)
 	}
+	props := make([]byte, 0, len(fixed)+32)
 	var seq int64
 	for {
 		measured, ok := m.take()
@@ -138,22 +171,19 @@ func (r *runner) roundTrips(ctx context.Context, m *meter, c *conn, topic string
 		}
 		seq++
 		corr := strconv.FormatInt(seq, 10)
-		p := *props
-		p.CorrelationData = []byte(corr)
+		props = appendProp(append(props[:0], fixed...), propCorrelationData, []byte(corr))
 		t0 := r.now()
-		if err := r.publish(ctx, c, &paho.Publish{Topic: topic, Payload: []byte(corr), Properties: &p}); err != nil {
+		if err := c.publishProps(r.cfg.Timeout, 1, topic, props, []byte(corr)); err != nil {
 			m.fail(err)
 			select {
-			case <-c.Done():
+			case <-c.done:
 				return
 			default:
 				continue
 			}
 		}
-		if measured {
-			m.sent.Add(1)
-			m.expected.Add(1)
-		}
+		m.sent.Add(1)
+		m.expected.Add(1)
 		r.awaitReply(ctx, m, corr, t0, measured, replies)
 	}
 }
@@ -170,14 +200,13 @@ func (r *runner) awaitReply(ctx context.Context, m *meter, corr string, t0 int64
 			}
 			switch {
 			case rep.status != "" && rep.status != string(wot.StatusCompleted):
-				if measured {
-					m.expected.Add(-1)
-				}
+				m.expected.Add(-1)
 				m.fail(fmt.Errorf("request %s: status %s %s", corr, rep.status, rep.detail))
-			case measured:
-				m.lat.Record(time.Duration(rep.at - t0))
-				m.received.Add(1)
-				m.lastRecv.Store(rep.at)
+			default:
+				if measured {
+					m.lat.Record(time.Duration(rep.at - t0))
+				}
+				m.delivered()
 			}
 			return
 		case <-t.C:

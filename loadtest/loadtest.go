@@ -34,43 +34,57 @@ type Kind string
 
 // Scenario kinds.
 const (
-	// FanIn: Agents agents publish events as fast as the window allows;
-	// each of Consumers consumers receives every event.
+	// FanIn: Agents agents publish events; each of Consumers consumers
+	// receives every event. At QoS 0 the agents publish as fast as their
+	// connection takes it (they do not wait for anything); at QoS 1 each
+	// has InFlight publishes awaiting PUBACK.
 	FanIn Kind = "fan-in"
-	// FanOut: one agent publishes events; each of Consumers consumers
-	// receives every one.
+	// FanOut: one agent publishes events, as FanIn; each of Consumers
+	// consumers receives every one.
 	FanOut Kind = "fan-out"
-	// Action: Concurrency consumers invoke an action in a loop, one
-	// request at a time each; one agent answers every request.
+	// Action: Concurrency consumers, a Thing each, invoke an action in a
+	// loop, one request at a time each; one agent answers every request.
 	Action Kind = "action"
-	// Idle: Agents connections with keep-alive, each publishing one event
-	// every Interval; Consumers consumers share them, each subscribed to
-	// the events of its share of the Things.
+	// Idle: Agents connections that send nothing but keep-alive (one
+	// PINGREQ each during the measurement, whose answer shows the broker
+	// does not stall); what they cost the broker in resident memory.
 	Idle Kind = "idle"
 )
 
 // Scenario is one bounded load.
 type Scenario struct {
 	Kind        Kind
-	Agents      int           // FanIn, Idle: publishing connections
-	Consumers   int           // FanIn, FanOut, Idle: subscribers
-	Concurrency int           // Action: round trips in flight
-	Interval    time.Duration // Idle: time between one agent's events
+	Agents      int  // FanIn: publishing connections; Idle: connections
+	Consumers   int  // FanIn, FanOut: subscribers
+	Concurrency int  // Action: round trips in flight
+	QoS         byte // FanIn, FanOut: QoS of the publishes and subscriptions
+	Payload     int  // FanIn, FanOut: event payload bytes; Config.Payload when zero
 }
 
-// Name describes the scenario in reports, e.g. "fan-in 8->4".
+// Name describes the scenario in reports, e.g. "events q0 8->8 64 B".
 func (s Scenario) Name() string {
 	switch s.Kind {
 	case FanIn:
-		return fmt.Sprintf("fan-in %d->%d", s.Agents, s.Consumers)
+		return fmt.Sprintf("events q%d %d->%d %s", s.QoS, s.Agents, s.Consumers, sizeName(s.Payload))
 	case FanOut:
-		return fmt.Sprintf("fan-out 1->%d", s.Consumers)
+		return fmt.Sprintf("events q%d 1->%d %s", s.QoS, s.Consumers, sizeName(s.Payload))
 	case Action:
-		return fmt.Sprintf("action c=%d", s.Concurrency)
+		return fmt.Sprintf("actions %d", s.Concurrency)
 	case Idle:
-		return fmt.Sprintf("idle %d x 1/%v", s.Agents, s.Interval)
+		return fmt.Sprintf("idle %d", s.Agents)
 	}
 	return string(s.Kind)
+}
+
+// sizeName is a payload size for names: "64 B", "1 KiB"; "" when unset.
+func sizeName(n int) string {
+	switch {
+	case n <= 0:
+		return "64 B"
+	case n%1024 == 0:
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d B", n)
 }
 
 func (s Scenario) check() error {
@@ -89,11 +103,14 @@ func (s Scenario) check() error {
 			return bad("needs a concurrency of at least 1")
 		}
 	case Idle:
-		if s.Agents < 1 || s.Consumers < 1 || s.Interval <= 0 {
-			return bad("needs agents, a consumer and an interval")
+		if s.Agents < 1 {
+			return bad("needs at least one connection")
 		}
 	default:
 		return fmt.Errorf("loadtest: unknown scenario %q", s.Kind)
+	}
+	if s.QoS > 1 {
+		return bad("QoS 0 or 1")
 	}
 	return nil
 }
@@ -126,11 +143,13 @@ type Config struct {
 	Count int64
 	// Payload is the size of event payloads in bytes; 64 when zero.
 	Payload int
-	// Window bounds the events of FanIn and FanOut published but not yet
-	// received by every consumer; 256 when zero.
+	// Window, when above zero, bounds the events of FanIn and FanOut
+	// published but not yet received by every consumer; no bound when
+	// zero (the shapes of make bench: publishers do not wait for
+	// consumers).
 	Window int
-	// InFlight is how many publishes each FanIn and FanOut agent has
-	// waiting for their acknowledgement at once; 4 when zero.
+	// InFlight is how many QoS 1 publishes each FanIn and FanOut agent has
+	// waiting for their acknowledgement at once; 1 when zero.
 	InFlight int
 	// KeepAlive is every client's MQTT keep-alive; 30 s when zero.
 	KeepAlive time.Duration
@@ -141,7 +160,8 @@ type Config struct {
 	// the first scenario; no waiting when zero.
 	Wait time.Duration
 	// Drain is how long to wait after a measurement for the messages still
-	// on their way; 5 s when zero.
+	// on their way; 5 s when zero. It ends sooner once all arrived, or at
+	// QoS 0 when none arrived for a second (brokers may drop them).
 	Drain time.Duration
 	// Pid is the broker's process ID, whose CPU and memory are reported;
 	// when zero it is found from the port, if the broker runs on this
@@ -149,6 +169,9 @@ type Config struct {
 	Pid int
 	// DialConcurrency is how many clients connect at once; 64 when zero.
 	DialConcurrency int
+	// FirstRound is the number of the first round of Interleave; 1 when
+	// zero.
+	FirstRound int
 	// Progress, when set, receives a line for every step.
 	Progress io.Writer
 }
@@ -173,11 +196,9 @@ func (c *Config) setDefaults() {
 	if c.Payload <= 0 {
 		c.Payload = 64
 	}
-	if c.Window <= 0 {
-		c.Window = 256
-	}
+	c.Window = max(c.Window, 0)
 	if c.InFlight <= 0 {
-		c.InFlight = 4
+		c.InFlight = 1
 	}
 	if c.KeepAlive <= 0 {
 		c.KeepAlive = 30 * time.Second
@@ -208,14 +229,17 @@ type Latency struct {
 type Result struct {
 	Scenario string `json:"scenario"`
 	Kind     Kind   `json:"kind"`
-	// Seconds is the length of the measurement: from its start to the last
-	// measured message received.
+	QoS      byte   `json:"qos,omitempty"`
+	// Seconds is the length of the measurement window.
 	Seconds float64 `json:"seconds"`
-	// Sent counts the measured events (round trips for Action) whose
-	// publish was acknowledged.
+	// Sent counts the events published (QoS 1: acknowledged), the round
+	// trips started, or the PINGREQs of Idle, from the warm-up to the
+	// end of the window: publishers that do not wait queue up events
+	// ahead of the window's, which are lost or not as any other.
 	Sent int64 `json:"sent"`
 	// Expected counts the deliveries they should make (Sent times the
-	// consumers); Received those that arrived; Drops the difference.
+	// consumers); Received those that arrived, also after the window (the
+	// drain); Drops the difference: lost messages.
 	Expected int64 `json:"expected"`
 	Received int64 `json:"received"`
 	Drops    int64 `json:"drops"`
@@ -224,18 +248,36 @@ type Result struct {
 	Errors int64 `json:"errors"`
 	// FirstError describes the first of them.
 	FirstError string `json:"firstError,omitempty"`
-	// Rate is Received per second: events delivered to consumers, or
-	// round trips completed.
+	// Rate is deliveries to consumers (round trips completed) within the
+	// measurement window, per second: warm-up messages delivered in the
+	// window count, measured ones delivered after it do not, so the
+	// figure is what the broker delivered while its CPU was measured.
 	Rate float64 `json:"msgsPerSec"`
 	// Latency is publish to delivery for events (time stamps in the
-	// payload), request to final reply for actions.
+	// payload), request to final reply for actions, PINGREQ to PINGRESP
+	// for Idle.
 	Latency Latency `json:"latencyMicros"`
-	// CPU is the broker process's CPU use in percent of one core while the
-	// load ran, RSS its peak resident memory in bytes; -1 when unknown.
+	// CPU is the broker process's CPU use in percent of one core in the
+	// window, RSS its peak resident memory in bytes; -1 when unknown.
 	CPU float64 `json:"brokerCPUPercent"`
 	RSS int64   `json:"brokerRSSBytes"`
+	// CPUPerMsg is the broker's CPU time (utime+stime of /proc/PID/stat)
+	// in the window divided by the deliveries (round trips) in it, in
+	// microseconds; -1 when unknown.
+	CPUPerMsg float64 `json:"brokerCPUMicrosPerMsg"`
 	// ClientCPU is the load tool's own CPU use, in percent of one core.
 	ClientCPU float64 `json:"clientCPUPercent"`
+	// LoadAvg is /proc/loadavg's one-minute figure as the measurement
+	// began.
+	LoadAvg string `json:"loadAvg,omitempty"`
+	// Idle: Conns connections held, the broker's resident memory before
+	// they connected (RSSBefore) and with them all connected and pinged
+	// (RSS), PerConn the difference per connection in bytes, and
+	// ConnectSeconds how long connecting them all took.
+	Conns          int     `json:"conns,omitempty"`
+	RSSBefore      int64   `json:"brokerRSSBeforeBytes,omitempty"`
+	PerConn        float64 `json:"bytesPerConn,omitempty"`
+	ConnectSeconds float64 `json:"connectSeconds,omitempty"`
 }
 
 // Report is a run of scenarios against one broker.
@@ -267,25 +309,48 @@ type Settings struct {
 func Run(ctx context.Context, cfg Config, scenarios []Scenario) (rep Report, err error) {
 	cfg.setDefaults()
 	rep = Report{Target: cfg.Target, Broker: cfg.Broker, Started: time.Now().UTC(), LoadAvg: [2]string{loadAvg(), ""},
-		Settings: Settings{Duration: cfg.Duration.String(), Warmup: cfg.Warmup.String(), Payload: cfg.Payload, Window: cfg.Window, InFlight: cfg.InFlight}}
-	if cfg.Count < math.MaxInt64 {
-		rep.Settings.Count = cfg.Count
-	}
+		Settings: cfg.settings()}
 	defer func() { rep.LoadAvg[1] = loadAvg() }()
-	if cfg.Target != TargetWotmq && cfg.Target != TargetRaw {
-		return rep, fmt.Errorf("loadtest: unknown target %q (want %s or %s)", cfg.Target, TargetWotmq, TargetRaw)
-	}
 	for _, s := range scenarios {
 		if err := s.check(); err != nil {
 			return rep, err
 		}
+	}
+	r, err := newRunner(ctx, cfg)
+	if err != nil {
+		return rep, err
+	}
+	rep.Pid = r.cfg.Pid
+	for _, s := range scenarios {
+		res, err := r.run(ctx, s)
+		if err != nil {
+			return rep, err
+		}
+		rep.Results = append(rep.Results, res)
+	}
+	return rep, nil
+}
+
+func (c Config) settings() Settings {
+	st := Settings{Duration: c.Duration.String(), Warmup: c.Warmup.String(), Payload: c.Payload, Window: c.Window, InFlight: c.InFlight}
+	if c.Count < math.MaxInt64 {
+		st.Count = c.Count
+	}
+	return st
+}
+
+// newRunner checks cfg (with its defaults set), waits for the broker and
+// finds its process.
+func newRunner(ctx context.Context, cfg Config) (*runner, error) {
+	if cfg.Target != TargetWotmq && cfg.Target != TargetRaw {
+		return nil, fmt.Errorf("loadtest: unknown target %q (want %s or %s)", cfg.Target, TargetWotmq, TargetRaw)
 	}
 	if _, err := RaiseFileLimit(); err != nil {
 		fmt.Fprintf(cfg.Progress, "cannot raise the open file limit: %v\n", err)
 	}
 	if cfg.Wait > 0 {
 		if err := waitListening(ctx, cfg.Broker, cfg.Wait); err != nil {
-			return rep, err
+			return nil, err
 		}
 	}
 	if cfg.Pid == 0 {
@@ -295,26 +360,32 @@ func Run(ctx context.Context, cfg Config, scenarios []Scenario) (rep Report, err
 			}
 		}
 	}
-	rep.Pid = cfg.Pid
-	r := &runner{cfg: cfg, sh: shape{target: cfg.Target}, epoch: time.Now()}
-	for _, s := range scenarios {
-		if err := ctx.Err(); err != nil {
-			return rep, err
-		}
-		fmt.Fprintf(cfg.Progress, "%s: %s\n", s.Name(), "setting up")
-		var res Result
-		switch s.Kind {
-		case Action:
-			res, err = r.runAction(ctx, s)
-		default:
-			res, err = r.runEvents(ctx, s)
-		}
-		if err != nil {
-			return rep, fmt.Errorf("%s: %w", s.Name(), err)
-		}
-		rep.Results = append(rep.Results, res)
+	return &runner{cfg: cfg, sh: shape{target: cfg.Target}, epoch: time.Now()}, nil
+}
+
+// run runs one scenario.
+func (r *runner) run(ctx context.Context, s Scenario) (Result, error) {
+	if err := ctx.Err(); err != nil {
+		return Result{}, err
 	}
-	return rep, nil
+	fmt.Fprintf(r.cfg.Progress, "%s: %s\n", s.Name(), "setting up")
+	var res Result
+	var err error
+	switch s.Kind {
+	case Action:
+		res, err = r.runAction(ctx, s)
+	case Idle:
+		res, err = r.runIdle(ctx, s)
+	default:
+		if s.Payload <= 0 {
+			s.Payload = r.cfg.Payload
+		}
+		res, err = r.runEvents(ctx, s)
+	}
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	return res, nil
 }
 
 // waitListening polls until addr accepts TCP connections or wait passes.
@@ -378,19 +449,20 @@ type meter struct {
 	sent     atomic.Int64
 	expected atomic.Int64
 	received atomic.Int64
+	inWindow atomic.Int64 // deliveries (round trips) completed in the window
 	errs     atomic.Int64
-	lastRecv atomic.Int64 // runner.now() of the last measured delivery
 	lat      Histogram
 
 	errMu    sync.Mutex
 	firstErr error
 
-	stopOnce sync.Once
-	stopped  chan struct{} // closed when sending ends
+	stopOnce  sync.Once
+	stopped   chan struct{} // closed when sending ends
+	measuring chan struct{} // closed when the measurement begins
 }
 
 func newMeter(budget int64) *meter {
-	m := &meter{stopped: make(chan struct{})}
+	m := &meter{stopped: make(chan struct{}), measuring: make(chan struct{})}
 	m.budget.Store(budget)
 	return m
 }
@@ -429,6 +501,15 @@ func (m *meter) fail(err error) {
 	m.errMu.Unlock()
 }
 
+// delivered counts a delivery (a completed round trip), and one in the
+// window while the measurement runs.
+func (m *meter) delivered() {
+	if m.phase.Load() == phaseMeasure {
+		m.inWindow.Add(1)
+	}
+	m.received.Add(1)
+}
+
 // measure runs the warm-up, the measurement and the drain of a scenario
 // whose senders and receivers already run, and returns its result.
 // senders is waited for after sending stops.
@@ -439,32 +520,55 @@ func (r *runner) measure(ctx context.Context, s Scenario, m *meter, senders *syn
 		wait(ctx, warmup, nil)
 	}
 	fmt.Fprintf(p, "%s: measuring for %v\n", s.Name(), r.cfg.Duration)
+	load := loadAvg()
 	broker := watchProc(r.cfg.Pid, 250*time.Millisecond)
 	self := watchProc(os.Getpid(), time.Hour)
-	start := r.now()
+	start := time.Now()
 	m.phase.Store(phaseMeasure)
+	close(m.measuring)
 	wait(ctx, r.cfg.Duration, m.stopped)
 	m.stop()
-	cpu, rss := broker.finish()
+	window := time.Since(start)
+	inWindow := m.inWindow.Load()
+	cpuTime, rss := broker.finishTime()
 	clientCPU, _ := self.finish()
 	senders.Wait()
 
-	// Let the messages on their way arrive.
+	// Let the messages on their way arrive: until all did, or Drain
+	// passed, or at QoS 0 (which brokers may drop) none arrived for a
+	// second.
 	deadline := time.Now().Add(r.cfg.Drain)
 	t := time.NewTicker(20 * time.Millisecond)
-	for m.received.Load() < m.expected.Load() && time.Now().Before(deadline) && ctx.Err() == nil {
+	last, lastAt := m.received.Load(), time.Now()
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		n := m.received.Load()
+		if n >= m.expected.Load() {
+			break
+		}
+		if n != last {
+			last, lastAt = n, time.Now()
+		} else if s.QoS == 0 && s.Kind != Action && s.Kind != Idle && time.Since(lastAt) > time.Second {
+			break
+		}
 		<-t.C
 	}
 	t.Stop()
 
 	res := Result{
-		Scenario: s.Name(), Kind: s.Kind,
+		Scenario: s.Name(), Kind: s.Kind, QoS: s.QoS, Seconds: window.Seconds(),
 		Sent: m.sent.Load(), Expected: m.expected.Load(), Received: m.received.Load(),
-		Errors: m.errs.Load(), CPU: cpu, RSS: rss, ClientCPU: clientCPU,
+		Errors: m.errs.Load(), CPU: -1, RSS: rss, CPUPerMsg: -1, ClientCPU: clientCPU, LoadAvg: load,
+		Rate: float64(inWindow) / window.Seconds(),
 		Latency: Latency{
 			P50: micros(m.lat.Quantile(0.50)), P90: micros(m.lat.Quantile(0.90)),
 			P99: micros(m.lat.Quantile(0.99)), Max: micros(m.lat.Max()),
 		},
+	}
+	if cpuTime >= 0 {
+		res.CPU = 100 * cpuTime.Seconds() / window.Seconds()
+		if inWindow > 0 {
+			res.CPUPerMsg = micros(cpuTime) / float64(inWindow)
+		}
 	}
 	res.Drops = max(res.Expected-res.Received, 0)
 	m.errMu.Lock()
@@ -472,10 +576,6 @@ func (r *runner) measure(ctx context.Context, s Scenario, m *meter, senders *syn
 		res.FirstError = m.firstErr.Error()
 	}
 	m.errMu.Unlock()
-	if last := m.lastRecv.Load(); last > start {
-		res.Seconds = time.Duration(last - start).Seconds()
-		res.Rate = float64(res.Received) / res.Seconds
-	}
 	return res
 }
 

@@ -19,12 +19,14 @@ func startHub(tb testing.TB) string {
 	return hubtest.Start(tb).MQTTAddr()
 }
 
+// The QoS 0 shapes are in TestQoS0EventsAreCounted: a relay may drop
+// QoS 0 messages, this test wants none lost.
 var scenarios = []loadtest.Scenario{
-	{Kind: loadtest.FanIn, Agents: 3, Consumers: 2},
-	{Kind: loadtest.FanOut, Consumers: 3},
+	{Kind: loadtest.FanIn, Agents: 3, Consumers: 2, QoS: 1},
+	{Kind: loadtest.FanOut, Consumers: 3, QoS: 1, Payload: 1024},
 	{Kind: loadtest.Action, Concurrency: 1},
 	{Kind: loadtest.Action, Concurrency: 4},
-	{Kind: loadtest.Idle, Agents: 20, Consumers: 1, Interval: 100 * time.Millisecond},
+	{Kind: loadtest.Idle, Agents: 20},
 }
 
 func TestScenariosRun(t *testing.T) {
@@ -58,7 +60,7 @@ func TestScenariosRun(t *testing.T) {
 				t.Fatalf("%d results for %d scenarios", len(rep.Results), len(scenarios))
 			}
 			for _, r := range rep.Results {
-				if r.Sent == 0 || r.Received == 0 || r.Rate <= 0 {
+				if r.Sent == 0 || r.Received == 0 || (r.Rate <= 0) != (r.Kind == loadtest.Idle) {
 					t.Errorf("%s: sent %d received %d rate %.0f", r.Scenario, r.Sent, r.Received, r.Rate)
 				}
 				if r.Drops != 0 || r.Errors != 0 {
@@ -70,8 +72,11 @@ func TestScenariosRun(t *testing.T) {
 				if r.RSS <= 0 || r.CPU < 0 {
 					t.Errorf("%s: broker RSS %d CPU %.0f", r.Scenario, r.RSS, r.CPU)
 				}
-				if r.Sent > 5000 {
-					t.Errorf("%s: sent %d, more than the count of 5000", r.Scenario, r.Sent)
+				if (r.Kind == loadtest.Idle) != (r.CPUPerMsg < 0) || r.LoadAvg == "" {
+					t.Errorf("%s: CPU per message %.1f µs, load average %q", r.Scenario, r.CPUPerMsg, r.LoadAvg)
+				}
+				if r.Kind == loadtest.Idle && (r.Conns != 20 || r.Received != 20 || r.RSSBefore <= 0) {
+					t.Errorf("%s: %d connections, %d of 20 pings answered, RSS before %d", r.Scenario, r.Conns, r.Received, r.RSSBefore)
 				}
 			}
 			var out bytes.Buffer
@@ -88,7 +93,7 @@ func TestCountEndsTheMeasurement(t *testing.T) {
 	start := time.Now()
 	rep, err := loadtest.Run(context.Background(), loadtest.Config{
 		Broker: addr, Target: loadtest.TargetRaw, Duration: time.Minute, Warmup: -1, Count: 200,
-	}, []loadtest.Scenario{{Kind: loadtest.FanIn, Agents: 2, Consumers: 1}, {Kind: loadtest.Action, Concurrency: 2}})
+	}, []loadtest.Scenario{{Kind: loadtest.FanIn, Agents: 2, Consumers: 1, QoS: 1}, {Kind: loadtest.Action, Concurrency: 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +101,10 @@ func TestCountEndsTheMeasurement(t *testing.T) {
 		t.Fatalf("took %v: the count did not end the measurement", time.Since(start))
 	}
 	for _, r := range rep.Results {
-		if r.Sent != 200 || r.Received != r.Expected {
+		// Sent also counts what the senders sent before the measurement
+		// began (without a warm-up: what they sent while it started);
+		// without the count a minute of load would send far more.
+		if r.Sent < 200 || r.Sent > 2000 || r.Received != r.Expected {
 			t.Errorf("%s: sent %d, received %d of %d", r.Scenario, r.Sent, r.Received, r.Expected)
 		}
 	}
@@ -141,25 +149,5 @@ func TestSpliceReplacesOnlyBetweenMarkers(t *testing.T) {
 	appended := string(loadtest.Splice([]byte("# Benchmarks\n\n## Soak\n"), section))
 	if !strings.HasSuffix(appended, "## Soak\n\n"+string(section)) {
 		t.Errorf("doc without markers: got %q", appended)
-	}
-}
-
-func TestComparisonHasAColumnPerReport(t *testing.T) {
-	res := loadtest.Result{Scenario: "fan-in 2->1", Rate: 12345.6, Latency: loadtest.Latency{P50: 80, P90: 120, P99: 900, Max: 2500}, Expected: 10, CPU: 150, RSS: 40 << 20}
-	reps := []loadtest.Report{
-		{Label: "wotmq", Results: []loadtest.Result{res}},
-		{Label: "Mosquitto", Results: []loadtest.Result{res}},
-		{Label: "Mosquitto", Results: []loadtest.Result{{Scenario: "idle 10 x 1/1s", CPU: -1, RSS: -1}}},
-	}
-	var b bytes.Buffer
-	if err := loadtest.WriteComparison(&b, reps, loadtest.ThisMachine(), ""); err != nil {
-		t.Fatal(err)
-	}
-	out := b.String()
-	for _, want := range []string{"| scenario | figure | wotmq | Mosquitto |", "| **fan-in 2->1** | msgs/s | 12,346 | 12,346 |",
-		"80 µs / 120 µs / 900 µs / 2.50 ms", "| **idle 10 x 1/1s** | msgs/s | – | – |", "150% / 40 MiB"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("comparison lacks %q:\n%s", want, out)
-		}
 	}
 }

@@ -24,7 +24,12 @@ var (
 
 // eventPayload returns the payload of one event, at least size bytes long.
 func eventPayload(seq, ts int64, measured bool, size int) []byte {
-	b := make([]byte, 0, max(size, 64))
+	return appendEvent(make([]byte, 0, max(size, 64)), seq, ts, measured, size)
+}
+
+// appendEvent appends the payload of one event to b, at least size bytes.
+func appendEvent(b []byte, seq, ts int64, measured bool, size int) []byte {
+	size += len(b)
 	b = append(b, fieldSeq...)
 	b = strconv.AppendInt(b, seq, 10)
 	b = append(b, fieldTS...)

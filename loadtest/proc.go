@@ -171,3 +171,20 @@ func (w *procWatch) finish() (cpu float64, rss int64) {
 	}
 	return cpuPercent(w.first, last), max(w.peak, last.rss)
 }
+
+// finishTime stops sampling and returns the CPU time the process used
+// since the start and the peak resident memory; -1 for each when the
+// process could not be read.
+func (w *procWatch) finishTime() (cpu time.Duration, rss int64) {
+	if w.pid <= 0 {
+		<-w.done
+		return -1, -1
+	}
+	close(w.stop)
+	<-w.done
+	last, err := readProc(w.pid)
+	if err != nil {
+		return -1, w.peak
+	}
+	return last.cpu - w.first.cpu, max(w.peak, last.rss)
+}

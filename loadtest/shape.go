@@ -2,7 +2,6 @@ package loadtest
 
 import (
 	"encoding/json"
-	"strings"
 
 	"github.com/wotmq/wotmq/wot"
 )
@@ -39,14 +38,6 @@ func (s shape) eventFilter(thing string) string {
 		return wot.ThingsRoot + "/" + thing + "/events/" + EventName
 	}
 	return rawRoot + "/" + thing + "/events/" + EventName
-}
-
-// thingOf returns the escaped Thing level of an event or action topic a
-// consumer or responder received.
-func (s shape) thingOf(topic string) string {
-	_, rest, _ := strings.Cut(topic, "/")
-	thing, _, _ := strings.Cut(rest, "/")
-	return thing
 }
 
 // actionTopic is where consumers invoke the action of thing.

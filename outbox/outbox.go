@@ -23,6 +23,10 @@ var (
 	// ErrBadQuery is a history query out of bounds (ParseQuery, CheckQuery).
 	ErrBadQuery = errors.New("outbox: bad history query")
 	ErrCorrupt  = errors.New("outbox: corrupt record")
+	// ErrRepeat is an Append whose Record.Seq is not above the newest
+	// sequence stored for its Thing: a publish sent again after its
+	// acknowledgement was lost (an edge hub's forwarding; upstream.go).
+	ErrRepeat = errors.New("outbox: repeated sequence")
 )
 
 // Defaults for Options.
@@ -33,8 +37,10 @@ const (
 )
 
 const (
-	prefixHistory = "outbox/h/"
-	prefixLatest  = "outbox/l/"
+	prefixHistory  = "outbox/h/"
+	prefixLatest   = "outbox/l/"
+	prefixSeq      = "outbox/s/" // newest Record.Seq per Thing (upstream.go)
+	prefixPosition = "outbox/c/" // a reader's durable position per Thing (upstream.go)
 )
 
 // Options configures a Store. The zero value works.
@@ -47,6 +53,11 @@ type Options struct {
 	// MaxHistory caps the history records kept per Thing: past 110% of
 	// it, the oldest are deleted down to it (see trim.go). 0: no cap.
 	MaxHistory int
+	// OnTrim, when set, is told the cursors of the history records the cap
+	// deleted, oldest first (an edge hub counts those it had not forwarded
+	// yet). It runs after the deletion, one trim at a time: it must not
+	// append to the store.
+	OnTrim func(thingID string, cursors []string)
 }
 
 // Store is the outbox over a Badger database it shares with other packages.
@@ -66,7 +77,7 @@ type Store struct {
 // New returns a Store on db.
 func New(db *badger.DB, opts Options) *Store {
 	s := &Store{db: db, commit: groupcommit.New(db, 0), now: opts.Now, retention: opts.DefaultRetention,
-		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]int{}}}
+		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]int{}, onTrim: opts.OnTrim}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -83,11 +94,28 @@ type Record struct {
 	Name    string
 	Value   []byte // the JSON payload, as sent
 	Sender  string
-	Time    time.Time // set by Append
+	Time    time.Time // when the store took it: set by Append, the history key
+	// Origin is when the record happened, as its publisher said (an edge
+	// hub forwarding its history, a device uploading readings it kept);
+	// zero when it did not say. When reports it; Time stays the order.
+	Origin time.Time
+	// Seq, when not zero, is the publisher's sequence number for the
+	// Thing: Append refuses with ErrRepeat one not above the newest it
+	// stored for the Thing, so a publish sent again is stored once.
+	Seq uint64
 }
 
 // Cursor is the replay position of the record (valid after Append or a read).
 func (r Record) Cursor() string { return encodeCursor(r.Time.UnixNano()) }
+
+// When is when the record happened: its Origin if its publisher gave one,
+// else when the store took it.
+func (r Record) When() time.Time {
+	if !r.Origin.IsZero() {
+		return r.Origin
+	}
+	return r.Time
+}
 
 // Retain says how Append keeps a record's history.
 type Retain time.Duration
@@ -105,15 +133,29 @@ const (
 // store's default). It stamps rec.Time and returns the stored record. When
 // Append returns nil the record is in Badger's write-ahead log.
 func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, error) {
+	return s.AppendLater(ctx, rec, retain)()
+}
+
+// AppendLater queues the write Append makes and returns at once; wait
+// returns what Append would have returned, once the write committed. The
+// records of calls made in a row, before the first wait, are committed in
+// one transaction, in the order of the calls (see groupcommit.Submit).
+// wait must be called exactly once.
+func (s *Store) AppendLater(ctx context.Context, rec Record, retain Retain) (wait func() (Record, error)) {
 	if err := ctx.Err(); err != nil {
-		return rec, err
+		return func() (Record, error) { return rec, err }
 	}
 	if err := s.loadLast(); err != nil {
-		return rec, err
+		return func() (Record, error) { return rec, err }
 	}
 	// Stamped inside the write: a shared transaction applies writes in
 	// the order they queued, so the latest value is the newest stamp.
-	err := s.commit.Update(func(txn *badger.Txn) error {
+	p := s.commit.Submit(func(txn *badger.Txn) error {
+		if rec.Seq > 0 {
+			if err := checkSeq(txn, rec.ThingID, rec.Seq); err != nil {
+				return err
+			}
+		}
 		ts := s.stamp()
 		rec.Time = time.Unix(0, ts).UTC()
 		val := encodeRecord(rec)
@@ -129,14 +171,20 @@ func (s *Store) Append(ctx context.Context, rec Record, retain Retain) (Record, 
 		}
 		return txn.Set(latestKey(rec.ThingID, rec.Kind, rec.Name), val)
 	})
-	if err != nil {
-		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+	return func() (Record, error) {
+		err := p.Wait()
+		if errors.Is(err, ErrRepeat) {
+			return rec, err
+		}
+		if err != nil {
+			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+		}
+		if retain != RetainNone {
+			// The record is stored: a failed trim is retried by a later one.
+			_ = s.noteHistory(rec.ThingID)
+		}
+		return rec, nil
 	}
-	if retain != RetainNone {
-		// The record is stored: a failed trim is retried by a later one.
-		_ = s.noteHistory(rec.ThingID)
-	}
-	return rec, nil
 }
 
 // roundTTL rounds up to whole seconds: Badger's TTL granularity is one
@@ -273,7 +321,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wire.Hi
 				return nil
 			}
 			page.Items = append(page.Items, wire.HistoryItem{
-				Kind: rec.Kind, Name: rec.Name, Value: rec.Value, Time: rec.Time,
+				Kind: rec.Kind, Name: rec.Name, Value: rec.Value, Time: rec.When(),
 				Sender: rec.Sender, Cursor: rec.Cursor(),
 			})
 		}
@@ -285,7 +333,7 @@ func (s *Store) History(ctx context.Context, thingID string, f Filter, q wire.Hi
 // DeleteThing removes a Thing's history and latest values.
 func (s *Store) DeleteThing(ctx context.Context, thingID string) error {
 	defer s.trim.forget(thingID)
-	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID)} {
+	for _, p := range [][]byte{historyThingPrefix(thingID), latestThingPrefix(thingID), seqKey(thingID), positionThingPrefix(thingID)} {
 		if err := groupcommit.DeletePrefix(s.db, p); err != nil {
 			return fmt.Errorf("outbox: delete %s: %w", thingID, err)
 		}
@@ -336,6 +384,11 @@ func kindByte(k wire.HistoryKind) byte {
 	return 'e'
 }
 
+// originFlag marks, in a record's kind byte, a record with an Origin: the
+// upper-case kind ('E', 'P'), with the origin's 8 bytes after the time.
+// Records without one keep the encoding they always had.
+const originFlag = 'a' - 'A'
+
 func encodeCursor(ts int64) string {
 	return hex.EncodeToString(binary.BigEndian.AppendUint64(nil, uint64(ts)))
 }
@@ -363,15 +416,23 @@ func keyNanos(t time.Time) int64 {
 }
 
 // Record encoding: kind byte, uvarint len + name, uvarint len + sender,
-// 8-byte big-endian Unix nanoseconds, then the value bytes.
+// 8-byte big-endian Unix nanoseconds, [with an upper-case kind byte: the
+// origin's 8-byte Unix nanoseconds,] then the value bytes.
 func encodeRecord(r Record) []byte {
-	b := make([]byte, 0, 1+len(r.Name)+len(r.Sender)+8+len(r.Value)+4)
-	b = append(b, kindByte(r.Kind))
+	b := make([]byte, 0, 1+len(r.Name)+len(r.Sender)+16+len(r.Value)+4)
+	k := kindByte(r.Kind)
+	if !r.Origin.IsZero() {
+		k -= originFlag
+	}
+	b = append(b, k)
 	b = binary.AppendUvarint(b, uint64(len(r.Name)))
 	b = append(b, r.Name...)
 	b = binary.AppendUvarint(b, uint64(len(r.Sender)))
 	b = append(b, r.Sender...)
 	b = binary.BigEndian.AppendUint64(b, uint64(r.Time.UnixNano()))
+	if !r.Origin.IsZero() {
+		b = binary.BigEndian.AppendUint64(b, uint64(r.Origin.UnixNano()))
+	}
 	return append(b, r.Value...)
 }
 
@@ -382,7 +443,12 @@ func decodeRecord(thingID string, v []byte) (Record, error) {
 		return r, ErrCorrupt
 	}
 	r.Kind = wire.KindEvent
-	if v[0] == 'p' {
+	k := v[0]
+	origin := k == 'E' || k == 'P'
+	if origin {
+		k += originFlag
+	}
+	if k == 'p' {
 		r.Kind = wire.KindProperty
 	}
 	v = v[1:]
@@ -397,7 +463,15 @@ func decodeRecord(thingID string, v []byte) (Record, error) {
 		return r, ErrCorrupt
 	}
 	r.Time = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
-	r.Value = bytes.Clone(v[8:])
+	v = v[8:]
+	if origin {
+		if len(v) < 8 {
+			return r, ErrCorrupt
+		}
+		r.Origin = time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC()
+		v = v[8:]
+	}
+	r.Value = bytes.Clone(v)
 	return r, nil
 }
 

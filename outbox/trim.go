@@ -1,6 +1,7 @@
 package outbox
 
 import (
+	"encoding/binary"
 	"sync"
 	"sync/atomic"
 
@@ -18,6 +19,7 @@ type trimmer struct {
 	count   map[string]int // by Thing
 	trimMu  sync.Mutex     // one trim at a time
 	trimmed atomic.Uint64
+	onTrim  func(thingID string, cursors []string)
 }
 
 // slack is how far past the cap a Thing's history may grow before it is
@@ -87,6 +89,13 @@ func (s *Store) trimThing(thingID string) error {
 			return err
 		}
 		t.trimmed.Add(uint64(len(old)))
+		if t.onTrim != nil {
+			cursors := make([]string, len(old))
+			for i, k := range old {
+				cursors[i] = encodeCursor(int64(binary.BigEndian.Uint64(k[len(k)-8:])))
+			}
+			t.onTrim(thingID, cursors)
+		}
 	}
 	t.mu.Lock()
 	t.count[thingID] = n - len(old)

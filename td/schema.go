@@ -63,10 +63,8 @@ func (s *DataSchema) ValidateJSON(raw []byte) error {
 		}
 		return &ValueError{Path: "$", Message: "malformed JSON: " + msg}
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	var value any
-	if err := dec.Decode(&value); err != nil {
+	value, err := decodeAny(raw)
+	if err != nil {
 		return &ValueError{Path: "$", Message: "malformed JSON: " + err.Error()}
 	}
 	if err := checkRange(value, "$"); err != nil {

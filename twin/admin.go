@@ -28,6 +28,9 @@ type AdminRequest struct {
 	Allow    []string `json:"allow,omitempty"`    // Thing access list
 	Deny     []string `json:"deny,omitempty"`
 	File     string   `json:"file,omitempty"` // backup file name
+	// Rule is the access rule of free topics for acl.add (its ID is made
+	// up); ID names the rule for acl.remove.
+	Rule *authz.TopicRule `json:"rule,omitempty"`
 }
 
 // Admin operations.
@@ -218,6 +221,11 @@ func (c *Core) adminDo(ctx context.Context, id authz.Identity, req AdminRequest)
 		return c.adminThings(ctx, req)
 	case AdminBackup:
 		return c.adminBackup(ctx, id, req.File)
+	case AdminRulesList, AdminRulesAdd, AdminRulesRemove:
+		if err := need(authz.OpManageAccounts); err != nil {
+			return nil, err
+		}
+		return c.adminRules(ctx, req)
 	}
 	return nil, wire.Errorf(wire.CodeInvalidPayload, "unknown admin op %q", req.Op)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -53,6 +54,14 @@ func (c *Core) agentUpdateTD(ctx context.Context, id authz.Identity, t wire.Topi
 	if err := checkRetention(thing); err != nil {
 		return err
 	}
+	if err := c.checkProxyMix(id.ID, thing); err != nil {
+		return err
+	}
+	if c.opts.CheckTD != nil {
+		if err := c.opts.CheckTD(id, thing); err != nil {
+			return wire.Errorf(wire.CodeInvalidTD, "%v", err)
+		}
+	}
 	if err := c.checkThingQuota(id.ID, thing.ID); err != nil {
 		return err
 	}
@@ -88,7 +97,9 @@ func (c *Core) agentUpdateTD(ctx context.Context, id authz.Identity, t wire.Topi
 	if c.conns.connected(id.ID) {
 		state = wire.PresenceOnline
 	}
-	if p, err := c.presence.Get(ctx, thing.ID); err == nil && (p.Seq == 0 || !p.ByAgent) {
+	// A proxied device's presence follows the device (the proxy sets it),
+	// not the connections of the account that registered it.
+	if p, err := c.presence.Get(ctx, thing.ID); err == nil && (p.Seq == 0 || !p.ByAgent) && !Proxied(thing) {
 		c.setPresence(ctx, thing.ID, id.ID, state, false)
 	}
 	mu.Unlock()
@@ -189,45 +200,95 @@ func (c *Core) DeleteThing(ctx context.Context, id authz.Identity, thingID strin
 // agentPublish handles AgentPublishEvent and AgentUpdateProperty: check,
 // store, then fan out on the twin topic.
 func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) error {
+	return c.beginAgentPublish(ctx, id, t, kind, pk)()
+}
+
+// beginAgentPublish checks an agent's event or property value and queues
+// its store (outbox.AppendLater); finish waits for the commit and sends
+// the value on. A refusal is finish's error.
+func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) (finish func() error) {
 	e, err := c.ownedThing(id, t.ThingID)
 	if err != nil {
-		return err
+		return func() error { return err }
 	}
 	var schema *td.DataSchema
 	var extra map[string]json.RawMessage
 	if kind == wire.KindEvent {
 		ev, ok := e.TD.Events[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no event %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = ev.Data, ev.Extra
 	} else {
 		p, ok := e.TD.Properties[t.Name]
 		if !ok {
-			return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			return func() error {
+				return wire.Errorf(wire.CodeUnknownAffordance, "Thing %q has no property %q", t.ThingID, t.Name)
+			}
 		}
 		schema, extra = &p.DataSchema, p.Extra
 	}
 	if err := checkValue(schema, pk.Payload, kind == wire.KindEvent); err != nil {
-		return err
+		return func() error { return err }
 	}
-	rec, err := c.outbox.Append(ctx, outbox.Record{
-		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID,
-	}, c.retention(t.Name, extra))
+	origin, seq, err := c.agentStamp(pk)
 	if err != nil {
-		return err
+		return func() error { return err }
 	}
-	props := stamp(id.ID, rec.Time)
-	if kind == wire.KindEvent {
-		topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
-		afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
-	} else {
-		// A property's retained value is in place before the PUBACK, so
-		// that a subscription made after it gets the new value.
-		c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
-		c.reported(ctx, t.ThingID, t.Name, pk.Payload)
+	wait := c.outbox.AppendLater(ctx, outbox.Record{
+		Kind: kind, ThingID: t.ThingID, Name: t.Name, Value: pk.Payload, Sender: id.ID, Origin: origin, Seq: seq,
+	}, c.retention(t.Name, extra))
+	return func() error {
+		rec, err := wait()
+		if errors.Is(err, outbox.ErrRepeat) {
+			// Stored already: the agent sent it again because it missed the
+			// acknowledgement. Acknowledged, neither stored nor relayed again.
+			c.log.Debug().Str("thing", t.ThingID).Str("name", t.Name).Uint64("seq", seq).Msg("repeated publish ignored")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		props := stamp(id.ID, rec.When())
+		if kind == wire.KindEvent {
+			topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
+			afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
+		} else {
+			// A property's retained value is in place before the PUBACK, so
+			// that a subscription made after it gets the new value.
+			c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
+			c.reported(ctx, t.ThingID, t.Name, pk.Payload)
+		}
+		return nil
 	}
-	return nil
+}
+
+// maxFutureOrigin is how far ahead of the hub's clock an agent's time may
+// be: clocks differ a little, but a value from the future is a mistake.
+const maxFutureOrigin = time.Minute
+
+// agentStamp reads the time and sequence an agent may give its event or
+// property value (wire.PropTime, wire.PropSeq).
+func (c *Core) agentStamp(pk *Message) (origin time.Time, seq uint64, err error) {
+	if s := userProp(pk, wire.PropTime); s != "" {
+		origin, err = time.Parse(time.RFC3339Nano, s)
+		if err != nil || origin.Year() < 1970 {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property time %q: want an RFC 3339 time after 1970", s)
+		}
+		if origin.After(c.opts.Now().Add(maxFutureOrigin)) {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property time %q is in the future", s)
+		}
+		origin = origin.UTC()
+	}
+	if s := userProp(pk, wire.PropSeq); s != "" {
+		seq, err = strconv.ParseUint(s, 10, 64)
+		if err != nil || seq == 0 {
+			return origin, 0, wire.Errorf(wire.CodeInvalidPayload, "user property seq %q: want a positive decimal integer", s)
+		}
+	}
+	return origin, seq, nil
 }
 
 // ownedThing returns the directory entry of a Thing that agent id owns.

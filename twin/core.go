@@ -78,6 +78,11 @@ type Options struct {
 	// Observe, when set, is told the latency of every request that reached
 	// its outcome (for the metrics). It must not block.
 	Observe func(op string, status wire.Status, took time.Duration)
+	// CheckTD, when set, checks every TD registered, with the account that
+	// registers it, after the core's own checks (the proxy checks that it
+	// can map a proxied device's forms and that the account may use the
+	// device's topics); its error refuses the TD as invalid_td.
+	CheckTD func(owner authz.Identity, t *td.Thing) error
 }
 
 // Forms describe where the twins are served, for the forms of the TDs the
@@ -236,8 +241,9 @@ func ConnOf(ctx context.Context) ConnID { return ctx.Value(connKey{}) }
 // Publish handles a message a client published, as from (the
 // authenticated sender) on conn (nil for a message the transport sends on
 // a client's behalf, such as a Will). Consumer requests and agent
-// operations are the hub's, wotmq/admin is the admin API; no other topic
-// is open. It returns a *wire.Error for a refusal, which the transport
+// operations are the hub's, wotmq/admin is the admin API; a free topic
+// (Free) is decided by the access rules, handed to the taps (Tap), and
+// left to the transport to deliver. It returns a *wire.Error for a refusal, which the transport
 // maps to its own reason (wire.Code); other errors are internal.
 //
 // What Publish stores is committed when it returns. after, when not nil,
@@ -260,8 +266,20 @@ func (c *Core) Publish(ctx context.Context, from authz.Identity, conn ConnID, m 
 	return after, err
 }
 
+// Free reports whether a topic is free (wire.IsFreeTopic): a publish
+// there that Publish allows (it returns no error) is delivered by the
+// transport as a plain MQTT broker would, with everything the client set.
+func Free(topic string) bool { return wire.IsFreeTopic(topic) }
+
 // handlePublish decides a publish by id and handles it.
 func (c *Core) handlePublish(ctx context.Context, id authz.Identity, pk *Message) error {
+	if wire.IsFreeTopic(pk.Topic) {
+		if err := c.authz.CanPublishFree(id, pk.Topic); err != nil {
+			return err
+		}
+		c.tapped(id, pk) // the twins of existing devices and the bridges hear it
+		return nil
+	}
 	t, err := wire.ParseTopic(pk.Topic)
 	if err == nil {
 		err = c.authz.CanPublish(id, pk.Topic, t)

@@ -23,7 +23,9 @@ func TestDependencies(t *testing.T) {
 		mod + "hub",
 		mod + "httpapi",
 		mod + "wot",
+		mod + "upstream",
 		mod + "cmd/",
+		mod + "bridge", // the bridges build on the core, never the reverse
 	}
 	outsideStore := []string{"net/http"} // nowhere but under Badger
 	const store = "github.com/dgraph-io/badger/"

@@ -75,7 +75,7 @@ func (c *Core) latestValues(ctx context.Context, thingID string, f outbox.Filter
 	page := wire.HistoryPage{Items: []wire.HistoryItem{}}
 	for _, r := range recs {
 		if f.Name == "" || f.Name == r.Name {
-			page.Items = append(page.Items, wire.HistoryItem{Kind: r.Kind, Name: r.Name, Value: r.Value, Time: r.Time, Sender: r.Sender, Cursor: r.Cursor()})
+			page.Items = append(page.Items, wire.HistoryItem{Kind: r.Kind, Name: r.Name, Value: r.Value, Time: r.When(), Sender: r.Sender, Cursor: r.Cursor()})
 		}
 	}
 	return c.answer(replyTo, corr, page, nil)

@@ -17,6 +17,9 @@ func (c *Core) restore(ctx context.Context) error {
 		return fmt.Errorf("twin: hub TD: %w", err)
 	}
 	c.publish(wire.HubTDTopic, hub, true, nil)
+	// The old name, for clients that subscribe to it by name; the
+	// transport keeps it from wildcard subscriptions (docs/topics.md).
+	c.publish(wire.LegacyHubTDTopic, hub, true, nil)
 	for _, e := range c.dir.List() {
 		twin, err := c.TwinTD(e.TD)
 		if err != nil {
@@ -29,7 +32,7 @@ func (c *Core) restore(ctx context.Context) error {
 			return err
 		}
 		for _, p := range props {
-			c.publish(wire.PropertyTopic(e.ThingID, p.Name), p.Value, true, stamp(p.Sender, p.Time))
+			c.publish(wire.PropertyTopic(e.ThingID, p.Name), p.Value, true, stamp(p.Sender, p.When()))
 		}
 		reqs, err := c.inbox.LatestAll(ctx, e.ThingID)
 		if err != nil {

@@ -212,7 +212,9 @@ func (c *Core) agentConnected(agent, remote string, first bool) {
 		c.log.Error().Err(err).Str("agent", agent).Msg("cannot store agent presence")
 	}
 	for _, e := range things {
-		c.setPresence(ctx, e.ThingID, agent, wire.PresenceOnline, false)
+		if !Proxied(e.TD) { // its presence follows the device
+			c.setPresence(ctx, e.ThingID, agent, wire.PresenceOnline, false)
+		}
 	}
 }
 
@@ -236,7 +238,9 @@ func (c *Core) agentDisconnected(agent, remote string, clean bool) {
 		state = wire.PresenceOffline
 	}
 	for _, e := range c.dir.ByAgent(agent) {
-		c.setPresence(ctx, e.ThingID, agent, state, false)
+		if !Proxied(e.TD) { // its presence follows the device
+			c.setPresence(ctx, e.ThingID, agent, state, false)
+		}
 	}
 }
 

@@ -43,6 +43,9 @@ type Presence interface {
 // Outbox keeps latest values and history (outbox.Store).
 type Outbox interface {
 	Append(ctx context.Context, rec outbox.Record, retain outbox.Retain) (outbox.Record, error)
+	AppendLater(ctx context.Context, rec outbox.Record, retain outbox.Retain) (wait func() (outbox.Record, error))
+	// LastSeq is the newest Record.Seq stored for a Thing (0: none).
+	LastSeq(ctx context.Context, thingID string) (uint64, error)
 	Latest(ctx context.Context, thingID string, kind wire.HistoryKind, name string) (outbox.Record, bool, error)
 	LatestAll(ctx context.Context, thingID string, kind wire.HistoryKind) ([]outbox.Record, error)
 	History(ctx context.Context, thingID string, f outbox.Filter, q wire.HistoryQuery) (wire.HistoryPage, error)

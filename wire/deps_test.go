@@ -14,7 +14,7 @@ import (
 // stores.
 func TestDependencies(t *testing.T) {
 	const mod = "github.com/wotmq/wotmq/"
-	stores := []string{"authz", "directory", "inbox", "outbox", "presence"}
+	stores := []string{"authz", "directory", "inbox", "outbox", "presence", "retained"}
 	forbidden := map[string][]string{} // package -> forbidden import path prefixes
 	for _, s := range stores {
 		f := []string{"github.com/eclipse/paho.golang/", "github.com/mochi-mqtt/", mod + "wot", mod + "broker", mod + "cmd/"}

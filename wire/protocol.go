@@ -30,7 +30,16 @@ const (
 	// stamped by the hub. Never taken from a client's payload.
 	PropSender = "sender"
 	// PropTime is when the hub accepted a message, RFC 3339 with nanoseconds.
+	// On an agent's event or property value it may say when the value
+	// happened (an edge hub forwarding its history, a device uploading
+	// readings it kept); the hub then relays and keeps that time.
 	PropTime = "time"
+	// PropSeq, on an agent's event or property value, is a number that
+	// grows with each of the agent's publishes for the Thing: the hub
+	// acknowledges, and does not store again, one not above the newest it
+	// stored (an edge hub's forwarding sends each record again until it
+	// is acknowledged).
+	PropSeq = "seq"
 	// PropStatus is an action's status (a Status value).
 	PropStatus = "status"
 	// PropActionID is the hub-assigned ID of an action request.

@@ -11,8 +11,14 @@ const (
 	ThingsRoot = "things"
 	// AgentsRoot is the first level of every agent topic.
 	AgentsRoot = "agents"
-	// HubTDTopic carries the hub's own Thing Description (retained).
-	HubTDTopic = "wotmq/td"
+	// HubTDTopic carries the hub's own Thing Description (retained). It
+	// starts with "$", the server's topics, so that no subscription
+	// starting with a wildcard ("#", "+/+") receives it [MQTT-4.7.2-1].
+	HubTDTopic = "$wotmq/td"
+	// LegacyHubTDTopic is where the hub TD was before HubTDTopic; it is
+	// still retained there, for subscriptions that name it exactly (a
+	// wildcard filter does not receive it; docs/topics.md).
+	LegacyHubTDTopic = "wotmq/td"
 	// MaxIDLength bounds Thing IDs, agent IDs and affordance names (bytes,
 	// before escaping).
 	MaxIDLength = 512

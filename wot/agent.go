@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/eclipse/paho.golang/paho"
 
@@ -169,7 +171,32 @@ func (e *ExposedThing) UpdateProperties(ctx context.Context, values map[string]a
 	return errors.Join(errs...)
 }
 
-func (e *ExposedThing) publishValue(ctx context.Context, kind TopicKind, name string, v any) error {
+// Stamp is what an agent may say about an event or property value it
+// publishes beyond the value: when it happened, and its place in the
+// agent's sequence of publishes for the Thing. An edge hub forwarding its
+// history to a cloud hub (package upstream) sends both.
+type Stamp struct {
+	// Time is when the value happened (a reading the device kept while
+	// offline); the hub relays and keeps it. Zero: when the hub accepts it.
+	Time time.Time
+	// Seq, when not zero, grows with each publish of the agent for the
+	// Thing: the hub acknowledges one not above the newest it stored
+	// without storing it again, so a publish sent again after a lost
+	// acknowledgement is stored once.
+	Seq uint64
+}
+
+// PublishEventStamped is PublishEvent with a Stamp.
+func (e *ExposedThing) PublishEventStamped(ctx context.Context, name string, data any, st Stamp) error {
+	return e.publishValue(ctx, TopicAgentEvent, name, data, st)
+}
+
+// UpdatePropertyStamped is UpdateProperty with a Stamp.
+func (e *ExposedThing) UpdatePropertyStamped(ctx context.Context, name string, value any, st Stamp) error {
+	return e.publishValue(ctx, TopicAgentProperty, name, value, st)
+}
+
+func (e *ExposedThing) publishValue(ctx context.Context, kind TopicKind, name string, v any, st ...Stamp) error {
 	payload, err := encodeValue(v)
 	if err != nil {
 		return err
@@ -177,7 +204,17 @@ func (e *ExposedThing) publishValue(ctx context.Context, kind TopicKind, name st
 	ctx, cancel := e.c.withTimeout(ctx)
 	defer cancel()
 	topic := Topic{Kind: kind, AgentID: e.c.agentID, ThingID: e.id, Name: name}.String()
-	if err := e.c.publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload}); err != nil {
+	p := &paho.Publish{Topic: topic, QoS: 1, Payload: payload}
+	if len(st) > 0 && (!st[0].Time.IsZero() || st[0].Seq > 0) {
+		p.Properties = &paho.PublishProperties{}
+		if !st[0].Time.IsZero() {
+			p.Properties.User.Add(PropTime, st[0].Time.UTC().Format(time.RFC3339Nano))
+		}
+		if st[0].Seq > 0 {
+			p.Properties.User.Add(PropSeq, strconv.FormatUint(st[0].Seq, 10))
+		}
+	}
+	if err := e.c.publish(ctx, p); err != nil {
 		return fmt.Errorf("%s %s of %s: %w", kind, name, e.id, err)
 	}
 	return nil

@@ -238,7 +238,9 @@ func TestMarkers(t *testing.T) {
 	if !errors.Is(lost.err, ErrConnection) {
 		t.Fatal(lost.err)
 	}
-	if n := markerCount([]string{"#", HubTDTopic, "things/+/td", "+/td"}); n != 3 {
+	// The hub TD's topic starts with "$": no filter starting with a
+	// wildcard brings a copy of it [MQTT-4.7.2-1]; "$wotmq/+" does.
+	if n := markerCount([]string{"#", HubTDTopic, "things/+/td", "+/td", "$wotmq/+"}); n != 2 {
 		t.Fatalf("markerCount = %d", n)
 	}
 }

@@ -11,7 +11,9 @@
 // register handlers, [ExposedThing.Expose] publishes the TD and starts the
 // requests. [ExposedThing.PublishEvent] emits events,
 // [ExposedThing.UpdateProperty] reports values (the reported state) and
-// [ExposedThing.SetPresence] a device's presence. A handler reports
+// [ExposedThing.SetPresence] a device's presence; the Stamped variants
+// ([ExposedThing.PublishEventStamped]) add when a value happened and a
+// sequence number that makes a repeated publish count once. A handler reports
 // progress with [Request.Progress] (status running) or [Request.Waiting],
 // and returns the output or an error; a [*Error] keeps its code. The hub
 // delivers at least once: a request delivered again while it runs, or

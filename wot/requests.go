@@ -36,8 +36,15 @@ type ActionHandler func(ctx context.Context, req *Request) (output any, err erro
 // WriteHandler applies a property write (the desired state) in req.Input.
 // On success the agent reports value as the property's new value
 // (UpdateProperty) and then completes the write; a nil value reports the
-// value that was asked for.
+// value that was asked for, AlreadyReported none.
 type WriteHandler func(ctx context.Context, req *Request) (value any, err error)
+
+// AlreadyReported is the value a WriteHandler returns when the new value
+// reaches the hub another way (an edge hub forwards the device's own
+// report from its history): the write completes, nothing is reported.
+var AlreadyReported any = alreadyReported{}
+
+type alreadyReported struct{}
 
 // ActionFunc adapts a typed function to an ActionHandler: the input is
 // unmarshalled into In (a malformed input fails with invalid_payload) and
@@ -314,6 +321,13 @@ func (a *agent) startLocked(e *ExposedThing, p *paho.Publish) {
 		ans := a.handle(context.WithValue(ctx, requestKey{}, r), e, r)
 		a.mu.Lock()
 		delete(a.running, r.ActionID)
+		if errors.Is(context.Cause(ctx), ErrClosed) {
+			// The client closes: a handler stopped by it has no outcome to
+			// tell. The hub delivers the request again when the agent comes
+			// back (Client.Close); answering "failed" here would end it.
+			a.mu.Unlock()
+			return
+		}
 		a.rememberLocked(r.ActionID, ans)
 		a.mu.Unlock()
 		a.answer(ans)
@@ -364,6 +378,9 @@ func (a *agent) handle(ctx context.Context, e *ExposedThing, r *Request) (ans *p
 		v, err := h(ctx, r)
 		if err != nil {
 			return r.reply(StatusFailed, nil, handlerError(ctx, err))
+		}
+		if v == AlreadyReported {
+			return r.reply(StatusCompleted, nil, nil)
 		}
 		if v == nil {
 			v = r.Input

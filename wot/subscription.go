@@ -127,7 +127,7 @@ func (t *subTable) dispatch(p *paho.Publish) {
 
 // markers tells when the retained messages a SUBSCRIBE asked for have all
 // arrived. Every SUBSCRIBE of the client ends with the filter of the hub's
-// own TD (wotmq/td), which is always retained. The hub sends the retained
+// own TD ($wotmq/td), which is always retained. The hub sends the retained
 // messages of each filter of a SUBSCRIBE in order, so once a copy of the
 // hub TD arrives, those of the filters before it have all been dispatched.
 // SUBSCRIBEs are sent in the order of this queue (under Client.subMu) and

@@ -118,6 +118,12 @@ func ClientRepliesTopic(accountID, clientID string) string {
 	return wire.ClientRepliesTopic(accountID, clientID)
 }
 
+// IsFreeTopic is wire.IsFreeTopic.
+func IsFreeTopic(topic string) bool { return wire.IsFreeTopic(topic) }
+
+// ReachesFreeTopics is wire.ReachesFreeTopics.
+func ReachesFreeTopics(filter string) bool { return wire.ReachesFreeTopics(filter) }
+
 // MatchFilter is wire.MatchFilter.
 func MatchFilter(filter, topic string) bool { return wire.MatchFilter(filter, topic) }
 
@@ -200,6 +206,8 @@ const (
 	PropSender = wire.PropSender
 	// PropTime is wire.PropTime.
 	PropTime = wire.PropTime
+	// PropSeq is wire.PropSeq.
+	PropSeq = wire.PropSeq
 	// PropStatus is wire.PropStatus.
 	PropStatus = wire.PropStatus
 	// PropActionID is wire.PropActionID.
@@ -284,6 +292,10 @@ const (
 	AgentsRoot = wire.AgentsRoot
 	// HubTDTopic is wire.HubTDTopic.
 	HubTDTopic = wire.HubTDTopic
+	// LegacyHubTDTopic is wire.LegacyHubTDTopic.
+	LegacyHubTDTopic = wire.LegacyHubTDTopic
+	// HubRoot is wire.HubRoot.
+	HubRoot = wire.HubRoot
 	// MaxIDLength is wire.MaxIDLength.
 	MaxIDLength = wire.MaxIDLength
 )

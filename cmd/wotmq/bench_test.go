@@ -23,20 +23,19 @@ func TestBenchAgainstAHubAndReport(t *testing.T) {
 	defer m.Close()
 
 	var out, errs bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "fan-in,action,idle",
-		"--agents", "2", "--consumers", "1", "--concurrency", "1,2", "--idle", "10", "--interval", "50ms",
-		"--duration", "200ms", "--warmup", "50ms", "--label", "hub", "--json", "--quiet"}, &out, &errs)
+	err := run(context.Background(), []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "q1:2->1,actions:1,actions:2,idle:10",
+		"--payloads", "64", "--duration", "200ms", "--warmup", "50ms", "--label", "hub", "--json", "--quiet"}, &out, &errs)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, errs.String())
 	}
-	var rep loadtest.Report
+	var rep loadtest.Matrix
 	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 		t.Fatalf("%v: %s", err, out.String())
 	}
-	if rep.Label != "hub" || len(rep.Results) != 4 {
+	if len(rep.Brokers) != 1 || rep.Brokers[0].Label != "hub" || len(rep.Runs) != 4 {
 		t.Fatalf("report: %+v", rep)
 	}
-	for _, r := range rep.Results {
+	for _, r := range rep.Runs {
 		if r.Received == 0 || r.Drops != 0 || r.Errors != 0 {
 			t.Errorf("%s: received %d, %d drops, %d errors (%s)", r.Scenario, r.Received, r.Drops, r.Errors, r.FirstError)
 		}
@@ -57,7 +56,7 @@ func TestBenchAgainstAHubAndReport(t *testing.T) {
 	}
 	b, _ := os.ReadFile(doc)
 	if got := string(b); strings.Count(got, loadtest.BeginMarker) != 1 || !strings.Contains(got, "## Soak\n\nkept\n") ||
-		!strings.Contains(got, "| **action c=2** | msgs/s |") {
+		!strings.Contains(got, "| **actions 2** | round trip p50 / p99 |") {
 		t.Errorf("doc:\n%s", got)
 	}
 }
@@ -67,7 +66,11 @@ func TestBenchUsageErrors(t *testing.T) {
 		{"bench"},
 		{"bench", "--broker", "127.0.0.1:1", "--target", "amqp"},
 		{"bench", "--broker", "127.0.0.1:1", "--scenarios", "storm"},
-		{"bench", "--broker", "127.0.0.1:1", "--concurrency", "0"},
+		{"bench", "--broker", "127.0.0.1:1", "--scenarios", "actions:0"},
+		{"bench", "--broker", "127.0.0.1:1", "--scenarios", "q2:1->1"},
+		{"bench", "--broker", "127.0.0.1:1", "--payloads", "0"},
+		{"bench", "--broker", "127.0.0.1:1", "--against", "x=raw@127.0.0.1:2"},
+		{"bench", "--against", "x=amqp@127.0.0.1:2"},
 		{"bench", "report"},
 	} {
 		err := run(context.Background(), args, io.Discard, io.Discard)

@@ -115,8 +115,8 @@ func unfinished(t *testing.T, m *Main) float64 {
 
 func TestBenchLeavesNothingBehind(t *testing.T) {
 	m := startBenchHub(t, nil)
-	bench := []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "fan-in,action", "--agents", "2", "--consumers", "1",
-		"--concurrency", "4", "--duration", "300ms", "--warmup", "50ms", "--quiet"}
+	bench := []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "q1:2->1,actions:4", "--payloads", "64",
+		"--duration", "300ms", "--warmup", "50ms", "--quiet"}
 	t.Run("ThingsAndRequestsRemoved", func(t *testing.T) {
 		if err := run(context.Background(), append(bench, "--prefix", "gone"), io.Discard, io.Discard); err != nil {
 			t.Fatal(err)
@@ -148,15 +148,15 @@ func TestBenchLeavesNothingBehind(t *testing.T) {
 func TestBenchFailsOnRefusals(t *testing.T) {
 	m := startBenchHub(t, func(m *Main) { m.Options.Limits.RateLimit, m.Options.Limits.RateBurst = 20, 40 })
 	var out bytes.Buffer
-	err := run(context.Background(), []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "fan-in", "--agents", "1",
-		"--consumers", "1", "--duration", "1s", "--warmup", "-1s", "--quiet"}, &out, io.Discard)
+	err := run(context.Background(), []string{"bench", "--broker", m.Hub.MQTTAddr(), "--scenarios", "q1:2->1", "--payloads", "64",
+		"--duration", "1s", "--warmup", "-1s", "--quiet"}, &out, io.Discard)
 	if err == nil || exitCode(err) != 1 {
 		t.Fatalf("bench against a hub at its rate limit: %v, want exit status 1", err)
 	}
 	if !strings.Contains(err.Error(), "errors; the first:") || !strings.Contains(err.Error(), "hint: the hub's rate limit") {
 		t.Errorf("error %q names neither the refusal nor the rate limit", err)
 	}
-	if !strings.Contains(out.String(), "fan-in") {
+	if !strings.Contains(out.String(), "events q1 2->1") {
 		t.Errorf("the results are not printed before the error:\n%s", out.String())
 	}
 }

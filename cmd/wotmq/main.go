@@ -28,6 +28,7 @@ const usage = `wotmq serves digital twins of IoT devices over MQTT 5, the W3C We
 Usage:
   wotmq serve [flags]    run the hub (see "wotmq serve -h")
   wotmq accounts ...     manage accounts (see "wotmq accounts -h")
+  wotmq acl ...          manage the access rules of free topics (see "wotmq acl -h")
   wotmq token [ID]       issue an access token
   wotmq conformance ...  check a hub against the wire contract (see "wotmq conformance -h")
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "accounts":
 		return accounts(ctx, args[1:], stdout, stderr)
+	case "acl":
+		return acl(ctx, args[1:], stdout, stderr)
 	case "token":
 		return token(ctx, args[1:], stdout, stderr)
 	case "serve":

@@ -42,6 +42,7 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.DurationVar(&th.Delay, "login-delay", time.Second, "how long each password login from a slowed-down address waits")
 	l.MaxSessionExpiry = hub.DefaultMaxSessionExpiry
 	fs.Var(durationCap{&l.MaxSessionExpiry}, "max-session-expiry", "longest a persistent session is kept (and queues messages) while its client is away; clients asking for more are told this (0: no cap)")
+	fs.DurationVar(&l.MaxKeepAlive, "max-keepalive", 0, "longest keep alive an MQTT 5 client may ask for; one asking for more, or for none, is told this in its CONNACK (Server Keep Alive), e.g. 60s (0: no cap)")
 	l.MaxSubscriptions, l.ConnectTimeout = broker.DefaultMaxSubscriptions, broker.DefaultConnectTimeout
 	fs.Var(limit{&l.MaxSubscriptions}, "max-subscriptions", "most subscriptions one MQTT client may hold; more get SUBACK 0x97 (0: no limit)")
 	fs.Var(positiveDuration{&l.ConnectTimeout}, "connect-timeout", "how long a new connection may take to send its CONNECT before it is closed, e.g. 15s")

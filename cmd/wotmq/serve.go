@@ -37,6 +37,9 @@ type Main struct {
 	// AdminPasswordFile holds Options.AdminPassword (its first line), so
 	// that the password is not on the command line (secrets.go).
 	AdminPasswordFile string
+	// UpstreamPasswordFile holds Options.Upstream.Password (its first
+	// line): the edge hub's password at its cloud hub (upstream.go).
+	UpstreamPasswordFile string
 	// ConfigFile is the TOML file the settings were completed from
 	// (config.go); only for the record: serve reads it before Run.
 	ConfigFile string
@@ -71,6 +74,11 @@ func (m *Main) Run(ctx context.Context) error {
 			return usageError{"give --admin-password-file or --admin-password (WOTMQ_ADMIN_PASSWORD), not both"}
 		}
 		if opts.AdminPassword, err = readSecretFile(m.AdminPasswordFile); err != nil {
+			return err
+		}
+	}
+	if m.UpstreamPasswordFile != "" {
+		if opts.Upstream.Password, err = readSecretFile(m.UpstreamPasswordFile); err != nil {
 			return err
 		}
 	}
@@ -221,6 +229,9 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.BoolVar(&o.MDNS, "mdns", true, "advertise the hub over DNS-SD (mDNS) as a WoT directory (_wot._tcp, subtype _directory); off with --dev unless given")
 	fs.BoolVar(&o.Explorer, "explorer", true, "serve the twin explorer, web pages to find, watch, write and invoke Things, at / on the HTTP listeners (docs/explorer.md)")
 	fs.StringVar(&o.MDNSInterface, "mdns-interface", "", "network interface to advertise on (default: the system's multicast interface)")
+	fs.BoolVar(&o.HomeAssistant, "homeassistant", false, "publish a Home Assistant MQTT discovery config for every twin (docs/bridges.md)")
+	fs.StringVar(&o.HomeAssistantPrefix, "homeassistant-prefix", "homeassistant", "Home Assistant's discovery prefix (its MQTT integration's setting)")
+	fs.BoolVar(&o.Homie, "homie", false, "publish every twin as a Homie 5 device under homie/5/ and take commands on its /set topics (docs/bridges.md)")
 	fs.StringVar(&o.PublicHost, "public-host", "localhost", "host name that clients use to reach the hub, written into TD forms")
 	fs.DurationVar(&o.Retention, "retention", 7*24*time.Hour, "how long event and property history is kept unless a TD says otherwise")
 	fs.DurationVar(&o.ActionExpiry, "action-expiry", 24*time.Hour, "how long a request may wait for its agent when the consumer set no message expiry")
@@ -233,6 +244,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
 	opsFlags(fs, m)
 	httpFlags(fs, m)
+	upstreamFlags(fs, m)
 	clusterFlags(fs, m)
 }
 

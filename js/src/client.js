@@ -301,7 +301,7 @@ export class Client {
 
   // ---- markers: when the retained messages of a SUBSCRIBE have arrived ----
   //
-  // Every SUBSCRIBE ends with the hub TD's filter (wotmq/td, always
+  // Every SUBSCRIBE ends with the hub TD's filter ($wotmq/td, always
   // retained). The hub sends the retained messages of a SUBSCRIBE's filters
   // in order, so once the hub TD's copy arrives, those before it have all
   // been dispatched. SUBSCRIBEs go out in the order of the queue.

@@ -43,7 +43,7 @@ const e = escapeLevel;
 /** Topics of the scheme, by what they are for. */
 export const topics = {
   directory: () => 'things/+/td',
-  hubTD: () => 'wotmq/td',
+  hubTD: () => '$wotmq/td',
   td: (id) => `things/${e(id)}/td`,
   property: (id, name) => `things/${e(id)}/properties/${e(name)}`,
   allProperties: (id) => `things/${e(id)}/properties/+`,

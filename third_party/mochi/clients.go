@@ -5,7 +5,6 @@
 package mqtt
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -147,7 +146,7 @@ type Client struct {
 // ClientConnection contains the connection transport and metadata for the client.
 type ClientConnection struct {
 	Conn     net.Conn      // the net.Conn used to establish the connection
-	bconn    *bufio.Reader // a buffered net.Conn for reading packets
+	bconn    *connReader   // a buffered net.Conn for reading packets (wotmq: its buffer pooled, see connReader)
 	outbuf   *bytes.Buffer // a buffer for writing packets
 	Remote   string        // the remote address of the client
 	Listener string        // listener id of the client
@@ -176,20 +175,22 @@ type Will struct {
 
 // ClientState tracks the state of the client.
 type ClientState struct {
-	TopicAliases    TopicAliases         // a map of topic aliases
-	stopCause       atomic.Value         // reason for stopping
-	Inflight        *Inflight            // a map of in-flight qos messages
-	Subscriptions   *Subscriptions       // a map of the subscription filters a client maintains
-	disconnected    int64                // the time the client disconnected in unix time, for calculating expiry
-	outbound        chan *packets.Packet // queue for pending outbound packets
-	endOnce         sync.Once            // only end once
-	isTakenOver     atomic.Bool          // used to identify orphaned clients
-	packetID        uint32               // the current highest packetID
-	open            context.Context      // indicate that the client is open for packet exchange
-	cancelOpen      context.CancelFunc   // cancel function for open context
-	outboundQty     int32                // number of messages currently in the outbound queue
-	Keepalive       uint16               // the number of seconds the connection can wait
-	ServerKeepalive bool                 // keepalive was set by the server
+	TopicAliases    TopicAliases       // a map of topic aliases
+	stopCause       atomic.Value       // reason for stopping
+	Inflight        *Inflight          // a map of in-flight qos messages
+	Subscriptions   *Subscriptions     // a map of the subscription filters a client maintains
+	disconnected    int64              // the time the client disconnected in unix time, for calculating expiry
+	outMu           sync.Mutex         // guards outQueue and outWriting
+	outQueue        []*packets.Packet  // wotmq: pending outbound packets, grown on demand (was a preallocated channel)
+	outWriting      bool               // wotmq: a writer goroutine is writing outQueue
+	endOnce         sync.Once          // only end once
+	isTakenOver     atomic.Bool        // used to identify orphaned clients
+	packetID        uint32             // the current highest packetID
+	open            context.Context    // indicate that the client is open for packet exchange
+	cancelOpen      context.CancelFunc // cancel function for open context
+	outboundQty     int32              // number of messages currently in the outbound queue
+	Keepalive       uint16             // the number of seconds the connection can wait
+	ServerKeepalive bool               // keepalive was set by the server
 }
 
 // newClient returns a new instance of Client. This is almost exclusively used by Server
@@ -204,7 +205,6 @@ func newClient(c net.Conn, o *ops) *Client {
 			open:          ctx,
 			cancelOpen:    cancel,
 			Keepalive:     defaultKeepalive,
-			outbound:      make(chan *packets.Packet, o.options.Capabilities.MaximumClientWritesPending),
 		},
 		Properties: ClientProperties{
 			ProtocolVersion: defaultClientProtocolVersion, // default protocol version
@@ -215,7 +215,7 @@ func newClient(c net.Conn, o *ops) *Client {
 	if c != nil {
 		cl.Net = ClientConnection{
 			Conn:   c,
-			bconn:  bufio.NewReaderSize(c, o.options.ClientNetReadBufferSize),
+			bconn:  newConnReader(c, o.options.ClientNetReadBufferSize),
 			Remote: c.RemoteAddr().String(),
 		}
 	}
@@ -223,19 +223,73 @@ func newClient(c net.Conn, o *ops) *Client {
 	return cl
 }
 
-// WriteLoop ranges over pending outbound messages and writes them to the client connection.
+// enqueue queues a packet for the client's writer and starts the writer
+// when none runs; it reports false when MaximumClientWritesPending packets
+// are queued already.
+//
+// wotmq: Mochi kept a write goroutine per client for its whole life and a
+// channel of MaximumClientWritesPending packets allocated up front: 8 KiB
+// of channel and a goroutine stack for every idle connection. The queue
+// now grows on demand, and its writer exists only while there is
+// something to write.
+func (cl *Client) enqueue(pk *packets.Packet) bool {
+	cl.State.outMu.Lock()
+	if len(cl.State.outQueue) >= int(cl.ops.options.Capabilities.MaximumClientWritesPending) {
+		cl.State.outMu.Unlock()
+		return false
+	}
+	cl.State.outQueue = append(cl.State.outQueue, pk)
+	atomic.AddInt32(&cl.State.outboundQty, 1)
+	start := !cl.State.outWriting
+	cl.State.outWriting = true
+	cl.State.outMu.Unlock()
+	if start {
+		go cl.writeQueued()
+	}
+	return true
+}
+
+// WriteLoop writes the packets queued for the client, if no writer is
+// doing so already, and returns when the queue is empty (wotmq: writers
+// start on demand; see enqueue).
 func (cl *Client) WriteLoop() {
+	cl.State.outMu.Lock()
+	if cl.State.outWriting || len(cl.State.outQueue) == 0 {
+		cl.State.outMu.Unlock()
+		return
+	}
+	cl.State.outWriting = true
+	cl.State.outMu.Unlock()
+	cl.writeQueued()
+}
+
+// writeQueued is the writer: it writes the queued packets until the queue
+// is empty. The packets of one batch go out in as few writes as the
+// write buffer allows (WritePacket buffers while more are queued and
+// flushes with the last one).
+func (cl *Client) writeQueued() {
+	var spare []*packets.Packet // the last batch's array, reused while busy
 	for {
-		select {
-		case pk := <-cl.State.outbound:
-			if err := cl.WritePacket(*pk); err != nil {
-				// TODO : Figure out what to do with error
-				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
-			}
-			atomic.AddInt32(&cl.State.outboundQty, -1)
-		case <-cl.State.open.Done():
+		cl.State.outMu.Lock()
+		batch := cl.State.outQueue
+		if len(batch) == 0 {
+			cl.State.outQueue = nil // an idle client keeps no queue
+			cl.State.outWriting = false
+			cl.State.outMu.Unlock()
 			return
 		}
+		cl.State.outQueue = spare
+		cl.State.outMu.Unlock()
+		for _, pk := range batch {
+			atomic.AddInt32(&cl.State.outboundQty, -1)
+			if err := cl.WritePacket(*pk); err != nil {
+				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
+			}
+		}
+		for i := range batch {
+			batch[i] = nil
+		}
+		spare = batch[:0]
 	}
 }
 
@@ -410,16 +464,26 @@ func (cl *Client) Read(packetHandler ReadFn) error {
 			return err
 		}
 
-		pk, err := cl.ReadPacket(fh)
-		if err != nil {
-			return err
-		}
-
-		err = packetHandler(cl, pk) // Process inbound packet.
+		err = cl.readAndHandle(fh, packetHandler)
 		if err != nil {
 			return err
 		}
 	}
+}
+
+// readAndHandle reads the rest of a packet and hands it to packetHandler.
+// wotmq: split from Read so that the packet (several hundred bytes, and
+// the copies passed down) lives in a frame that is gone while Read waits
+// for the next packet: an idle connection's stack stays small enough to
+// be shrunk (TestWotmqIdleStackSmall).
+//
+//go:noinline
+func (cl *Client) readAndHandle(fh *packets.FixedHeader, packetHandler ReadFn) error {
+	pk, err := cl.ReadPacket(fh)
+	if err != nil {
+		return err
+	}
+	return packetHandler(cl, pk) // Process inbound packet.
 }
 
 // Stop instructs the client to shut down all processing goroutines and disconnect.
@@ -427,7 +491,12 @@ func (cl *Client) Stop(err error) {
 	cl.State.endOnce.Do(func() {
 
 		if cl.Net.Conn != nil {
-			_ = cl.Net.Conn.Close() // omit close error
+			var code packets.Code
+			if errors.As(err, &code) && code.Code >= packets.ErrUnspecifiedError.Code && code != packets.ErrServerShuttingDown {
+				closeAfterDrain(cl.Net.Conn) // wotmq: the refusal reaches the client
+			} else {
+				_ = cl.Net.Conn.Close() // omit close error
+			}
 		}
 
 		if err != nil {
@@ -458,6 +527,18 @@ func (cl *Client) StopTime() int64 {
 // Closed returns true if client connection is closed.
 func (cl *Client) Closed() bool {
 	return cl.State.open == nil || cl.State.open.Err() != nil
+}
+
+// Buffered is how many bytes of what the client sent have been read from
+// the network and wait to be decoded: more packets are at hand. It is for
+// the hooks that run on the client's read goroutine (wotmq: a hook may
+// handle a publish at once when nothing else waits to be read, or hand it
+// on to read the next packet sooner); it must not be called elsewhere.
+func (cl *Client) Buffered() int {
+	if cl.Net.bconn == nil {
+		return 0
+	}
+	return cl.Net.bconn.Buffered()
 }
 
 func (cl *Client) IsTakenOver() bool {
@@ -635,7 +716,7 @@ func (cl *Client) WritePacket(pk packets.Packet) error {
 	n, err := func() (int64, error) {
 		cl.Lock()
 		defer cl.Unlock()
-		if len(cl.State.outbound) == 0 {
+		if atomic.LoadInt32(&cl.State.outboundQty) == 0 { // wotmq: nothing more queued (was len(outbound))
 			if cl.Net.outbuf == nil {
 				return buf.WriteTo(cl.Net.Conn)
 			}
@@ -687,4 +768,26 @@ func (cl *Client) flushOutbuf() (err error) {
 		cl.Net.outbuf = nil
 	}
 	return
+}
+
+// closeAfterDrain closes a connection that the server ends with a reason
+// code (a DISCONNECT or CONNACK it has just written) so that the client can
+// read that packet: closing a TCP socket with unread input sends a reset,
+// and the client's stack then drops what it had not read yet, the reason
+// among it (a client past its Receive Maximum, which had sent more, got
+// ECONNRESET instead of DISCONNECT 0x93). It half-closes, discards what the
+// client still sends for up to a second (at most 1 MiB), then closes. The
+// read loop stops at its next turn (Closed). wotmq patch.
+func closeAfterDrain(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		_ = c.Close()
+		return
+	}
+	_ = tc.CloseWrite()
+	_ = tc.SetReadDeadline(time.Now().Add(time.Second))
+	go func() {
+		_, _ = io.Copy(io.Discard, io.LimitReader(tc, 1<<20))
+		_ = tc.Close()
+	}()
 }

@@ -64,6 +64,7 @@ type Capabilities struct {
 	SubIDAvailable               byte            `yaml:"sub_id_available" json:"sub_id_available"`                 // support of subscription identifiers
 	MaximumSubscriptions         int             `yaml:"maximum_subscriptions" json:"maximum_subscriptions"`       // wotmq: most subscriptions one client may hold, no limit if 0
 	AnnounceLimits               bool            `yaml:"announce_limits" json:"announce_limits"`                   // wotmq: the CONNACK announces TopicAliasMaximum and MaximumPacketSize
+	LiteralRetained              map[string]bool `yaml:"-" json:"-"`                                               // wotmq: retained messages on these topics go only to subscriptions naming the topic itself, never to wildcard filters
 }
 
 // NewDefaultServerCapabilities defines the default features and capabilities provided by the server.
@@ -453,74 +454,15 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	s.Listeners.ClientsWg.Add(1)
 	s.Listeners.RUnlock()
 
-	go cl.WriteLoop()
-	defer cl.Stop(nil)
+	defer cl.Stop(nil) // wotmq: no write goroutine; enqueue starts one when needed
 
-	pk, err := s.readConnectionPacket(cl)
-	if err != nil {
-		s.refuseConnectPacket(cl, pk, err)
-		return fmt.Errorf("read connection: %w", err)
+	connected, err := s.establish(cl, listener)
+	if connected {
+		defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
 	}
-
-	cl.ParseConnect(listener, pk)
-	if atomic.LoadInt64(&s.Info.ClientsConnected) >= s.Options.Capabilities.MaximumClients {
-		if cl.Properties.ProtocolVersion < 5 {
-			s.SendConnack(cl, packets.ErrServerUnavailable, false, nil)
-		} else {
-			s.SendConnack(cl, packets.ErrServerBusy, false, nil)
-		}
-
-		return packets.ErrServerBusy
-	}
-
-	code := s.validateConnect(cl, pk) // [MQTT-3.1.4-1] [MQTT-3.1.4-2]
-	if code != packets.CodeSuccess {
-		if err := s.SendConnack(cl, code, false, nil); err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
-		}
-		return code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
-	}
-
-	err = s.hooks.OnConnect(cl, pk)
 	if err != nil {
 		return err
 	}
-
-	cl.refreshDeadline(cl.State.Keepalive)
-	if !s.hooks.OnConnectAuthenticate(cl, pk) { // [MQTT-3.1.4-2]
-		err := s.SendConnack(cl, packets.ErrBadUsernameOrPassword, false, nil)
-		if err != nil {
-			return fmt.Errorf("invalid connection send ack: %w", err)
-		}
-
-		return packets.ErrBadUsernameOrPassword
-	}
-
-	atomic.AddInt64(&s.Info.ClientsConnected, 1)
-	defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
-
-	s.hooks.OnSessionEstablish(cl, pk)
-
-	unlock := s.idLocks.lock(cl.ID) // wotmq patch: see endSession
-	sessionPresent := s.inheritClientSession(pk, cl)
-	s.Clients.Add(cl) // [MQTT-4.1.0-1]
-	unlock()
-
-	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
-	if err != nil {
-		return fmt.Errorf("ack connection packet: %w", err)
-	}
-
-	s.loop.willDelayed.Delete(cl.ID) // [MQTT-3.1.3-9]
-
-	if sessionPresent {
-		err = cl.ResendInflightMessages(true)
-		if err != nil {
-			return fmt.Errorf("resend inflight: %w", err)
-		}
-	}
-
-	s.hooks.OnSessionEstablished(cl, pk)
 
 	err = cl.Read(s.receivePacket)
 	if err != nil {
@@ -540,6 +482,86 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	}
 
 	return err
+}
+
+// establish reads and decides a client's CONNECT, answers it and sets
+// up the session; connected reports whether the client was counted in
+// ClientsConnected (the caller counts it out when it ends).
+//
+// wotmq: split from attachClient, which reads the client's packets for
+// the life of the connection, so that the CONNECT packet and the locals of
+// setting up do not stay in that goroutine's stack frame: a blocked idle
+// connection then uses little enough of its stack for the garbage
+// collector to shrink it (TestWotmqIdleStackSmall).
+//
+//go:noinline
+func (s *Server) establish(cl *Client, listener string) (connected bool, err error) {
+	pk, err := s.readConnectionPacket(cl)
+	if err != nil {
+		s.refuseConnectPacket(cl, pk, err)
+		return false, fmt.Errorf("read connection: %w", err)
+	}
+
+	cl.ParseConnect(listener, pk)
+	if atomic.LoadInt64(&s.Info.ClientsConnected) >= s.Options.Capabilities.MaximumClients {
+		if cl.Properties.ProtocolVersion < 5 {
+			s.SendConnack(cl, packets.ErrServerUnavailable, false, nil)
+		} else {
+			s.SendConnack(cl, packets.ErrServerBusy, false, nil)
+		}
+
+		return false, packets.ErrServerBusy
+	}
+
+	code := s.validateConnect(cl, pk) // [MQTT-3.1.4-1] [MQTT-3.1.4-2]
+	if code != packets.CodeSuccess {
+		if err := s.SendConnack(cl, code, false, nil); err != nil {
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
+		}
+		return false, code // [MQTT-3.2.2-7] [MQTT-3.1.4-6]
+	}
+
+	err = s.hooks.OnConnect(cl, pk)
+	if err != nil {
+		return false, err
+	}
+
+	cl.refreshDeadline(cl.State.Keepalive)
+	if !s.hooks.OnConnectAuthenticate(cl, pk) { // [MQTT-3.1.4-2]
+		err := s.SendConnack(cl, packets.ErrBadUsernameOrPassword, false, nil)
+		if err != nil {
+			return false, fmt.Errorf("invalid connection send ack: %w", err)
+		}
+
+		return false, packets.ErrBadUsernameOrPassword
+	}
+
+	atomic.AddInt64(&s.Info.ClientsConnected, 1)
+	connected = true
+
+	s.hooks.OnSessionEstablish(cl, pk)
+
+	unlock := s.idLocks.lock(cl.ID) // wotmq patch: see endSession
+	sessionPresent := s.inheritClientSession(pk, cl)
+	s.Clients.Add(cl) // [MQTT-4.1.0-1]
+	unlock()
+
+	err = s.SendConnack(cl, code, sessionPresent, nil) // [MQTT-3.1.4-5] [MQTT-3.2.0-1] [MQTT-3.2.0-2] &[MQTT-3.14.0-1]
+	if err != nil {
+		return true, fmt.Errorf("ack connection packet: %w", err)
+	}
+
+	s.loop.willDelayed.Delete(cl.ID) // [MQTT-3.1.3-9]
+
+	if sessionPresent {
+		err = cl.ResendInflightMessages(true)
+		if err != nil {
+			return true, fmt.Errorf("resend inflight: %w", err)
+		}
+	}
+
+	s.hooks.OnSessionEstablished(cl, pk)
+	return true, nil
 }
 
 // endSession removes a client whose session has ended (with its
@@ -1212,10 +1234,7 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		return out, packets.CodeDisconnect
 	}
 
-	select {
-	case cl.State.outbound <- &out:
-		atomic.AddInt32(&cl.State.outboundQty, 1)
-	default:
+	if !cl.enqueue(&out) {
 		atomic.AddInt64(&s.Info.MessagesDropped, 1)
 		cl.ops.hooks.OnPublishDropped(cl, pk)
 		if out.FixedHeader.Qos > 0 {
@@ -1224,7 +1243,6 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		}
 		return out, packets.ErrPendingClientWritesExceeded
 	}
-
 	return out, nil
 }
 
@@ -1239,6 +1257,9 @@ func (s *Server) publishRetainedToClient(cl *Client, sub packets.Subscription, e
 
 	sub.FwdRetainedFlag = true
 	for _, pkv := range s.Topics.Messages(sub.Filter) { // [MQTT-3.8.4-4]
+		if s.Options.Capabilities.LiteralRetained[pkv.TopicName] && sub.Filter != pkv.TopicName {
+			continue // wotmq: kept for subscriptions that name it (LiteralRetained)
+		}
 		_, err := s.publishToClient(cl, sub, pkv)
 		if err != nil {
 			s.Log.Debug("failed to publish retained message", "error", err, "client", cl.ID, "listener", cl.Net.Listener, "packet", pkv)

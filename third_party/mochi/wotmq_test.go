@@ -2,6 +2,7 @@ package mqtt
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"net"
 	"runtime"
@@ -188,4 +189,111 @@ func TestWotmqCloseWhileConnectionsEnd(t *testing.T) {
 		_ = s.Close()
 		<-done
 	}
+}
+
+// TestWotmqLiteralRetained: a retained message on a topic named in
+// Capabilities.LiteralRetained reaches a subscription naming the topic,
+// not one whose wildcards match it (the hub keeps its TD's old topic so).
+func TestWotmqLiteralRetained(t *testing.T) {
+	s := newServer()
+	s.Options.Capabilities.LiteralRetained = map[string]bool{"hub/td": true}
+	defer s.Close()
+	s.Topics.RetainMessage(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: "hub/td", Payload: []byte("the-td")})
+	s.Topics.RetainMessage(packets.Packet{ProtocolVersion: 5, FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: "hub/other", Payload: []byte("the-other")})
+	for _, tc := range []struct {
+		filter    string
+		td, other bool
+	}{
+		{"hub/td", true, false},
+		{"hub/+", false, true},
+		{"#", false, true},
+	} {
+		cl, _, _ := newTestClient()
+		s.publishRetainedToClient(cl, packets.Subscription{Filter: tc.filter}, false)
+		var td, other bool
+		for len(cl.State.outbound) > 0 {
+			pk := <-cl.State.outbound
+			td = td || pk.TopicName == "hub/td"
+			other = other || pk.TopicName == "hub/other"
+		}
+		if td != tc.td || other != tc.other {
+			t.Errorf("%s: got the TD %v, the other %v; want %v, %v", tc.filter, td, other, tc.td, tc.other)
+		}
+	}
+}
+
+// TestWotmqDollarRetainedOutOfWildcards: a retained message on any topic
+// starting with "$" (not only $SYS) is not sent to a filter starting with a
+// wildcard [MQTT-4.7.2-1]; Mochi skipped $SYS alone, so "#" received the
+// hub's $wotmq/td.
+func TestWotmqDollarRetainedOutOfWildcards(t *testing.T) {
+	x := NewTopicsIndex()
+	for _, topic := range []string{"$hub/td", "$SYS/x", "a/b"} {
+		x.RetainMessage(packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: topic, Payload: []byte("x")})
+	}
+	for filter, want := range map[string][]string{"#": {"a/b"}, "+/+": {"a/b"}, "+/td": nil, "$hub/td": {"$hub/td"}, "$hub/#": {"$hub/td"}} {
+		var got []string
+		for _, pk := range x.Messages(filter) {
+			got = append(got, pk.TopicName)
+		}
+		if len(got) != len(want) || (len(want) > 0 && got[0] != want[0]) {
+			t.Errorf("Messages(%q) = %v, want %v", filter, got, want)
+		}
+	}
+}
+
+// TestWotmqDisconnectReachesClientWithUnreadInput: a DISCONNECT with a
+// reason reaches a client that had sent more than the server read. Before
+// the patch the server closed the socket with input unread, the kernel
+// answered with a reset, and the client's stack dropped the DISCONNECT.
+func TestWotmqDisconnectReachesClientWithUnreadInput(t *testing.T) {
+	s := newServer()
+	defer s.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ended := make(chan struct{})
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			_ = s.EstablishConnection("tcp", c)
+		}
+		close(ended)
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	body := []byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 0, 0, 0, 1, 'c'}
+	if _, err := c.Write(append([]byte{packets.Connect << 4, byte(len(body))}, body...)); err != nil {
+		t.Fatal(err)
+	}
+	wotmqExpect(t, c, br, packets.Connack, 0)
+	// A PUBLISH with a reserved QoS 3 (malformed), then input the server
+	// never reads.
+	junk := append([]byte{packets.Publish<<4 | 6, 4, 0, 1, 'a', 0}, bytes.Repeat([]byte{0}, 64<<10)...)
+	if _, err := c.Write(junk); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Clients.Len() > 0 && time.Now().Before(deadline) {
+		runtime.Gosched() // until the server has ended the client (and closed, before the patch)
+	}
+	for cl := range s.Clients.GetAll() {
+		t.Fatalf("client %s still there", cl)
+	}
+	// The client, not having read the DISCONNECT yet, answers what it
+	// had received (as a client acknowledging PUBRECs does), then reads.
+	if _, err := c.Write([]byte{packets.Pingreq << 4, 0}); err != nil {
+		t.Fatalf("the client's write after the server ended it: %v", err)
+	}
+	pk, err := wotmqRead(t, c, br)
+	if err != nil || pk.FixedHeader.Type != packets.Disconnect || pk.ReasonCode < 0x80 {
+		t.Fatalf("got %+v code %#x, %v; want a DISCONNECT with a reason", pk.FixedHeader, pk.ReasonCode, err)
+	}
+	<-ended
 }
