@@ -176,3 +176,44 @@ func testOutboxPages(t *testing.T, o Opener) {
 		}
 	}
 }
+
+// testOutboxSeq: a publisher's sequence numbers store a record once (a
+// publish sent again is refused with ErrRepeat), and a record's Origin is
+// kept.
+func testOutboxSeq(t *testing.T, o Opener) {
+	ctx := context.Background()
+	c := newClock()
+	b := open(t, o, Config{Now: c.now}).Outbox
+	if b == nil {
+		t.Skip("no outbox")
+	}
+	origin := c.now().Add(-time.Hour)
+	for _, tc := range []struct {
+		seq  uint64
+		want error
+	}{{1, nil}, {2, nil}, {2, outbox.ErrRepeat}, {1, outbox.ErrRepeat}, {5, nil}} {
+		c.advance(time.Millisecond)
+		_, err := b.Append(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "urn:t:a", Name: "e", Value: fmt.Appendf(nil, "%d", tc.seq), Seq: tc.seq, Origin: origin}, outbox.RetainDefault)
+		if !errors.Is(err, tc.want) && !(err == nil && tc.want == nil) {
+			t.Fatalf("seq %d: %v, want %v", tc.seq, err, tc.want)
+		}
+	}
+	if last, err := b.LastSeq(ctx, "urn:t:a"); err != nil || last != 5 {
+		t.Fatalf("LastSeq = %d, %v; want 5", last, err)
+	}
+	if last, err := b.LastSeq(ctx, "urn:t:none"); err != nil || last != 0 {
+		t.Fatalf("LastSeq of an unknown Thing = %d, %v", last, err)
+	}
+	p, err := b.History(ctx, "urn:t:a", outbox.Filter{}, wire.HistoryQuery{})
+	if err != nil || len(p.Items) != 3 {
+		t.Fatalf("history of 3 stored records: %d items, %v", len(p.Items), err)
+	}
+	r, ok, err := b.Latest(ctx, "urn:t:a", wire.KindEvent, "e")
+	if err != nil || !ok || !r.Origin.Equal(origin) || string(r.Value) != "5" {
+		t.Fatalf("Latest = %+v (origin %v), %v", r, origin, err)
+	}
+	w := b.AppendLater(ctx, outbox.Record{Kind: wire.KindEvent, ThingID: "urn:t:a", Name: "e", Value: []byte("6")}, outbox.RetainDefault)
+	if r, err := w(); err != nil || string(r.Value) != "6" || r.Time.IsZero() {
+		t.Fatalf("AppendLater: %+v, %v", r, err)
+	}
+}

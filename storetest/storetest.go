@@ -51,6 +51,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Outbox", testOutbox},
 		{"OutboxHistoryPages", testOutboxPages},
 		{"OutboxAt", testOutboxAt},
+		{"OutboxSeq", testOutboxSeq},
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
