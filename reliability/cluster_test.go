@@ -190,6 +190,17 @@ func TestClusterEvidence(t *testing.T) {
 		}
 	}
 
+	// The conformance suite passes against a node of the cluster.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	results := conformance.Run(ctx, conformance.Config{Broker: B.mqtt})
+	for _, r := range results {
+		if r.Err != nil {
+			t.Errorf("conformance on %s: %s: %v", B.name, r.Check.ID, r.Err)
+		}
+	}
+	t.Logf("conformance: %d checks run against %s (%s since start)", len(results), B.name, time.Since(start).Round(time.Millisecond))
+
 	// Steps 2 to 4: the agent is away while a consumer on B sends 200
 	// requests; A (the request leader and the agent's node) is killed; the
 	// agent comes back on C.
@@ -229,17 +240,6 @@ func TestClusterEvidence(t *testing.T) {
 	t.Logf("step 5: property and event history written on %s read on %s and %s; the event stream resumed after the 10th event with no gap", A.name, B.name, C.name)
 	t.Logf("step 4: the agent on %s got all 200 in order; the consumer on %s every outcome once, in order (%s since start)",
 		C.name, B.name, time.Since(start).Round(time.Millisecond))
-
-	// The conformance suite passes against a node of the cluster.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	results := conformance.Run(ctx, conformance.Config{Broker: B.mqtt})
-	for _, r := range results {
-		if r.Err != nil {
-			t.Errorf("conformance on %s: %s: %v", B.name, r.Check.ID, r.Err)
-		}
-	}
-	t.Logf("conformance: %d checks run against %s (%s since start)", len(results), B.name, time.Since(start).Round(time.Millisecond))
 
 	// Step 6: A restarts on its data directory and catches up; then B,
 	// the consumer's node, is killed while 200 more requests go to the
