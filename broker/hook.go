@@ -283,6 +283,9 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	k.h.core.AgentConnected(id.ID, conn(cl))
+	if f := k.h.opts.SessionEstablished; f != nil && !cl.Net.Inline {
+		f(id.ID)
+	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {
 			k.h.core.AgentSubscribed(id.ID, conn(cl))

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/cluster"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
@@ -85,9 +87,13 @@ func (c *ClusterOptions) check(dev, upstream bool) error {
 
 // replicas is how many copies every stream and bucket keeps: three in a
 // cluster of three or more (a write is acknowledged once two have it),
-// fewer on a cluster of fewer embedded nodes.
-func (c ClusterOptions) replicas() int {
+// fewer on a cluster of fewer embedded nodes; on an existing NATS, three
+// when it is a cluster, one when it is a single server.
+func (c ClusterOptions) replicas(n *natsnode.Node) int {
 	if len(c.NATSURLs) > 0 {
+		if n.Conn().ConnectedClusterName() == "" {
+			return 1
+		}
 		return 3
 	}
 	return min(3, 1+len(c.Routes))
@@ -103,11 +109,13 @@ type badgerStores struct {
 
 // clusterNode is what a hub in a cluster runs beside its MQTT broker.
 type clusterNode struct {
-	nats  *natsnode.Node
-	dir   *jetstore.Directory
-	inbox *jetstore.Inbox
-	bus   *cluster.Bus
-	log   zerolog.Logger
+	nats   *natsnode.Node
+	dir    *jetstore.Directory
+	inbox  *jetstore.Inbox
+	bus    *cluster.Bus
+	owners *cluster.Owners // which node holds each identity's connection
+	broker atomic.Pointer[broker.Hub]
+	log    zerolog.Logger
 
 	// agents whose requests another node queued, for the loop that
 	// delivers them (joinCluster); queued signals it.
@@ -133,7 +141,7 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		return fmt.Errorf("hub: %w", err)
 	}
 	h.cluster = &clusterNode{nats: n, bus: bus, log: log}
-	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(), Now: h.opts.Now, Log: log, Retry: clusterStoreRetry}
+	o := jetstore.Options{JS: n.JetStream(), Replicas: c.replicas(n), Now: h.opts.Now, Log: log, Retry: clusterStoreRetry}
 	maxHistory := h.opts.Limits.MaxHistory
 	if maxHistory == 0 {
 		maxHistory = DefaultMaxHistory
@@ -160,8 +168,32 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond): // retry interval, not a wait for an event
 		}
 	}
+	// The newest connection of an identity wins across the cluster: the
+	// node that held it ends its session there (0x8E).
+	h.cluster.owners, err = cluster.OpenOwners(ctx, n.JetStream(), cluster.OwnersOptions{Node: c.NodeName, Replicas: o.Replicas, Log: log,
+		TakenOver: func(identity string, by cluster.Owner) {
+			if b := h.cluster.broker.Load(); b != nil {
+				go b.EndSessions(identity) // not on the watcher's goroutine
+			}
+		}})
+	if err != nil {
+		h.closeCluster()
+		return fmt.Errorf("hub: %w", err)
+	}
 	log.Info().Str("cluster", c.Name).Int("replicas", o.Replicas).Str("nats", n.ClientURL()).Msg("cluster stores open")
 	return nil
+}
+
+// sessionEstablished records that this node holds an identity's newest
+// connection (broker.Options.SessionEstablished).
+func (cn *clusterNode) sessionEstablished(identity string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), clusterStoreRetry)
+		defer cancel()
+		if _, err := cn.owners.Claim(ctx, identity); err != nil {
+			cn.log.Warn().Err(err).Str("identity", identity).Msg("cannot record this node as the connection's holder")
+		}
+	}()
 }
 
 func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHistory int) error {
@@ -206,6 +238,9 @@ func (h *Hub) closeCluster() {
 	if cn.inbox != nil {
 		cn.inbox.Close()
 	}
+	if cn.owners != nil {
+		cn.owners.Close()
+	}
 	cn.bus.Close()
 	cn.nats.Close()
 }
@@ -228,6 +263,7 @@ func (cn *clusterNode) fanout(m twin.Message) {
 func (h *Hub) joinCluster() error {
 	cn := h.cluster
 	b := h.broker
+	cn.broker.Store(b)
 	if err := cn.bus.Subscribe(func(cm cluster.Message) {
 		m := twin.Message{Topic: cm.Topic, Payload: cm.Payload, Retain: cm.Retain, QoS: cm.QoS,
 			ResponseTopic: cm.ResponseTopic, CorrelationData: cm.CorrelationData, Expiry: cm.Expiry}
@@ -269,4 +305,13 @@ func (h *Hub) joinCluster() error {
 		}
 	}()
 	return nil
+}
+
+// NATSURL is the client URL of the node's NATS (embedded or joined); ""
+// on a single node. For tools and tests: the node itself needs no port.
+func (h *Hub) NATSURL() string {
+	if h.cluster == nil {
+		return ""
+	}
+	return h.cluster.nats.ClientURL()
 }

@@ -74,3 +74,34 @@ func TestClusterRefusesBadSettings(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterTwoNodesNewestConnectionWins runs two nodes in one process,
+// the second joining the first's NATS (--nats-url): a consumer on the
+// second gets what an agent publishes on the first (fan-out), and when the
+// agent connects to the second node too, its session on the first ends
+// with 0x8E (session taken over).
+func TestClusterTwoNodesNewestConnectionWins(t *testing.T) {
+	h1 := hubtest.Start(t, func(o *hub.Options) {
+		o.Dev = true
+		o.Cluster = hub.ClusterOptions{Name: "pair", NodeName: "n1", Listen: "127.0.0.1:0"}
+	})
+	h2 := hubtest.Start(t, func(o *hub.Options) {
+		o.Dev = true
+		o.Cluster = hub.ClusterOptions{Name: "pair", NodeName: "n2", NATSURLs: []string{h1.NATSURL()}}
+	})
+	agent := hubtest.Dial(t, h1, "lamp-agent")
+	agent.MustPub(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "lamp-agent", ThingID: "urn:cluster:lamp"}.String(), []byte(clusterLampTD), nil)
+	app := hubtest.Dial(t, h2, "app")
+	app.Sub(wot.TDTopic("urn:cluster:lamp"), wot.EventTopic("urn:cluster:lamp", "overheating"))
+	app.Next(wot.TDTopic("urn:cluster:lamp"))
+	agent.MustPub(wot.Topic{Kind: wot.TopicAgentEvent, AgentID: "lamp-agent", ThingID: "urn:cluster:lamp", Name: "overheating"}.String(), []byte("71.5"), nil)
+	if m := app.Next(wot.EventTopic("urn:cluster:lamp", "overheating")); string(m.Payload) != "71.5" {
+		t.Fatalf("event on the other node: %s, want 71.5", m.Payload)
+	}
+
+	hubtest.Dial(t, h2, "lamp-agent") // the same agent, now on n2
+	d := agent.Ended()
+	if d == nil || d.ReasonCode != 0x8E {
+		t.Fatalf("the agent's session on n1 ended with %+v, want reason 0x8E", d)
+	}
+}

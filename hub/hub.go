@@ -113,6 +113,7 @@ func New(opts Options) (*Hub, error) {
 	if h.cluster != nil {
 		bo.Fanout = h.cluster.fanout
 		bo.StoreRetry = clusterStoreRetry
+		bo.SessionEstablished = h.cluster.sessionEstablished
 	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
 		Retained: retained.Open(db)})
