@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/nats-io/nats.go"
 	"github.com/rs/zerolog"
@@ -50,6 +51,7 @@ type Bus struct {
 	node    string
 	subject string
 	log     zerolog.Logger
+	mu      sync.Mutex
 	sub     *nats.Subscription
 }
 
@@ -167,6 +169,8 @@ func decode(msg *nats.Msg) (Message, error) {
 // order each node published them. f must not block for long: it runs on
 // the subscription's goroutine.
 func (b *Bus) Subscribe(f func(Message)) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.sub != nil {
 		return errors.New("cluster: bus subscribed already")
 	}
@@ -194,8 +198,12 @@ func (b *Bus) Subscribe(f func(Message)) error {
 
 // Close stops hearing the bus.
 func (b *Bus) Close() error {
-	if b.sub == nil {
+	b.mu.Lock()
+	sub := b.sub
+	b.sub = nil
+	b.mu.Unlock()
+	if sub == nil {
 		return nil
 	}
-	return b.sub.Unsubscribe()
+	return sub.Unsubscribe()
 }

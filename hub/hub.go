@@ -301,9 +301,12 @@ func (h *Hub) Close() error {
 	if h.upstream != nil {
 		h.upstream.Close() // it uses the core: stopped before it
 	}
-	h.http.Close()          // ends event streams; no HTTP handler runs after it
-	h.proxy.Close()         // before the core it acts on
-	h.closeBridges()        // before the core they publish and submit through
+	h.http.Close()   // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()  // before the core it acts on
+	h.closeBridges() // before the core they publish and submit through
+	if h.cluster != nil {
+		h.cluster.bus.Close() // the other nodes' messages stop before the broker does
+	}
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()
