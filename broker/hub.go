@@ -78,8 +78,9 @@ type Options struct {
 	// internal when nil.
 	Backup func(ctx context.Context, name string) (*twin.BackupReply, error)
 	// Fanout, when set, is handed every message the core publishes, after
-	// this broker's clients got it: a cluster sends it to the other nodes,
-	// which Inject it (package hub, cluster.go). It must not block.
+	// this broker's clients got it, and every allowed publish on a free
+	// topic: a cluster sends them to the other nodes, which Inject them
+	// (package hub, cluster.go). It must not block.
 	Fanout func(twin.Message)
 	// StoreRetry is the core's twin.Options.StoreRetry (a cluster's).
 	StoreRetry time.Duration

@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/eclipse/paho.golang/paho"
+
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/hubtest"
 	"github.com/wotmq/wotmq/wot"
@@ -97,6 +99,15 @@ func TestClusterTwoNodesNewestConnectionWins(t *testing.T) {
 	agent.MustPub(wot.Topic{Kind: wot.TopicAgentEvent, AgentID: "lamp-agent", ThingID: "urn:cluster:lamp", Name: "overheating"}.String(), []byte("71.5"), nil)
 	if m := app.Next(wot.EventTopic("urn:cluster:lamp", "overheating")); string(m.Payload) != "71.5" {
 		t.Fatalf("event on the other node: %s, want 71.5", m.Payload)
+	}
+
+	// A free topic: a client on n1 publishes, a subscriber on n2 gets it
+	// with its properties, and a retained one reaches a later subscriber.
+	app.Sub("cluster-test/#")
+	pub := hubtest.Dial(t, h1, "free-pub")
+	pub.MustPub("cluster-test/a", []byte("hello"), &paho.PublishProperties{User: paho.UserProperties{{Key: "k", Value: "v"}}})
+	if m := app.Next("cluster-test/a"); string(m.Payload) != "hello" || m.Properties.User.Get("k") != "v" {
+		t.Fatalf("free topic on the other node: %q %v", m.Payload, m.Properties.User)
 	}
 
 	hubtest.Dial(t, h2, "lamp-agent") // the same agent, now on n2
