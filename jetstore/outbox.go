@@ -285,7 +285,7 @@ func (b *Outbox) History(ctx context.Context, thingID string, f outbox.Filter, q
 	if !q.To.IsZero() {
 		end = nanos(q.To)
 	}
-	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+	err := b.scan(ctx, thingID, func() { page = wire.HistoryPage{Items: []wire.HistoryItem{}} }, func(rec outbox.Record) bool {
 		ts := rec.Time.UnixNano()
 		if ts <= after || !matches(f, rec) {
 			return true
@@ -308,7 +308,22 @@ func (b *Outbox) History(ctx context.Context, thingID string, f outbox.Filter, q
 // returns true. A Thing's history is at most the per-Thing cap: it is read
 // from its start (records carry the hub's clock, not JetStream's, so a
 // start time would not find the place).
-func (b *Outbox) scan(ctx context.Context, thingID string, f func(outbox.Record) bool) error {
+//
+// A read that fails for want of a leader is made again from the start,
+// for up to Options.Retry: reset is called first, so that the caller
+// drops what the failed attempt handed it.
+func (b *Outbox) scan(ctx context.Context, thingID string, reset func(), f func(outbox.Record) bool) error {
+	first := true
+	return retry(ctx, b.o, func() error {
+		if !first {
+			reset()
+		}
+		first = false
+		return b.scanOnce(ctx, thingID, f)
+	})
+}
+
+func (b *Outbox) scanOnce(ctx context.Context, thingID string, f func(outbox.Record) bool) error {
 	cons, err := b.o.JS.OrderedConsumer(ctx, b.histName, jetstream.OrderedConsumerConfig{FilterSubjects: []string{b.subject + enc(thingID)}})
 	if err != nil {
 		return fmt.Errorf("outbox: history %s: %w", thingID, err)
@@ -353,7 +368,7 @@ func (b *Outbox) PropertiesAt(ctx context.Context, thingID string, at time.Time,
 	}
 	found := map[string]outbox.Record{}
 	atNanos := nanos(at)
-	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+	err := b.scan(ctx, thingID, func() { clear(found) }, func(rec outbox.Record) bool {
 		if rec.Time.UnixNano() > atNanos {
 			return false
 		}
@@ -377,7 +392,7 @@ func (b *Outbox) PropertiesAt(ctx context.Context, thingID string, at time.Time,
 // selects, newest first.
 func (b *Outbox) Recent(ctx context.Context, thingID string, f outbox.Filter, n int) ([]outbox.Record, error) {
 	var ring []outbox.Record
-	err := b.scan(ctx, thingID, func(rec outbox.Record) bool {
+	err := b.scan(ctx, thingID, func() { ring = nil }, func(rec outbox.Record) bool {
 		if matches(f, rec) {
 			ring = append(ring, rec)
 			if len(ring) > n {
