@@ -168,18 +168,6 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		case <-time.After(500 * time.Millisecond): // retry interval, not a wait for an event
 		}
 	}
-	// The newest connection of an identity wins across the cluster: the
-	// node that held it ends its session there (0x8E).
-	h.cluster.owners, err = cluster.OpenOwners(ctx, n.JetStream(), cluster.OwnersOptions{Node: c.NodeName, Replicas: o.Replicas, Log: log,
-		TakenOver: func(identity string, by cluster.Owner) {
-			if b := h.cluster.broker.Load(); b != nil {
-				go b.EndSessions(identity) // not on the watcher's goroutine
-			}
-		}})
-	if err != nil {
-		h.closeCluster()
-		return fmt.Errorf("hub: %w", err)
-	}
 	log.Info().Str("cluster", c.Name).Int("replicas", o.Replicas).Str("nats", n.ClientURL()).Msg("cluster stores open")
 	return nil
 }
@@ -221,6 +209,20 @@ func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHist
 	pres, err := jetstore.OpenPresence(attempt, o)
 	if err != nil {
 		return err
+	}
+	if cn.owners == nil {
+		// The newest connection of an identity wins across the cluster:
+		// the node that held it ends its session there (0x8E).
+		ow, err := cluster.OpenOwners(attempt, o.JS, cluster.OwnersOptions{Node: h.opts.Cluster.NodeName, Replicas: o.Replicas, Log: o.Log,
+			TakenOver: func(identity string, by cluster.Owner) {
+				if b := cn.broker.Load(); b != nil {
+					go b.EndSessions(identity) // not on the watcher's goroutine
+				}
+			}})
+		if err != nil {
+			return err
+		}
+		cn.owners = ow
 	}
 	h.dir, h.inbox, h.outbox, h.presence = cn.dir, cn.inbox, out, pres
 	return nil
