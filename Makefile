@@ -100,7 +100,8 @@ FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./twin:FuzzAgentStamp ./outbox:FuzzHistoryQuery \
 	./proxy:FuzzDevicePayload ./proxy:FuzzProxyTD ./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput \
-	./loadtest:FuzzRawPacket ./authz:FuzzTopicRule ./bridge/homie:FuzzFromHomie ./inbox:FuzzRequestEncoding
+	./loadtest:FuzzRawPacket ./authz:FuzzTopicRule ./bridge/homie:FuzzFromHomie ./inbox:FuzzRequestEncoding \
+	./cluster:FuzzClusterBusDecode
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

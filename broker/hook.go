@@ -113,7 +113,10 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 	if twin.Free(pk.TopicName) {
 		// A free topic the rules allow: Mochi delivers it as any MQTT
 		// broker would (retained, QoS, properties as sent); each delivery
-		// is decided by OnACLCheck.
+		// is decided by OnACLCheck, on the other nodes of a cluster too.
+		if f := h.opts.Fanout; f != nil {
+			f(*fromPacket(&pk))
+		}
 		return pk, nil
 	}
 	return pk, packets.CodeSuccessIgnore // handled: acknowledged, not relayed
@@ -284,6 +287,9 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 		return
 	}
 	k.h.core.AgentConnected(id.ID, conn(cl))
+	if f := k.h.opts.SessionEstablished; f != nil && !cl.Net.Inline {
+		f(id.ID)
+	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {
 			k.h.core.AgentSubscribed(id.ID, conn(cl))

@@ -14,10 +14,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/twin"
@@ -81,6 +77,18 @@ type Options struct {
 	// composition root owns the store); the operation is refused as
 	// internal when nil.
 	Backup func(ctx context.Context, name string) (*twin.BackupReply, error)
+	// Fanout, when set, is handed every message the core publishes, after
+	// this broker's clients got it, and every allowed publish on a free
+	// topic: a cluster sends them to the other nodes, which Inject them
+	// (package hub, cluster.go). It must not block.
+	Fanout func(twin.Message)
+	// StoreRetry is the core's twin.Options.StoreRetry (a cluster's).
+	StoreRetry time.Duration
+	// SessionEstablished, when set, is told the identity of every client
+	// connection that began or resumed a session (a cluster records which
+	// node holds it). It runs on the connection's goroutine: it must not
+	// block.
+	SessionEstablished func(identity string)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -128,10 +136,10 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
-	dir        *directory.Directory
-	inbox      *inbox.Store
-	outbox     *outbox.Store
-	presence   *presence.Store
+	dir        twin.Directory
+	inbox      twin.Inbox
+	outbox     twin.Outbox
+	presence   twin.Presence
 	authz      *authz.Store
 	retained   *retained.Store
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
@@ -167,10 +175,10 @@ type Hub struct {
 // Stores are the stores the broker's Hub works on, opened (and closed) by
 // the composition root, package hub. Every field is required.
 type Stores struct {
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Outbox    *outbox.Store
-	Presence  *presence.Store
+	Directory twin.Directory
+	Inbox     twin.Inbox
+	Outbox    twin.Outbox
+	Presence  twin.Presence
 	Authz     *authz.Store
 	// Retained keeps free topics' retained messages across restarts;
 	// none are kept when nil.
@@ -212,6 +220,7 @@ func New(opts Options, st Stores) (*Hub, error) {
 		MaxPayload:         opts.Limits.MaxPayload,
 		RetentionOverrides: opts.RetentionOverrides,
 		SweepInterval:      opts.SweepInterval,
+		StoreRetry:         opts.StoreRetry,
 		Backup:             opts.Backup,
 		Observe:            h.ops.observe,
 		CheckTD:            opts.CheckTD,

@@ -10,7 +10,16 @@ import (
 type publisher struct{ h *Hub }
 
 // Publish sends a message of the hub (inject).
-func (p publisher) Publish(m twin.Message) { p.h.inject(m) }
+func (p publisher) Publish(m twin.Message) {
+	p.h.inject(m)
+	if p.h.opts.Fanout != nil {
+		p.h.opts.Fanout(m)
+	}
+}
+
+// Inject publishes a message another node's core published (a cluster's
+// fan-out) to this broker's clients, as the core's own publishes go.
+func (h *Hub) Inject(m twin.Message) { h.inject(m) }
 
 // inject publishes a message through the hub's inline client, which may
 // set MQTT 5 properties (Server.Publish cannot) and bypasses the ACL.

@@ -74,6 +74,30 @@ func (h *Hub) accountChanged(ctx context.Context, c authz.Change) {
 		Int("connections", conns).Msg("account changed: its open connections ended")
 }
 
+// EndSessions ends every connection of an identity with MQTT 5 reason
+// 0x8E, session taken over: in a cluster, a newer connection of the same
+// identity began on another node (the newest wins, as within one
+// broker). It reports how many it ended.
+func (h *Hub) EndSessions(identity string) int {
+	n := 0
+	if h.srv == nil {
+		return 0
+	}
+	for _, cl := range h.srv.Clients.GetAll() {
+		if cl.Net.Inline {
+			continue
+		}
+		if id, ok := h.identity(cl); ok && id.ID == identity {
+			endConnection(h.srv, cl, packets.ErrSessionTakenOver)
+			n++
+		}
+	}
+	if n > 0 {
+		h.log.Info().Str("identity", identity).Int("connections", n).Msg("session taken over on another node: its connections here ended")
+	}
+	return n
+}
+
 // endConnection closes a client's connection with a reason: an MQTT 5
 // DISCONNECT with the code and reason string [MQTT-3.14.2-1], or for MQTT
 // 3.1.1, whose server sends no DISCONNECT, just the close.

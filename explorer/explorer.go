@@ -19,10 +19,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -60,10 +56,10 @@ type Options struct {
 	Core *twin.Core
 	// The stores the list pages read; every entry shown is decided by
 	// Authz.Decide as the binding decides it.
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Outbox    *outbox.Store
-	Presence  *presence.Store
+	Directory twin.Directory
+	Inbox     twin.Inbox
+	Outbox    twin.Outbox
+	Presence  twin.Presence
 	Authz     *authz.Store
 	// Dev admits loopback browsers without signing in, as the binding
 	// admits loopback clients without credentials (hub.Options.Dev).

@@ -10,9 +10,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -34,9 +31,9 @@ type Options struct {
 	Core *twin.Core
 	// Directory, Inbox, Outbox and Authz are the stores it reads (and
 	// Authz decides every request).
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Outbox    *outbox.Store
+	Directory twin.Directory
+	Inbox     twin.Inbox
+	Outbox    twin.Outbox
 	Authz     *authz.Store
 	// Reserve is the disk reserve a write must fit; none when nil.
 	Reserve Reserve
@@ -112,9 +109,9 @@ type Server struct {
 	log  zerolog.Logger
 	core *twin.Core
 
-	dir    *directory.Directory
-	inbox  *inbox.Store
-	outbox *outbox.Store
+	dir    twin.Directory
+	inbox  twin.Inbox
+	outbox twin.Outbox
 	authz  *authz.Store
 
 	web     web       // listeners, servers, streams, directory feed

@@ -22,6 +22,7 @@ import (
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/proxy"
 	"github.com/wotmq/wotmq/retained"
+	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/upstream"
 )
 
@@ -33,11 +34,13 @@ type Hub struct {
 	log  zerolog.Logger
 
 	db       *badger.DB
-	dir      *directory.Directory
-	inbox    *inbox.Store
-	outbox   *outbox.Store
-	presence *presence.Store
+	dir      twin.Directory // Badger's, or JetStream's in a cluster (cluster.go)
+	inbox    twin.Inbox
+	outbox   twin.Outbox
+	presence twin.Presence
 	authz    *authz.Store
+	badger   badgerStores     // the single node's stores (upstream works on them; a cluster refuses it)
+	cluster  *clusterNode     // NATS and the JetStream stores; nil on a single node (cluster.go)
 	reserve  *reserve         // the disk reserve both transports keep (reserve.go)
 	broker   *broker.Hub      // the MQTT adapter and the twin core it feeds
 	proxy    *proxy.Proxy     // the hub's agent for existing devices whose TDs ask for it
@@ -65,6 +68,9 @@ func New(opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
+	if err := h.opts.Cluster.check(opts.Dev, opts.Upstream.URL != ""); err != nil {
+		return nil, err
+	}
 
 	// The store holds the token key and password hashes: other users of
 	// the machine must not read it (docs/security.md, "Data directory").
@@ -93,14 +99,26 @@ func New(opts Options) (*Hub, error) {
 		db.Close()
 		return nil, err
 	}
+	if h.opts.Cluster.enabled() {
+		if err := h.openCluster(context.Background()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	h.reserve = opts.newReserve(h.log)
 	bo := opts.brokerOptions()
 	bo.Backup = h.Backup
 	bo.Reserve = h.reserve
 	bo.CheckTD = proxy.Checker(h.authz)
+	if h.cluster != nil {
+		bo.Fanout = h.cluster.fanout
+		bo.StoreRetry = clusterStoreRetry
+		bo.SessionEstablished = h.cluster.sessionEstablished
+	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
 		Retained: retained.Open(db)})
 	if err != nil {
+		h.closeCluster()
 		db.Close()
 		return nil, err
 	}
@@ -119,11 +137,19 @@ func New(opts Options) (*Hub, error) {
 	h.http = httpapi.New(ho)
 	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
 	h.broker = b // from here on account changes reach both transports
+	if h.cluster != nil {
+		if err := h.joinCluster(); err != nil {
+			b.Close()
+			h.closeCluster()
+			db.Close()
+			return nil, err
+		}
+	}
 	if u := opts.Upstream; u.URL != "" {
 		h.upstream = upstream.New(upstream.Options{
 			URL: u.URL, Username: u.Username, Password: u.Password, TLSConfig: u.TLS,
 			Things: u.Things, MaxBackoff: u.MaxBackoff,
-			Core: b.Core(), Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence,
+			Core: b.Core(), Directory: h.badger.dir, Inbox: h.badger.inbox, Outbox: h.badger.outbox, Presence: h.badger.presence,
 			Logger: h.log,
 		})
 	}
@@ -138,13 +164,17 @@ func (h *Hub) openStores(ctx context.Context) error {
 		return err
 	}
 	var err error
-	if h.dir, err = directory.Open(ctx, h.db); err != nil {
+	bs := &h.badger
+	if bs.dir, err = directory.Open(ctx, h.db); err != nil {
 		return err
 	}
-	if h.inbox, err = inbox.New(h.db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
+	h.dir = bs.dir
+	if bs.inbox, err = inbox.New(h.db, inbox.Options{Now: opts.Now, DefaultExpiry: opts.ActionExpiry, OutcomeRecall: opts.OutcomeRecall}); err != nil {
 		return err
 	}
-	h.presence = presence.New(h.db, opts.Now)
+	h.inbox = bs.inbox
+	bs.presence = presence.New(h.db, opts.Now)
+	h.presence = bs.presence
 	// Account changes end what they void (broker/revoke.go,
 	// httpapi/revoke.go); the transports exist only once the stores are
 	// open.
@@ -171,7 +201,8 @@ func (h *Hub) openStores(ctx context.Context) error {
 			h.upstream.Trimmed(thingID, cursors)
 		}
 	}
-	h.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
+	bs.outbox = outbox.New(h.db, outbox.Options{Now: opts.Now, DefaultRetention: opts.Retention, MaxHistory: maxHistory, OnTrim: onTrim})
+	h.outbox = bs.outbox
 	return nil
 }
 
@@ -270,12 +301,16 @@ func (h *Hub) Close() error {
 	if h.upstream != nil {
 		h.upstream.Close() // it uses the core: stopped before it
 	}
-	h.http.Close()          // ends event streams; no HTTP handler runs after it
-	h.proxy.Close()         // before the core it acts on
-	h.closeBridges()        // before the core they publish and submit through
+	h.http.Close()   // ends event streams; no HTTP handler runs after it
+	h.proxy.Close()  // before the core it acts on
+	h.closeBridges() // before the core they publish and submit through
+	if h.cluster != nil {
+		h.cluster.bus.Close() // the other nodes' messages stop before the broker does
+	}
 	err := h.broker.Close() // no handler uses the store after it
 	h.gate.Lock()           // wait for the operations handlers
 	h.bg.Wait()
+	h.closeCluster()
 	if cerr := h.db.Close(); cerr != nil {
 		err = errors.Join(err, fmt.Errorf("hub: close store: %w", cerr))
 	}

@@ -181,6 +181,10 @@ type Options struct {
 	// their history and running the cloud's requests for them here
 	// (package upstream, docs/bridges.md "Edge to cloud"). Off when empty.
 	Upstream Upstream
+	// Cluster makes the hub a node of a cluster on NATS JetStream
+	// (cluster.go, docs/cluster.md); a single node on Badger when its Name
+	// is empty.
+	Cluster ClusterOptions
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.

@@ -9,9 +9,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wire"
 )
@@ -36,9 +33,9 @@ type Options struct {
 	Core *twin.Core
 	// Authz decides what the proxy may do for each account (access.go).
 	Authz     *authz.Store
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Presence  *presence.Store
+	Directory twin.Directory
+	Inbox     twin.Inbox
+	Presence  twin.Presence
 	Transport Transport
 	// Logger receives the proxy's log; the zero Logger drops it.
 	Logger zerolog.Logger

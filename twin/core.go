@@ -8,10 +8,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
-	"github.com/wotmq/wotmq/directory"
-	"github.com/wotmq/wotmq/inbox"
-	"github.com/wotmq/wotmq/outbox"
-	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/td"
 	"github.com/wotmq/wotmq/wire"
 )
@@ -30,10 +26,10 @@ const (
 type Options struct {
 	// Directory, Inbox, Outbox, Presence and Authz are the stores the
 	// core works on, opened (and closed) by the caller.
-	Directory *directory.Directory
-	Inbox     *inbox.Store
-	Outbox    *outbox.Store
-	Presence  *presence.Store
+	Directory Directory
+	Inbox     Inbox
+	Outbox    Outbox
+	Presence  Presence
 	Authz     *authz.Store
 	// Publisher sends the hub's publishes (the MQTT adapter's inline
 	// client); none are sent when nil, and the in-process listeners
@@ -67,6 +63,12 @@ type Options struct {
 	// name, over the TD and the hub default; a value of 0 keeps only the
 	// latest value.
 	RetentionOverrides map[string]time.Duration
+	// StoreRetry is how long a request whose delivery could not be
+	// recorded is tried again before the agent's later requests (which
+	// wait meanwhile, to keep their order): a cluster's stores refuse
+	// writes for a few seconds while they elect a new leader. Zero (a
+	// single node): not retried, the next request goes out.
+	StoreRetry time.Duration
 	// SweepInterval is how often expired requests are failed;
 	// DefaultSweepInterval when zero.
 	SweepInterval time.Duration
@@ -137,10 +139,10 @@ type Core struct {
 	opts Options
 	log  zerolog.Logger
 
-	dir      *directory.Directory
-	inbox    *inbox.Store
-	outbox   *outbox.Store
-	presence *presence.Store
+	dir      Directory
+	inbox    Inbox
+	outbox   Outbox
+	presence Presence
 	authz    *authz.Store
 
 	watchers watchers        // in-process listeners of request statuses

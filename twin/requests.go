@@ -343,6 +343,12 @@ func (c *Core) drainLocked(ctx context.Context, agent string) {
 		}
 		if c.deliverLocked(ctx, r) {
 			delivered++
+			continue
+		}
+		if c.opts.StoreRetry > 0 && !c.retryDelivery(ctx, r) {
+			// In order or not at all: the rest wait for the next drain
+			// (an answer, a reconnect, another node's request).
+			return
 		}
 	}
 }

@@ -245,6 +245,7 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	opsFlags(fs, m)
 	httpFlags(fs, m)
 	upstreamFlags(fs, m)
+	clusterFlags(fs, m)
 }
 
 // applyEnv sets every flag not given on the command line from its

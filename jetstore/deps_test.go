@@ -1,0 +1,44 @@
+package jetstore_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestJetstoreDependencies keeps the package in its place in the layering
+// (see docs/architecture.md): it links none of these. (Badger is linked
+// through the store packages whose types jetstore shares; it opens no
+// Badger database.)
+func TestJetstoreDependencies(t *testing.T) {
+	forbidden := []string{
+		"github.com/mochi-mqtt/",
+		"github.com/eclipse/paho.golang/",
+		"github.com/wotmq/wotmq/broker",
+		"github.com/wotmq/wotmq/hub",
+		"github.com/wotmq/wotmq/httpapi",
+		"github.com/wotmq/wotmq/twin",
+		"github.com/wotmq/wotmq/wot",
+		"github.com/wotmq/wotmq/cmd/",
+		"github.com/wotmq/wotmq/natsnode",
+	}
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command:", err)
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "github.com/wotmq/wotmq/jetstore").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for dep := range strings.Lines(string(out)) {
+		dep = strings.TrimSpace(dep)
+		if dep == "github.com/wotmq/wotmq/jetstore" {
+			continue
+		}
+		for _, f := range forbidden {
+			if dep == strings.TrimSuffix(f, "/") || strings.HasPrefix(dep, f) && (strings.HasSuffix(f, "/") || strings.HasPrefix(dep, f+"/")) {
+				t.Errorf("jetstore links %s", dep)
+			}
+		}
+	}
+}

@@ -1,0 +1,501 @@
+package jetstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/wire"
+)
+
+// Inbox is inbox.Store on JetStream key-value buckets:
+//
+//	REQ       unfinished requests by ID; every transition a compare-and-set
+//	          on the key's revision, so two nodes cannot both move one
+//	          request (the loser re-reads and re-checks the lifecycle)
+//	DONE      finished requests by ID, for the store's retention (the
+//	          bucket's TTL)
+//	REQLATEST <thing>.<a|w>.<name> -> the newest request's ID
+//	OUTCOMES  <thing>.<a|w>.<name> -> the IDs of its kept outcomes
+//	DESIRED   <thing>.<name> -> the desired state of a property
+//
+// Every node watches REQ, so its in-memory queue index (Queue, Pending,
+// Outstanding, ExpiredBefore, Len, Counts) holds every agent's unfinished
+// requests wherever they were submitted: an agent that reconnects to any
+// node gets its queue from there, delivered requests again (redelivered),
+// exactly as after a restart of a single hub.
+//
+// A request finishes in three writes: its final status in REQ (the
+// compare-and-set that decides), then its copy in DONE with the outcome
+// history, then its removal from REQ. A node that dies between them leaves
+// a finished record in REQ, which the next node to open the inbox (or
+// watch it) moves on; until then the request reads as finished already.
+type Inbox struct {
+	o         Options
+	req       jetstream.KeyValue
+	done      jetstream.KeyValue
+	latest    jetstream.KeyValue
+	outcomes  jetstream.KeyValue
+	desired   jetstream.KeyValue
+	expiry    time.Duration
+	retention time.Duration
+	recall    int
+	w         jetstream.KeyWatcher
+	stopped   chan struct{}
+
+	idmu   sync.Mutex
+	lastID int64
+
+	notify atomic.Pointer[func(agentID string)]
+
+	mu     sync.Mutex
+	live   map[string]*inbox.Request // unfinished, by ID; never modified in place
+	own    map[string]bool           // IDs this node stored, until they finish (OnPending skips them)
+	rev    map[string]uint64         // REQ revision applied, by ID
+	queues map[string]map[string]inbox.Entry
+}
+
+// OpenInbox opens the inbox, creating its buckets, and returns once its
+// queue index holds every stored unfinished request.
+func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error) {
+	o, err := o.check()
+	if err != nil {
+		return nil, err
+	}
+	if io.Now != nil {
+		o.Now = io.Now
+	}
+	s := &Inbox{o: o, expiry: io.DefaultExpiry, retention: io.Retention, recall: io.OutcomeRecall,
+		live: map[string]*inbox.Request{}, own: map[string]bool{}, rev: map[string]uint64{}, queues: map[string]map[string]inbox.Entry{},
+		stopped: make(chan struct{})}
+	if s.expiry <= 0 {
+		s.expiry = inbox.DefaultExpiry
+	}
+	if s.retention <= 0 {
+		s.retention = inbox.DefaultRetention
+	}
+	if s.recall <= 0 {
+		s.recall = inbox.DefaultOutcomeRecall
+	}
+	for name, kv := range map[string]*jetstream.KeyValue{"REQ": &s.req, "REQLATEST": &s.latest, "OUTCOMES": &s.outcomes, "DESIRED": &s.desired} {
+		if *kv, err = bucket(ctx, o, name); err != nil {
+			return nil, err
+		}
+	}
+	s.done, err = o.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: o.Prefix + "_DONE",
+		Replicas: o.Replicas, Storage: jetstream.FileStorage, History: 1, TTL: s.retention})
+	if err != nil {
+		return nil, fmt.Errorf("jetstore: bucket DONE: %w", err)
+	}
+	w, err := s.req.WatchAll(context.Background())
+	if err != nil {
+		return nil, fmt.Errorf("jetstore: watch requests: %w", err)
+	}
+	s.w = w
+	var leftovers []*inbox.Request
+	for e := range w.Updates() {
+		if e == nil {
+			break
+		}
+		if r := s.applyWatched(e); r != nil {
+			leftovers = append(leftovers, r)
+		}
+	}
+	for _, r := range leftovers { // finished, not yet moved on (see the type's comment)
+		if err := s.finish(ctx, r); err != nil {
+			w.Stop()
+			return nil, err
+		}
+	}
+	if err := s.noteLatestIDs(ctx); err != nil {
+		w.Stop()
+		return nil, err
+	}
+	go s.watch()
+	return s, nil
+}
+
+// noteLatestIDs raises lastID to the newest request of every affordance:
+// finished requests are no longer in REQ, and a new ID must still sort
+// after them (a clock set back, a node whose clock is behind).
+func (s *Inbox) noteLatestIDs(ctx context.Context) error {
+	w, err := s.latest.WatchAll(ctx, jetstream.IgnoreDeletes())
+	if err != nil {
+		return fmt.Errorf("jetstore: read latest requests: %w", err)
+	}
+	defer w.Stop()
+	for e := range w.Updates() {
+		if e == nil {
+			return nil
+		}
+		s.noteID(string(e.Value()))
+	}
+	return nil
+}
+
+func (s *Inbox) watch() {
+	defer close(s.stopped)
+	for e := range s.w.Updates() {
+		if e != nil {
+			s.applyWatched(e)
+		}
+	}
+}
+
+// Close stops the watcher.
+func (s *Inbox) Close() error {
+	err := s.w.Stop()
+	<-s.stopped
+	return err
+}
+
+// applyWatched applies a change of REQ seen by the watcher; it returns a
+// finished request left in REQ.
+func (s *Inbox) applyWatched(e jetstream.KeyValueEntry) *inbox.Request {
+	id := e.Key()
+	if e.Operation() != jetstream.KeyValuePut {
+		s.apply(id, nil, e.Revision())
+		return nil
+	}
+	r := new(inbox.Request)
+	if err := json.Unmarshal(e.Value(), r); err != nil {
+		s.o.Log.Error().Err(err).Str("request", id).Msg("inbox: a stored request does not decode; left out")
+		return nil
+	}
+	s.noteID(r.ID)
+	fresh := s.apply(id, r, e.Revision())
+	if r.Status.Final() {
+		return r
+	}
+	s.mu.Lock()
+	mine := s.own[id]
+	s.mu.Unlock()
+	if f := s.notify.Load(); f != nil && fresh && !mine && r.Status == wire.StatusPending {
+		(*f)(r.AgentID)
+	}
+	return nil
+}
+
+// OnPending sets f to be called with the agent's ID whenever another node
+// stores a pending request of that agent (this node's own requests its
+// core has handled already): the node that holds the agent's connection
+// delivers it. f runs on the watcher's goroutine and must not block.
+func (s *Inbox) OnPending(f func(agentID string)) { s.notify.Store(&f) }
+
+// apply records request id at REQ revision rev: unfinished, it is in the
+// queue index; finished or nil, it is not. It reports whether rev was new.
+func (s *Inbox) apply(id string, r *inbox.Request, rev uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rev <= s.rev[id] {
+		return false
+	}
+	s.rev[id] = rev
+	if old, ok := s.live[id]; ok {
+		delete(s.live, id)
+		if q := s.queues[old.AgentID]; q != nil {
+			delete(q, id)
+			if len(q) == 0 {
+				delete(s.queues, old.AgentID)
+			}
+		}
+	}
+	if r == nil || r.Status.Final() {
+		delete(s.own, id)
+		return true
+	}
+	s.live[id] = r
+	q := s.queues[r.AgentID]
+	if q == nil {
+		q = map[string]inbox.Entry{}
+		s.queues[r.AgentID] = q
+	}
+	q[id] = entryOf(r)
+	return true
+}
+
+func entryOf(r *inbox.Request) inbox.Entry {
+	return inbox.Entry{ID: r.ID, AgentID: r.AgentID, ThingID: r.ThingID, Name: r.Name, Op: r.Op,
+		Status: r.Status, Safe: r.Safe, Expires: r.Expires}
+}
+
+// noteID keeps lastID at or above every ID seen, so that new IDs sort
+// after every request this node knows, whichever node stored it.
+func (s *Inbox) noteID(id string) {
+	n, err := strconv.ParseUint(id, 16, 63)
+	if err != nil || len(id) != 16 {
+		return
+	}
+	s.idmu.Lock()
+	s.lastID = max(s.lastID, int64(n))
+	s.idmu.Unlock()
+}
+
+func (s *Inbox) newID(now time.Time) string {
+	n := now.UnixNano()
+	s.idmu.Lock()
+	if n <= s.lastID {
+		n = s.lastID + 1
+	}
+	s.lastID = n
+	s.idmu.Unlock()
+	return fmt.Sprintf("%016x", n)
+}
+
+// DefaultExpiry is the store's expiry for requests that set none.
+func (s *Inbox) DefaultExpiry() time.Duration { return s.expiry }
+
+// Add stores a new request as pending (see inbox.Store.Add).
+func (s *Inbox) Add(ctx context.Context, r *inbox.Request) error {
+	_, err := s.Replace(ctx, r, nil, nil)
+	return err
+}
+
+// Replace adds r and fails the unfinished requests named in old with e
+// (see inbox.Store.Replace). The new request is stored first: should the
+// node die before the old ones are failed, nothing is lost, and they end
+// as any request does.
+func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *wire.Error) ([]*inbox.Request, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	now := s.o.Now().UTC()
+	if r.Status == wire.StatusDelivered {
+		r.Deliveries = 1
+	} else {
+		r.Status, r.Deliveries = wire.StatusPending, 0
+	}
+	r.Requested, r.Updated = now, now
+	if r.Expires.IsZero() {
+		r.Expires = now.Add(s.expiry)
+	}
+	var rev uint64
+	for range casAttempts { // an ID another node took meanwhile is skipped
+		r.ID = s.newID(now)
+		val, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		s.mu.Lock()
+		s.own[r.ID] = true // before the write: the watcher may see it first
+		s.mu.Unlock()
+		failedOnce := false
+		err = retry(ctx, s.o, func() error {
+			var err error
+			rev, err = s.req.Create(ctx, r.ID, val)
+			if err != nil && isCASConflict(err) && failedOnce {
+				// An attempt that timed out may have stored it: it is
+				// ours when the stored record is what we wrote.
+				if e, gerr := s.req.Get(ctx, r.ID); gerr == nil && string(e.Value()) == string(val) {
+					rev, err = e.Revision(), nil
+				}
+			}
+			failedOnce = err != nil
+			return err
+		})
+		if err == nil {
+			break
+		}
+		s.mu.Lock()
+		delete(s.own, r.ID)
+		s.mu.Unlock()
+		if !isCASConflict(err) {
+			return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
+		}
+		rev = 0
+	}
+	if rev == 0 {
+		return nil, fmt.Errorf("inbox: store: %w", ErrConflict)
+	}
+	c := *r
+	s.apply(r.ID, &c, rev)
+	if err := retry(ctx, s.o, func() error {
+		_, err := s.latest.Put(ctx, affordanceKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
+		return err
+	}); err != nil {
+		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
+	}
+	var failed []*inbox.Request
+	for _, id := range old {
+		o, err := s.Transition(ctx, id, wire.StatusFailed, nil, e)
+		if errors.Is(err, inbox.ErrNotFound) || errors.Is(err, inbox.ErrFinished) {
+			continue
+		}
+		if err != nil {
+			return failed, err
+		}
+		failed = append(failed, o)
+	}
+	return failed, nil
+}
+
+func affordanceKey(thingID, op, name string) string {
+	o := "a"
+	if op == wire.OpWriteProperty {
+		o = "w"
+	}
+	return enc(thingID) + "." + o + "." + enc(name)
+}
+
+// Get returns the request with the given ID: unfinished ones from memory,
+// finished ones from DONE.
+func (s *Inbox) Get(ctx context.Context, id string) (*inbox.Request, error) {
+	s.mu.Lock()
+	live, ok := s.live[id]
+	s.mu.Unlock()
+	if ok {
+		c := *live
+		return &c, nil
+	}
+	for _, kv := range []jetstream.KeyValue{s.done, s.req} { // REQ: finished, not yet moved on
+		e, err := kv.Get(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		r := new(inbox.Request)
+		if err := json.Unmarshal(e.Value(), r); err != nil {
+			return nil, fmt.Errorf("inbox: decode %s: %w", id, err)
+		}
+		return r, nil
+	}
+	return nil, fmt.Errorf("%w: %s", inbox.ErrNotFound, id)
+}
+
+// allowed is the lifecycle, as in package inbox.
+var allowed = map[wire.Status][]wire.Status{
+	wire.StatusPending:   {wire.StatusDelivered, wire.StatusFailed},
+	wire.StatusDelivered: {wire.StatusDelivered, wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
+	wire.StatusRunning:   {wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
+	wire.StatusWaiting:   {wire.StatusWaiting, wire.StatusRunning, wire.StatusCompleted, wire.StatusFailed},
+}
+
+// Transition moves request id to status to (see inbox.Store.Transition).
+// It reads the stored record and writes by compare-and-set, so a
+// transition another node made meanwhile is seen and checked against.
+func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, error) {
+	var out *inbox.Request
+	var rev uint64
+	err := casLoop(ctx, s.o, func() error {
+		ke, err := s.req.Get(ctx, id)
+		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
+			r, gerr := s.Get(ctx, id) // finished (in DONE) or unknown
+			if gerr != nil {
+				return gerr
+			}
+			out = r
+			if !r.Status.Final() {
+				return errStaleRead // unfinished here: the replica that answered is behind
+			}
+			return fmt.Errorf("%w: %s is %s", inbox.ErrFinished, id, r.Status)
+		}
+		if err != nil {
+			return err
+		}
+		r := new(inbox.Request)
+		if err := json.Unmarshal(ke.Value(), r); err != nil {
+			return fmt.Errorf("inbox: decode %s: %w", id, err)
+		}
+		out = r
+		if r.Status.Final() {
+			return fmt.Errorf("%w: %s is %s", inbox.ErrFinished, id, r.Status)
+		}
+		if !slices.Contains(allowed[r.Status], to) {
+			return fmt.Errorf("%w: %s from %s to %s", inbox.ErrTransition, id, r.Status, to)
+		}
+		n := *r
+		n.Status, n.Updated = to, s.o.Now().UTC()
+		switch to {
+		case wire.StatusDelivered:
+			n.Deliveries++
+		case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
+			if output != nil || to == wire.StatusCompleted {
+				n.Output = output
+			}
+		case wire.StatusFailed:
+			n.Error = e
+		}
+		val, err := json.Marshal(&n)
+		if err != nil {
+			return err
+		}
+		rev, err = s.req.Update(ctx, id, val, ke.Revision())
+		if err != nil {
+			return err
+		}
+		out = &n
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, inbox.ErrFinished) || errors.Is(err, inbox.ErrTransition) {
+			return out, err
+		}
+		if errors.Is(err, inbox.ErrNotFound) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("inbox: store %s: %w", id, err)
+	}
+	c := *out
+	s.apply(id, &c, rev)
+	if out.Status.Final() {
+		if err := s.finish(ctx, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// finish moves a finished request on: into DONE and its affordance's
+// outcome history (the oldest beyond the recall deleted), then out of REQ.
+// Every step may be repeated.
+func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
+	val, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	if err := retry(ctx, s.o, func() error { _, err := s.done.Put(ctx, r.ID, val); return err }); err != nil {
+		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
+	}
+	var dropped []string
+	_, err = kvUpdate(ctx, s.o, s.outcomes, affordanceKey(r.ThingID, r.Op, r.Name), func(cur []byte) ([]byte, bool, bool, error) {
+		var ids []string
+		if cur != nil {
+			if err := json.Unmarshal(cur, &ids); err != nil {
+				return nil, false, false, err
+			}
+		}
+		ids = append(ids, r.ID)
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		dropped = nil
+		if len(ids) > s.recall {
+			dropped = slices.Clone(ids[:len(ids)-s.recall])
+			ids = ids[len(ids)-s.recall:]
+		}
+		b, err := json.Marshal(ids)
+		return b, false, false, err
+	})
+	if err != nil {
+		return fmt.Errorf("inbox: outcomes of %s: %w", r.ID, err)
+	}
+	for _, id := range dropped {
+		if err := retry(ctx, s.o, func() error { return s.done.Purge(ctx, id) }); err != nil {
+			return fmt.Errorf("inbox: forget %s: %w", id, err)
+		}
+	}
+	if err := retry(ctx, s.o, func() error { return s.req.Delete(ctx, r.ID) }); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
+	}
+	return nil
+}
