@@ -35,7 +35,12 @@ async function proxy(t) {
     down.on('close', end).on('error', end);
   });
   await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // This runs before the clients' own after hooks (registered later), while
+  // a client may still reconnect through the proxy: new connections are
+  // refused from here on, else server.close would wait for ever for the
+  // one a client opened after the others were destroyed.
   t.after(() => new Promise((resolve) => {
+    held = true;
     for (const c of conns) { c.up.destroy(); c.down.destroy(); }
     server.close(resolve);
   }));
@@ -216,6 +221,8 @@ test('an agent away gets the request on reconnection and answers it', async (t) 
   // noticed yet that the connection dropped
   await until(() => statuses.length > 0, 'the first status while the agent is away');
   p.release();
-  assert.equal(await call, 64);
+  const got = await within(call, WAIT, `the outcome (statuses so far: ${statuses.join(', ')})`)
+    .catch((err) => { throw new Error(`${err.message}; statuses: ${statuses.join(', ')}`); });
+  assert.equal(got, 64);
   assert.deepEqual(statuses.slice(-2), ['running', 'completed']);
 });
