@@ -32,7 +32,7 @@ func TestNatsnodeThreeProcessesKillLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute) // a last-resort bound
 	defer cancel()
 	var stream jetstream.Stream
 	clustertest.WaitFor(t, "create the R3 stream", func() error {
@@ -88,20 +88,30 @@ func TestNatsnodeThreeProcessesKillLeader(t *testing.T) {
 		}
 		return err
 	})
-	si, err := stream.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Each request to the cluster is bounded and tried again: one sent
+	// while the client reconnects, or while the meta group elects after
+	// the kill, can go unanswered (one call bounded only by ctx waited out
+	// the test's 3 minutes under load in CI).
+	var si *jetstream.StreamInfo
+	clustertest.WaitFor(t, "the stream's state", func() error {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		si, err = stream.Info(c)
+		return err
+	})
 	if si.State.Msgs != total {
 		t.Fatalf("stream holds %d messages, want %d", si.State.Msgs, total)
 	}
 	// One agent's requests, through a filtered consumer, in order. (An
 	// ordered consumer, as jetstore reads history: an R3 durable consumer
 	// created while one of three nodes is down took minutes in one run.)
-	cons, err := js.OrderedConsumer(ctx, "INBOX", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"inbox.a3.>"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	var cons jetstream.Consumer
+	clustertest.WaitFor(t, "an ordered consumer", func() error {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		cons, err = js.OrderedConsumer(c, "INBOX", jetstream.OrderedConsumerConfig{FilterSubjects: []string{"inbox.a3.>"}})
+		return err
+	})
 	for want := 3; want < total; {
 		batch, err := cons.Fetch(50, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
