@@ -22,3 +22,15 @@ func (h *Hub) Retained(filter string) []twin.Message {
 	}
 	return out
 }
+
+// Subscribed reports whether a client may be listening on topic: some
+// client's subscription (shared or not) matches it. The hub's own inline
+// subscriptions do not count. In a cluster the answer is always true: the
+// other nodes' subscriptions are not visible here.
+func (h *Hub) Subscribed(topic string) bool {
+	if h.opts.Fanout != nil {
+		return true
+	}
+	s := h.srv.Topics.Subscribers(topic)
+	return len(s.Subscriptions) > 0 || len(s.Shared) > 0
+}

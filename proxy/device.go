@@ -26,7 +26,8 @@ const (
 	ConfirmedByMember = "wotmq:confirmedBy"
 	// SettleMember ("wotmq:settle"), in the availability member, is how long
 	// after the device said online the commands held for it go out (a Go
-	// duration, DefaultSettle when absent; "0s" for at once).
+	// duration, DefaultSettle when absent; "0s" for at once), and then only
+	// once a client subscribes to their command topic.
 	SettleMember = "wotmq:settle"
 	// ConfirmTimeoutMember ("wotmq:confirmTimeout") bounds the wait for the
 	// confirming report (a Go duration, DefaultConfirmTimeout when absent);

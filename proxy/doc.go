@@ -32,7 +32,7 @@
 // topic: completed once the broker took the command, or when the device
 // reports the property the TD names (ConfirmedByMember). While the device
 // is offline a request is held and reported waiting; it goes out when the
-// device says it is online again. Held and confirming requests are in the
+// device says it is online again and subscribes to its command topic. Held and confirming requests are in the
 // inbox, so they survive a restart.
 //
 // # Concurrency

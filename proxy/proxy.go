@@ -17,13 +17,17 @@ import (
 const DefaultMaxQueued = 10000
 
 // Transport is what the proxy needs of the MQTT broker beside the core: to
-// publish a device's commands on its own topics, and to read what devices
-// left retained (broker.Hub has both).
+// publish a device's commands on its own topics, to read what devices left
+// retained, and to see whether a device listens yet (broker.Hub has all
+// three).
 type Transport interface {
 	// Publish sends a message from the hub, bypassing the access rules.
 	Publish(twin.Message)
 	// Retained returns the retained messages on topics matching filter.
 	Retained(filter string) []twin.Message
+	// Subscribed reports whether some client subscribes to topic: what was
+	// held for a device that came back waits until it does.
+	Subscribed(topic string) bool
 }
 
 // Options configures a Proxy. Core, Authz, Directory, Inbox and Presence

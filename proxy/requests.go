@@ -75,13 +75,39 @@ func (p *Proxy) flushSettled() {
 	now := time.Now()
 	for _, id := range sortedKeys(p.devices) {
 		d := p.devices[id]
-		if !d.settled.IsZero() && !now.Before(d.settled) {
-			d.settled = time.Time{}
-			if d.available {
-				p.flush(d)
-			}
+		if d.settled.IsZero() || now.Before(d.settled) {
+			continue
+		}
+		if d.available && !p.listening(d) {
+			// Said online but not subscribed yet (a slow device, or one
+			// that reconnects in steps): a command now would reach nobody.
+			d.settled = now.Add(max(d.avail.settle, minRecheck))
+			continue
+		}
+		d.settled = time.Time{}
+		if d.available {
+			p.flush(d)
 		}
 	}
+}
+
+// minRecheck is how often the proxy looks again for a device that said it
+// is online but has not subscribed to its command topic yet, when its
+// settle time is shorter.
+const minRecheck = 100 * time.Millisecond
+
+// listening reports whether a client subscribes to the command topic of
+// each request held for d (true without a transport: send fails them).
+func (p *Proxy) listening(d *deviceState) bool {
+	if p.opts.Transport == nil {
+		return true
+	}
+	for _, r := range d.held {
+		if cmd, ok := d.commands[opName{r.op, r.name}]; ok && !p.opts.Transport.Subscribed(cmd.topic) {
+			return false
+		}
+	}
+	return true
 }
 
 // flush sends what was held for a device that came back.
