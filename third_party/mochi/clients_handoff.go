@@ -1,0 +1,150 @@
+package mqtt
+
+import (
+	"sync"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// wotmq: a connection's goroutine (the one a listener starts, which
+// returns when the connection ends) only waits. It waits for the CONNECT
+// and then for the first byte of each burst of packets, in a few frames
+// (about 1 KiB of stack); a pooled worker decodes and handles what came,
+// for as long as more is buffered, and hands the connection back. Deciding
+// a CONNECT or handling a packet takes over 10 KiB of stack (Mochi's
+// packet frames, the hooks): when the connection's own goroutine did it,
+// its stack grew to 16 KiB with every packet, even a PINGREQ, and the
+// garbage collector halved it at most once per cycle, so an idle hub's
+// connections kept 8 to 16 KiB of stack each, and what was freed by the
+// halving stayed in the heap besides. A worker's grown stack serves every
+// connection in turn.
+
+// workerIdle is how long a worker without work waits for more before it
+// ends.
+const workerIdle = 10 * time.Second
+
+// readWorkers runs connections' work on a pool of goroutines that grows
+// when every worker is busy and shrinks when they idle.
+type readWorkers struct {
+	tasks chan readTask // unbuffered: a send succeeds only to an idle worker
+	done  <-chan bool   // the server's: closed when it closes; idle workers end
+}
+
+// readTask is one turn of a connection's work; its result goes to
+// cl.State.turnDone.
+type readTask struct {
+	cl *Client
+	fn func(*Client) error
+}
+
+func newReadWorkers(done <-chan bool) *readWorkers {
+	return &readWorkers{tasks: make(chan readTask), done: done}
+}
+
+// run runs fn(cl) on a worker and waits for its result.
+func (w *readWorkers) run(cl *Client, fn func(*Client) error) error {
+	cl.State.turnOnce.Do(func() { cl.State.turnDone = make(chan error, 1) })
+	t := readTask{cl: cl, fn: fn}
+	select {
+	case w.tasks <- t:
+	default:
+		go w.work(t)
+	}
+	return <-cl.State.turnDone
+}
+
+// work runs t and then whatever task comes, until none came for
+// workerIdle or the server closed.
+func (w *readWorkers) work(t readTask) {
+	var idle *time.Timer
+	for {
+		t.cl.State.turnDone <- t.fn(t.cl)
+		t = readTask{}
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
+		select {
+		case t = <-w.tasks:
+		case <-idle.C:
+			return
+		case <-w.done:
+			return
+		}
+	}
+}
+
+// readHandingOff is Read with the work on the server's workers: the
+// connection's goroutine waits for bytes and a worker handles every packet
+// they complete, reading on while more is buffered.
+func (cl *Client) readHandingOff(w *readWorkers, packetHandler ReadFn) error {
+	turn := func(cl *Client) error { return cl.readBuffered(packetHandler) }
+	for {
+		if cl.Closed() {
+			return nil
+		}
+		cl.refreshDeadline(cl.State.Keepalive)
+		if err := cl.Net.bconn.wait(); err != nil {
+			return err
+		}
+		if err := w.run(cl, turn); err != nil {
+			return err
+		}
+	}
+}
+
+// readBuffered reads and handles packets until nothing more is buffered
+// at the start of one (or the client closed): it may wait for the rest of
+// a packet it began, as Read does.
+func (cl *Client) readBuffered(packetHandler ReadFn) error {
+	for {
+		fh := new(packets.FixedHeader)
+		if err := cl.ReadFixedHeader(fh); err != nil {
+			return err
+		}
+		if err := cl.readAndHandle(fh, packetHandler); err != nil {
+			return err
+		}
+		if cl.Closed() || cl.Net.bconn.Buffered() == 0 {
+			return nil
+		}
+		cl.refreshDeadline(cl.State.Keepalive)
+	}
+}
+
+// handoffState is a client's part of the hand-off: the channel its turns'
+// results come back on, made at its first turn.
+type handoffState struct {
+	turnOnce sync.Once
+	turnDone chan error
+}
+
+// wait returns once something is buffered, reading when nothing is.
+func (b *connReader) wait() error {
+	for b.r == b.w {
+		if err := b.fill(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// establishHandingOff is establish on a worker, once the CONNECT's first
+// byte came (a socket that sends nothing holds no worker).
+func (s *Server) establishHandingOff(cl *Client, listener string) (connected bool, err error) {
+	w := cl.ops.workers
+	if w == nil || cl.Net.bconn == nil {
+		return s.establish(cl, listener)
+	}
+	if err := cl.Net.bconn.wait(); err != nil {
+		return s.establish(cl, listener) // which reads the error again and answers it
+	}
+	err = w.run(cl, func(cl *Client) error {
+		var err error
+		connected, err = s.establish(cl, listener)
+		return err
+	})
+	return connected, err
+}
