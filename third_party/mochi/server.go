@@ -451,7 +451,6 @@ func (s *Server) EstablishConnection(listener string, c net.Conn) error {
 // attachClient validates an incoming client connection and if viable, attaches the client
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
-	defer s.Listeners.ClientsWg.Done()
 	// wotmq: the Add is ordered before CloseAll's Wait by the listeners'
 	// lock; the race detector reported a connection ending while the
 	// server closed (an Add not synchronized with Wait).
@@ -459,16 +458,27 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	s.Listeners.ClientsWg.Add(1)
 	s.Listeners.RUnlock()
 
-	defer cl.Stop(nil) // wotmq: no write goroutine; enqueue starts one when needed
-
+	// wotmq: no defers: their records sat in this frame, under which an
+	// idle connection waits (clients_handoff.go); a panic ends the process
+	// either way.
 	connected, err := s.establishHandingOff(cl, listener)
+	if err == nil {
+		err = s.clientEnded(cl, listener, cl.Read(s.receivePacket))
+	}
+	s.detachClient(cl, connected)
+	return err
+}
+
+// detachClient is the end of attachClient: the client is counted out and
+// stopped (wotmq: no write goroutine; enqueue starts one when needed).
+//
+//go:noinline
+func (s *Server) detachClient(cl *Client, connected bool) {
 	if connected {
-		defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
+		atomic.AddInt64(&s.Info.ClientsConnected, -1)
 	}
-	if err != nil {
-		return err
-	}
-	return s.clientEnded(cl, listener, cl.Read(s.receivePacket))
+	cl.Stop(nil)
+	s.Listeners.ClientsWg.Done()
 }
 
 // clientEnded does what follows the end of an established client's
