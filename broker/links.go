@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,12 +45,12 @@ type link struct {
 type links struct {
 	mu     sync.Mutex
 	byConn map[net.Conn]*link
-	byID   map[string]map[*link]struct{}
+	byID   map[string][]*link // one or two (a takeover): a slice, not a map of one (issue 15: 120 bytes less per connection)
 }
 
 func (r *links) init() {
 	r.byConn = make(map[net.Conn]*link)
-	r.byID = make(map[string]map[*link]struct{})
+	r.byID = make(map[string][]*link)
 }
 
 // endWatch is a listener whose connections tell the hub when Mochi is
@@ -125,10 +126,11 @@ func (w endWatch) ended(c net.Conn, id string, l *link, err error) error {
 	r.mu.Lock()
 	delete(r.byConn, c)
 	if l.cl != nil {
-		set := r.byID[l.cl.ID]
-		delete(set, l)
+		set := slices.DeleteFunc(r.byID[l.cl.ID], func(o *link) bool { return o == l })
 		if len(set) == 0 {
 			delete(r.byID, l.cl.ID)
+		} else {
+			r.byID[l.cl.ID] = set
 		}
 	}
 	cl, established, heirOf := l.cl, l.established, l.heirOf
@@ -186,15 +188,14 @@ func (g *guard) OnSessionEstablish(cl *mqtt.Client, pk packets.Packet) {
 	}
 	l.cl = cl
 	set := r.byID[cl.ID]
-	if set == nil {
-		set = make(map[*link]struct{})
-		r.byID[cl.ID] = set
+	if slices.Contains(set, l) {
+		return
 	}
-	for other := range set {
+	for _, other := range set {
 		other.heir = cl
 		l.heirOf = true
 	}
-	set[l] = struct{}{}
+	r.byID[cl.ID] = append(set, l)
 }
 
 // neverEstablished cleans up after an authenticated connection that ended

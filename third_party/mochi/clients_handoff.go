@@ -1,6 +1,10 @@
 package mqtt
 
 import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -95,10 +99,15 @@ func (cl *Client) readHandingOff(w *readWorkers, packetHandler ReadFn) error {
 	}
 }
 
-// readBuffered reads and handles packets until nothing more is buffered
-// at the start of one (or the client closed): it may wait for the rest of
-// a packet it began, as Read does.
+// readBuffered reads and handles packets until none came for
+// workerLinger at the start of one (or the client closed): it may wait for
+// the rest of a packet it began, as Read does. A connection whose packets
+// follow each other closely (a publisher waiting for each PUBACK, an agent
+// answering requests) keeps its worker, without a hand-off per packet; a
+// connection whose reads cannot time out and go on (a WebSocket's) is
+// handed back as soon as nothing is buffered.
 func (cl *Client) readBuffered(packetHandler ReadFn) error {
+	linger := lingerable(cl.Net.Conn)
 	for {
 		fh := new(packets.FixedHeader)
 		if err := cl.ReadFixedHeader(fh); err != nil {
@@ -107,11 +116,39 @@ func (cl *Client) readBuffered(packetHandler ReadFn) error {
 		if err := cl.readAndHandle(fh, packetHandler); err != nil {
 			return err
 		}
-		if cl.Closed() || cl.Net.bconn.Buffered() == 0 {
+		if cl.Closed() {
 			return nil
+		}
+		if cl.Net.bconn.Buffered() == 0 {
+			if !linger {
+				return nil
+			}
+			_ = cl.Net.Conn.SetReadDeadline(time.Now().Add(workerLinger))
+			if err := cl.Net.bconn.wait(); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					return nil // quiet: the connection's goroutine waits with the keep alive deadline
+				}
+				return err
+			}
 		}
 		cl.refreshDeadline(cl.State.Keepalive)
 	}
+}
+
+// workerLinger is how long a worker waits for a connection's next packet
+// before it hands the connection back: long enough for a client that
+// waits for each answer, short enough that few workers wait at a time
+// (a hub whose 10,000 idle clients each send a PINGREQ a second: some 200).
+const workerLinger = 20 * time.Millisecond
+
+// lingerable reports whether a read of c that timed out leaves c usable:
+// TCP and TLS connections (a WebSocket's reader is broken by a timeout).
+func lingerable(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *tls.Conn:
+		return true
+	}
+	return false
 }
 
 // handoffState is a client's part of the hand-off: the channel its turns'

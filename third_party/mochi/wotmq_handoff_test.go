@@ -3,9 +3,11 @@ package mqtt
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"net"
 	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -108,4 +110,67 @@ func wotmqWorkers() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
+}
+
+// BenchmarkWotmqHandOff: a PINGREQ answered, one at a time, over loopback
+// TCP, with the packet handled by a worker (the patch) and on the
+// connection's goroutine (Mochi): the cost of a hand-off per turn.
+func BenchmarkWotmqHandOff(b *testing.B) {
+	for _, workers := range []bool{true, false} {
+		b.Run(map[bool]string{true: "Workers", false: "OwnGoroutine"}[workers], func(b *testing.B) {
+			s := newServer()
+			defer s.Close()
+			if !workers {
+				s.workers = nil
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ln.Close()
+			go func() {
+				c, err := ln.Accept()
+				if err == nil {
+					_ = s.EstablishConnection("tcp", c)
+				}
+			}()
+			c, err := net.Dial("tcp", ln.Addr().String())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			id := "bench"
+			body := []byte{0, 4, 'M', 'Q', 'T', 'T', 5, 0x02, 0, 0, 0, byte(len(id) >> 8), byte(len(id))}
+			body = append(body, id...)
+			if _, err := c.Write(append([]byte{packets.Connect << 4, byte(len(body))}, body...)); err != nil {
+				b.Fatal(err)
+			}
+			buf := make([]byte, 64)
+			if _, err := c.Read(buf); err != nil { // the CONNACK
+				b.Fatal(err)
+			}
+			ping := []byte{packets.Pingreq << 4, 0}
+			cpu0 := wotmqCPUTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := c.Write(ping); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf[:2]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			// CPU time of the process (the client's side included), less
+			// disturbed than the time per round trip on a busy machine.
+			b.ReportMetric(float64(wotmqCPUTime()-cpu0)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// wotmqCPUTime is the process's user and system CPU time.
+func wotmqCPUTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
