@@ -86,8 +86,8 @@ type Options struct {
 	StoreRetry time.Duration
 	// SessionEstablished, when set, is told the identity of every client
 	// connection that began or resumed a session (a cluster records which
-	// node holds it). It runs on the connection's goroutine: it must not
-	// block.
+	// node holds it). It runs on the goroutine that reads the connection
+	// (a read worker of the patched Mochi): it must not block.
 	SessionEstablished func(identity string)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
