@@ -100,8 +100,8 @@ func (w endWatch) admit(c net.Conn) *link {
 	n := len(r.byConn)
 	if max > 0 && n >= max+ConnectRefusalSlots {
 		r.mu.Unlock()
+		h.socketRefused(c, n) // counted before the client sees its socket closed
 		_ = c.Close()
-		h.socketRefused(c, n)
 		return nil
 	}
 	l.overCap = max > 0 && n >= max
