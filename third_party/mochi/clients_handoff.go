@@ -14,15 +14,16 @@ import (
 // wotmq: a connection's goroutine (the one a listener starts, which
 // returns when the connection ends) only waits. It waits for the CONNECT
 // and then for the first byte of each burst of packets, in a few frames
-// (about 1 KiB of stack); a pooled worker decodes and handles what came,
-// for as long as more is buffered, and hands the connection back. Deciding
-// a CONNECT or handling a packet takes over 10 KiB of stack (Mochi's
-// packet frames, the hooks): when the connection's own goroutine did it,
-// its stack grew to 16 KiB with every packet, even a PINGREQ, and the
-// garbage collector halved it at most once per cycle, so an idle hub's
-// connections kept 8 to 16 KiB of stack each, and what was freed by the
-// halving stayed in the heap besides. A worker's grown stack serves every
-// connection in turn.
+// (about 1 KiB in use, a 4 KiB stack); a pooled worker decodes and handles
+// what came, for as long as more is buffered or (TCP, TLS) arrives within
+// workerLinger, and hands the connection back. Deciding a CONNECT or
+// handling a packet takes over 10 KiB of stack (Mochi's packet frames, the
+// hooks): when the connection's own goroutine did it, its stack grew to
+// 16 KiB with every packet, even a PINGREQ, and the garbage collector
+// halved it at most once per cycle, so an idle hub's connections kept 8 to
+// 16 KiB of stack each, and what was freed by the halving stayed in the
+// heap besides. A worker's grown stack serves every connection in turn.
+// There are at most as many workers as connections with work under way.
 
 // workerIdle is how long a worker without work waits for more before it
 // ends.
