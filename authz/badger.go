@@ -16,6 +16,9 @@ import (
 // expiry as the entry's TTL) and the signing key "authz/secret".
 type badgerBackend struct{ db *badger.DB }
 
+// BadgerBackend is the Backend a single node's Store keeps in db (Open).
+func BadgerBackend(db *badger.DB) Backend { return badgerBackend{db} }
+
 const (
 	prefixAccount = "authz/a/"
 	prefixACL     = "authz/t/"
@@ -108,8 +111,9 @@ func (b badgerBackend) CreateAccount(ctx context.Context, a *Account) (Record, e
 
 func (b badgerBackend) UpdateAccount(ctx context.Context, id string, change func(*Account) error) (Record, error) {
 	key := []byte(prefixAccount + id)
-	a := new(Account)
-	err := b.db.Update(func(txn *badger.Txn) error {
+	var a *Account
+	update := func(txn *badger.Txn) error {
+		a = new(Account)
 		item, err := txn.Get(key)
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return fmt.Errorf("%w: %s", ErrNoAccount, id)
@@ -127,7 +131,13 @@ func (b badgerBackend) UpdateAccount(ctx context.Context, id string, change func
 			return err
 		}
 		return txn.Set(key, v)
-	})
+	}
+	// Another transaction may have changed the account in between
+	// (writers that do not share a Store): read it again.
+	err := b.db.Update(update)
+	for i := 0; errors.Is(err, badger.ErrConflict) && i < 32; i++ {
+		err = b.db.Update(update)
+	}
 	return Record{Kind: RecordAccount, Key: id, Account: a}, err
 }
 
