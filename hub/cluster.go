@@ -171,8 +171,10 @@ func (h *Hub) openCluster(ctx context.Context) error {
 	return nil
 }
 
-// sessionEstablished records that this node holds an identity's newest
-// connection (broker.Options.SessionEstablished).
+// sessionEstablished records that this node holds a session's newest
+// connection (broker.Options.SessionEstablished: the key
+// {account}/{client ID}, so that one account's other clients on other
+// nodes are left alone, as on one node).
 func (cn *clusterNode) sessionEstablished(identity string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStoreRetry)

@@ -75,6 +75,22 @@ func TestClusterAccounts(t *testing.T) {
 			t.Fatalf("alice made again on node b: %v", err)
 		}
 	})
+	t.Run("OneAccountOnBothNodes", func(t *testing.T) {
+		// Another client ID of the account is another session, kept on
+		// each node as on one; the same client ID on another node takes
+		// its session over (0x8E).
+		onA := acctLogin(t, a, "alice-phone", "alice", testPassword)
+		tablet := acctLogin(t, a, "alice-tablet", "alice", testPassword)
+		onB := acctLogin(t, b, "alice-laptop", "alice", testPassword)
+		again := acctLogin(t, b, "alice-phone", "alice", testPassword)
+		if rc, _ := acctEnded(t, onA); rc != 0x8E {
+			t.Errorf("alice-phone on node a ended with %#x, want 0x8E session taken over", rc)
+		}
+		// Sentinels: the account's other connections are up (a SUBACK each).
+		for _, c := range []*client{tablet, onB, again} {
+			c.Sub(wot.TDTopic("urn:t:none"))
+		}
+	})
 	t.Run("DisabledOnAEndsItsConnectionsOnB", func(t *testing.T) {
 		add("dis", authz.RoleViewer)
 		c := acctLogin(t, b, "dis-b", "dis", testPassword)
