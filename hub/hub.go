@@ -325,6 +325,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.transportsReady.Store(false) // other nodes' account changes no longer reach the transports
 	h.stopOps()
 	if h.upstream != nil {
 		h.upstream.Close() // it uses the core: stopped before it
