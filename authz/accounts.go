@@ -53,10 +53,12 @@ type Options struct {
 	PasswordCost int
 	// OnChange, when set, is called after every change that may void a
 	// decision already made for a live connection or stream: an account's
-	// role, password or enabled state, a Thing's access list. It runs on
-	// the changing goroutine, after the store holds the new state and
-	// without the store's lock (it may call the store); ctx is the
-	// change's.
+	// role, password or enabled state, a Thing's access list, a revoked
+	// token. It runs on the changing goroutine, after the store holds the
+	// new state and without the store's lock (it may call the store, but
+	// must not change it); ctx is the change's. On a WatchingBackend a
+	// change another node made is reported on the watcher's goroutine,
+	// with a background context, once per change.
 	OnChange func(ctx context.Context, c Change)
 	// OpenTopics opens every free topic to every client unless an access
 	// rule denies it (development mode); otherwise a free topic is closed
