@@ -55,8 +55,8 @@ type Options struct {
 	// decision already made for a live connection or stream: an account's
 	// role, password or enabled state, a Thing's access list, a revoked
 	// token. It runs on the changing goroutine, after the store holds the
-	// new state and without the store's lock (it may call the store, but
-	// must not change it); ctx is the change's. On a WatchingBackend a
+	// new state and without the store's lock (it may call the store); ctx
+	// is the change's. On a WatchingBackend a
 	// change another node made is reported on the watcher's goroutine,
 	// with a background context, once per change.
 	OnChange func(ctx context.Context, c Change)
