@@ -55,6 +55,8 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
+		{"OutboxRestore", testOutboxRestore},
+		{"InboxRestore", testInboxRestore},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
