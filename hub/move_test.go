@@ -223,12 +223,15 @@ func TestMoveSingleNodeToCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { node.Close() })
-	for range 2 { // the second import writes nothing new
+	for i := range 2 { // the second import writes nothing new
 		c, err := hub.Import(ctx, moveOpen(archive), hub.ImportOptions{NATSURLs: []string{node.ClientURL()}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("imported %s", c)
+		if history, reqs := c.Records[migrate.KindHistory], c.Records[migrate.KindRequest]; i == 1 && (history != 0 || reqs != 0) {
+			t.Fatalf("the second import wrote %d history records and %d requests", history, reqs)
+		}
 	}
 	acc, err := jetstore.OpenAccounts(ctx, jetstore.Options{JS: node.JetStream()})
 	if err != nil {

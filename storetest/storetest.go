@@ -22,6 +22,7 @@ type Stores struct {
 	Presence  Presence
 	Outbox    Outbox
 	Inbox     Inbox
+	Retained  Retained
 	Close     func()
 }
 
@@ -57,6 +58,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"InboxDesired", testInboxDesired},
 		{"OutboxRestore", testOutboxRestore},
 		{"InboxRestore", testInboxRestore},
+		{"Retained", testRetained},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
