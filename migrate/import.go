@@ -145,6 +145,18 @@ func scan(open func() (io.ReadCloser, error)) (owners map[string]string, account
 		}
 		switch rec.Kind {
 		case KindThing:
+			// A TD the hub would not take from its agent is not taken
+			// from an archive either (the agent's rules, twin/agent.go).
+			th, err := td.Parse(rec.Thing.TD)
+			if err == nil {
+				err = td.Validate(th, td.ValidateOptions{FormsOptional: true})
+			}
+			if err == nil && th.ID != rec.Thing.ID {
+				err = fmt.Errorf("its id is %q", th.ID)
+			}
+			if err != nil {
+				return nil, nil, fmt.Errorf("%w: the TD of %s: %v", ErrArchive, rec.Thing.ID, err)
+			}
 			owners[rec.Thing.ID] = rec.Thing.Agent
 		case KindAccount:
 			accounts[rec.Account.ID] = true
