@@ -104,7 +104,9 @@ func openMoveStore(dir string, log *zerolog.Logger) (*badger.DB, error) {
 			return nil, fmt.Errorf("hub: %w", err)
 		}
 	}
-	db, err := badger.Open(storeOptions(dir, true, l))
+	// Not synced per write: an import that stops halfway is run again
+	// (it is idempotent), and Close syncs what was written.
+	db, err := badger.Open(storeOptions(dir, false, l))
 	if err != nil {
 		return nil, fmt.Errorf("hub: open %s (is a hub running on it? stop it first): %w", dir, err)
 	}
@@ -116,6 +118,9 @@ func openMoveStore(dir string, log *zerolog.Logger) (*badger.DB, error) {
 }
 
 func closeMoveStore(db *badger.DB, dir string, err *error) {
+	if serr := db.Sync(); serr != nil && *err == nil {
+		*err = fmt.Errorf("hub: sync store: %w", serr)
+	}
 	if cerr := db.Close(); cerr != nil && *err == nil {
 		*err = fmt.Errorf("hub: close store: %w", cerr)
 	}
