@@ -6,7 +6,9 @@ import (
 	"testing"
 
 	"github.com/eclipse/paho.golang/paho"
+	"github.com/nats-io/nats.go"
 
+	"github.com/wotmq/wotmq/cluster"
 	"github.com/wotmq/wotmq/hub"
 	"github.com/wotmq/wotmq/hubtest"
 )
@@ -79,5 +81,50 @@ func TestClusterRetainedFreeTopics(t *testing.T) {
 	}
 	for name, h := range map[string]*hub.Hub{"a": a, "b": b, "c": c} {
 		hubtest.WaitFor(t, "the clear on "+name, func() bool { return retainedOn(t, h, "site/gate", &n) == "" })
+	}
+}
+
+// TestClusterRetainedBucketOrderWins: a retained message from the fan-out
+// bus that is older than the bucket's (two nodes changed one topic at once
+// and the bus delivered them the other way round) does not stay: the node
+// keeps the bucket's newest.
+func TestClusterRetainedBucketOrderWins(t *testing.T) {
+	a := hubtest.Start(t, func(o *hub.Options) {
+		o.Dev = true
+		o.Cluster = hub.ClusterOptions{Name: "order", NodeName: "a", Listen: "127.0.0.1:0"}
+	})
+	b := hubtest.Start(t, func(o *hub.Options) {
+		o.Dev = true
+		o.Cluster = hub.ClusterOptions{Name: "order", NodeName: "b", NATSURLs: []string{a.NATSURL()}}
+	})
+	pub := hubtest.Dial(t, a, "site-pub")
+	if _, err := pub.Publish(context.Background(), &paho.Publish{Topic: "site/lock", Payload: []byte("fresh"), QoS: 1, Retain: true}); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	hubtest.WaitFor(t, "fresh on b", func() bool { return retainedOn(t, b, "site/lock", &n) == "fresh" })
+
+	// A late bus copy of an older change, then a marker after it: the bus
+	// keeps one publisher's order, and b handles its messages in turn.
+	nc, err := nats.Connect(a.NATSURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	bus, err := cluster.NewBus(nc, cluster.BusOptions{Node: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bus.Close()
+	watch := hubtest.Dial(t, b, "marker-watch")
+	watch.Sub("site/marker")
+	for _, m := range []cluster.Message{{Topic: "site/lock", Payload: []byte("stale"), Retain: true, QoS: 1}, {Topic: "site/marker", Payload: []byte("m"), QoS: 1}} {
+		if err := bus.Publish(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	watch.Next("site/marker")
+	if got := retainedOn(t, b, "site/lock", &n); got != "fresh" {
+		t.Fatalf("after a stale bus copy, b holds %q, want the bucket's fresh", got)
 	}
 }
