@@ -14,6 +14,7 @@ import (
 	"github.com/wotmq/wotmq/natsnode"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/storetest"
 )
 
@@ -38,6 +39,7 @@ func TestStoretestBadger(t *testing.T) {
 				Presence:  presence.New(db, c.Now),
 				Outbox:    outbox.New(db, outbox.Options{Now: c.Now, MaxHistory: c.MaxHistory}),
 				Inbox:     in,
+				Retained:  retained.Open(db),
 				Close:     func() { db.Close() },
 			}
 		}
@@ -75,11 +77,16 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			ret, err := jetstore.OpenRetained(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			return storetest.Stores{
 				Directory: d,
 				Presence:  p,
 				Outbox:    b,
 				Inbox:     in,
+				Retained:  ret,
 				Close:     func() { d.Close(); in.Close() },
 			}
 		}

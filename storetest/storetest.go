@@ -22,6 +22,7 @@ type Stores struct {
 	Presence  Presence
 	Outbox    Outbox
 	Inbox     Inbox
+	Retained  Retained
 	Close     func()
 }
 
@@ -55,6 +56,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
+		{"OutboxRestore", testOutboxRestore},
+		{"InboxRestore", testInboxRestore},
+		{"Retained", testRetained},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
