@@ -143,7 +143,7 @@ type Hub struct {
 	outbox     twin.Outbox
 	presence   twin.Presence
 	authz      *authz.Store
-	retained   *retained.Store
+	retained   RetainedStore
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
 	pipes      sync.Map // *mqtt.Client -> *pipeline: publishes read and not yet handled (pipeline.go)
@@ -184,8 +184,19 @@ type Stores struct {
 	Authz     *authz.Store
 	// Retained keeps free topics' retained messages across restarts;
 	// none are kept when nil.
-	Retained *retained.Store
+	Retained RetainedStore
 }
+
+// RetainedStore keeps free topics' retained messages: retained.Store on a
+// single node, jetstore.Retained in a cluster (where every node has
+// them). Put and Delete return once the change is stored.
+type RetainedStore interface {
+	Put(ctx context.Context, m retained.Message) error
+	Delete(ctx context.Context, topic string) error
+	All(ctx context.Context, now int64) ([]retained.Message, error)
+}
+
+var _ RetainedStore = (*retained.Store)(nil)
 
 // New prepares a hub over open stores; Start runs it. The caller routes
 // the account store's changes to AccountChanged.

@@ -103,13 +103,14 @@ type badgerStores struct {
 
 // clusterNode is what a hub in a cluster runs beside its MQTT broker.
 type clusterNode struct {
-	nats   *natsnode.Node
-	dir    *jetstore.Directory
-	inbox  *jetstore.Inbox
-	bus    *cluster.Bus
-	owners *cluster.Owners // which node holds each identity's connection
-	broker atomic.Pointer[broker.Hub]
-	log    zerolog.Logger
+	nats     *natsnode.Node
+	dir      *jetstore.Directory
+	inbox    *jetstore.Inbox
+	bus      *cluster.Bus
+	owners   *cluster.Owners // which node holds each identity's connection
+	retained retainedMirror  // free topics' retained messages (cluster_retained.go)
+	broker   atomic.Pointer[broker.Hub]
+	log      zerolog.Logger
 
 	// agents whose requests another node queued, for the loop that
 	// delivers them (joinCluster); queued signals it.
@@ -211,6 +212,13 @@ func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHist
 	if err != nil {
 		return err
 	}
+	if cn.retained.store == nil {
+		r, err := jetstore.OpenRetained(attempt, o)
+		if err != nil {
+			return err
+		}
+		cn.retained.store = r
+	}
 	if cn.owners == nil {
 		// The newest connection of an identity wins across the cluster:
 		// the node that held it ends its session there (0x8E).
@@ -256,6 +264,9 @@ func (h *Hub) closeCluster() {
 	if cn.owners != nil {
 		cn.owners.Close()
 	}
+	if cn.retained.store != nil {
+		cn.retained.store.Close()
+	}
 	if h.authz != nil {
 		h.authz.Close() // its watcher, before NATS goes
 	}
@@ -289,8 +300,14 @@ func (h *Hub) joinCluster() error {
 			m.User = append(m.User, twin.Property{Key: u[0], Value: u[1]})
 		}
 		b.Inject(m)
+		if m.Retain && twin.Free(m.Topic) {
+			cn.retained.fromBus(m.Topic)
+		}
 		b.Core().Remote(m)
 	}); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if err := cn.retained.watch(b); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
 	cn.queued = make(chan struct{}, 1)

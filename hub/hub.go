@@ -118,8 +118,12 @@ func New(opts Options) (*Hub, error) {
 		bo.StoreRetry = clusterStoreRetry
 		bo.SessionEstablished = h.cluster.sessionEstablished
 	}
+	var keep broker.RetainedStore = retained.Open(db)
+	if h.cluster != nil {
+		keep = h.cluster.retained.store // every node has them (cluster_retained.go)
+	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
-		Retained: retained.Open(db)})
+		Retained: keep})
 	if err != nil {
 		h.closeCluster()
 		db.Close()

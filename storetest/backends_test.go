@@ -15,6 +15,7 @@ import (
 	"github.com/wotmq/wotmq/natsnode"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/storetest"
 )
 
@@ -40,6 +41,7 @@ func TestStoretestBadger(t *testing.T) {
 				Outbox:    outbox.New(db, outbox.Options{Now: c.Now, MaxHistory: c.MaxHistory}),
 				Inbox:     in,
 				Authz:     authz.BadgerBackend(db),
+				Retained:  retained.Open(db),
 				Close:     func() { db.Close() },
 			}
 		}
@@ -81,12 +83,17 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			ret, err := jetstore.OpenRetained(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			return storetest.Stores{
 				Authz:     acc,
 				Directory: d,
 				Presence:  p,
 				Outbox:    b,
 				Inbox:     in,
+				Retained:  ret,
 				Close:     func() { d.Close(); in.Close() },
 			}
 		}

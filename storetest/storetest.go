@@ -23,6 +23,7 @@ type Stores struct {
 	Presence  Presence
 	Outbox    Outbox
 	Inbox     Inbox
+	Retained  Retained
 	// Authz is the backend of the account store (authz.Store).
 	Authz authz.Backend
 	Close func()
@@ -61,6 +62,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Authz", testAuthz},
 		{"AuthzUpdates", testAuthzUpdates},
 		{"AuthzNodes", testAuthzNodes},
+		{"OutboxRestore", testOutboxRestore},
+		{"InboxRestore", testInboxRestore},
+		{"Retained", testRetained},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}
