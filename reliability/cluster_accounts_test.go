@@ -32,6 +32,14 @@ const (
 // rule the conformance suite's free-topic checks need (conformance/doc.go).
 func evidenceAccounts(t *testing.T, nodes []*clusterNodeProc) {
 	t.Helper()
+	// Every node ran its start (past "hub started"): one made the admin.
+	made := 0
+	for _, n := range nodes {
+		made += n.Count(`"message":"created the first admin account"`)
+	}
+	if made != 1 {
+		t.Errorf("%d nodes created the first admin account, want 1 for the cluster", made)
+	}
 	var admin *hubtest.Client
 	for _, n := range nodes {
 		admin = dialClusterNode(t, n, "admin-"+n.name, "admin")
