@@ -96,12 +96,15 @@ func TestClusterAccounts(t *testing.T) {
 		c := acctLogin(t, b, "dis-b", "dis", testPassword)
 		s := newWeb(t, b, "Authorization", basic("dis", testPassword)).stream("/events")
 		off := false
+		t0 := time.Now()
 		if err := acA.Update(ctx, "dis", nil, nil, &off, nil); err != nil {
 			t.Fatal(err)
 		}
+		stored := time.Since(t0)
 		if rc, reason := acctEnded(t, c); rc != 0x87 || !strings.Contains(reason, "disabled") {
 			t.Errorf("DISCONNECT %#x %q on node b, want 0x87 account disabled (as on one node)", rc, reason)
 		}
+		t.Logf("disable stored on a in %s; the connection on b ended %s after the call began", stored.Round(time.Microsecond), time.Since(t0).Round(time.Microsecond))
 		acctStreamEnded(t, s)
 		if _, rc, _ := acctDial(t, b, "127.0.0.1", "dis-b2", "dis", testPassword); rc != 0x87 && rc != 0x86 {
 			t.Errorf("a disabled account's login on node b: CONNACK %#x", rc)
