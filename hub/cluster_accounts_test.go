@@ -209,3 +209,18 @@ func TestClusterAccounts(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterResetPasswordRefused: wotmq reset-password on a cluster
+// node's data directory says it cannot reach the cluster's accounts
+// rather than changing a Badger copy no node reads.
+func TestClusterResetPasswordRefused(t *testing.T) {
+	dir := t.TempDir()
+	h := clusterAcctNode(t, dir, "solo", "")
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err := hub.ResetPassword(context.Background(), dir, "admin", "a new password 1", nil)
+	if err == nil || !strings.Contains(err.Error(), "cluster") {
+		t.Fatalf("reset-password on a cluster node: %v, want a refusal naming the cluster", err)
+	}
+}
