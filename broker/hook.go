@@ -27,7 +27,7 @@ func (k *hook) Provides(b byte) bool {
 	return bytes.Contains([]byte{
 		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage,
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage, mqtt.OnRetainedExpired,
 	}, []byte{b})
 }
 
@@ -102,6 +102,9 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if err := h.opts.Reserve.Spend(len(pk.Payload)); err != nil {
 			return pk, h.refuse(cl, &pk, err)
 		}
+	}
+	if err := h.admitRetained(&pk); err != nil {
+		return pk, h.refuse(cl, &pk, err)
 	}
 	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {

@@ -138,6 +138,8 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
+	retainedTopics retainedTopics // free topics holding a retained message (retainquota.go)
+
 	dir        twin.Directory
 	inbox      twin.Inbox
 	outbox     twin.Outbox

@@ -28,6 +28,7 @@ func (h *Hub) keepRetained(pk packets.Packet, r int64) {
 	}
 	ctx := context.Background()
 	var err error
+	h.retainedTopics.set(pk.TopicName, r > 0 && len(pk.Payload) > 0)
 	if r > 0 && len(pk.Payload) > 0 {
 		err = h.retained.Put(ctx, toRetained(pk))
 	} else {
@@ -50,6 +51,7 @@ func (h *Hub) restoreRetained(ctx context.Context) error {
 	}
 	for _, m := range all {
 		h.srv.Topics.RetainMessage(fromRetained(m))
+		h.retainedTopics.set(m.Topic, true)
 	}
 	if len(all) > 0 {
 		h.log.Info().Int("messages", len(all)).Msg("retained messages of free topics restored")
@@ -66,6 +68,7 @@ func (h *Hub) SetRetained(topic string, m *retained.Message) {
 	if m != nil {
 		pk = fromRetained(*m)
 	}
+	h.retainedTopics.set(topic, m != nil)
 	atomic.AddInt64(&h.srv.Info.Retained, h.srv.Topics.RetainMessage(pk))
 }
 

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -27,14 +28,21 @@ func retainedOn(t *testing.T, h *hub.Hub, topic string, n *int) string {
 	if _, err := c.Publish(context.Background(), &paho.Publish{Topic: topic, Payload: []byte(marker), QoS: 1}); err != nil {
 		t.Fatal(err)
 	}
-	m := c.Next(topic)
-	if string(m.Payload) == marker {
-		return ""
+	for {
+		m := c.Next(topic)
+		if string(m.Payload) == marker {
+			return ""
+		}
+		if !m.Retain && strings.HasPrefix(string(m.Payload), "marker-") {
+			// An earlier probe's marker, published on another node, that
+			// the fan-out bus brought here after this SUBSCRIBE.
+			continue
+		}
+		if !m.Retain {
+			t.Fatalf("%s: first message %q is not retained", topic, m.Payload)
+		}
+		return string(m.Payload)
 	}
-	if !m.Retain {
-		t.Fatalf("%s: first message %q is not retained", topic, m.Payload)
-	}
-	return string(m.Payload)
 }
 
 // TestClusterRetainedFreeTopics: a free topic's retained message is kept
