@@ -22,6 +22,15 @@
 // list. Options.OnChange reports each one after the store holds it, so that
 // the hub ends or decides again what is open (broker/revoke.go).
 //
+// # Persistence
+//
+// A Store keeps everything in memory and persists through a Backend
+// (backend.go): a single node's Badger (Open), or in a cluster a store
+// every node shares (OpenBackend with package jetstore's Accounts). On a
+// WatchingBackend the Store applies the changes other nodes make and
+// reports each through OnChange as it would its own (apply.go), so that a
+// change ends on every node what it ends on the node that made it.
+//
 // # Logins
 //
 // Login does the same work for unknown and known accounts (one bcrypt

@@ -2,6 +2,7 @@ package authz
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"sort"
@@ -46,16 +47,18 @@ func (s *Store) ImportAccount(ctx context.Context, a Account) error {
 	if _, err := bcrypt.Cost(a.Hash); err != nil {
 		return fmt.Errorf("%w: account %s has no bcrypt hash: %v", ErrBadCredentials, a.ID, err)
 	}
-	s.mu.Lock()
-	cur := s.accounts[a.ID]
-	err := s.saveLocked(&a)
-	s.mu.Unlock()
-	if err == nil && cur != nil {
-		// A replaced account may void what was issued for the old one.
-		s.changed(ctx, Change{Account: a.ID, Role: cur.Role != a.Role, Disabled: cur.Enabled && !a.Enabled,
-			Password: string(cur.Hash) != string(a.Hash)})
-	}
-	return err
+	// Replace the stored account, or create it; in a cluster another
+	// node may write it meanwhile: each attempt reads the newest state.
+	// What the replacement voids is reported as for any change (apply.go).
+	return s.write(ctx, func() (Record, error) {
+		r, err := s.backend.UpdateAccount(ctx, a.ID, func(cur *Account) error { *cur = a; return nil })
+		if errors.Is(err, ErrNoAccount) {
+			if r, err = s.backend.CreateAccount(ctx, &a); errors.Is(err, ErrExists) {
+				r, err = s.backend.UpdateAccount(ctx, a.ID, func(cur *Account) error { *cur = a; return nil })
+			}
+		}
+		return r, err
+	})
 }
 
 // ThingACLs returns every Thing's access list, by Thing ID.

@@ -291,7 +291,7 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	}
 	k.h.core.AgentConnected(id.ID, conn(cl))
 	if f := k.h.opts.SessionEstablished; f != nil && !cl.Net.Inline {
-		f(id.ID)
+		f(cl.ID) // the session's key, {account}/{client ID} (clientid.go)
 	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {

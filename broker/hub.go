@@ -84,11 +84,13 @@ type Options struct {
 	Fanout func(twin.Message)
 	// StoreRetry is the core's twin.Options.StoreRetry (a cluster's).
 	StoreRetry time.Duration
-	// SessionEstablished, when set, is told the identity of every client
-	// connection that began or resumed a session (a cluster records which
-	// node holds it). It runs on the connection's goroutine: it must not
-	// block.
-	SessionEstablished func(identity string)
+	// SessionEstablished, when set, is told the session key
+	// ({account}/{client ID}, clientid.go) of every client connection that
+	// began or resumed a session (a cluster records which node holds it,
+	// and the newest connection of a session wins, as in one broker; one
+	// account's other client IDs are other sessions). It runs on the
+	// connection's goroutine: it must not block.
+	SessionEstablished func(session string)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.

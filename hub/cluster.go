@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/cluster"
 	"github.com/wotmq/wotmq/directory"
@@ -55,19 +56,12 @@ var errClusterOptions = errors.New("hub: cluster settings")
 func (c ClusterOptions) enabled() bool { return c.Name != "" }
 
 // check refuses settings that cannot work, before anything is opened.
-func (c *ClusterOptions) check(dev, upstream bool) error {
+func (c *ClusterOptions) check(upstream bool) error {
 	if !c.enabled() {
 		if c.Listen != "" || len(c.Routes) > 0 || len(c.NATSURLs) > 0 || c.NodeName != "" {
 			return fmt.Errorf("%w: --cluster-listen, --cluster-routes, --nats-url and --node-name need --cluster NAME", errClusterOptions)
 		}
 		return nil
-	}
-	// Accounts are still kept per node (docs/cluster.md, "What is
-	// done"): an account disabled on one node would still log in on the
-	// others. Until they are replicated, a cluster runs in development
-	// mode only, where there are no accounts to disagree on.
-	if !dev {
-		return fmt.Errorf("%w: a cluster runs with --dev only until accounts are replicated (docs/cluster.md)", errClusterOptions)
 	}
 	if upstream {
 		return fmt.Errorf("%w: a cluster node cannot be an edge hub (--upstream) yet: the bridge reads a single node's store", errClusterOptions)
@@ -126,8 +120,9 @@ type clusterNode struct {
 }
 
 // openCluster starts (or joins) NATS and opens the stores on JetStream in
-// place of Badger's directory, inbox, outbox and presence. Badger stays
-// open for the accounts (see ClusterOptions.check) and the store format.
+// place of Badger's directory, inbox, outbox, presence and accounts, then
+// creates the cluster's first admin account if it has none. Badger stays
+// open for the store format and the retained free-topic messages.
 func (h *Hub) openCluster(ctx context.Context) error {
 	c := h.opts.Cluster
 	log := h.log.With().Str("node", c.NodeName).Logger()
@@ -170,11 +165,17 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		}
 	}
 	log.Info().Str("cluster", c.Name).Int("replicas", o.Replicas).Str("nats", n.ClientURL()).Msg("cluster stores open")
+	if err := h.firstAdmin(ctx); err != nil {
+		h.closeCluster()
+		return err
+	}
 	return nil
 }
 
-// sessionEstablished records that this node holds an identity's newest
-// connection (broker.Options.SessionEstablished).
+// sessionEstablished records that this node holds a session's newest
+// connection (broker.Options.SessionEstablished: the key
+// {account}/{client ID}, so that one account's other clients on other
+// nodes are left alone, as on one node).
 func (cn *clusterNode) sessionEstablished(identity string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStoreRetry)
@@ -232,6 +233,18 @@ func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHist
 		}
 		cn.owners = ow
 	}
+	if h.authz == nil {
+		// Accounts, access lists and rules, revoked tokens and the token
+		// key: one set for the cluster, every change applied on every
+		// node (authz.WatchingBackend).
+		acc, err := jetstore.OpenAccounts(attempt, o)
+		if err != nil {
+			return err
+		}
+		if h.authz, err = authz.OpenBackend(attempt, acc, h.authzOptions()); err != nil {
+			return err
+		}
+	}
 	h.dir, h.inbox, h.outbox, h.presence = cn.dir, cn.inbox, out, pres
 	return nil
 }
@@ -253,6 +266,9 @@ func (h *Hub) closeCluster() {
 	}
 	if cn.retained.store != nil {
 		cn.retained.store.Close()
+	}
+	if h.authz != nil {
+		h.authz.Close() // its watcher, before NATS goes
 	}
 	cn.bus.Close()
 	cn.nats.Close()

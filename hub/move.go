@@ -187,39 +187,17 @@ func importCluster(ctx context.Context, open func() (io.ReadCloser, error), o Im
 	if err != nil {
 		return c, err
 	}
+	// The cluster's account store, as its nodes keep it: accounts, access
+	// lists and access rules (the nodes hear each write).
+	accounts, err := authz.OpenBackend(ctx, acc, authz.Options{})
+	if err != nil {
+		return c, err
+	}
+	defer accounts.Close()
 	ret, err := jetstore.OpenRetained(ctx, jo)
 	if err != nil {
 		return c, err
 	}
-	// Access rules of free topics are not kept in the cluster's stores
-	// yet: they are skipped (and counted).
 	return migrate.Import(ctx, migrate.Target{Directory: dir, Presence: pres, Outbox: out, Inbox: in,
-		Accounts: &clusterAccounts{ctx: ctx, a: acc}, Retained: ret}, open, mo)
-}
-
-// clusterAccounts writes accounts and access lists into the cluster's
-// bucket (jetstore.Accounts), where every node reads them.
-type clusterAccounts struct {
-	ctx context.Context
-	a   *jetstore.Accounts
-}
-
-func (c *clusterAccounts) ExportAccounts() []authz.Account {
-	accs, _, err := c.a.Load(c.ctx)
-	if err != nil {
-		return nil
-	}
-	out := make([]authz.Account, 0, len(accs))
-	for _, a := range accs {
-		out = append(out, *a)
-	}
-	return out
-}
-
-func (c *clusterAccounts) ImportAccount(ctx context.Context, a authz.Account) error {
-	return c.a.SaveAccount(ctx, &a)
-}
-
-func (c *clusterAccounts) SetThingACL(ctx context.Context, thingID string, acl authz.ThingACL) error {
-	return c.a.SaveACL(ctx, thingID, acl)
+		Accounts: accounts, Rules: accounts, Retained: ret}, open, mo)
 }

@@ -40,16 +40,16 @@ type InboxRestorer interface {
 	Restore(ctx context.Context, r *inbox.Request) error
 }
 
-// Accounts is where accounts and access lists go: *authz.Store on a
-// single node.
+// Accounts is where accounts and access lists go: *authz.Store (a single
+// node's, or a cluster's over jetstore.Accounts).
 type Accounts interface {
 	ExportAccounts() []authz.Account
 	ImportAccount(ctx context.Context, a authz.Account) error
 	SetThingACL(ctx context.Context, thingID string, acl authz.ThingACL) error
 }
 
-// Rules is where the access rules of free topics go: *authz.Store on a
-// single node.
+// Rules is where the access rules of free topics go: *authz.Store (a
+// single node's or a cluster's).
 type Rules interface {
 	TopicRules() []authz.TopicRule
 	AddTopicRule(ctx context.Context, r authz.TopicRule) (authz.TopicRule, error)

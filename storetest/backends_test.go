@@ -8,6 +8,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
@@ -39,6 +40,7 @@ func TestStoretestBadger(t *testing.T) {
 				Presence:  presence.New(db, c.Now),
 				Outbox:    outbox.New(db, outbox.Options{Now: c.Now, MaxHistory: c.MaxHistory}),
 				Inbox:     in,
+				Authz:     authz.BadgerBackend(db),
 				Retained:  retained.Open(db),
 				Close:     func() { db.Close() },
 			}
@@ -77,11 +79,16 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			acc, err := jetstore.OpenAccounts(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			ret, err := jetstore.OpenRetained(ctx, o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return storetest.Stores{
+				Authz:     acc,
 				Directory: d,
 				Presence:  p,
 				Outbox:    b,

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -23,7 +24,9 @@ type Stores struct {
 	Outbox    Outbox
 	Inbox     Inbox
 	Retained  Retained
-	Close     func()
+	// Authz is the backend of the account store (authz.Store).
+	Authz authz.Backend
+	Close func()
 }
 
 // Config is what a test asks of the stores it opens.
@@ -56,6 +59,9 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
+		{"Authz", testAuthz},
+		{"AuthzUpdates", testAuthzUpdates},
+		{"AuthzNodes", testAuthzNodes},
 		{"OutboxRestore", testOutboxRestore},
 		{"InboxRestore", testInboxRestore},
 		{"Retained", testRetained},
