@@ -3,8 +3,12 @@
 //
 // # Identity
 //
-// A client's identity is its authenticated account. Until accounts exist
-// (a later change), the identity is the MQTT username, else the client ID.
+// A client's identity is its authenticated account (Identity): an
+// account's password, an access token it was issued, or a TLS client
+// certificate naming it. A development hub (--dev) also admits clients on
+// loopback without credentials (RemoteHost, IsLoopback): each is an
+// anonymous service account named by its MQTT username, else its client
+// ID.
 //
 // # Rules
 //
