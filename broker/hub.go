@@ -89,7 +89,8 @@ type Options struct {
 	// began or resumed a session (a cluster records which node holds it,
 	// and the newest connection of a session wins, as in one broker; one
 	// account's other client IDs are other sessions). It runs on the
-	// connection's goroutine: it must not block.
+	// goroutine that reads the connection (a read worker of the patched
+	// Mochi): it must not block.
 	SessionEstablished func(session string)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
