@@ -138,7 +138,9 @@ func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Re
 // under the same message ID (stored once), the latest value only if the
 // stored one is older (a later record's value, stored meanwhile, stays).
 func (b *Outbox) AppendLater(ctx context.Context, rec outbox.Record, retain outbox.Retain) (wait func() (outbox.Record, error)) {
-	fail := func(err error) func() (outbox.Record, error) { return func() (outbox.Record, error) { return rec, err } }
+	fail := func(err error) func() (outbox.Record, error) {
+		return func() (outbox.Record, error) { return rec, err }
+	}
 	if err := ctx.Err(); err != nil {
 		return fail(err)
 	}
