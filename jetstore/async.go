@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -96,4 +97,26 @@ func parallel(fns ...func() error) error {
 		}
 	}
 	return nil
+}
+
+// KV operations as the key-value protocol writes them: a delete or purge
+// is a message with the operation in a header (nats.go's kv.Delete and
+// kv.Purge send the same).
+const (
+	kvOpHeader = "KV-Operation"
+	kvOpDelete = "DEL"
+	kvOpPurge  = "PURGE"
+)
+
+// removeLater is kv.Delete (or kv.Purge, purge true) without the wait.
+func removeLater(o Options, kv jetstream.KeyValue, key string, purge bool) issued {
+	m := nats.NewMsg("$KV." + kv.Bucket() + "." + key)
+	if purge {
+		m.Header.Set(kvOpHeader, kvOpPurge)
+		m.Header.Set(jetstream.MsgRollup, jetstream.MsgRollupSubject)
+	} else {
+		m.Header.Set(kvOpHeader, kvOpDelete)
+	}
+	f, err := o.JS.PublishMsgAsync(m)
+	return issued{f: f, err: err}
 }

@@ -187,52 +187,108 @@ func (s *Inbox) finishBatch(ctx context.Context, rs []*inbox.Request) error {
 	if err := parallel(updates...); err != nil {
 		return err
 	}
-	var removals []func() error
+	// The dropped outcomes and the requests' REQ records go together.
+	type removal struct {
+		kv    jetstream.KeyValue
+		key   string
+		purge bool
+		w     issued
+	}
+	var rms []removal
 	for _, ids := range dropped {
 		for _, id := range ids {
-			removals = append(removals, func() error {
-				if err := retry(ctx, s.o, func() error { return s.done.Purge(ctx, id) }); err != nil {
-					return fmt.Errorf("inbox: forget %s: %w", id, err)
-				}
-				return nil
-			})
+			rms = append(rms, removal{kv: s.done, key: id, purge: true})
 		}
 	}
 	for _, r := range rs {
-		removals = append(removals, func() error {
-			if err := retry(ctx, s.o, func() error { return s.req.Delete(ctx, r.ID) }); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-				return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
-			}
-			return nil
-		})
+		rms = append(rms, removal{kv: s.req, key: r.ID})
 	}
-	return parallel(removals...)
+	for i := range rms {
+		rms[i].w = removeLater(s.o, rms[i].kv, rms[i].key, rms[i].purge)
+	}
+	for _, rm := range rms {
+		err := rm.w.wait(ctx)
+		if err != nil && transient(err) {
+			err = retry(ctx, s.o, func() error {
+				if rm.purge {
+					return rm.kv.Purge(ctx, rm.key)
+				}
+				return rm.kv.Delete(ctx, rm.key)
+			})
+		}
+		if err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("inbox: finish (%s): %w", rm.key, err)
+		}
+	}
+	return nil
+}
+
+// outcomeList is an affordance's outcome list as this node last wrote
+// it, with the revision: the next update of the key compares-and-sets on
+// it without reading the list first (another node's update in between
+// fails the write, and the list is read).
+type outcomeList struct {
+	ids []string
+	rev uint64
 }
 
 // addOutcomes adds request IDs to an affordance's outcome list and
 // returns the IDs dropped beyond the recall.
 func (s *Inbox) addOutcomes(ctx context.Context, key string, add []string) ([]string, error) {
-	var dropped []string
-	_, err := kvUpdate(ctx, s.o, s.outcomes, key, func(cur []byte) ([]byte, bool, bool, error) {
+	s.outsMu.Lock()
+	known, ok := s.outs[key]
+	s.outsMu.Unlock()
+	if ok {
+		ids, dropped := s.mergeOutcomes(known.ids, add)
+		if b, err := json.Marshal(ids); err == nil {
+			if rev, err := s.outcomes.Update(ctx, key, b, known.rev); err == nil {
+				s.rememberOutcomes(key, ids, rev)
+				return dropped, nil
+			}
+		}
+	}
+	var dropped, kept []string
+	rev, err := kvUpdate(ctx, s.o, s.outcomes, key, func(cur []byte) ([]byte, bool, bool, error) {
 		var ids []string
 		if cur != nil {
 			if err := json.Unmarshal(cur, &ids); err != nil {
 				return nil, false, false, err
 			}
 		}
-		ids = append(ids, add...)
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		dropped = nil
-		if len(ids) > s.recall {
-			dropped = slices.Clone(ids[:len(ids)-s.recall])
-			ids = ids[len(ids)-s.recall:]
-		}
-		b, err := json.Marshal(ids)
+		kept, dropped = s.mergeOutcomes(ids, add)
+		b, err := json.Marshal(kept)
 		return b, false, false, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("inbox: outcomes of %s: %w", add[0], err)
 	}
+	s.rememberOutcomes(key, kept, rev)
 	return dropped, nil
 }
+
+// mergeOutcomes returns the outcome list ids with add in it, the oldest
+// beyond the recall dropped (and returned).
+func (s *Inbox) mergeOutcomes(ids, add []string) (kept, dropped []string) {
+	kept = append(slices.Clone(ids), add...)
+	slices.Sort(kept)
+	kept = slices.Compact(kept)
+	if len(kept) > s.recall {
+		dropped = slices.Clone(kept[:len(kept)-s.recall])
+		kept = kept[len(kept)-s.recall:]
+	}
+	return kept, dropped
+}
+
+// rememberOutcomes keeps what was written; the cache is bounded by
+// forgetting all of it now and then (it only saves reads).
+func (s *Inbox) rememberOutcomes(key string, ids []string, rev uint64) {
+	s.outsMu.Lock()
+	defer s.outsMu.Unlock()
+	if s.outs == nil || len(s.outs) >= maxOutcomeLists {
+		s.outs = map[string]outcomeList{}
+	}
+	s.outs[key] = outcomeList{ids: ids, rev: rev}
+}
+
+// maxOutcomeLists bounds the outcome lists remembered.
+const maxOutcomeLists = 4096

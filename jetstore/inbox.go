@@ -57,6 +57,8 @@ type Inbox struct {
 	w         jetstream.KeyWatcher
 	stopped   chan struct{}
 	fin       finisher
+	outsMu    sync.Mutex
+	outs      map[string]outcomeList // outcome lists this node wrote (finisher.go)
 
 	idmu   sync.Mutex
 	lastID int64
