@@ -377,7 +377,9 @@ func (s *Inbox) Get(ctx context.Context, id string) (*inbox.Request, error) {
 		c := *live
 		return &c, nil
 	}
-	for _, kv := range []jetstream.KeyValue{s.done, s.req} { // REQ: finished, not yet moved on
+	// REQ: finished, not yet moved on; DONE again: moved on between the
+	// two reads (the move writes DONE before it deletes from REQ).
+	for _, kv := range []jetstream.KeyValue{s.done, s.req, s.done} {
 		e, err := kv.Get(ctx, id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 			continue
