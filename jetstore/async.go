@@ -40,9 +40,16 @@ type issued struct {
 // publishLater sends a message to a stream (or a KV bucket's subject)
 // and returns at once.
 func publishLater(o Options, subject string, data []byte, opts ...jetstream.PublishOpt) issued {
-	f, err := o.JS.PublishAsync(subject, data, opts...)
+	f, err := o.JS.PublishAsync(subject, data, append(opts, noAsyncRetry)...)
 	return issued{f: f, err: err}
 }
+
+// noAsyncRetry turns off nats.go's own retry of an asynchronous publish
+// that found no stream leader (an election): it re-sends the message on a
+// timer of its own, which can store it after messages issued behind it.
+// The failure comes back instead, and the waits make the writes again in
+// the order issued.
+var noAsyncRetry = jetstream.WithRetryAttempts(0)
 
 // putLater is kv.Put without the wait: a KV put is a publish on the
 // bucket's subject for the key.
@@ -117,6 +124,6 @@ func removeLater(o Options, kv jetstream.KeyValue, key string, purge bool) issue
 	} else {
 		m.Header.Set(kvOpHeader, kvOpDelete)
 	}
-	f, err := o.JS.PublishMsgAsync(m)
+	f, err := o.JS.PublishMsgAsync(m, noAsyncRetry)
 	return issued{f: f, err: err}
 }

@@ -1,14 +1,17 @@
 package jetstore_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/clustertest"
 	"github.com/wotmq/wotmq/inbox"
@@ -144,7 +147,8 @@ func TestJetstoreKillLeaderDuringGroupCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	o := jetstore.Options{JS: js, Replicas: 3, Prefix: "GK", Retry: 30 * time.Second}
+	var redone groupCommitLogCount
+	o := jetstore.Options{JS: js, Replicas: 3, Prefix: "GK", Retry: 30 * time.Second, Log: zerolog.New(&redone)}
 	var in *jetstore.Inbox
 	clustertest.WaitFor(t, "open the inbox (R3)", func() (err error) {
 		in, err = jetstore.OpenInbox(ctx, o, inbox.Options{OutcomeRecall: 1000})
@@ -173,13 +177,8 @@ func TestJetstoreKillLeaderDuringGroupCommit(t *testing.T) {
 	var acked []string    // event values, in the order acknowledged
 	var finished []string // request IDs whose completion was acknowledged
 	next := 0
+	killed, resent := -1, 0
 	for bi := range batches {
-		if bi == batches/2 {
-			var killed int
-			clustertest.WaitFor(t, "find the history's leader", func() (err error) { killed, err = leaderOf("GK_HIST"); return err })
-			tr.Procs[killed].Kill()
-			t.Logf("killed n%d, the history's leader, after %d batches", killed, bi)
-		}
 		// A batch as a connection's pipeline makes it: every write issued,
 		// then the waits in order; a failed one is not acknowledged, and
 		// the client sends it (and what followed it) again.
@@ -193,12 +192,21 @@ func TestJetstoreKillLeaderDuringGroupCommit(t *testing.T) {
 			for i, v := range pending {
 				waits[i] = hist.AppendLater(ctx, outbox.Record{Kind: wire.KindProperty, ThingID: "urn:t:k", Name: "p", Value: []byte(v)}, outbox.RetainDefault)
 			}
+			if bi == batches/2 && killed < 0 {
+				// With this batch's writes in flight.
+				clustertest.WaitFor(t, "find the history's leader", func() (err error) { killed, err = leaderOf("GK_HIST"); return err })
+				tr.Procs[killed].Kill()
+				t.Logf("killed n%d, the history's leader, in batch %d", killed, bi)
+			}
 			done := 0
 			for _, w := range waits {
 				if _, err := w(); err != nil {
 					break
 				}
 				done++
+			}
+			if done < len(pending) {
+				resent++
 			}
 			acked = append(acked, pending[:done]...)
 			pending = pending[done:]
@@ -258,5 +266,31 @@ func TestJetstoreKillLeaderDuringGroupCommit(t *testing.T) {
 			t.Fatalf("request %d (%s) is not in the outcome list (%d there)", i, id, len(outs))
 		}
 	}
-	t.Logf("%d events and %d finished requests acknowledged across the kill; %d history items", len(acked), len(finished), len(page.Items))
+	t.Logf("%d events and %d finished requests acknowledged across the kill; %d history items; %d batches sent again in part; %d events' writes made again",
+		len(acked), len(finished), len(page.Items), resent, redone.count("making it again"))
+}
+
+// groupCommitLogCount counts log lines holding a text.
+type groupCommitLogCount struct {
+	mu    sync.Mutex
+	lines [][]byte
+}
+
+func (c *groupCommitLogCount) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.lines = append(c.lines, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (c *groupCommitLogCount) count(text string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, l := range c.lines {
+		if bytes.Contains(l, []byte(text)) {
+			n++
+		}
+	}
+	return n
 }

@@ -176,6 +176,10 @@ func (b *Outbox) AppendLater(ctx context.Context, rec outbox.Record, retain outb
 	latest := putLater(b.o, b.latest, key, val)
 	return func() (outbox.Record, error) {
 		herr, lerr := hist.wait(ctx), latest.wait(ctx)
+		if (herr != nil && transient(herr)) || (lerr != nil && transient(lerr)) {
+			b.o.Log.Warn().AnErr("history", herr).AnErr("latest", lerr).Str("thing", rec.ThingID).
+				Msg("a write issued with others failed; making it again")
+		}
 		if herr != nil {
 			if !transient(herr) {
 				return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, herr)
