@@ -175,6 +175,9 @@ func (b *Bus) Subscribe(f func(Message)) error {
 		return errors.New("cluster: bus subscribed already")
 	}
 	sub, err := b.nc.Subscribe(b.subject, func(msg *nats.Msg) {
+		if msg.Header.Get(hdrNode) == b.node {
+			return // this node's own message, back from NATS: not decoded only to be dropped
+		}
 		m, err := decode(msg)
 		if err != nil {
 			b.log.Warn().Err(err).Msg("cluster: a bus message that does not decode; dropped")

@@ -31,7 +31,12 @@
 // Every write returns only once JetStream has it on a quorum of the
 // bucket's or stream's replicas (Options.Replicas, 3 in a cluster), so an
 // acknowledgement the hub sends after a store call means the write
-// survives the loss of any one node of three.
+// survives the loss of any one node of three. Writes that do not depend
+// on each other are issued together and awaited together (async.go: the
+// group commit of a connection's run of events); the one exception to
+// "returns once written" is a finished request's move into DONE and its
+// outcome list, which follows its final status (stored first, on a
+// quorum) in the background (finisher.go).
 //
 // Keys: NATS key and subject tokens allow fewer characters than Thing IDs
 // (URNs, URLs), so IDs and names are written base64url without padding.

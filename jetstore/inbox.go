@@ -34,11 +34,16 @@ import (
 // node gets its queue from there, delivered requests again (redelivered),
 // exactly as after a restart of a single hub.
 //
-// A request finishes in three writes: its final status in REQ (the
-// compare-and-set that decides), then its copy in DONE with the outcome
-// history, then its removal from REQ. A node that dies between them leaves
-// a finished record in REQ, which the next node to open the inbox (or
-// watch it) moves on; until then the request reads as finished already.
+// A request finishes with its final status in REQ (the compare-and-set
+// that decides, on a quorum before Transition returns); its move into DONE
+// with the outcome history and out of REQ follows in the background
+// (finisher.go). A node that dies before the move leaves a finished record
+// in REQ, which the next node to open the inbox moves on; until then the
+// request reads as finished already.
+//
+// Transition writes by compare-and-set on the revision the watcher (or
+// this node's last write) applied, without reading the record first; only
+// a conflict (another node moved it meanwhile) reads it from JetStream.
 type Inbox struct {
 	o         Options
 	req       jetstream.KeyValue
@@ -51,6 +56,9 @@ type Inbox struct {
 	recall    int
 	w         jetstream.KeyWatcher
 	stopped   chan struct{}
+	fin       finisher
+	outsMu    sync.Mutex
+	outs      map[string]outcomeList // outcome lists this node wrote (finisher.go)
 
 	idmu   sync.Mutex
 	lastID int64
@@ -110,8 +118,8 @@ func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error)
 			leftovers = append(leftovers, r)
 		}
 	}
-	for _, r := range leftovers { // finished, not yet moved on (see the type's comment)
-		if err := s.finish(ctx, r); err != nil {
+	if len(leftovers) > 0 { // finished, not yet moved on (see the type's comment)
+		if err := s.finishBatch(ctx, leftovers); err != nil {
 			w.Stop()
 			return nil, err
 		}
@@ -121,6 +129,7 @@ func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error)
 		return nil, err
 	}
 	go s.watch()
+	s.startFinisher()
 	return s, nil
 }
 
@@ -151,8 +160,10 @@ func (s *Inbox) watch() {
 	}
 }
 
-// Close stops the watcher.
+// Close lets the moves of finished requests end (finisher.go) and stops
+// the watcher.
 func (s *Inbox) Close() error {
+	s.stopFinisher()
 	err := s.w.Stop()
 	<-s.stopped
 	return err
@@ -278,6 +289,10 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 	if r.Expires.IsZero() {
 		r.Expires = now.Add(s.expiry)
 	}
+	// The record and its affordance's latest-request pointer are written
+	// together (one replication round trip, not two); should the ID turn
+	// out taken by another node, the next attempt writes the pointer again.
+	latestKey := affordanceKey(r.ThingID, r.Op, r.Name)
 	var rev uint64
 	for range casAttempts { // an ID another node took meanwhile is skipped
 		r.ID = s.newID(now)
@@ -289,18 +304,30 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 		s.own[r.ID] = true // before the write: the watcher may see it first
 		s.mu.Unlock()
 		failedOnce := false
-		err = retry(ctx, s.o, func() error {
-			var err error
-			rev, err = s.req.Create(ctx, r.ID, val)
-			if err != nil && isCASConflict(err) && failedOnce {
-				// An attempt that timed out may have stored it: it is
-				// ours when the stored record is what we wrote.
-				if e, gerr := s.req.Get(ctx, r.ID); gerr == nil && string(e.Value()) == string(val) {
-					rev, err = e.Revision(), nil
+		id := r.ID
+		err = parallel(func() error {
+			return retry(ctx, s.o, func() error {
+				var err error
+				rev, err = s.req.Create(ctx, id, val)
+				if err != nil && isCASConflict(err) && failedOnce {
+					// An attempt that timed out may have stored it: it is
+					// ours when the stored record is what we wrote.
+					if e, gerr := s.req.Get(ctx, id); gerr == nil && string(e.Value()) == string(val) {
+						rev, err = e.Revision(), nil
+					}
 				}
+				failedOnce = err != nil
+				return err
+			})
+		}, func() error {
+			err := retry(ctx, s.o, func() error {
+				_, err := s.latest.Put(ctx, latestKey, []byte(id))
+				return err
+			})
+			if err != nil {
+				return fmt.Errorf("inbox: store %s: %w", id, err)
 			}
-			failedOnce = err != nil
-			return err
+			return nil
 		})
 		if err == nil {
 			break
@@ -318,12 +345,6 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 	}
 	c := *r
 	s.apply(r.ID, &c, rev)
-	if err := retry(ctx, s.o, func() error {
-		_, err := s.latest.Put(ctx, affordanceKey(r.ThingID, r.Op, r.Name), []byte(r.ID))
-		return err
-	}); err != nil {
-		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
-	}
 	var failed []*inbox.Request
 	for _, id := range old {
 		o, err := s.Transition(ctx, id, wire.StatusFailed, nil, e)
@@ -356,7 +377,9 @@ func (s *Inbox) Get(ctx context.Context, id string) (*inbox.Request, error) {
 		c := *live
 		return &c, nil
 	}
-	for _, kv := range []jetstream.KeyValue{s.done, s.req} { // REQ: finished, not yet moved on
+	// REQ: finished, not yet moved on; DONE again: moved on between the
+	// two reads (the move writes DONE before it deletes from REQ).
+	for _, kv := range []jetstream.KeyValue{s.done, s.req, s.done} {
 		e, err := kv.Get(ctx, id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 			continue
@@ -387,7 +410,19 @@ var allowed = map[wire.Status][]wire.Status{
 func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, error) {
 	var out *inbox.Request
 	var rev uint64
+	known := true
 	err := casLoop(ctx, s.o, func() error {
+		// First from the copy the watcher (or this node's own write)
+		// applied, with its revision: no read before the write. A stale
+		// copy fails the compare-and-set, and the next attempt reads; so
+		// does a copy the transition is not allowed from (it may be stale).
+		if known {
+			known = false
+			if r, curRev, ok := s.liveCopy(id); ok && slices.Contains(allowed[r.Status], to) {
+				out = r
+				return s.transitionFrom(ctx, id, r, curRev, to, output, e, &out, &rev)
+			}
+		}
 		ke, err := s.req.Get(ctx, id)
 		if errors.Is(err, jetstream.ErrKeyNotFound) || errors.Is(err, jetstream.ErrInvalidKey) {
 			r, gerr := s.Get(ctx, id) // finished (in DONE) or unknown
@@ -411,31 +446,7 @@ func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, outpu
 		if r.Status.Final() {
 			return fmt.Errorf("%w: %s is %s", inbox.ErrFinished, id, r.Status)
 		}
-		if !slices.Contains(allowed[r.Status], to) {
-			return fmt.Errorf("%w: %s from %s to %s", inbox.ErrTransition, id, r.Status, to)
-		}
-		n := *r
-		n.Status, n.Updated = to, s.o.Now().UTC()
-		switch to {
-		case wire.StatusDelivered:
-			n.Deliveries++
-		case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
-			if output != nil || to == wire.StatusCompleted {
-				n.Output = output
-			}
-		case wire.StatusFailed:
-			n.Error = e
-		}
-		val, err := json.Marshal(&n)
-		if err != nil {
-			return err
-		}
-		rev, err = s.req.Update(ctx, id, val, ke.Revision())
-		if err != nil {
-			return err
-		}
-		out = &n
-		return nil
+		return s.transitionFrom(ctx, id, r, ke.Revision(), to, output, e, &out, &rev)
 	})
 	if err != nil {
 		if errors.Is(err, inbox.ErrFinished) || errors.Is(err, inbox.ErrTransition) {
@@ -449,53 +460,58 @@ func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, outpu
 	c := *out
 	s.apply(id, &c, rev)
 	if out.Status.Final() {
-		if err := s.finish(ctx, out); err != nil {
-			return nil, err
-		}
+		f := *out
+		s.finishLater(&f)
 	}
 	return out, nil
 }
 
-// finish moves a finished request on: into DONE and its affordance's
-// outcome history (the oldest beyond the recall deleted), then out of REQ.
-// Every step may be repeated.
-func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
-	val, err := json.Marshal(r)
+// liveCopy returns this node's copy of an unfinished request and the REQ
+// revision it was read at.
+func (s *Inbox) liveCopy(id string) (*inbox.Request, uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.live[id]
+	if !ok {
+		return nil, 0, false
+	}
+	c := *l
+	return &c, s.rev[id], true
+}
+
+// transitionFrom writes request r, read at REQ revision curRev, moved to
+// status to, by compare-and-set on that revision; on success *out is the
+// new record and *rev its revision.
+func (s *Inbox) transitionFrom(ctx context.Context, id string, r *inbox.Request, curRev uint64, to wire.Status,
+	output json.RawMessage, e *wire.Error, out **inbox.Request, rev *uint64) error {
+	if !slices.Contains(allowed[r.Status], to) {
+		return fmt.Errorf("%w: %s from %s to %s", inbox.ErrTransition, id, r.Status, to)
+	}
+	n := *r
+	n.Status, n.Updated = to, s.o.Now().UTC()
+	switch to {
+	case wire.StatusDelivered:
+		n.Deliveries++
+	case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
+		if output != nil || to == wire.StatusCompleted {
+			n.Output = output
+		}
+	case wire.StatusFailed:
+		n.Error = e
+	}
+	val, err := json.Marshal(&n)
 	if err != nil {
 		return err
 	}
-	if err := retry(ctx, s.o, func() error { _, err := s.done.Put(ctx, r.ID, val); return err }); err != nil {
-		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
-	}
-	var dropped []string
-	_, err = kvUpdate(ctx, s.o, s.outcomes, affordanceKey(r.ThingID, r.Op, r.Name), func(cur []byte) ([]byte, bool, bool, error) {
-		var ids []string
-		if cur != nil {
-			if err := json.Unmarshal(cur, &ids); err != nil {
-				return nil, false, false, err
-			}
-		}
-		ids = append(ids, r.ID)
-		slices.Sort(ids)
-		ids = slices.Compact(ids)
-		dropped = nil
-		if len(ids) > s.recall {
-			dropped = slices.Clone(ids[:len(ids)-s.recall])
-			ids = ids[len(ids)-s.recall:]
-		}
-		b, err := json.Marshal(ids)
-		return b, false, false, err
-	})
+	r2, err := s.req.Update(ctx, id, val, curRev)
 	if err != nil {
-		return fmt.Errorf("inbox: outcomes of %s: %w", r.ID, err)
+		return err
 	}
-	for _, id := range dropped {
-		if err := retry(ctx, s.o, func() error { return s.done.Purge(ctx, id) }); err != nil {
-			return fmt.Errorf("inbox: forget %s: %w", id, err)
-		}
-	}
-	if err := retry(ctx, s.o, func() error { return s.req.Delete(ctx, r.ID) }); err != nil && !errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fmt.Errorf("inbox: finish %s: %w", r.ID, err)
-	}
+	*out, *rev = &n, r2
 	return nil
+}
+
+// finish moves a finished request on at once (restore, open).
+func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
+	return s.finishBatch(ctx, []*inbox.Request{r})
 }

@@ -119,7 +119,14 @@ func (s *Inbox) Latest(ctx context.Context, thingID, op, name string) (*inbox.Re
 	if err != nil {
 		return nil, err
 	}
-	return s.Get(ctx, string(e.Value()))
+	r, err := s.Get(ctx, string(e.Value()))
+	if err == nil && affordanceKey(r.ThingID, r.Op, r.Name) != affordanceKey(thingID, op, name) {
+		// The pointer was written beside a record whose ID turned out
+		// taken by another node's request (Replace writes both at once),
+		// and the next attempt's pointer is not in yet.
+		return nil, fmt.Errorf("%w: no request for %s %s", inbox.ErrNotFound, thingID, name)
+	}
+	return r, err
 }
 
 // LatestAll returns the newest request of every affordance of a Thing that
@@ -159,6 +166,7 @@ func (s *Inbox) LatestAll(ctx context.Context, thingID string) ([]*inbox.Request
 // Outcomes returns the kept finished requests of an affordance, newest
 // first.
 func (s *Inbox) Outcomes(ctx context.Context, thingID, op, name string) ([]*inbox.Request, error) {
+	s.waitMoved(affordanceKey(thingID, op, name)) // this node's finished requests are in the list
 	e, err := s.outcomes.Get(ctx, affordanceKey(thingID, op, name))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return nil, nil
@@ -187,6 +195,7 @@ func (s *Inbox) Outcomes(ctx context.Context, thingID, op, name string) ([]*inbo
 // DeleteThing removes everything the inbox keeps about a Thing except its
 // unfinished requests, which the caller fails first.
 func (s *Inbox) DeleteThing(ctx context.Context, thingID string) error {
+	s.waitMoved(enc(thingID) + ".") // no move of this node's re-creates an outcome list after
 	for _, kv := range []jetstream.KeyValue{s.latest, s.outcomes, s.desired} {
 		keys, err := listKeys(ctx, kv, enc(thingID)+".>")
 		if err != nil {

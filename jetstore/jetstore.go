@@ -143,7 +143,8 @@ var errStaleRead = errors.New("jetstore: a replica answered with an older state"
 // leader to answer, the connection was moving to another server, or a
 // replica was behind.
 func transient(err error) bool {
-	if errors.Is(err, errStaleRead) {
+	if errors.Is(err, errStaleRead) || errors.Is(err, errAsyncAckTimeout) || errors.Is(err, jetstream.ErrAsyncPublishTimeout) ||
+		errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
 		return true
 	}
 	var apiErr *jetstream.APIError

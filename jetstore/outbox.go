@@ -116,34 +116,37 @@ func kindToken(k wire.HistoryKind) string {
 	return "e"
 }
 
-// AppendLater makes the write Append makes and returns its result as
-// wait: written at once, in the order of the calls (no batching here).
-func (b *Outbox) AppendLater(ctx context.Context, rec outbox.Record, retain outbox.Retain) (wait func() (outbox.Record, error)) {
-	r, err := b.Append(ctx, rec, retain)
-	return func() (outbox.Record, error) { return r, err }
-}
-
 // Append stores a record: in the history (unless retain is
 // outbox.RetainNone) and as the latest value of its affordance. It
 // returns the record with its time set once both writes are on a quorum.
 // A record with a Seq not above the newest stored for its Thing is
 // refused with outbox.ErrRepeat (compare-and-set on the Thing's newest).
 func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Retain) (outbox.Record, error) {
+	return b.AppendLater(ctx, rec, retain)()
+}
+
+// AppendLater issues the writes Append makes and returns at once; wait
+// returns what Append returns, once both writes are on a quorum. The
+// writes of records appended one after the other are in flight together
+// (the group commit of async.go): a connection's run of events costs
+// about one replication round trip instead of two per event. Call the
+// waits in the order of the calls.
+//
+// Order: the writes of one connection reach the stream's leader in the
+// order issued and are stored so. Should one fail (a leader lost
+// mid-flight), wait makes it again, synchronously: the history message
+// under the same message ID (stored once), the latest value only if the
+// stored one is older (a later record's value, stored meanwhile, stays).
+func (b *Outbox) AppendLater(ctx context.Context, rec outbox.Record, retain outbox.Retain) (wait func() (outbox.Record, error)) {
+	fail := func(err error) func() (outbox.Record, error) {
+		return func() (outbox.Record, error) { return rec, err }
+	}
 	if err := ctx.Err(); err != nil {
-		return rec, err
+		return fail(err)
 	}
 	if rec.Seq > 0 {
-		_, err := kvUpdate(ctx, b.o, b.seqs, enc(rec.ThingID), func(cur []byte) ([]byte, bool, bool, error) {
-			if len(cur) == 8 && rec.Seq <= binary.BigEndian.Uint64(cur) {
-				return nil, false, false, outbox.ErrRepeat
-			}
-			return binary.BigEndian.AppendUint64(nil, rec.Seq), false, false, nil
-		})
-		if errors.Is(err, outbox.ErrRepeat) {
-			return rec, err
-		}
-		if err != nil {
-			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+		if err := b.checkSeq(ctx, rec); err != nil {
+			return fail(err)
 		}
 	}
 	ts := b.stamp()
@@ -154,8 +157,10 @@ func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Re
 	}
 	val, err := json.Marshal(h)
 	if err != nil {
-		return rec, err
+		return fail(err)
 	}
+	var histOpts []jetstream.PublishOpt
+	var hist issued
 	if retain != outbox.RetainNone {
 		ttl := time.Duration(retain)
 		if ttl <= 0 {
@@ -164,18 +169,70 @@ func (b *Outbox) Append(ctx context.Context, rec outbox.Record, retain outbox.Re
 		ttl = (ttl + time.Second - 1).Truncate(time.Second) // JetStream's TTLs are whole seconds
 		// The message ID makes a retry after a lost acknowledgement store
 		// the record once.
-		msgID := fmt.Sprintf("%s/%d", b.o.Prefix, ts)
-		if err := retry(ctx, b.o, func() error {
-			_, err := b.o.JS.Publish(ctx, b.subject+enc(rec.ThingID), val, jetstream.WithMsgTTL(ttl), jetstream.WithMsgID(msgID))
-			return err
-		}); err != nil {
-			return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+		histOpts = []jetstream.PublishOpt{jetstream.WithMsgTTL(ttl), jetstream.WithMsgID(fmt.Sprintf("%s/%d", b.o.Prefix, ts))}
+		hist = publishLater(b.o, b.subject+enc(rec.ThingID), val, histOpts...)
+	}
+	key := latestKey(rec.ThingID, rec.Kind, rec.Name)
+	latest := putLater(b.o, b.latest, key, val)
+	return func() (outbox.Record, error) {
+		herr, lerr := hist.wait(ctx), latest.wait(ctx)
+		if (herr != nil && transient(herr)) || (lerr != nil && transient(lerr)) {
+			b.o.Log.Warn().AnErr("history", herr).AnErr("latest", lerr).Str("thing", rec.ThingID).
+				Msg("a write issued with others failed; making it again")
 		}
+		if herr != nil {
+			if !transient(herr) {
+				return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, herr)
+			}
+			if err := retry(ctx, b.o, func() error {
+				_, err := b.o.JS.Publish(ctx, b.subject+enc(rec.ThingID), val, histOpts...)
+				return err
+			}); err != nil {
+				return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+			}
+		}
+		if lerr != nil {
+			if !transient(lerr) {
+				return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, lerr)
+			}
+			if err := b.putLatestIfNewer(ctx, key, ts, val); err != nil {
+				return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+			}
+		}
+		return rec, nil
 	}
-	if err := retry(ctx, b.o, func() error { _, err := b.latest.Put(ctx, latestKey(rec.ThingID, rec.Kind, rec.Name), val); return err }); err != nil {
-		return rec, fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+}
+
+// checkSeq refuses a record whose Seq is not above the newest stored for
+// its Thing, and records it as the newest (compare-and-set).
+func (b *Outbox) checkSeq(ctx context.Context, rec outbox.Record) error {
+	_, err := kvUpdate(ctx, b.o, b.seqs, enc(rec.ThingID), func(cur []byte) ([]byte, bool, bool, error) {
+		if len(cur) == 8 && rec.Seq <= binary.BigEndian.Uint64(cur) {
+			return nil, false, false, outbox.ErrRepeat
+		}
+		return binary.BigEndian.AppendUint64(nil, rec.Seq), false, false, nil
+	})
+	if errors.Is(err, outbox.ErrRepeat) {
+		return err
 	}
-	return rec, nil
+	if err != nil {
+		return fmt.Errorf("outbox: append %s/%s: %w", rec.ThingID, rec.Name, err)
+	}
+	return nil
+}
+
+// putLatestIfNewer writes a latest value again after its first write
+// failed, unless the stored value is as new or newer (a later record's,
+// issued behind it and stored meanwhile).
+func (b *Outbox) putLatestIfNewer(ctx context.Context, key string, ts int64, val []byte) error {
+	_, err := kvUpdate(ctx, b.o, b.latest, key, func(cur []byte) ([]byte, bool, bool, error) {
+		var h histRecord
+		if cur != nil && json.Unmarshal(cur, &h) == nil && h.Time >= ts {
+			return nil, false, true, nil
+		}
+		return val, false, false, nil
+	})
+	return err
 }
 
 func decodeHist(thingID string, v []byte) (outbox.Record, error) {

@@ -124,8 +124,15 @@ func (n *Node) connectOptions() []nats.Option {
 	}
 }
 
+// asyncPublishTimeout is how long an asynchronous publish waits for its
+// acknowledgement before it fails (and is retried by the store).
+const asyncPublishTimeout = 5 * time.Second
+
 func (n *Node) finish(nc *nats.Conn) (*Node, error) {
-	js, err := jetstream.New(nc)
+	// The stores issue writes together and await their acknowledgements
+	// (jetstore's group commit): one lost with a failed leader must not
+	// stay pending for ever, so each times out (and is made again).
+	js, err := jetstream.New(nc, jetstream.WithPublishAsyncTimeout(asyncPublishTimeout))
 	if err != nil {
 		nc.Close()
 		if n.srv != nil {
