@@ -219,6 +219,9 @@ func TestClusterEvidence(t *testing.T) {
 	// Steps 2 to 4: the agent is away while a consumer on B sends 200
 	// requests; A (the request leader and the agent's node) is killed; the
 	// agent comes back on C.
+	// A Go SDK client on A that knows the other nodes: it must move to one
+	// of them when A is killed, and read there what A stored.
+	sdk := evidenceSDK(t, A, []*clusterNodeProc{B, C})
 	_ = agent.Disconnect(&paho.Disconnect{})
 	consumer := dialClusterNode(t, B, "consumer", "consumer")
 	consumer.Sub("replies/consumer/#")
@@ -252,7 +255,8 @@ func TestClusterEvidence(t *testing.T) {
 			t.Fatalf("step 5: the stream on %s resumed with %v, want %s", n.name, got, want)
 		}
 	}
-	t.Logf("step 5: property and event history written on %s read on %s and %s; the event stream resumed after the 10th event with no gap", A.name, B.name, C.name)
+	sdk.moved(t)
+	t.Logf("step 5: property and event history written on %s read on %s and %s; the event stream resumed after the 10th event with no gap; the SDK client of %s moved to another node and read p there", A.name, B.name, C.name, A.name)
 	t.Logf("step 4: the agent on %s got all 200 in order; the consumer on %s every outcome once, in order (%s since start)",
 		C.name, B.name, time.Since(start).Round(time.Millisecond))
 
