@@ -86,7 +86,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if handled, ack := h.pipelineOf(cl).start(id, pk); handled {
 			return pk, ack
 		}
-		return pk, packets.ErrRejectPacket // the pipeline answers it
+		return pk, errPiped // the pipeline answers it
 	}
 	h.drainPipeline(cl, false) // what the client published before is done first
 	if !h.enter() {
@@ -127,6 +127,11 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // read goroutine right after the PUBACK is written, before the client's
 // next packet.
 func (k *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) { k.h.runAfterAck(cl) }
+
+// errPiped is what OnPublish returns for a publish the pipeline answers:
+// packets.ErrRejectPacket, boxed once (an error made of the Code value
+// allocated for every publish).
+var errPiped error = packets.ErrRejectPacket
 
 // refuse logs a refused publish and returns what Mochi needs to answer it:
 // an MQTT 5 PUBACK reason code with a reason string for QoS 1 and 2,
