@@ -1,6 +1,7 @@
 package td
 
 import (
+	"encoding/binary"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -200,6 +201,14 @@ func (f *fastScanner) array(s *DataSchema, depth int) bool {
 func (f *fastScanner) str() (escaped, ok bool) {
 	f.pos++ // "
 	for f.pos < len(f.data) {
+		// Eight plain bytes at a time: the long strings of a payload
+		// (padding, text, base64) are mostly plain ASCII.
+		for len(f.data)-f.pos >= 8 && plain8(binary.LittleEndian.Uint64(f.data[f.pos:])) {
+			f.pos += 8
+		}
+		if f.pos >= len(f.data) {
+			break
+		}
 		c := f.data[f.pos]
 		switch {
 		case c == '"':
@@ -237,6 +246,19 @@ func (f *fastScanner) str() (escaped, ok bool) {
 		}
 	}
 	return false, false
+}
+
+// plain8 reports whether none of the eight bytes in x is a quote, a
+// backslash, a control character or non-ASCII (the SWAR tests of "Bit
+// Twiddling Hacks": a byte below n, a byte equal to c).
+func plain8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	control := (x - ones*0x20) &^ x
+	q := x ^ (ones * '"')
+	quote := (q - ones) &^ q
+	b := x ^ (ones * '\\')
+	backslash := (b - ones) &^ b
+	return (control|quote|backslash|x)&highs == 0
 }
 
 func isHex(c byte) bool {

@@ -1,6 +1,7 @@
 package td
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"testing"
 	"unicode/utf8"
@@ -97,4 +98,29 @@ func FuzzValidateFast(f *testing.F) {
 			t.Fatalf("fast path accepts %q, not UTF-8", value)
 		}
 	})
+}
+
+// TestPlain8: the eight-byte test of acceptsFast's string scan agrees with
+// the byte-wise one for every byte value at every position, beside plain
+// bytes and beside every other byte value.
+func TestPlain8(t *testing.T) {
+	plainByte := func(c byte) bool { return c >= 0x20 && c < 0x80 && c != '"' && c != '\\' }
+	for pos := 0; pos < 8; pos++ {
+		for c := 0; c < 256; c++ {
+			for _, other := range []byte{'a', 0x7f, 0x20, ' ', '"', 0x00, 0xff} {
+				var w [8]byte
+				for i := range w {
+					w[i] = other
+				}
+				w[pos] = byte(c)
+				want := true
+				for _, b := range w {
+					want = want && plainByte(b)
+				}
+				if got := plain8(binary.LittleEndian.Uint64(w[:])); got != want {
+					t.Fatalf("%q: plain8 %v, want %v", w, got, want)
+				}
+			}
+		}
+	}
 }
