@@ -1164,7 +1164,7 @@ func (s *Server) publishToClient(cl *Client, sub packets.Subscription, pk packet
 		return pk, nil // [MQTT-3.8.3-3]
 	}
 
-	out := pk.Copy(false)
+	out := copySharingPayload(&pk) // wotmq: the payload is shared, not copied per subscriber (server_wotmq.go)
 	if !s.hooks.OnACLCheck(cl, pk.TopicName, false) {
 		return out, packets.ErrNotAuthorized
 	}
