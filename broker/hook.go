@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -23,12 +22,16 @@ type hook struct {
 
 func (k *hook) ID() string { return "wotmq" }
 
+// Provides is asked for every hook at every event Mochi dispatches (several
+// per publish): a switch, not a search.
 func (k *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
-		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
+	switch b {
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage,
-	}, []byte{b})
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage:
+		return true
+	}
+	return false
 }
 
 // OnConnect authenticates a client (see auth.go); a refusal has already
