@@ -101,7 +101,7 @@ FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./twin:FuzzAgentStamp ./outbox:FuzzHistoryQuery \
 	./proxy:FuzzDevicePayload ./proxy:FuzzProxyTD ./examples/screen:FuzzVP8KeyFrameSize ./explorer:FuzzExplorerInput \
 	./loadtest:FuzzRawPacket ./authz:FuzzTopicRule ./bridge/homie:FuzzFromHomie ./inbox:FuzzRequestEncoding \
-	./cluster:FuzzClusterBusDecode
+	./cluster:FuzzClusterBusDecode ./migrate:FuzzArchiveReader
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 

@@ -4,8 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -18,13 +16,8 @@ import (
 	"github.com/wotmq/wotmq/wire"
 )
 
-const (
-	prefixAccount = "authz/a/"
-	prefixACL     = "authz/t/"
-	keySecret     = "authz/secret"
-	// MinPassword is the shortest password accepted.
-	MinPassword = 12
-)
+// MinPassword is the shortest password accepted.
+const MinPassword = 12
 
 // Account is a user of the hub: a device agent, a person, a service.
 type Account struct {
@@ -60,10 +53,12 @@ type Options struct {
 	PasswordCost int
 	// OnChange, when set, is called after every change that may void a
 	// decision already made for a live connection or stream: an account's
-	// role, password or enabled state, a Thing's access list. It runs on
-	// the changing goroutine, after the store holds the new state and
-	// without the store's lock (it may call the store); ctx is the
-	// change's.
+	// role, password or enabled state, a Thing's access list, a revoked
+	// token. It runs on the changing goroutine, after the store holds the
+	// new state and without the store's lock (it may call the store); ctx
+	// is the change's. On a WatchingBackend a
+	// change another node made is reported on the watcher's goroutine,
+	// with a background context, once per change.
 	OnChange func(ctx context.Context, c Change)
 	// OpenTopics opens every free topic to every client unless an access
 	// rule denies it (development mode); otherwise a free topic is closed
@@ -88,11 +83,12 @@ type Change struct {
 // small machine: cheap for a login, dear for a guesser).
 const DefaultCost = 11
 
-// Store keeps accounts, per-Thing access lists and the token signing key
-// in Badger (keys "authz/"), with an in-memory copy for the message path.
-// It is safe for concurrent use.
+// Store keeps accounts, per-Thing access lists, the access rules of free
+// topics, revoked tokens and the token signing key in a Backend (Badger's
+// keys "authz/" on a single node, package jetstore in a cluster), with an
+// in-memory copy for the message path. It is safe for concurrent use.
 type Store struct {
-	db       *badger.DB
+	backend  Backend
 	now      func() time.Time
 	secret   []byte
 	throttle *throttle
@@ -109,18 +105,32 @@ type Store struct {
 
 	openTopics bool
 
+	// writeMu orders this Store's writes and the watched changes it
+	// applies (apply.go); mu guards memory, held briefly by both.
+	writeMu   sync.Mutex
+	stopWatch func() // ends the watch of a WatchingBackend
+	closeOnce sync.Once
+
 	mu       sync.RWMutex
 	accounts map[string]*Account
 	acls     map[string]ThingACL
 	rules    []TopicRule             // access rules of free topics, by ID (topicrules.go)
-	revoked  map[string]revokedToken // token ID -> record (revoke.go)
+	revoked  map[string]RevokedToken // token ID -> record (revoke.go)
+	revs     map[recordKey]uint64    // the revision applied last per key (apply.go)
 }
 
 // Open loads the accounts and access lists in db, creating the token
-// signing key on first use.
+// signing key on first use: a single node's Store.
 func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
-	s := &Store{db: db, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, revoked: map[string]revokedToken{}, cost: opts.PasswordCost,
-		onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword, openTopics: opts.OpenTopics}
+	return OpenBackend(ctx, badgerBackend{db}, opts)
+}
+
+// OpenBackend loads what b holds, creating the token signing key on first
+// use. On a WatchingBackend the Store applies every change any node makes
+// from then on, until Close.
+func OpenBackend(ctx context.Context, b Backend, opts Options) (*Store, error) {
+	s := &Store{backend: b, now: opts.Now, accounts: map[string]*Account{}, acls: map[string]ThingACL{}, revoked: map[string]RevokedToken{},
+		revs: map[recordKey]uint64{}, cost: opts.PasswordCost, onChange: opts.OnChange, compare: bcrypt.CompareHashAndPassword, openTopics: opts.OpenTopics}
 	if s.cost == 0 {
 		s.cost = DefaultCost
 	}
@@ -135,60 +145,20 @@ func Open(ctx context.Context, db *badger.DB, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("authz: password cost %d: %w", s.cost, err)
 		}
 	}
-	err := db.Update(func(txn *badger.Txn) error {
-		item, err := txn.Get([]byte(keySecret))
-		switch {
-		case errors.Is(err, badger.ErrKeyNotFound):
-			s.secret = make([]byte, 32)
-			if _, err := rand.Read(s.secret); err != nil {
-				return err
-			}
-			return txn.Set([]byte(keySecret), s.secret)
-		case err != nil:
-			return err
-		}
-		s.secret, err = item.ValueCopy(nil)
-		return err
-	})
-	if err != nil {
+	var err error
+	if s.secret, err = b.Secret(ctx); err != nil {
 		return nil, fmt.Errorf("authz: signing key: %w", err)
 	}
-	err = db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte("authz/"), PrefetchValues: true})
-		defer it.Close()
-		for it.Rewind(); it.Valid(); it.Next() {
-			k := string(it.Item().Key())
-			err := it.Item().Value(func(v []byte) error {
-				switch {
-				case strings.HasPrefix(k, prefixAccount):
-					a := new(Account)
-					if err := json.Unmarshal(v, a); err != nil {
-						return err
-					}
-					s.accounts[a.ID] = a
-				case strings.HasPrefix(k, prefixACL):
-					var acl ThingACL
-					if err := json.Unmarshal(v, &acl); err != nil {
-						return err
-					}
-					s.acls[k[len(prefixACL):]] = acl
-				case strings.HasPrefix(k, prefixRule):
-					return s.loadRule(v)
-				case strings.HasPrefix(k, prefixRevoked):
-					return s.loadRevoked(k, v)
-				}
-				return nil
-			})
-			if err != nil {
-				return fmt.Errorf("authz: decode %s: %w", k, err)
-			}
-		}
-		return nil
-	})
+	recs, err := b.Load(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("authz: load: %w", err)
+	}
+	for _, r := range recs {
+		s.apply(r) // nothing is open yet that a change could void
+	}
+	if err := s.watch(ctx); err != nil {
 		return nil, err
 	}
-	s.sortRulesLocked()
 	return s, nil
 }
 
@@ -244,13 +214,13 @@ func (s *Store) Add(ctx context.Context, id string, role Role, name, password st
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.accounts[id]; ok {
+	if _, ok := s.Get(id); ok {
 		return fmt.Errorf("%w: %s", ErrExists, id)
 	}
+	// In a cluster another node may create the same ID at the same
+	// moment: the backend's create is the one that decides.
 	a := &Account{ID: id, Role: role, Name: name, Enabled: true, Created: s.now().UTC(), Hash: hash}
-	return s.saveLocked(a)
+	return s.write(ctx, func() (Record, error) { return s.backend.CreateAccount(ctx, a) })
 }
 
 // Update changes an account: its role, its display name, whether it is
@@ -269,57 +239,35 @@ func (s *Store) Update(ctx context.Context, id string, role *Role, name *string,
 			return err
 		}
 	}
-	s.mu.Lock()
-	cur, ok := s.accounts[id]
-	if !ok {
-		s.mu.Unlock()
-		return fmt.Errorf("%w: %s", ErrNoAccount, id)
-	}
-	a := *cur
-	ch := Change{Account: id}
-	if role != nil {
-		ch.Role = *role != a.Role
-		a.Role = *role
-	}
-	if name != nil {
-		a.Name = *name
-	}
-	if enabled != nil {
-		if !*enabled && a.Enabled {
-			a.Epoch++
-			ch.Disabled = true
-		}
-		a.Enabled = *enabled
-	}
-	if hash != nil {
-		a.Hash = hash
-		a.Epoch++
-		ch.Password = true
-	}
-	err := s.saveLocked(&a)
-	s.mu.Unlock()
-	if err == nil && (ch.Role || ch.Disabled || ch.Password) {
-		s.changed(ctx, ch)
-	}
-	return err
+	// A read-modify-write on the stored account: in a cluster another
+	// node may change it at the same time, and neither change is lost.
+	return s.write(ctx, func() (Record, error) {
+		return s.backend.UpdateAccount(ctx, id, func(a *Account) error {
+			if role != nil {
+				a.Role = *role
+			}
+			if name != nil {
+				a.Name = *name
+			}
+			if enabled != nil {
+				if !*enabled && a.Enabled {
+					a.Epoch++ // its tokens are void
+				}
+				a.Enabled = *enabled
+			}
+			if hash != nil {
+				a.Hash = hash
+				a.Epoch++
+			}
+			return nil
+		})
+	})
 }
 
 func (s *Store) changed(ctx context.Context, c Change) {
 	if s.onChange != nil {
 		s.onChange(ctx, c)
 	}
-}
-
-func (s *Store) saveLocked(a *Account) error {
-	b, err := json.Marshal(a)
-	if err != nil {
-		return err
-	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixAccount+a.ID), b) }); err != nil {
-		return fmt.Errorf("authz: store account %s: %w", a.ID, err)
-	}
-	s.accounts[a.ID] = a
-	return nil
 }
 
 func (s *Store) hashPassword(pw string) ([]byte, error) {
@@ -387,27 +335,12 @@ var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("wotmq-dummy-password"), D
 // SetThingACL sets (or, with an empty list, removes) a Thing's access list.
 func (s *Store) SetThingACL(ctx context.Context, thingID string, acl ThingACL) error {
 	clear := len(acl.Allow) == 0 && len(acl.Deny) == 0
-	s.mu.Lock()
-	err := s.db.Update(func(txn *badger.Txn) error {
-		if clear {
-			return txn.Delete([]byte(prefixACL + thingID))
-		}
-		b, err := json.Marshal(acl)
-		if err != nil {
-			return err
-		}
-		return txn.Set([]byte(prefixACL+thingID), b)
+	err := s.write(ctx, func() (Record, error) {
+		return s.backend.Put(ctx, Record{Kind: RecordACL, Key: thingID, ACL: acl, Deleted: clear})
 	})
-	if err == nil && clear {
-		delete(s.acls, thingID)
-	} else if err == nil {
-		s.acls[thingID] = acl
-	}
-	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("authz: access list of %s: %w", thingID, err)
 	}
-	s.changed(ctx, Change{Thing: thingID})
 	return nil
 }
 

@@ -3,8 +3,12 @@
 //
 // # Identity
 //
-// A client's identity is its authenticated account. Until accounts exist
-// (a later change), the identity is the MQTT username, else the client ID.
+// A client's identity is its authenticated account (Identity): an
+// account's password, an access token it was issued, or a TLS client
+// certificate naming it. A development hub (--dev) also admits clients on
+// loopback without credentials (RemoteHost, IsLoopback): each is an
+// anonymous service account named by its MQTT username, else its client
+// ID.
 //
 // # Rules
 //
@@ -21,6 +25,15 @@
 // change: an account's role, password or enabled state, a Thing's access
 // list. Options.OnChange reports each one after the store holds it, so that
 // the hub ends or decides again what is open (broker/revoke.go).
+//
+// # Persistence
+//
+// A Store keeps everything in memory and persists through a Backend
+// (backend.go): a single node's Badger (Open), or in a cluster a store
+// every node shares (OpenBackend with package jetstore's Accounts). On a
+// WatchingBackend the Store applies the changes other nodes make and
+// reports each through OnChange as it would its own (apply.go), so that a
+// change ends on every node what it ends on the node that made it.
 //
 // # Logins
 //

@@ -5,13 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -19,12 +16,11 @@ import (
 // signature, an expiry and the account's epoch); voiding every token of an
 // account moves its epoch on. To void one token (a sign-out, a token that
 // leaked), the store keeps its ID in a revoked-token record until the token
-// expires: in memory for verification (one map lookup), in Badger under
-// "authz/x/{token ID}" with the token's expiry as the entry's TTL, so that
-// Badger drops the record once the token could not be used anyway. The
-// in-memory records are pruned at each revocation.
-
-const prefixRevoked = "authz/x/"
+// expires: in memory for verification (one map lookup), in the Backend
+// (Badger: under "authz/x/{token ID}" with the token's expiry as the
+// entry's TTL, so that Badger drops the record once the token could not be
+// used anyway). The in-memory records are pruned at each revocation, and
+// the pruned ones deleted from a backend without TTLs (jetstore).
 
 // MaxRevokedPerAccount bounds the revoked-token records an account's
 // revocations may make the hub hold (each until its token expires): a
@@ -34,12 +30,6 @@ const MaxRevokedPerAccount = 1000
 
 // ErrTooManyRevoked refuses a revocation beyond MaxRevokedPerAccount.
 var ErrTooManyRevoked = errors.New("authz: too many revoked tokens of this account still unexpired; change the password to void them all")
-
-// revokedToken is a revoked-token record.
-type revokedToken struct {
-	Account string    `json:"account"`
-	Expires time.Time `json:"expires"`
-}
 
 // newTokenID returns a random token ID (the JWT's jti).
 func newTokenID() string {
@@ -96,39 +86,39 @@ func (s *Store) Revoke(ctx context.Context, info TokenInfo) error {
 	if !info.Expires.After(now) {
 		return nil
 	}
-	rec := revokedToken{Account: info.Account, Expires: info.Expires.UTC()}
-	b, _ := json.Marshal(rec)
+	rec := RevokedToken{Account: info.Account, Expires: info.Expires.UTC()}
 	s.mu.Lock()
 	n := 0
+	var pruned []string
 	for id, r := range s.revoked {
 		switch {
 		case !r.Expires.After(now):
 			delete(s.revoked, id) // pruned: the token is void by its expiry now
+			pruned = append(pruned, id)
 		case r.Account == info.Account:
 			n++
 		}
 	}
-	if _, ok := s.revoked[info.ID]; ok {
-		s.mu.Unlock()
+	_, had := s.revoked[info.ID]
+	s.mu.Unlock()
+	if had {
 		return nil
 	}
 	if n >= MaxRevokedPerAccount {
-		s.mu.Unlock()
 		return ErrTooManyRevoked
 	}
-	err := s.db.Update(func(txn *badger.Txn) error {
-		e := badger.NewEntry([]byte(prefixRevoked+info.ID), b)
-		e.ExpiresAt = uint64(info.Expires.Unix()) + 1
-		return txn.SetEntry(e)
+	err := s.write(ctx, func() (Record, error) {
+		return s.backend.Put(ctx, Record{Kind: RecordRevoked, Key: info.ID, Revoked: rec})
 	})
-	if err == nil {
-		s.revoked[info.ID] = rec
-	}
-	s.mu.Unlock()
 	if err != nil {
 		return fmt.Errorf("authz: revoke token: %w", err)
 	}
-	s.changed(ctx, Change{Account: info.Account, Token: info.ID})
+	if _, ttl := s.backend.(badgerBackend); !ttl {
+		for _, id := range pruned {
+			// Best effort: a record left behind is skipped at every load.
+			_, _ = s.backend.Put(ctx, Record{Kind: RecordRevoked, Key: id, Deleted: true})
+		}
+	}
 	return nil
 }
 
@@ -139,15 +129,4 @@ func (s *Store) TokenRevoked(id string) bool {
 	_, ok := s.revoked[id]
 	s.mu.RUnlock()
 	return ok
-}
-
-// loadRevoked reads a revoked-token record at Open (Badger no longer
-// returns those whose token expired).
-func (s *Store) loadRevoked(key string, v []byte) error {
-	var r revokedToken
-	if err := json.Unmarshal(v, &r); err != nil {
-		return err
-	}
-	s.revoked[key[len(prefixRevoked):]] = r
-	return nil
 }

@@ -4,14 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
-
-	"github.com/dgraph-io/badger/v4"
 
 	"github.com/wotmq/wotmq/wire"
 )
@@ -67,8 +64,6 @@ const MaxTopicRules = 1000
 
 // MaxRuleFilter bounds a rule's filter (bytes).
 const MaxRuleFilter = 1024
-
-const prefixRule = "authz/r/"
 
 // ParseTopicRule checks a rule's who and filter (from the CLI, the admin
 // API or the store) and returns it normalised; its ID is kept.
@@ -132,35 +127,27 @@ func (s *Store) AddTopicRule(ctx context.Context, r TopicRule) (TopicRule, error
 	}
 	r.ID = hex.EncodeToString(b)
 	r.Created = s.now().UTC()
-	v, err := json.Marshal(r)
-	if err != nil {
-		return r, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.rules) >= MaxTopicRules {
+	if len(s.rulesSnapshot()) >= MaxTopicRules {
 		return r, fmt.Errorf("%w: at most %d access rules", ErrTooManyRules, MaxTopicRules)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Set([]byte(prefixRule+r.ID), v) }); err != nil {
+	err = s.write(ctx, func() (Record, error) { return s.backend.Put(ctx, Record{Kind: RecordRule, Key: r.ID, Rule: r}) })
+	if err != nil {
 		return r, fmt.Errorf("authz: store rule: %w", err)
 	}
-	s.rules = append(s.rules, r)
-	s.sortRulesLocked()
 	return r, nil
 }
 
 // RemoveTopicRule deletes a rule by ID.
 func (s *Store) RemoveTopicRule(ctx context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	i := sort.Search(len(s.rules), func(i int) bool { return s.rules[i].ID >= id })
-	if i == len(s.rules) || s.rules[i].ID != id {
+	rules := s.rulesSnapshot()
+	i := sort.Search(len(rules), func(i int) bool { return rules[i].ID >= id })
+	if i == len(rules) || rules[i].ID != id {
 		return fmt.Errorf("%w: %q", ErrNoRule, id)
 	}
-	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete([]byte(prefixRule + id)) }); err != nil {
+	err := s.write(ctx, func() (Record, error) { return s.backend.Put(ctx, Record{Kind: RecordRule, Key: id, Deleted: true}) })
+	if err != nil {
 		return fmt.Errorf("authz: delete rule: %w", err)
 	}
-	s.rules = append(s.rules[:i:i], s.rules[i+1:]...) // a new array: readers may hold the old one
 	return nil
 }
 
@@ -169,10 +156,6 @@ func (s *Store) TopicRules() []TopicRule {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return append([]TopicRule(nil), s.rules...)
-}
-
-func (s *Store) sortRulesLocked() {
-	sort.Slice(s.rules, func(i, j int) bool { return s.rules[i].ID < s.rules[j].ID })
 }
 
 // FreeTopicsOpen reports whether free topics are open to every client
@@ -221,7 +204,7 @@ func (r *TopicRule) filterFor(id Identity) (string, bool) {
 }
 
 // rulesSnapshot returns the current rules; the slice is never changed in
-// place (Add and Remove make new arrays or append past its length).
+// place (apply makes a new array for every change).
 func (s *Store) rulesSnapshot() []TopicRule {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -342,14 +325,4 @@ func FilterOverlaps(a, b string) bool {
 		}
 		a, b = arest, brest
 	}
-}
-
-// loadRule decodes a stored rule (Open).
-func (s *Store) loadRule(v []byte) error {
-	var r TopicRule
-	if err := json.Unmarshal(v, &r); err != nil {
-		return err
-	}
-	s.rules = append(s.rules, r)
-	return nil
 }

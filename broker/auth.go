@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"net"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/packets"
@@ -47,7 +46,7 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 	ctx := context.Background()
 	user := string(pk.Connect.Username)
 	pass := string(pk.Connect.Password)
-	host := remoteHost(cl.Net.Remote)
+	host := authz.RemoteHost(cl.Net.Remote)
 	var id authz.Identity
 	var err error
 	switch {
@@ -58,7 +57,7 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 			err = h.authz.Refuse(authz.ReasonWrongAccount)
 		}
 		id = authz.Identity{ID: a.ID, Role: a.Role, Expires: tok.Expires, Token: tok.ID}
-	case user != "" && (pass != "" || !(h.opts.Dev && isLoopback(host)) || h.accountExists(user)):
+	case user != "" && (pass != "" || !(h.opts.Dev && authz.IsLoopback(host)) || h.accountExists(user)):
 		// A user name without a password is a failed login like a wrong
 		// password, known account or not: the same answer after the same
 		// work, so that it does not tell which accounts exist.
@@ -75,7 +74,7 @@ func (h *Hub) authenticate(cl *mqtt.Client, pk packets.Packet) error {
 			err = h.authz.Refuse(authz.ReasonDisabled)
 		}
 		id = authz.Identity{ID: a.ID, Role: a.Role}
-	case h.opts.Dev && isLoopback(host):
+	case h.opts.Dev && authz.IsLoopback(host):
 		id = authz.Identity{ID: user, Role: authz.RoleService, Anonymous: true}
 		if id.ID == "" {
 			id.ID = cl.ID
@@ -150,19 +149,6 @@ func (h *Hub) refuseConnect(cl *mqtt.Client, user, host string, err error) error
 	}
 	_ = h.srv.SendConnack(cl, code, false, nil)
 	return code
-}
-
-func remoteHost(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // peerCertName is the common name of a verified TLS client certificate.

@@ -28,7 +28,7 @@ func (k *hook) Provides(b byte) bool {
 	switch b {
 	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage:
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage, mqtt.OnRetainedExpired:
 		return true
 	}
 	return false
@@ -105,6 +105,9 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if err := h.opts.Reserve.Spend(len(pk.Payload)); err != nil {
 			return pk, h.refuse(cl, &pk, err)
 		}
+	}
+	if err := h.admitRetained(&pk); err != nil {
+		return pk, h.refuse(cl, &pk, err)
 	}
 	after, err := h.core.Publish(context.Background(), id, cl, fromPacket(&pk))
 	if err != nil {
@@ -296,7 +299,7 @@ func (k *hook) OnSessionEstablished(cl *mqtt.Client, pk packets.Packet) {
 	}
 	k.h.core.AgentConnected(id.ID, conn(cl))
 	if f := k.h.opts.SessionEstablished; f != nil && !cl.Net.Inline {
-		f(id.ID)
+		f(cl.ID) // the session's key, {account}/{client ID} (clientid.go)
 	}
 	for _, sub := range cl.State.Subscriptions.GetAll() {
 		if k.h.core.ReceivesRequests(id.ID, conn(cl), sub.Filter, false) {

@@ -84,11 +84,14 @@ type Options struct {
 	Fanout func(twin.Message)
 	// StoreRetry is the core's twin.Options.StoreRetry (a cluster's).
 	StoreRetry time.Duration
-	// SessionEstablished, when set, is told the identity of every client
-	// connection that began or resumed a session (a cluster records which
-	// node holds it). It runs on the connection's goroutine: it must not
-	// block.
-	SessionEstablished func(identity string)
+	// SessionEstablished, when set, is told the session key
+	// ({account}/{client ID}, clientid.go) of every client connection that
+	// began or resumed a session (a cluster records which node holds it,
+	// and the newest connection of a session wins, as in one broker; one
+	// account's other client IDs are other sessions). It runs on the
+	// goroutine that reads the connection (a read worker of the patched
+	// Mochi): it must not block.
+	SessionEstablished func(session string)
 	// Logger receives the hub's log; zerolog.Nop() when nil.
 	Logger *zerolog.Logger
 	// Now is the clock; time.Now when nil.
@@ -136,12 +139,14 @@ type Hub struct {
 	opts Options
 	log  zerolog.Logger
 
+	retainedTopics retainedTopics // free topics holding a retained message (retainquota.go)
+
 	dir        twin.Directory
 	inbox      twin.Inbox
 	outbox     twin.Outbox
 	presence   twin.Presence
 	authz      *authz.Store
-	retained   *retained.Store
+	retained   RetainedStore
 	sessions   sync.Map // *mqtt.Client -> authz.Identity
 	afterAck   sync.Map // *mqtt.Client -> func(): fan-out waiting for its publish's PUBACK
 	pipes      sync.Map // *mqtt.Client -> *pipeline: publishes read and not yet handled (pipeline.go)
@@ -182,8 +187,19 @@ type Stores struct {
 	Authz     *authz.Store
 	// Retained keeps free topics' retained messages across restarts;
 	// none are kept when nil.
-	Retained *retained.Store
+	Retained RetainedStore
 }
+
+// RetainedStore keeps free topics' retained messages: retained.Store on a
+// single node, jetstore.Retained in a cluster (where every node has
+// them). Put and Delete return once the change is stored.
+type RetainedStore interface {
+	Put(ctx context.Context, m retained.Message) error
+	Delete(ctx context.Context, topic string) error
+	All(ctx context.Context, now int64) ([]retained.Message, error)
+}
+
+var _ RetainedStore = (*retained.Store)(nil)
 
 // New prepares a hub over open stores; Start runs it. The caller routes
 // the account store's changes to AccountChanged.

@@ -34,6 +34,7 @@ const (
 	DefaultMaxStreams        = 100              // HTTP event streams per account
 	DefaultConnectTimeout    = 15 * time.Second // as EMQX
 	DefaultMaxSubscriptions  = 1000
+	DefaultMaxRetained       = 100000 // retained messages on free topics, hub-wide
 
 	// ConnectRefusalSlots is how many sockets beyond MaxConnections the
 	// hub keeps open to answer their CONNECT with 0x89 (server busy);
@@ -127,6 +128,11 @@ type Limits struct {
 	// SUBSCRIBE for more gets reason code 0x97 (quota exceeded) for each
 	// filter beyond it.
 	MaxSubscriptions int
+	// MaxRetained is the most retained messages the hub keeps on free
+	// topics (each written to disk, kept across restarts): a retained
+	// publish on a topic holding none is refused with 0x97 (quota) once
+	// there are this many; replacing or clearing one is always taken.
+	MaxRetained int
 	// FreeSpace returns the free bytes of the file system that holds dir;
 	// statfs when nil (tests inject a full disk here).
 	FreeSpace func(dir string) (uint64, error)
@@ -158,6 +164,7 @@ func (l *Limits) setDefaults() {
 	def(&l.RequestWindow, DefaultRequestWindow)
 	def(&l.MaxStreams, DefaultMaxStreams)
 	def(&l.MaxSubscriptions, DefaultMaxSubscriptions)
+	def(&l.MaxRetained, DefaultMaxRetained)
 	if l.ConnectTimeout <= 0 {
 		l.ConnectTimeout = DefaultConnectTimeout
 	}

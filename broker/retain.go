@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	mqtt "github.com/mochi-mqtt/server/v2"
@@ -27,6 +28,7 @@ func (h *Hub) keepRetained(pk packets.Packet, r int64) {
 	}
 	ctx := context.Background()
 	var err error
+	h.retainedTopics.set(pk.TopicName, r > 0 && len(pk.Payload) > 0)
 	if r > 0 && len(pk.Payload) > 0 {
 		err = h.retained.Put(ctx, toRetained(pk))
 	} else {
@@ -49,11 +51,25 @@ func (h *Hub) restoreRetained(ctx context.Context) error {
 	}
 	for _, m := range all {
 		h.srv.Topics.RetainMessage(fromRetained(m))
+		h.retainedTopics.set(m.Topic, true)
 	}
 	if len(all) > 0 {
 		h.log.Info().Int("messages", len(all)).Msg("retained messages of free topics restored")
 	}
 	return nil
+}
+
+// SetRetained sets (m not nil) or clears the retained message of a free
+// topic in the broker, without delivering it: another node of a cluster
+// changed it (package hub, cluster_retained.go). Subscribers from now on
+// get what it set.
+func (h *Hub) SetRetained(topic string, m *retained.Message) {
+	pk := packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Retain: true}, TopicName: topic}
+	if m != nil {
+		pk = fromRetained(*m)
+	}
+	h.retainedTopics.set(topic, m != nil)
+	atomic.AddInt64(&h.srv.Info.Retained, h.srv.Topics.RetainMessage(pk))
 }
 
 func toRetained(pk packets.Packet) retained.Message {

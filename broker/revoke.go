@@ -74,26 +74,25 @@ func (h *Hub) accountChanged(ctx context.Context, c authz.Change) {
 		Int("connections", conns).Msg("account changed: its open connections ended")
 }
 
-// EndSessions ends every connection of an identity with MQTT 5 reason
-// 0x8E, session taken over: in a cluster, a newer connection of the same
-// identity began on another node (the newest wins, as within one
-// broker). It reports how many it ended.
-func (h *Hub) EndSessions(identity string) int {
+// EndSessions ends the connection of a session (its key,
+// {account}/{client ID}, as Options.SessionEstablished reports it) with
+// MQTT 5 reason 0x8E, session taken over: in a cluster, a newer
+// connection of the same session began on another node (the newest wins,
+// as within one broker). It reports how many it ended.
+func (h *Hub) EndSessions(session string) int {
 	n := 0
 	if h.srv == nil {
 		return 0
 	}
 	for _, cl := range h.srv.Clients.GetAll() {
-		if cl.Net.Inline {
+		if cl.Net.Inline || cl.ID != session || cl.Closed() {
 			continue
 		}
-		if id, ok := h.identity(cl); ok && id.ID == identity {
-			endConnection(h.srv, cl, packets.ErrSessionTakenOver)
-			n++
-		}
+		endConnection(h.srv, cl, packets.ErrSessionTakenOver)
+		n++
 	}
 	if n > 0 {
-		h.log.Info().Str("identity", identity).Int("connections", n).Msg("session taken over on another node: its connections here ended")
+		h.log.Info().Str("session", session).Int("connections", n).Msg("session taken over on another node: its connection here ended")
 	}
 	return n
 }

@@ -178,6 +178,9 @@ func (h *Hub) publishWill(client string, id authz.Identity, w *willMsg) {
 	h.ops.in[kind].Add(1)
 	err := h.admitWrite(&pk, kind)
 	if err == nil {
+		err = h.admitRetained(&pk)
+	}
+	if err == nil {
 		var after func()
 		after, err = h.core.Publish(context.Background(), id, nil, fromPacket(&pk))
 		if after != nil {
@@ -212,5 +215,20 @@ func (h *Hub) relayWill(client string, pk packets.Packet) error {
 		pk.PacketID = 1 // unused for inline clients, but validated
 	}
 	h.ops.sent(pk.TopicName)
-	return h.srv.InjectPacket(h.self, pk)
+	if err := h.srv.InjectPacket(h.self, pk); err != nil {
+		return err
+	}
+	if pk.FixedHeader.Retain {
+		// The hub's own client sent it, and what that client retains is
+		// not kept (OnRetainMessage); a Will is the device's and is.
+		r := int64(-1)
+		if len(pk.Payload) > 0 {
+			r = 1
+		}
+		h.keepRetained(pk, r)
+	}
+	if f := h.opts.Fanout; f != nil {
+		f(*fromPacket(&pk)) // the other nodes of a cluster deliver it too, as a publish
+	}
+	return nil
 }

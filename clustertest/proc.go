@@ -123,6 +123,19 @@ func (p *Proc) WaitLine(s string, bound time.Duration) string {
 	}
 }
 
+// Count is how many lines of the current run so far contain s.
+func (p *Proc) Count(s string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, l := range p.lines {
+		if strings.Contains(l, s) {
+			n++
+		}
+	}
+	return n
+}
+
 // Kill sends SIGKILL and waits for the process to be gone.
 func (p *Proc) Kill() {
 	p.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wotmq/wotmq/td"
+	"github.com/wotmq/wotmq/wot"
 )
 
 // Defaults for Config.
@@ -180,9 +181,14 @@ func (s *suite) quiet() time.Duration {
 	return min(s.cfg.Timeout/10, 300*time.Millisecond)
 }
 
-// replyTopic is a ResponseTopic of this run, outside the hub's topic space.
+// replyTopic is a ResponseTopic of this run, under replies/{the consumer's
+// identity}/, the only reply topics a hub lets it use (for a development
+// client, the identity is the client ID wotmq-conformance-{suffix}).
 func (s *suite) replyTopic(check string) string {
-	return "replies/wotmq-conformance-" + s.suffix + "/" + strings.ToLower(check)
+	if s.cfg.Username == "" {
+		return "replies/wotmq-conformance-" + s.suffix + "/" + strings.ToLower(check)
+	}
+	return "replies/" + wot.EscapeLevel(s.consumerID) + "/wotmq-conformance-" + s.suffix + "/" + strings.ToLower(check)
 }
 
 // close deletes the test Thing if it still exists and disconnects.

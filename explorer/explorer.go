@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -183,11 +182,11 @@ func (x *Explorer) session(w http.ResponseWriter, r *http.Request) (session, boo
 	if c, err := r.Cookie(TokenCookie); err == nil && c.Value != "" {
 		a, exp, err := x.opts.Authz.VerifyTokenExpiry(c.Value)
 		if err == nil {
-			return session{id: authz.Identity{ID: a.ID, Role: a.Role, Expires: exp, Remote: remoteHost(r.RemoteAddr)}, token: c.Value}, true
+			return session{id: authz.Identity{ID: a.ID, Role: a.Role, Expires: exp, Remote: authz.RemoteHost(r.RemoteAddr)}, token: c.Value}, true
 		}
 		x.clearCookie(w, r, TokenCookie) // expired, revoked or from another hub
 	}
-	if x.opts.Dev && isLoopback(remoteHost(r.RemoteAddr)) {
+	if x.opts.Dev && authz.IsLoopback(authz.RemoteHost(r.RemoteAddr)) {
 		return session{id: authz.Identity{ID: "http-anonymous", Role: authz.RoleService, Anonymous: true}}, true
 	}
 	return session{}, false
@@ -314,16 +313,3 @@ func (a *answer) WriteHeader(code int) {
 }
 
 func (a *answer) ok() bool { return a.status >= 200 && a.status < 300 }
-
-func remoteHost(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
-}
-
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}

@@ -139,7 +139,7 @@ func (x *Explorer) login(w http.ResponseWriter, r *http.Request, csrf string) {
 		return
 	}
 	user, pass := strings.TrimSpace(r.PostFormValue("user")), r.PostFormValue("password")
-	host := remoteHost(r.RemoteAddr)
+	host := authz.RemoteHost(r.RemoteAddr)
 	a, err := x.opts.Authz.Login(r.Context(), user, pass, host)
 	if err != nil {
 		status, msg := http.StatusUnauthorized, "Wrong user name or password."

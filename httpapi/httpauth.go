@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"errors"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,7 +34,7 @@ const AnonymousHTTP = "http-anonymous"
 // It also returns the account's epoch when it authenticated (0 for an
 // anonymous client), which an event stream is registered with (revoke.go).
 func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
-	host := remoteHost(r.RemoteAddr)
+	host := authz.RemoteHost(r.RemoteAddr)
 	scheme, cred, _ := strings.Cut(r.Header.Get("Authorization"), " ")
 	var a authz.Account
 	var tok authz.TokenInfo // when a token logged in: what it opens ends with it (tokenends.go)
@@ -46,7 +45,7 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 		switch {
 		case !ok:
 			err = wire.Errorf(wire.CodeUnauthenticated, "malformed Basic credentials")
-		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
+		case h.opts.Dev && authz.IsLoopback(host) && loopbackOrigin(r) && pass == "" && !h.accountExists(user):
 			return anonymousHTTP(user), 0, nil
 		case authz.LooksLikeToken(pass):
 			if a, tok, err = h.authz.VerifyTokenInfo(pass); err == nil && user != "" && user != a.ID {
@@ -79,9 +78,9 @@ func (h *Server) httpIdentity(r *http.Request) (authz.Identity, int, error) {
 				err = h.authz.Refuse(authz.ReasonDisabled)
 			}
 			a = acc
-		case h.opts.Dev && isLoopback(host) && loopbackOrigin(r):
+		case h.opts.Dev && authz.IsLoopback(host) && loopbackOrigin(r):
 			return anonymousHTTP(""), 0, nil
-		case h.opts.Dev && isLoopback(host):
+		case h.opts.Dev && authz.IsLoopback(host):
 			err = wire.Errorf(wire.CodeUnauthenticated, "development mode admits pages of this machine only, not of %s: give credentials", r.Header.Get("Origin"))
 		default:
 			err = wire.Errorf(wire.CodeUnauthenticated, "credentials required: Basic (account and password) or Bearer (a token from wotmq token)")
@@ -142,7 +141,7 @@ func loopbackOrigin(r *http.Request) bool {
 		return false // "null": a sandboxed frame, a file, a redirect across sites
 	}
 	host := u.Hostname()
-	return host == "localhost" || strings.HasSuffix(host, ".localhost") || isLoopback(host)
+	return host == "localhost" || strings.HasSuffix(host, ".localhost") || authz.IsLoopback(host)
 }
 
 // certName is the common name of a verified TLS client certificate.
@@ -151,22 +150,6 @@ func certName(r *http.Request) string {
 		return ""
 	}
 	return r.TLS.PeerCertificates[0].Subject.CommonName
-}
-
-// remoteHost is the host of a remote address (host:port).
-func remoteHost(remote string) string {
-	host, _, err := net.SplitHostPort(remote)
-	if err != nil {
-		return remote
-	}
-	return host
-}
-
-// isLoopback reports whether host is a loopback IP address (development
-// mode admits those without credentials, as the MQTT side does).
-func isLoopback(host string) bool {
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // logRefusal logs a refused request. A failed login goes at warn, as over

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/broker"
 	"github.com/wotmq/wotmq/cluster"
 	"github.com/wotmq/wotmq/directory"
@@ -55,19 +56,12 @@ var errClusterOptions = errors.New("hub: cluster settings")
 func (c ClusterOptions) enabled() bool { return c.Name != "" }
 
 // check refuses settings that cannot work, before anything is opened.
-func (c *ClusterOptions) check(dev, upstream bool) error {
+func (c *ClusterOptions) check(upstream bool) error {
 	if !c.enabled() {
 		if c.Listen != "" || len(c.Routes) > 0 || len(c.NATSURLs) > 0 || c.NodeName != "" {
 			return fmt.Errorf("%w: --cluster-listen, --cluster-routes, --nats-url and --node-name need --cluster NAME", errClusterOptions)
 		}
 		return nil
-	}
-	// Accounts are still kept per node (docs/cluster.md, "What is
-	// done"): an account disabled on one node would still log in on the
-	// others. Until they are replicated, a cluster runs in development
-	// mode only, where there are no accounts to disagree on.
-	if !dev {
-		return fmt.Errorf("%w: a cluster runs with --dev only until accounts are replicated (docs/cluster.md)", errClusterOptions)
 	}
 	if upstream {
 		return fmt.Errorf("%w: a cluster node cannot be an edge hub (--upstream) yet: the bridge reads a single node's store", errClusterOptions)
@@ -109,13 +103,14 @@ type badgerStores struct {
 
 // clusterNode is what a hub in a cluster runs beside its MQTT broker.
 type clusterNode struct {
-	nats   *natsnode.Node
-	dir    *jetstore.Directory
-	inbox  *jetstore.Inbox
-	bus    *cluster.Bus
-	owners *cluster.Owners // which node holds each identity's connection
-	broker atomic.Pointer[broker.Hub]
-	log    zerolog.Logger
+	nats     *natsnode.Node
+	dir      *jetstore.Directory
+	inbox    *jetstore.Inbox
+	bus      *cluster.Bus
+	owners   *cluster.Owners // which node holds each identity's connection
+	retained retainedMirror  // free topics' retained messages (cluster_retained.go)
+	broker   atomic.Pointer[broker.Hub]
+	log      zerolog.Logger
 
 	// agents whose requests another node queued, for the loop that
 	// delivers them (joinCluster); queued signals it.
@@ -125,8 +120,9 @@ type clusterNode struct {
 }
 
 // openCluster starts (or joins) NATS and opens the stores on JetStream in
-// place of Badger's directory, inbox, outbox and presence. Badger stays
-// open for the accounts (see ClusterOptions.check) and the store format.
+// place of Badger's directory, inbox, outbox, presence and accounts, then
+// creates the cluster's first admin account if it has none. Badger stays
+// open for the store format and the retained free-topic messages.
 func (h *Hub) openCluster(ctx context.Context) error {
 	c := h.opts.Cluster
 	log := h.log.With().Str("node", c.NodeName).Logger()
@@ -169,11 +165,17 @@ func (h *Hub) openCluster(ctx context.Context) error {
 		}
 	}
 	log.Info().Str("cluster", c.Name).Int("replicas", o.Replicas).Str("nats", n.ClientURL()).Msg("cluster stores open")
+	if err := h.firstAdmin(ctx); err != nil {
+		h.closeCluster()
+		return err
+	}
 	return nil
 }
 
-// sessionEstablished records that this node holds an identity's newest
-// connection (broker.Options.SessionEstablished).
+// sessionEstablished records that this node holds a session's newest
+// connection (broker.Options.SessionEstablished: the key
+// {account}/{client ID}, so that one account's other clients on other
+// nodes are left alone, as on one node).
 func (cn *clusterNode) sessionEstablished(identity string) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), clusterStoreRetry)
@@ -210,6 +212,13 @@ func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHist
 	if err != nil {
 		return err
 	}
+	if cn.retained.store == nil {
+		r, err := jetstore.OpenRetained(attempt, o)
+		if err != nil {
+			return err
+		}
+		cn.retained.store = r
+	}
 	if cn.owners == nil {
 		// The newest connection of an identity wins across the cluster:
 		// the node that held it ends its session there (0x8E).
@@ -223,6 +232,18 @@ func (h *Hub) openClusterStores(ctx context.Context, o jetstore.Options, maxHist
 			return err
 		}
 		cn.owners = ow
+	}
+	if h.authz == nil {
+		// Accounts, access lists and rules, revoked tokens and the token
+		// key: one set for the cluster, every change applied on every
+		// node (authz.WatchingBackend).
+		acc, err := jetstore.OpenAccounts(attempt, o)
+		if err != nil {
+			return err
+		}
+		if h.authz, err = authz.OpenBackend(attempt, acc, h.authzOptions()); err != nil {
+			return err
+		}
 	}
 	h.dir, h.inbox, h.outbox, h.presence = cn.dir, cn.inbox, out, pres
 	return nil
@@ -242,6 +263,12 @@ func (h *Hub) closeCluster() {
 	}
 	if cn.owners != nil {
 		cn.owners.Close()
+	}
+	if cn.retained.store != nil {
+		cn.retained.store.Close()
+	}
+	if h.authz != nil {
+		h.authz.Close() // its watcher, before NATS goes
 	}
 	cn.bus.Close()
 	cn.nats.Close()
@@ -273,8 +300,14 @@ func (h *Hub) joinCluster() error {
 			m.User = append(m.User, twin.Property{Key: u[0], Value: u[1]})
 		}
 		b.Inject(m)
+		if m.Retain && twin.Free(m.Topic) {
+			cn.retained.fromBus(m.Topic)
+		}
 		b.Core().Remote(m)
 	}); err != nil {
+		return fmt.Errorf("hub: %w", err)
+	}
+	if err := cn.retained.watch(b); err != nil {
 		return fmt.Errorf("hub: %w", err)
 	}
 	cn.queued = make(chan struct{}, 1)

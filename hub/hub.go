@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -48,6 +49,8 @@ type Hub struct {
 	upstream *upstream.Bridge // the link to a cloud hub (Options.Upstream), or nil
 	adminPW  string           // the generated first admin password, if any
 
+	transportsReady atomic.Bool // broker and http are set: account changes reach them
+
 	ops     ops     // metrics, health and readiness listener (ops.go)
 	bridges bridges // Home Assistant and Homie views of the twins (bridges.go)
 
@@ -68,7 +71,7 @@ func New(opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
-	if err := h.opts.Cluster.check(opts.Dev, opts.Upstream.URL != ""); err != nil {
+	if err := h.opts.Cluster.check(opts.Upstream.URL != ""); err != nil {
 		return nil, err
 	}
 
@@ -115,8 +118,12 @@ func New(opts Options) (*Hub, error) {
 		bo.StoreRetry = clusterStoreRetry
 		bo.SessionEstablished = h.cluster.sessionEstablished
 	}
+	var keep broker.RetainedStore = retained.Open(db)
+	if h.cluster != nil {
+		keep = h.cluster.retained.store // every node has them (cluster_retained.go)
+	}
 	b, err := broker.New(bo, broker.Stores{Directory: h.dir, Inbox: h.inbox, Outbox: h.outbox, Presence: h.presence, Authz: h.authz,
-		Retained: retained.Open(db)})
+		Retained: keep})
 	if err != nil {
 		h.closeCluster()
 		db.Close()
@@ -136,7 +143,8 @@ func New(opts Options) (*Hub, error) {
 	}
 	h.http = httpapi.New(ho)
 	h.proxy = proxy.New(proxy.Options{Core: b.Core(), Authz: h.authz, Directory: h.dir, Inbox: h.inbox, Presence: h.presence, Transport: b, Logger: h.log})
-	h.broker = b // from here on account changes reach both transports
+	h.broker = b
+	h.transportsReady.Store(true) // from here on account changes reach both transports
 	if h.cluster != nil {
 		if err := h.joinCluster(); err != nil {
 			b.Close()
@@ -178,17 +186,15 @@ func (h *Hub) openStores(ctx context.Context) error {
 	// Account changes end what they void (broker/revoke.go,
 	// httpapi/revoke.go); the transports exist only once the stores are
 	// open.
-	onChange := func(ctx context.Context, c authz.Change) {
-		if h.broker != nil {
-			h.broker.AccountChanged(ctx, c)
-			h.http.AccountChanged(ctx, c)
+	// In a cluster the accounts live in JetStream, opened with the other
+	// cluster stores (cluster.go), and the first admin is made there.
+	if !opts.Cluster.enabled() {
+		if h.authz, err = authz.Open(ctx, h.db, h.authzOptions()); err != nil {
+			return err
 		}
-	}
-	if h.authz, err = authz.Open(ctx, h.db, authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}); err != nil {
-		return err
-	}
-	if err := h.firstAdmin(ctx); err != nil {
-		return err
+		if err := h.firstAdmin(ctx); err != nil {
+			return err
+		}
 	}
 	maxHistory := opts.Limits.MaxHistory
 	if maxHistory == 0 {
@@ -206,7 +212,26 @@ func (h *Hub) openStores(ctx context.Context) error {
 	return nil
 }
 
-// firstAdmin creates the account "admin" on a hub without accounts.
+// authzOptions are the account store's options on either backend.
+func (h *Hub) authzOptions() authz.Options {
+	opts := &h.opts
+	// Account changes end what they void (broker/revoke.go,
+	// httpapi/revoke.go). The transports exist only once the stores are
+	// open; in a cluster, changes other nodes make arrive on the store's
+	// watcher goroutine, so whether they exist yet is an atomic.
+	onChange := func(ctx context.Context, c authz.Change) {
+		if h.transportsReady.Load() {
+			h.broker.AccountChanged(ctx, c)
+			h.http.AccountChanged(ctx, c)
+		}
+	}
+	return authz.Options{Now: opts.Now, Throttle: opts.Throttle, PasswordCost: opts.PasswordCost, OnChange: onChange, OpenTopics: opts.Dev}
+}
+
+// firstAdmin creates the account "admin" on a hub without accounts. In a
+// cluster the account store is the cluster's: the first node to start
+// creates it, once (compare-and-set on the account's key); a node racing
+// it for the same start finds it made.
 func (h *Hub) firstAdmin(ctx context.Context) error {
 	if h.authz.Len() > 0 || (h.opts.Dev && h.opts.AdminPassword == "") {
 		return nil
@@ -214,10 +239,17 @@ func (h *Hub) firstAdmin(ctx context.Context) error {
 	pw := h.opts.AdminPassword
 	if pw == "" {
 		pw = authz.NewPassword()
-		h.adminPW = pw
 	}
-	if err := h.authz.Add(ctx, "admin", authz.RoleAdmin, "Administrator", pw); err != nil {
+	err := h.authz.Add(ctx, "admin", authz.RoleAdmin, "Administrator", pw)
+	if h.cluster != nil && errors.Is(err, authz.ErrExists) {
+		h.log.Info().Str("account", "admin").Msg("the first admin account was created by another node of the cluster")
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("hub: create the first admin account: %w", err)
+	}
+	if h.opts.AdminPassword == "" {
+		h.adminPW = pw
 	}
 	h.log.Warn().Str("account", "admin").Bool("generated", h.adminPW != "").Msg("created the first admin account")
 	return nil
@@ -297,6 +329,7 @@ func (h *Hub) Close() error {
 	}
 	h.closed = true
 	close(h.stop)
+	h.transportsReady.Store(false) // other nodes' account changes no longer reach the transports
 	h.stopOps()
 	if h.upstream != nil {
 		h.upstream.Close() // it uses the core: stopped before it

@@ -28,6 +28,11 @@ func ResetPassword(ctx context.Context, dataDir, account, password string, log *
 	if _, err := os.Stat(filepath.Join(dataDir, "MANIFEST")); err != nil {
 		return false, fmt.Errorf("hub: no store in %s (%w)", dataDir, err)
 	}
+	// A cluster node's accounts are the cluster's, in JetStream: the
+	// Badger store here holds none that any node reads.
+	if _, err := os.Stat(filepath.Join(dataDir, "jetstream")); err == nil {
+		return false, fmt.Errorf("hub: %s is the data directory of a cluster node, whose accounts are the cluster's (in JetStream); reset-password changes a single node's only: have another admin set the password (docs/cluster.md)", dataDir)
+	}
 	if err := datadir.Check(dataDir); err != nil {
 		return false, fmt.Errorf("hub: %w", err)
 	}

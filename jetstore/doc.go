@@ -16,7 +16,9 @@
 //	                               compare-and-set on the revision
 //	finished    KV WOTMQ_DONE      finished requests, the bucket's TTL the
 //	                               retention; REQLATEST, OUTCOMES, DESIRED beside
-//	accounts    KV WOTMQ_AUTHZ     accounts, Thing access lists, the token key
+//	accounts    KV WOTMQ_AUTHZ     authz's backend: accounts, Thing access lists,
+//	                               access rules, revoked tokens, the token key;
+//	                               every node watches it
 //
 // The sketch had an agent's request queue as a stream consumed by
 // a durable consumer on the agent's node. The queue index is instead the

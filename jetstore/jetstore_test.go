@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
@@ -149,74 +148,5 @@ func TestJetstoreInboxTwoNodes(t *testing.T) {
 		if err != nil || !got.Status.Final() || got.Deliveries != 1 {
 			t.Fatalf("round %d: stored %+v, %v", round, got, err)
 		}
-	}
-}
-
-// TestJetstoreAccountsTwoNodes: two nodes end with one signing key, one
-// account ID can be created once in the cluster, and a node hears the
-// other's changes (at least each key's latest state).
-func TestJetstoreAccountsTwoNodes(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	o := jetstoreOptions(t)
-	a, err := jetstore.OpenAccounts(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := jetstore.OpenAccounts(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ka, err := a.Secret(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := b.Secret(ctx)
-	if err != nil || string(ka) != string(kb) || len(ka) != 32 {
-		t.Fatalf("two nodes' signing keys differ (%v)", err)
-	}
-	heard := make(chan jetstore.AuthzChange, 8)
-	if err := b.Watch(ctx, func(c jetstore.AuthzChange) { heard <- c }); err != nil {
-		t.Fatal(err)
-	}
-	acc := &authz.Account{ID: "agent-1", Role: authz.RoleAgent, Enabled: true, Hash: []byte("h")}
-	if err := a.CreateAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.CreateAccount(ctx, acc); !errors.Is(err, authz.ErrExists) {
-		t.Fatalf("the same account created on another node: %v, want ErrExists", err)
-	}
-	acc.Enabled, acc.Epoch = false, 1
-	if err := a.SaveAccount(ctx, acc); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SaveACL(ctx, "urn:t:1", authz.ThingACL{Deny: []string{"agent-2"}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := a.SaveACL(ctx, "urn:t:1", authz.ThingACL{}); err != nil {
-		t.Fatal(err)
-	}
-	// b hears every key's latest state (intermediate ones may be skipped:
-	// a node applies what is stored now).
-	last := map[string]string{}
-	for last["account"] != "agent-1 false" || last["acl"] != "urn:t:1 removed" {
-		var c jetstore.AuthzChange
-		select {
-		case c = <-heard:
-		case <-time.After(30 * time.Second):
-			t.Fatalf("b heard only %v", last)
-		}
-		switch {
-		case c.Account != nil:
-			last["account"] = fmt.Sprintf("%s %v", c.Account.ID, c.Account.Enabled)
-		case c.ACL != nil:
-			last["acl"] = fmt.Sprintf("%s %v", c.Thing, c.ACL.Deny)
-		default:
-			last["acl"] = fmt.Sprintf("%s removed", c.Thing)
-		}
-	}
-	accs, acls, err := b.Load(ctx)
-	if err != nil || len(accs) != 1 || accs["agent-1"].Enabled || len(acls) != 0 {
-		t.Fatalf("Load = %v, %v, %v", accs, acls, err)
 	}
 }

@@ -183,7 +183,11 @@ export declare const defaults: {
  * listener; mqtt:// works in Node) and resolves once the connection is up.
  * Rejects with DeniedError when the hub refuses the credentials.
  */
-export declare function connect(url?: string, options?: ClientOptions): Promise<Client>;
+/**
+ * Connects to a hub: url is ws://host:port (wss://, or mqtt:// in Node), or a
+ * list of them (a cluster's nodes), used in turn whenever a connection fails.
+ */
+export declare function connect(url?: string | string[], options?: ClientOptions): Promise<Client>;
 
 export declare class Subscription {
   readonly filter: string;
@@ -191,7 +195,10 @@ export declare class Subscription {
 }
 
 export declare class Client {
+  /** The hub's URL (the first of a list). */
   readonly url: string;
+  /** Every hub URL the client may use, in turn. */
+  readonly urls: string[];
   readonly clientId: string;
   readonly accountId: string;
   /** The ResponseTopic of this client's requests. */

@@ -180,6 +180,18 @@ func (s *Store) trimThing(thingID string) error {
 	return nil
 }
 
+// doubt makes the next trim of a Thing count its records in Badger and
+// look at them from the oldest: a record was stored that the count may
+// not match (Restore: one stored already, or older than those trimmed).
+func (t *trimmer) doubt(thingID string) {
+	t.mu.Lock()
+	if c, ok := t.count[thingID]; ok {
+		c.expiry, c.trimmed = 0, 0
+		t.count[thingID] = c
+	}
+	t.mu.Unlock()
+}
+
 // forget drops the count of a deleted Thing.
 func (t *trimmer) forget(thingID string) {
 	t.trimMu.Lock() // after a trim under way, which sets the count at its end

@@ -104,3 +104,30 @@ func BenchmarkHotAppendAtCap(b *testing.B) {
 		}
 	}
 }
+
+// TestTrimAfterRestore: records restored with their old times (wotmq
+// import), or restored twice, are trimmed like the others: the oldest go
+// first, and the cap keeps as many records as before.
+func TestTrimAfterRestore(t *testing.T) {
+	ctx := context.Background()
+	s := outbox.New(mustOpenDB(t, t.TempDir()), outbox.Options{MaxHistory: 10})
+	for i := range 30 { // trimmed a few times already
+		trimCountAppend(t, s, "t", fmt.Sprint(i), outbox.RetainDefault)
+	}
+	old := outbox.Record{Kind: wire.KindEvent, ThingID: "t", Name: "e", Time: time.Unix(1000, 0)}
+	for i := range 3 {
+		old.Value, old.Time = []byte(fmt.Sprint("old", i)), old.Time.Add(time.Second)
+		for range 2 { // the same record twice: stored once
+			if err := s.Restore(ctx, old, outbox.RetainDefault); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for i := 30; i < 45; i++ {
+		trimCountAppend(t, s, "t", fmt.Sprint(i), outbox.RetainDefault)
+	}
+	got := trimCountHistory(t, s, "t")
+	if len(got) < 10 || len(got) > 11 || got[len(got)-1] != "44" || got[0] != fmt.Sprint(45-len(got)) {
+		t.Fatalf("kept %v, want the newest 10 or 11 (up to 44)", got)
+	}
+}

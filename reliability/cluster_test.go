@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,10 +59,15 @@ func (n *clusterNodeProc) started(t *testing.T) {
 }
 
 // startClusterNodes starts three nodes on loopback, each with its own
-// data directory.
+// data directory, requiring credentials (no --dev): each is given the
+// same first admin password, and the cluster creates the account once.
 func startClusterNodes(t *testing.T) []*clusterNodeProc {
 	t.Helper()
 	bin := wotmqBin(t)
+	pwFile := filepath.Join(t.TempDir(), "admin-password")
+	if err := os.WriteFile(pwFile, []byte(evidenceAdminPassword+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	ports := clustertest.FreePorts(t, 3)
 	var nodes []*clusterNodeProc
 	for i := range 3 {
@@ -71,7 +78,7 @@ func startClusterNodes(t *testing.T) []*clusterNodeProc {
 			}
 		}
 		name := fmt.Sprintf("n%d", i)
-		args := []string{"serve", "--dev", "--data", t.TempDir(), "--mqtt-addr", "127.0.0.1:0", "--ws-addr", "off",
+		args := []string{"serve", "--admin-password-file", pwFile, "--data", t.TempDir(), "--mqtt-addr", "127.0.0.1:0", "--ws-addr", "off",
 			"--http-addr", "127.0.0.1:0", "--explorer=false", "--metrics-addr", "off", "--mdns=false", "--log-format", "json", "--log-level", "info",
 			"--cluster", "evidence", "--node-name", name, "--cluster-listen", clustertest.Addr(ports[i]),
 			"--cluster-routes", strings.Join(routes, ",")}
@@ -83,8 +90,9 @@ func startClusterNodes(t *testing.T) []*clusterNodeProc {
 	return nodes
 }
 
-// dialClusterNode connects an MQTT 5 client to a node.
-func dialClusterNode(t *testing.T, n *clusterNodeProc, clientID string) *hubtest.Client {
+// dialClusterNode connects an MQTT 5 client to a node as account user
+// (evidencePassword; the admin's for "admin").
+func dialClusterNode(t *testing.T, n *clusterNodeProc, clientID, user string) *hubtest.Client {
 	t.Helper()
 	conn, err := net.Dial("tcp", n.mqtt)
 	if err != nil {
@@ -93,8 +101,13 @@ func dialClusterNode(t *testing.T, n *clusterNodeProc, clientID string) *hubtest
 	c := hubtest.NewClient(t, conn, clientID)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30}); err != nil {
-		t.Fatalf("%s on %s: %v", clientID, n.name, err)
+	pw := evidencePassword
+	if user == "admin" {
+		pw = evidenceAdminPassword
+	}
+	if _, err := c.Connect(ctx, &paho.Connect{ClientID: clientID, CleanStart: true, KeepAlive: 30,
+		Username: user, UsernameFlag: true, Password: []byte(pw), PasswordFlag: true}); err != nil {
+		t.Fatalf("%s (%s) on %s: %v", clientID, user, n.name, err)
 	}
 	return c
 }
@@ -155,14 +168,15 @@ func TestClusterEvidence(t *testing.T) {
 	b, c := (a+1)%3, (a+2)%3
 	A, B, C := nodes[a], nodes[b], nodes[c]
 	t.Logf("A = %s (request leader, agent), B = %s (consumer), C = %s", A.name, B.name, C.name)
+	evidenceAccounts(t, nodes)
 
 	// Step 1: a TD registered on A is retained at all three nodes within 2 s.
 	watchers := make([]*hubtest.Client, 3)
 	for i, n := range nodes {
-		watchers[i] = dialClusterNode(t, n, "watch-"+n.name)
+		watchers[i] = dialClusterNode(t, n, "watch-"+n.name, "watcher")
 		watchers[i].Sub("things/+/td")
 	}
-	agent := dialClusterNode(t, A, "agent-l")
+	agent := dialClusterNode(t, A, "agent-l", "agent-l")
 	t0 := time.Now()
 	for i := range 4 {
 		agent.MustPub(fmt.Sprintf("agents/agent-l/things/urn:evidence:%d/td", i), evidenceThingTD(i), nil)
@@ -183,7 +197,7 @@ func TestClusterEvidence(t *testing.T) {
 	}
 	// A late subscriber on each node gets them retained.
 	for _, n := range nodes {
-		late := dialClusterNode(t, n, "late-"+n.name)
+		late := dialClusterNode(t, n, "late-"+n.name, "watcher")
 		late.Sub("things/urn:evidence:3/td")
 		if m := late.Next("things/urn:evidence:3/td"); !m.Retain {
 			t.Fatalf("step 1: the TD on %s is not retained", n.name)
@@ -193,7 +207,8 @@ func TestClusterEvidence(t *testing.T) {
 	// The conformance suite passes against a node of the cluster.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	results := conformance.Run(ctx, conformance.Config{Broker: B.mqtt})
+	results := conformance.Run(ctx, conformance.Config{Broker: B.mqtt, AgentID: "conf-agent", AgentPassword: evidencePassword,
+		Username: "conf-user", Password: evidencePassword})
 	for _, r := range results {
 		if r.Err != nil {
 			t.Errorf("conformance on %s: %s: %v", B.name, r.Check.ID, r.Err)
@@ -205,13 +220,13 @@ func TestClusterEvidence(t *testing.T) {
 	// requests; A (the request leader and the agent's node) is killed; the
 	// agent comes back on C.
 	_ = agent.Disconnect(&paho.Disconnect{})
-	consumer := dialClusterNode(t, B, "consumer")
+	consumer := dialClusterNode(t, B, "consumer", "consumer")
 	consumer.Sub("replies/consumer/#")
 	sendEvidenceRequests(t, consumer, 0, true)
 	t.Logf("step 2: 200 requests acknowledged and answered pending (%s since start)", time.Since(start).Round(time.Millisecond))
 	A.Kill()
 	t.Logf("step 3: killed %s", A.name)
-	agent = dialClusterNode(t, C, "agent-l")
+	agent = dialClusterNode(t, C, "agent-l", "agent-l")
 	agent.Sub("agents/agent-l/requests")
 	answerEvidenceRequests(t, agent, consumer, 0)
 	// Step 5: what A stored before it was killed is readable on B and C,
@@ -266,7 +281,7 @@ func TestClusterEvidence(t *testing.T) {
 		return fmt.Errorf("not current")
 	})
 	t.Logf("step 6: %s restarted and current (%s since start)", A.name, time.Since(start).Round(time.Millisecond))
-	consumer2 := dialClusterNode(t, A, "consumer2")
+	consumer2 := dialClusterNode(t, A, "consumer2", "consumer2")
 	consumer2.Sub("replies/consumer2/#")
 	B.Kill()
 	t.Logf("step 6: killed %s", B.name)
@@ -341,7 +356,9 @@ func answerEvidenceRequests(t *testing.T, agent, consumer *hubtest.Client, first
 // evidenceGet reads a resource of a node's HTTP binding.
 func evidenceGet(t *testing.T, n *clusterNodeProc, path string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + n.http + path)
+	req, _ := http.NewRequest(http.MethodGet, "http://"+n.http+path, nil)
+	req.SetBasicAuth("watcher", evidencePassword)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,6 +379,7 @@ func evidenceSSE(t *testing.T, n *clusterNodeProc, path, lastID string, count in
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+n.http+path, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	req.Header.Set("Last-Event-ID", lastID)
+	req.SetBasicAuth("watcher", evidencePassword)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

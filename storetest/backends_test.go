@@ -8,12 +8,14 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/directory"
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
 	"github.com/wotmq/wotmq/natsnode"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
+	"github.com/wotmq/wotmq/retained"
 	"github.com/wotmq/wotmq/storetest"
 )
 
@@ -38,6 +40,8 @@ func TestStoretestBadger(t *testing.T) {
 				Presence:  presence.New(db, c.Now),
 				Outbox:    outbox.New(db, outbox.Options{Now: c.Now, MaxHistory: c.MaxHistory}),
 				Inbox:     in,
+				Authz:     authz.BadgerBackend(db),
+				Retained:  retained.Open(db),
 				Close:     func() { db.Close() },
 			}
 		}
@@ -75,11 +79,21 @@ func TestStoretestJetStream(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			acc, err := jetstore.OpenAccounts(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ret, err := jetstore.OpenRetained(ctx, o)
+			if err != nil {
+				t.Fatal(err)
+			}
 			return storetest.Stores{
+				Authz:     acc,
 				Directory: d,
 				Presence:  p,
 				Outbox:    b,
 				Inbox:     in,
+				Retained:  ret,
 				Close:     func() { d.Close(); in.Close() },
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wotmq/wotmq/authz"
 	"github.com/wotmq/wotmq/twin"
 )
 
@@ -22,7 +23,10 @@ type Stores struct {
 	Presence  Presence
 	Outbox    Outbox
 	Inbox     Inbox
-	Close     func()
+	Retained  Retained
+	// Authz is the backend of the account store (authz.Store).
+	Authz authz.Backend
+	Close func()
 }
 
 // Config is what a test asks of the stores it opens.
@@ -55,6 +59,12 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
 		{"InboxDesired", testInboxDesired},
+		{"Authz", testAuthz},
+		{"AuthzUpdates", testAuthzUpdates},
+		{"AuthzNodes", testAuthzNodes},
+		{"OutboxRestore", testOutboxRestore},
+		{"InboxRestore", testInboxRestore},
+		{"Retained", testRetained},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.run(t, newBackend(t)) })
 	}

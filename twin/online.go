@@ -1,6 +1,7 @@
 package twin
 
 import (
+	"slices"
 	"sync"
 )
 
@@ -11,18 +12,33 @@ import (
 // pointer), each with whether it speaks MQTT 3.1.1, so a session takeover (the same
 // client ID connecting again) never counts the agent gone by the old
 // connection's late disconnect.
+//
+// An identity's connections are a slice, not a map: it has one or two
+// (a takeover), and a map with one entry cost 360 bytes per idle
+// connection (issue 15), a slice of one 32.
 type clientSet struct {
 	mu     sync.Mutex
-	online map[string]map[ConnID]member
+	online map[string][]member
 }
 
 // member is a connection in a clientSet.
 type member struct {
+	conn   ConnID
 	legacy bool   // it speaks MQTT 3.1.1
 	since  uint64 // the core's sequence when it was added (see receivedSince)
 }
 
-func (p *clientSet) init() { p.online = make(map[string]map[ConnID]member) }
+func (p *clientSet) init() { p.online = make(map[string][]member) }
+
+// find is the index of conn in set, or -1.
+func find(set []member, conn ConnID) int {
+	for i := range set {
+		if set[i].conn == conn {
+			return i
+		}
+	}
+	return -1
+}
 
 // add marks conn as a receiving connection of agent (legacy: an MQTT 3.1.1
 // one) as of sequence since, and reports whether the agent was offline
@@ -32,17 +48,12 @@ func (p *clientSet) add(agent string, conn ConnID, legacy bool, since uint64) bo
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
-	if set == nil {
-		set = make(map[ConnID]member)
-		p.online[agent] = set
+	if i := find(set, conn); i >= 0 {
+		set[i].legacy = legacy
+		return false
 	}
-	m, had := set[conn]
-	if !had {
-		m.since = since
-	}
-	m.legacy = legacy
-	set[conn] = m
-	return len(set) == 1 && !had
+	p.online[agent] = append(set, member{conn: conn, legacy: legacy, since: since})
+	return len(set) == 0
 }
 
 // remove drops conn and reports whether it was in the set and whether the
@@ -51,14 +62,15 @@ func (p *clientSet) remove(agent string, conn ConnID) (was, offline bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	set := p.online[agent]
-	if _, ok := set[conn]; !ok {
+	i := find(set, conn)
+	if i < 0 {
 		return false, false
 	}
-	delete(set, conn)
-	if len(set) == 0 {
+	if len(set) == 1 {
 		delete(p.online, agent)
 		return true, true
 	}
+	p.online[agent] = slices.Delete(set, i, i+1)
 	return true, false
 }
 

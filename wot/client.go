@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/eclipse/paho.golang/autopaho"
@@ -39,6 +40,11 @@ type Options struct {
 	// ws://host:port/path or wss://host:port/path (WebSocket). A bare
 	// host:port means mqtt://. DefaultURL when empty.
 	URL string
+	// URLs are further hubs, tried in turn after URL whenever a connection
+	// attempt fails: the nodes of a cluster (docs/cluster.md), so that a
+	// client whose node went away reconnects to another. Each is written
+	// as URL is.
+	URLs []string
 	// TLSConfig is used for mqtts:// and wss://; nil uses the system's
 	// roots and the URL's host name.
 	TLSConfig *tls.Config
@@ -50,6 +56,13 @@ type Options struct {
 	// access token (wotmq token).
 	Username string
 	Password string
+	// TokenSource, when set, gives the password for every connection
+	// attempt: a fresh access token (wotmq token, the HTTP binding's
+	// /token). The hub ends a connection when its token expires (MQTT 5
+	// DISCONNECT 0xA0) or is revoked (0x98) and refuses that token from then
+	// on; with a TokenSource the client reconnects with a new one instead of
+	// being refused until it is closed. Password is not used then.
+	TokenSource func(ctx context.Context) (string, error)
 	// AccountID is who the hub takes this client to be: the agent ID of
 	// an agent, and the owner of its ResponseTopic
 	// (replies/{AccountID}/{ClientID}). By default the Username, else the
@@ -235,6 +248,23 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	if err := ValidateID(opts.ClientID); err != nil {
 		return nil, fmt.Errorf("client ID: %w", wireError(err.(*Error)))
 	}
+	servers := []*url.URL{u}
+	for _, s := range opts.URLs {
+		more, err := parseURL(s)
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, more)
+	}
+	var firstToken atomic.Pointer[string] // the token the first attempt uses (it also names the account)
+	if opts.TokenSource != nil {
+		tok, err := opts.TokenSource(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("%w: token source: %w", ErrConnection, err)
+		}
+		opts.Password = tok
+		firstToken.Store(&tok)
+	}
 	c := &Client{
 		opts:       opts,
 		agentID:    accountOf(opts),
@@ -259,7 +289,7 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 	c.subs.add(hubTD)
 
 	cfg := autopaho.ClientConfig{
-		ServerUrls:                    []*url.URL{u},
+		ServerUrls:                    servers,
 		TlsCfg:                        opts.TLSConfig,
 		KeepAlive:                     uint16(min(max(opts.KeepAlive/time.Second, 1), 65535)),
 		CleanStartOnInitialConnection: true,
@@ -278,6 +308,22 @@ func Connect(ctx context.Context, opts Options) (*Client, error) {
 			// they have none); this only backs that up.
 			PacketTimeout: 5 * time.Minute,
 		},
+	}
+	if opts.TokenSource != nil {
+		cfg.ConnectPacketBuilder = func(cp *paho.Connect, _ *url.URL) (*paho.Connect, error) {
+			tok := firstToken.Swap(nil)
+			if tok == nil {
+				ctx, cancel := context.WithTimeout(c.life, opts.ConnectTimeout)
+				defer cancel()
+				fresh, err := opts.TokenSource(ctx)
+				if err != nil {
+					return nil, fmt.Errorf("token source: %w", err)
+				}
+				tok = &fresh
+			}
+			cp.Password, cp.PasswordFlag = []byte(*tok), true
+			return cp, nil
+		}
 	}
 	if c.cm, err = autopaho.NewConnection(c.life, cfg); err != nil {
 		c.kill()
@@ -340,7 +386,14 @@ func (c *Client) backoff(n int) time.Duration {
 }
 
 func (c *Client) onConnectError(err error) {
-	c.log.Debug("connection attempt failed", "err", err)
+	var ce *autopaho.ConnackError
+	if errors.As(err, &ce) && errors.Is(connackKind(ce.ReasonCode), ErrDenied) {
+		// Worth a user's attention: retrying will not help unless the
+		// credentials change (Options.TokenSource) or an operator acts.
+		c.log.Warn("the hub refused the connection", "err", err)
+	} else {
+		c.log.Debug("connection attempt failed", "err", err)
+	}
 	select {
 	case c.connErr <- err:
 	default:

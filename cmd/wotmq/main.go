@@ -35,6 +35,8 @@ Usage:
   wotmq backup [NAME]    write an online backup on the hub's host (admin; see "wotmq backup -h")
   wotmq restore ...      load a backup into a new data directory (see "wotmq restore -h")
   wotmq reset-password   set a lost password in a stopped hub's store (see "wotmq reset-password -h")
+  wotmq export ...       write a stopped hub's data into one archive (see "wotmq export -h")
+  wotmq import ...       load an archive into a data directory or a cluster (see "wotmq import -h")
   wotmq bench ...        load a hub or any MQTT broker and measure it (see "wotmq bench -h")
   wotmq version          print the version, VCS revision and Go version (--json)
   wotmq help             print this help
@@ -87,6 +89,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return restore(ctx, args[1:], stdout, stderr)
 	case "reset-password":
 		return resetPassword(ctx, args[1:], stdout, stderr)
+	case "export":
+		return cmdExport(ctx, args[1:], stdout, stderr)
+	case "import":
+		return cmdImport(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return runBench(ctx, args[1:], stdout, stderr)
 	case "things":

@@ -48,6 +48,8 @@ func opsFlags(fs *flag.FlagSet, m *Main) {
 	fs.DurationVar(&l.MaxKeepAlive, "max-keepalive", 0, "longest keep alive an MQTT 5 client may ask for; one asking for more, or for none, is told this in its CONNACK (Server Keep Alive), e.g. 60s (0: no cap)")
 	l.MaxSubscriptions, l.ConnectTimeout = broker.DefaultMaxSubscriptions, broker.DefaultConnectTimeout
 	fs.Var(limit{&l.MaxSubscriptions}, "max-subscriptions", "most subscriptions one MQTT client may hold; more get SUBACK 0x97 (0: no limit)")
+	l.MaxRetained = broker.DefaultMaxRetained
+	fs.Var(limit{&l.MaxRetained}, "max-retained", "most retained messages kept on free topics, hub-wide; a new one beyond is refused with PUBACK 0x97, replacing or clearing one is always taken (0: no limit)")
 	fs.Var(positiveDuration{&l.ConnectTimeout}, "connect-timeout", "how long a new connection may take to send its CONNECT before it is closed, e.g. 15s")
 }
 

@@ -25,7 +25,10 @@ export const defaults = Object.freeze({
  * Connects to a hub and resolves once the connection is up, or rejects
  * when the hub refuses the credentials (DeniedError) or nothing answered
  * within options.timeout (ConnectionError).
- * @param {string} [url] ws://host:port (the hub's WebSocket listener), wss://, or mqtt:// in Node
+ * @param {string|string[]} [url] ws://host:port (the hub's WebSocket listener), wss://, or mqtt:// in
+ *   Node; or a list of them, the nodes of a cluster: the client starts with the first and moves to
+ *   the next each time a connection attempt fails or an established connection drops (every node
+ *   is reached by the first URL's path)
  * @param {import('../index.js').ClientOptions} [options]
  * @returns {Promise<Client>}
  */
@@ -33,6 +36,14 @@ export async function connect(url, options = {}) {
   const c = new Client(url || defaults.url, options);
   await c._start();
   return c;
+}
+
+/** A hub URL as MQTT.js's servers option takes it. */
+function serverOf(href) {
+  const u = new URL(href);
+  const protocol = u.protocol.replace(/:$/, '');
+  const ports = { ws: 80, wss: 443, mqtt: 1883, tcp: 1883, mqtts: 8883, ssl: 8883 };
+  return { host: u.hostname, port: Number(u.port) || ports[protocol], protocol };
 }
 
 /** The account a JWT access token names (its subject), unchecked; '' when pw is none. */
@@ -75,11 +86,22 @@ export class Subscription {
  */
 export class Client {
   /**
-   * @param {string} url
+   * @param {string|string[]} url
    * @param {import('../index.js').ClientOptions} opts
    */
   constructor(url, opts) {
-    this.url = url;
+    const urls = Array.isArray(url) ? url : [url];
+    if (urls.length === 0) throw new InvalidInputError(codes.invalidPayload, 'no hub URL');
+    /** The hub's URL (the first of a list). */
+    this.url = urls[0];
+    /** Every hub URL the client may use, in turn. */
+    this.urls = urls.map((u) => {
+      try {
+        return new URL(u).href;
+      } catch {
+        throw new InvalidInputError(codes.invalidPayload, `hub URL ${JSON.stringify(u)} is not a URL`);
+      }
+    });
     this.opts = { ...defaults, ...opts };
     this.clientId = opts.clientId || `wot-${randomHex(6)}`;
     const p = idProblem(this.clientId);
@@ -145,6 +167,7 @@ export class Client {
       connectTimeout: o.timeout,
       resubscribe: false, // done here, with the retained values (see _restore)
       properties: { sessionExpiryInterval: Math.max(0, Math.round(o.sessionExpiry)) },
+      ...(this.urls.length > 1 ? { servers: this.urls.map(serverOf) } : {}),
       ...(o.mqttOptions ?? {}),
     });
     this._m = m;

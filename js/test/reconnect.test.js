@@ -52,6 +52,7 @@ async function proxy(t) {
       conns.clear();
     },
     hold() { held = true; },
+    open() { return conns.size; },
     release() { held = false; },
     blackhole() { dark = true; },
   };
@@ -225,4 +226,24 @@ test('an agent away gets the request on reconnection and answers it', async (t) 
     .catch((err) => { throw new Error(`${err.message}; statuses: ${statuses.join(', ')}`); });
   assert.equal(got, 64);
   assert.deepEqual(statuses.slice(-2), ['running', 'completed']);
+});
+
+test('with a list of URLs the client moves to the next when its own goes away', async (t) => {
+  const first = await proxy(t);
+  const second = await proxy(t);
+  const agent = await client(t);
+  const app = await client(t, { reconnectPeriod: 50 }, [first.url, second.url]);
+  assert.equal(app.urls.length, 2);
+  assert.equal(second.open(), 0, 'the client starts with the first URL');
+  const id = `urn:js:reconnect:${uniqueId('lamp')}`;
+  await exposeLamp(agent, id);
+  const thing = await app.thing(id);
+
+  // The first stays away: the client comes back through the second.
+  const back = next(app, 'connect');
+  first.hold();
+  first.cut();
+  await back;
+  assert.equal(second.open(), 1, 'the client reconnected through the second URL');
+  assert.equal(await thing.invokeAction('echo', 7), 7);
 });

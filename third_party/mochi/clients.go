@@ -194,6 +194,7 @@ type ClientState struct {
 	held            int32              // wotmq: HoldWrites calls not yet released: writes are buffered meanwhile
 	Keepalive       uint16             // the number of seconds the connection can wait
 	ServerKeepalive bool               // keepalive was set by the server
+	handoffState                       // wotmq: the results of the client's turns on the server's workers (clients_handoff.go)
 }
 
 // newClient returns a new instance of Client. This is almost exclusively used by Server
@@ -476,6 +477,9 @@ func (cl *Client) ClearExpiredInflights(now, maximumExpiry int64) []uint16 {
 // Read reads incoming packets from the connected client and transforms them into
 // packets to be handled by the packetHandler.
 func (cl *Client) Read(packetHandler ReadFn) error {
+	if w := cl.ops.workers; w != nil && cl.Net.bconn != nil {
+		return cl.readHandingOff(w, packetHandler) // wotmq: see clients_handoff.go
+	}
 	var err error
 
 	for {

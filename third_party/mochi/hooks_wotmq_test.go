@@ -27,8 +27,9 @@ func (h *wotmqBlockHook) OnPublish(cl *Client, pk packets.Packet) (packets.Packe
 
 // TestWotmqPublishHookHoldsItsConnectionOnly pins down what the hub builds
 // on by running its work (a store commit before the PUBACK) inside
-// OnPublish, on the connection's own goroutine, which stays unpatched
-// (docs/architecture.md): while the hook runs, Mochi reads nothing more
+// OnPublish, on the goroutine that reads the connection (a read worker
+// since clients_handoff.go, while the connection's own goroutine waits for
+// it; docs/architecture.md): while the hook runs, Mochi reads nothing more
 // from that client, so its packets are handled in order and a client that
 // publishes faster than the store commits is slowed by TCP rather than
 // queued; other clients go on meanwhile.

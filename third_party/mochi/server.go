@@ -150,6 +150,7 @@ type Server struct {
 	hooks        *Hooks               // hooks contains hooks for extra functionality such as auth and persistent storage
 	inlineClient *Client              // inlineClient is a special client used for inline subscriptions and inline Publish
 	idLocks      idLocks              // wotmq patch: serialises, per client ID, the takeover of a session and the end of one (endSession)
+	workers      *readWorkers         // wotmq patch: handle the clients' packets (clients_handoff.go)
 }
 
 // idLocks is a mutex per client ID, held while a client takes an ID over
@@ -205,6 +206,7 @@ type ops struct {
 	info    *system.Info // pointers to server system info
 	hooks   *Hooks       // pointer to the server hooks
 	log     *slog.Logger // a structured logger for the client
+	workers *readWorkers // wotmq: where the client's packets are handled (clients_handoff.go); nil: on its own goroutine
 }
 
 // New returns a new instance of mochi mqtt broker. Optional parameters
@@ -239,6 +241,7 @@ func New(opts *Options) *Server {
 			Log: opts.Logger,
 		},
 	}
+	s.workers = newReadWorkers(s.done) // wotmq patch
 
 	if s.Options.InlineClient {
 		s.inlineClient = s.NewClient(nil, LocalListener, InlineClientId, true)
@@ -288,6 +291,7 @@ func (s *Server) NewClient(c net.Conn, listener string, id string, inline bool) 
 		info:    s.Info,
 		hooks:   s.hooks,
 		log:     s.Log,
+		workers: s.workers,
 	})
 
 	cl.ID = id
@@ -447,7 +451,6 @@ func (s *Server) EstablishConnection(listener string, c net.Conn) error {
 // attachClient validates an incoming client connection and if viable, attaches the client
 // to the server, performs session housekeeping, and reads incoming packets.
 func (s *Server) attachClient(cl *Client, listener string) error {
-	defer s.Listeners.ClientsWg.Done()
 	// wotmq: the Add is ordered before CloseAll's Wait by the listeners'
 	// lock; the race detector reported a connection ending while the
 	// server closed (an Add not synchronized with Wait).
@@ -455,17 +458,39 @@ func (s *Server) attachClient(cl *Client, listener string) error {
 	s.Listeners.ClientsWg.Add(1)
 	s.Listeners.RUnlock()
 
-	defer cl.Stop(nil) // wotmq: no write goroutine; enqueue starts one when needed
+	// wotmq: no defers: their records sat in this frame, under which an
+	// idle connection waits (clients_handoff.go); a panic ends the process
+	// either way.
+	connected, err := s.establishHandingOff(cl, listener)
+	if err == nil {
+		err = s.clientEnded(cl, listener, cl.Read(s.receivePacket))
+	}
+	s.detachClient(cl, connected)
+	return err
+}
 
-	connected, err := s.establish(cl, listener)
+// detachClient is the end of attachClient: the client is counted out and
+// stopped (wotmq: no write goroutine; enqueue starts one when needed).
+//
+//go:noinline
+func (s *Server) detachClient(cl *Client, connected bool) {
 	if connected {
-		defer atomic.AddInt64(&s.Info.ClientsConnected, -1)
+		atomic.AddInt64(&s.Info.ClientsConnected, -1)
 	}
-	if err != nil {
-		return err
-	}
+	cl.Stop(nil)
+	s.Listeners.ClientsWg.Done()
+}
 
-	err = cl.Read(s.receivePacket)
+// clientEnded does what follows the end of an established client's
+// connection.
+//
+// wotmq: split from attachClient so that its frame (the log call's
+// arguments) is not on the stack of an idle connection, which waits in
+// attachClient's callee: the smaller that stack, the smaller the
+// goroutine (clients_handoff.go).
+//
+//go:noinline
+func (s *Server) clientEnded(cl *Client, listener string, err error) error {
 	if err != nil {
 		s.disconnectOnReadError(cl, err)
 		s.sendLWT(cl)

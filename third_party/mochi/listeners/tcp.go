@@ -82,12 +82,22 @@ func (l *TCP) Serve(establish EstablishFn) {
 
 		if atomic.LoadUint32(&l.end) == 0 {
 			go func() {
-				err = establish(l.id, conn)
-				if err != nil {
-					l.log.Warn("", "error", err)
-				}
+				l.logEnd(establish(l.id, conn))
 			}()
 		}
+	}
+}
+
+// logEnd logs the error a connection ended with.
+//
+// wotmq: split from Serve's goroutine, which an idle connection waits
+// under for its whole life: its frame held the log call's arguments (and
+// the goroutine wrote Serve's own err, a data race between connections).
+//
+//go:noinline
+func (l *TCP) logEnd(err error) {
+	if err != nil {
+		l.log.Warn("", "error", err)
 	}
 }
 
