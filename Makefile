@@ -95,7 +95,7 @@ js-deps:
 # for longer runs. CI counts executions rather than seconds: with a duration,
 # Go 1.26's fuzz coordinator can report a spurious "context deadline exceeded"
 # at the deadline on a loaded machine (golang/go#75804, fixed in Go 1.27).
-FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue ./td:FuzzDecodeAny \
+FUZZERS = ./wire:FuzzTopic ./wire:FuzzEscape ./td:FuzzParse ./td:FuzzValidate ./td:FuzzValidateValue ./td:FuzzDecodeAny ./td:FuzzValidateFast \
 	./httpapi:FuzzThingPath ./httpapi:FuzzQuery ./httpapi:FuzzMergePatch ./hub:FuzzHTTPBody \
 	./broker:FuzzPublish ./broker:FuzzWill ./broker:FuzzWire \
 	./twin:FuzzAdminRequest ./twin:FuzzAgentReply ./twin:FuzzAgentStamp ./outbox:FuzzHistoryQuery \

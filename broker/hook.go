@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"strings"
@@ -23,12 +22,16 @@ type hook struct {
 
 func (k *hook) ID() string { return "wotmq" }
 
+// Provides is asked for every hook at every event Mochi dispatches (several
+// per publish): a switch, not a search.
 func (k *hook) Provides(b byte) bool {
-	return bytes.Contains([]byte{
-		mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
+	switch b {
+	case mqtt.OnConnect, mqtt.OnConnectAuthenticate, mqtt.OnACLCheck, mqtt.OnPublish,
 		mqtt.OnPublished, mqtt.OnSubscribe, mqtt.OnSubscribed, mqtt.OnUnsubscribe, mqtt.OnUnsubscribed,
-		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage, mqtt.OnRetainedExpired,
-	}, []byte{b})
+		mqtt.OnSessionEstablished, mqtt.OnDisconnect, mqtt.OnClientExpired, mqtt.OnRetainMessage, mqtt.OnRetainedExpired:
+		return true
+	}
+	return false
 }
 
 // OnConnect authenticates a client (see auth.go); a refusal has already
@@ -86,7 +89,7 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 		if handled, ack := h.pipelineOf(cl).start(id, pk); handled {
 			return pk, ack
 		}
-		return pk, packets.ErrRejectPacket // the pipeline answers it
+		return pk, errPiped // the pipeline answers it
 	}
 	h.drainPipeline(cl, false) // what the client published before is done first
 	if !h.enter() {
@@ -130,6 +133,11 @@ func (k *hook) OnPublish(cl *mqtt.Client, pk packets.Packet) (packets.Packet, er
 // read goroutine right after the PUBACK is written, before the client's
 // next packet.
 func (k *hook) OnPublished(cl *mqtt.Client, pk packets.Packet) { k.h.runAfterAck(cl) }
+
+// errPiped is what OnPublish returns for a publish the pipeline answers:
+// packets.ErrRejectPacket, boxed once (an error made of the Code value
+// allocated for every publish).
+var errPiped error = packets.ErrRejectPacket
 
 // refuse logs a refused publish and returns what Mochi needs to answer it:
 // an MQTT 5 PUBACK reason code with a reason string for QoS 1 and 2,

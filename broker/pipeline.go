@@ -9,6 +9,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/twin"
 )
 
 // Each connection's QoS 0 and 1 publishes are handled off its read
@@ -48,11 +49,24 @@ type pipeline struct {
 	running bool // a worker is handling publishes
 }
 
-// piped is a publish in a pipeline.
+// piped is a publish in a pipeline: the core's message, converted once,
+// and what answering it needs of the packet (the whole packet, kept until
+// its turn, was most of the bytes allocated per event).
 type piped struct {
-	id     authz.Identity
-	pk     packets.Packet
-	finish func() (func(), error) // set when the reader began it (start)
+	id       authz.Identity
+	m        *twin.Message
+	qos      byte
+	packetID uint16
+	finish   func() (func(), error) // set when the reader began it (start)
+}
+
+func newPiped(id authz.Identity, pk *packets.Packet, m *twin.Message, finish func() (func(), error)) *piped {
+	return &piped{id: id, m: m, qos: pk.FixedHeader.Qos, packetID: pk.PacketID, finish: finish}
+}
+
+// packet is what answer and refuse read of the publish.
+func (it *piped) packet() packets.Packet {
+	return packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish, Qos: it.qos}, PacketID: it.packetID, TopicName: it.m.Topic}
 }
 
 // pipelineOf returns the pipeline of a connection, made on its first
@@ -81,17 +95,18 @@ func (p *pipeline) start(id authz.Identity, pk packets.Packet) (handled bool, ac
 	idle := !p.running
 	p.mu.Unlock()
 	if !idle { // only this reader makes the pipeline busy: it stays so
-		p.push(&piped{id: id, pk: pk})
+		p.push(newPiped(id, &pk, fromPacket(&pk), nil))
 		return false, nil
 	}
 	h := p.h
 	if !h.enter() {
 		return true, h.refuseClosing(p.cl, &pk)
 	}
-	finish, begun := h.core.Begin(context.Background(), id, p.cl, fromPacket(&pk))
+	m := fromPacket(&pk)
+	finish, begun := h.core.Begin(context.Background(), id, p.cl, m)
 	if begun && p.cl.Buffered() > 0 {
 		h.leave()
-		p.push(&piped{id: id, pk: pk, finish: finish})
+		p.push(newPiped(id, &pk, m, finish))
 		return false, nil
 	}
 	defer h.leave()
@@ -102,18 +117,18 @@ func (p *pipeline) start(id authz.Identity, pk packets.Packet) (handled bool, ac
 	if after != nil {
 		h.afterAck.Store(p.cl, after) // run by OnPublished, after the PUBACK
 	}
-	return true, packets.CodeSuccessIgnore
+	return true, errHandled
 }
 
 // push queues a publish, waiting while the queue is full, and starts a
 // worker when none runs.
 func (p *pipeline) push(it *piped) {
 	p.mu.Lock()
-	for len(p.queue) > 0 && (len(p.queue) >= pipelineDepth || p.bytes+len(it.pk.Payload) > pipelineBytes) {
+	for len(p.queue) > 0 && (len(p.queue) >= pipelineDepth || p.bytes+len(it.m.Payload) > pipelineBytes) {
 		p.cond.Wait()
 	}
 	p.queue = append(p.queue, it)
-	p.bytes += len(it.pk.Payload)
+	p.bytes += len(it.m.Payload)
 	start := !p.running
 	p.running = true
 	p.mu.Unlock()
@@ -162,7 +177,7 @@ func (p *pipeline) work() {
 
 		p.mu.Lock()
 		for _, it := range batch {
-			p.bytes -= len(it.pk.Payload)
+			p.bytes -= len(it.m.Payload)
 		}
 		p.cond.Broadcast()
 		p.mu.Unlock()
@@ -179,7 +194,8 @@ func (p *pipeline) handle(batch []*piped) {
 		// store the reader queued may still commit: the client publishes
 		// again, and gets the event at least once).
 		for _, it := range batch {
-			p.answer(&it.pk, h.refuseClosing(p.cl, &it.pk), nil)
+			pk := it.packet()
+			p.answer(&pk, h.refuseClosing(p.cl, &pk), nil)
 		}
 		return
 	}
@@ -201,14 +217,14 @@ func (p *pipeline) handle(batch []*piped) {
 		}
 		for _, b := range pending {
 			after, err := b.finish()
-			p.done(&b.it.pk, after, err)
+			p.done(b.it, after, err)
 		}
 		pending = pending[:0]
 	}
 	for _, it := range batch {
 		finish, early := it.finish, true
 		if finish == nil {
-			finish, early = h.core.Begin(context.Background(), it.id, p.cl, fromPacket(&it.pk))
+			finish, early = h.core.Begin(context.Background(), it.id, p.cl, it.m)
 		}
 		if !early {
 			finishAll()
@@ -223,12 +239,13 @@ func (p *pipeline) handle(batch []*piped) {
 
 // done answers a publish the core handled: its PUBACK (a refusal's
 // reason code when err is set), then the work that waited for it.
-func (p *pipeline) done(pk *packets.Packet, after func(), err error) {
-	var ack error = packets.CodeSuccessIgnore
+func (p *pipeline) done(it *piped, after func(), err error) {
+	ack := errHandled
+	pk := it.packet()
 	if err != nil {
-		ack = p.h.refuse(p.cl, pk, err)
+		ack = p.h.refuse(p.cl, &pk, err)
 	}
-	p.answer(pk, ack, after)
+	p.answer(&pk, ack, after)
 }
 
 // answer writes what Mochi would have written for a publish given the
@@ -237,10 +254,10 @@ func (p *pipeline) done(pk *packets.Packet, after func(), err error) {
 // runs after. A PUBACK that cannot be written (the connection ended) still
 // lets after deliver what was stored.
 func (p *pipeline) answer(pk *packets.Packet, ack error, after func()) {
-	if pk.FixedHeader.Qos == 1 && !errors.Is(ack, packets.ErrRejectPacket) {
+	rejected := ack == errPiped || (ack != errHandled && errors.Is(ack, packets.ErrRejectPacket))
+	if pk.FixedHeader.Qos == 1 && !rejected {
 		rc := packets.CodeSuccess
-		var code packets.Code
-		if errors.As(ack, &code) && code.Code >= packets.ErrUnspecifiedError.Code {
+		if code, ok := reasonOf(ack); ok && code.Code >= packets.ErrUnspecifiedError.Code {
 			rc = code
 		}
 		out := packets.Packet{
@@ -256,4 +273,20 @@ func (p *pipeline) answer(pk *packets.Packet, ack error, after func()) {
 	if after != nil {
 		after()
 	}
+}
+
+// errHandled is packets.CodeSuccessIgnore boxed once (a Code value made
+// an error allocates).
+var errHandled error = packets.CodeSuccessIgnore
+
+// reasonOf is the packets.Code in err, if any.
+func reasonOf(err error) (packets.Code, bool) {
+	if err == errHandled {
+		return packets.CodeSuccessIgnore, true
+	}
+	if c, ok := err.(packets.Code); ok {
+		return c, true
+	}
+	var c packets.Code
+	return c, errors.As(err, &c)
 }

@@ -77,7 +77,7 @@ type Store struct {
 // New returns a Store on db.
 func New(db *badger.DB, opts Options) *Store {
 	s := &Store{db: db, commit: groupcommit.New(db, 0), now: opts.Now, retention: opts.DefaultRetention,
-		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]int{}, onTrim: opts.OnTrim}}
+		trim: trimmer{max: max(opts.MaxHistory, 0), count: map[string]thingCount{}, onTrim: opts.OnTrim}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -150,6 +150,7 @@ func (s *Store) AppendLater(ctx context.Context, rec Record, retain Retain) (wai
 	}
 	// Stamped inside the write: a shared transaction applies writes in
 	// the order they queued, so the latest value is the newest stamp.
+	var expires uint64 // the history record's expiry (Badger's, Unix seconds), for the trimmer
 	p := s.commit.Submit(func(txn *badger.Txn) error {
 		if rec.Seq > 0 {
 			if err := checkSeq(txn, rec.ThingID, rec.Seq); err != nil {
@@ -165,6 +166,7 @@ func (s *Store) AppendLater(ctx context.Context, rec Record, retain Retain) (wai
 				ttl = s.retention
 			}
 			e := badger.NewEntry(historyKey(rec.ThingID, ts), val).WithTTL(roundTTL(ttl))
+			expires = e.ExpiresAt
 			if err := txn.SetEntry(e); err != nil {
 				return err
 			}
@@ -181,7 +183,7 @@ func (s *Store) AppendLater(ctx context.Context, rec Record, retain Retain) (wai
 		}
 		if retain != RetainNone {
 			// The record is stored: a failed trim is retried by a later one.
-			_ = s.noteHistory(rec.ThingID)
+			_ = s.noteHistory(rec.ThingID, expires)
 		}
 		return rec, nil
 	}

@@ -68,7 +68,10 @@ func (s *Store) Restore(ctx context.Context, rec Record, retain Retain) error {
 		return fmt.Errorf("outbox: restore %s/%s: %w", rec.ThingID, rec.Name, err)
 	}
 	if retain != RetainNone {
-		_ = s.noteHistory(rec.ThingID) // stored: a failed trim is retried by a later one
+		// A restored record may be one stored already (counted twice) or
+		// older than those a trim deleted: the next trim counts again.
+		s.trim.doubt(rec.ThingID)
+		_ = s.noteHistory(rec.ThingID, 0) // stored: a failed trim is retried by a later one
 	}
 	return nil
 }

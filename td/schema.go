@@ -53,6 +53,15 @@ func (s *DataSchema) ValidateJSON(raw []byte) error {
 		}
 		return &ValueError{Path: "$", Message: "no value"}
 	}
+	if s.acceptsFast(raw) { // the common case, in one pass (fastvalue.go)
+		return nil
+	}
+	return s.validateJSONFull(raw)
+}
+
+// validateJSONFull is ValidateJSON's full path, for what acceptsFast is
+// not sure of: it decodes the value and words the error.
+func (s *DataSchema) validateJSONFull(raw []byte) error {
 	if err := checkDepth(raw, MaxDepth); err != nil {
 		return &ValueError{Path: "$", Message: fmt.Sprintf("nesting depth exceeds %d", MaxDepth)}
 	}

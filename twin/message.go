@@ -31,7 +31,9 @@ type ConnID any
 // Publisher sends the hub's own publishes. They bypass authorization: the
 // core has decided them. Publish may be called concurrently, from inside
 // the core's locks, and must not block on a client (a slow subscriber
-// loses messages, it does not slow the hub).
+// loses messages, it does not slow the hub). The payload is the
+// publisher's from then on: the caller must not change it (the MQTT
+// adapter delivers it later, shared by every subscriber's copy).
 type Publisher interface {
 	Publish(Message)
 }

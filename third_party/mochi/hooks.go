@@ -5,6 +5,7 @@
 package mqtt
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -393,17 +394,23 @@ func (h *Hooks) OnUnsubscribed(cl *Client, pk packets.Packet) {
 // OnPublish is called when a client publishes a message. This method differs from OnPublished
 // in that it allows you to modify you to modify the incoming packet before it is processed.
 // The return values of the hook methods are passed-through in the order the hooks were attached.
+// errRejectPacket is packets.ErrRejectPacket as an error, boxed once
+// (wotmq: errors.Is boxed the Code value again for every publish).
+var errRejectPacket error = packets.ErrRejectPacket
+
 func (h *Hooks) OnPublish(cl *Client, pk packets.Packet) (pkx packets.Packet, err error) {
 	pkx = pk
 	for _, hook := range h.GetAll() {
 		if hook.Provides(OnPublish) {
 			npk, err := hook.OnPublish(cl, pkx)
 			if err != nil {
-				if errors.Is(err, packets.ErrRejectPacket) {
-					h.Log.Debug("publish packet rejected",
-						"error", err,
-						"hook", hook.ID(),
-						"packet", pkx)
+				if err == errRejectPacket || errors.Is(err, packets.ErrRejectPacket) {
+					if h.Log.Enabled(context.Background(), slog.LevelDebug) { // wotmq: the packet boxed for nothing cost an allocation per publish
+						h.Log.Debug("publish packet rejected",
+							"error", err,
+							"hook", hook.ID(),
+							"packet", pkx)
+					}
 					return pk, err
 				} else if errors.Is(err, packets.CodeSuccessIgnore) {
 					return pk, err

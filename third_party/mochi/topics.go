@@ -349,7 +349,9 @@ func (s *Subscribers) MergeSharedSelected() {
 // TopicsIndex is a prefix/trie tree containing topic subscribers and retained messages.
 type TopicsIndex struct {
 	Retained *packets.Packets
-	root     *particle // a leaf containing a message and more leaves.
+	root     *particle        // a leaf containing a message and more leaves.
+	gen      atomic.Uint64    // wotmq: advanced by every change of the subscriptions (topics_wotmq.go)
+	cache    subscribersCache // wotmq: CachedSubscribers
 }
 
 // NewTopicsIndex returns a pointer to a new instance of Index.
@@ -366,6 +368,7 @@ func NewTopicsIndex() *TopicsIndex {
 // InlineSubscribe adds a new internal subscription for a topic filter, returning
 // true if the subscription was new.
 func (x *TopicsIndex) InlineSubscribe(subscription InlineSubscription) bool {
+	defer x.changed() // wotmq: after the change, outside the lock
 	x.root.Lock()
 	defer x.root.Unlock()
 
@@ -380,6 +383,7 @@ func (x *TopicsIndex) InlineSubscribe(subscription InlineSubscription) bool {
 // InlineUnsubscribe removes an internal subscription for a topic filter associated with a specific client,
 // returning true if the subscription existed.
 func (x *TopicsIndex) InlineUnsubscribe(id int, filter string) bool {
+	defer x.changed() // wotmq: after the change, outside the lock
 	x.root.Lock()
 	defer x.root.Unlock()
 
@@ -399,6 +403,7 @@ func (x *TopicsIndex) InlineUnsubscribe(id int, filter string) bool {
 // Subscribe adds a new subscription for a client to a topic filter, returning
 // true if the subscription was new.
 func (x *TopicsIndex) Subscribe(client string, subscription packets.Subscription) bool {
+	defer x.changed() // wotmq: after the change, outside the lock
 	x.root.Lock()
 	defer x.root.Unlock()
 
@@ -421,6 +426,7 @@ func (x *TopicsIndex) Subscribe(client string, subscription packets.Subscription
 // Unsubscribe removes a subscription filter for a client, returning true if the
 // subscription existed.
 func (x *TopicsIndex) Unsubscribe(filter, client string) bool {
+	defer x.changed() // wotmq: after the change, outside the lock
 	x.root.Lock()
 	defer x.root.Unlock()
 
