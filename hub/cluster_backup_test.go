@@ -131,6 +131,21 @@ func TestClusterExportWhileRunning(t *testing.T) {
 		}
 	})
 
+	t.Run("ImportBackKeepsTheNodesSettings", func(t *testing.T) {
+		// Restoring the backup into the running cluster writes nothing new
+		// and leaves the node's history cap as it was.
+		c, err := hub.Import(ctx, moveOpen(archive.Bytes()), hub.ImportOptions{NATSURLs: []string{a.NATSURL()}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Records[migrate.KindHistory] != 0 || c.Records[migrate.KindRequest] != 0 {
+			t.Fatalf("the import back wrote %s", c)
+		}
+		if s := backupStreams(t, watcher.JetStream())["WOTMQ_HIST"]; !bytes.Contains([]byte(s), []byte("per subject 50,")) {
+			t.Fatalf("the history stream after an import: %s, want the node's cap of 50", s)
+		}
+	})
+
 	dst := t.TempDir()
 	if _, err := hub.Import(ctx, moveOpen(archive.Bytes()), hub.ImportOptions{DataDir: dst}); err != nil {
 		t.Fatal(err)
