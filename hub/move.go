@@ -161,7 +161,11 @@ func importCluster(ctx context.Context, open func() (io.ReadCloser, error), o Im
 		return c, fmt.Errorf("hub: %w", err)
 	}
 	defer n.Close()
-	jo := jetstore.Options{JS: n.JetStream(), Replicas: ClusterOptions{NATSURLs: o.NATSURLs}.replicas(n), Retry: clusterStoreRetry}
+	// The buckets and streams as the running nodes configured them (an
+	// import must not set the nodes' history cap back to the default); a
+	// missing one is made, so that an import may precede the first node.
+	jo := jetstore.Options{JS: n.JetStream(), Replicas: ClusterOptions{NATSURLs: o.NATSURLs}.replicas(n), Retry: clusterStoreRetry,
+		Mode: jetstore.Attach}
 	if o.Log != nil {
 		jo.Log = *o.Log
 	}

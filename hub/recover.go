@@ -31,7 +31,7 @@ func ResetPassword(ctx context.Context, dataDir, account, password string, log *
 	// A cluster node's accounts are the cluster's, in JetStream: the
 	// Badger store here holds none that any node reads.
 	if _, err := os.Stat(filepath.Join(dataDir, "jetstream")); err == nil {
-		return false, fmt.Errorf("hub: %s is the data directory of a cluster node, whose accounts are the cluster's (in JetStream); reset-password changes a single node's only: have another admin set the password (docs/cluster.md)", dataDir)
+		return false, fmt.Errorf("hub: %s is the data directory of a cluster node, whose accounts are the cluster's (in JetStream); reset-password --data changes a single node's only: give --nats-url with a node's NATS URL instead (docs/cluster.md)", dataDir)
 	}
 	if err := datadir.Check(dataDir); err != nil {
 		return false, fmt.Errorf("hub: %w", err)

@@ -53,10 +53,23 @@ func OpenAccounts(ctx context.Context, o Options) (*Accounts, error) {
 
 // Secret returns the cluster's token signing key, creating it on first
 // use; nodes racing to create it all end with the one that was stored.
+//
+// Opened ReadOnly, it reads the stored key; with none stored it returns a
+// new one it does not store (a reader signs nothing that anyone checks).
 func (a *Accounts) Secret(ctx context.Context) ([]byte, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
+	}
+	if a.o.ReadOnly {
+		e, err := a.kv.Get(ctx, "secret")
+		switch {
+		case errors.Is(err, jetstream.ErrKeyNotFound):
+			return key, nil
+		case err != nil:
+			return nil, fmt.Errorf("authz: signing key: %w", err)
+		}
+		return e.Value(), nil
 	}
 	err := retry(ctx, a.o, func() error { _, err := a.kv.Create(ctx, "secret", key); return err })
 	if err == nil {

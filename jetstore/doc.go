@@ -38,6 +38,19 @@
 // outcome list, which follows its final status (stored first, on a
 // quorum) in the background (finisher.go).
 //
+// # Opening beside running nodes
+//
+// A node opens the stores with Options.Mode Configure: each bucket and
+// stream is created, or its configuration set to the node's (replicas,
+// the history cap). A tool working beside running nodes does not know
+// their settings and must not set them back: wotmq import opens with
+// Attach (as they are; a missing one made), wotmq reset-password --nats-url
+// with Existing (a missing one is ErrNoStore: no buckets are made in a
+// NATS that is no cluster's), and wotmq export --nats-url with ReadOnly
+// (Existing, and no write at all: finished requests are left for the nodes
+// to move on, expired retained messages for them to delete, and the token
+// key is read, not made).
+//
 // Keys: NATS key and subject tokens allow fewer characters than Thing IDs
 // (URNs, URLs), so IDs and names are written base64url without padding.
 package jetstore

@@ -99,10 +99,10 @@ func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error)
 			return nil, err
 		}
 	}
-	s.done, err = o.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{Bucket: o.Prefix + "_DONE",
+	s.done, err = openBucket(ctx, o, "DONE", jetstream.KeyValueConfig{Bucket: o.Prefix + "_DONE",
 		Replicas: o.Replicas, Storage: jetstream.FileStorage, History: 1, TTL: s.retention})
 	if err != nil {
-		return nil, fmt.Errorf("jetstore: bucket DONE: %w", err)
+		return nil, err
 	}
 	w, err := s.req.WatchAll(context.Background())
 	if err != nil {
@@ -118,7 +118,9 @@ func OpenInbox(ctx context.Context, o Options, io inbox.Options) (*Inbox, error)
 			leftovers = append(leftovers, r)
 		}
 	}
-	if len(leftovers) > 0 { // finished, not yet moved on (see the type's comment)
+	// Finished, not yet moved on (see the type's comment); a reader
+	// leaves them to the nodes.
+	if len(leftovers) > 0 && !o.ReadOnly {
 		if err := s.finishBatch(ctx, leftovers); err != nil {
 			w.Stop()
 			return nil, err

@@ -16,6 +16,26 @@ import (
 var (
 	ErrOptions  = errors.New("jetstore: bad options")
 	ErrConflict = errors.New("jetstore: write conflict persisted") // compare-and-set lost too often
+	// ErrNoStore: a bucket or stream is missing where Options.Mode is
+	// Existing (the NATS is not a wotmq cluster's, or not with this Prefix).
+	ErrNoStore = errors.New("jetstore: no such bucket or stream")
+)
+
+// Mode says what opening a store does to its buckets and streams.
+type Mode int
+
+const (
+	// Configure creates each bucket and stream, or updates its
+	// configuration to these Options: what a node does when it starts.
+	Configure Mode = iota
+	// Attach uses the buckets and streams as they are and creates only a
+	// missing one: for a tool beside running nodes whose settings (the
+	// history cap, replicas) it does not know (wotmq import).
+	Attach
+	// Existing uses them as they are and creates none: a missing one is
+	// ErrNoStore (wotmq export and reset-password of a running cluster: a
+	// wrong --nats-url is refused rather than given new buckets).
+	Existing
 )
 
 // Options configures the stores. JS is required.
@@ -38,6 +58,15 @@ type Options struct {
 	// Log receives what an operator should hear (a watcher that stopped,
 	// a record that does not decode); the zero Logger drops it.
 	Log zerolog.Logger
+	// Mode: what opening does to the buckets and streams; Configure when
+	// zero.
+	Mode Mode
+	// ReadOnly opens the stores to read them beside running nodes without
+	// writing anything (wotmq export): Mode is Existing, the inbox leaves
+	// finished requests for the nodes to move on, Retained.All deletes no
+	// expired message, and the token signing key is read, never made. The
+	// caller calls only the stores' reads.
+	ReadOnly bool
 }
 
 func (o Options) check() (Options, error) {
@@ -52,6 +81,9 @@ func (o Options) check() (Options, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ReadOnly {
+		o.Mode = Existing
 	}
 	return o, nil
 }
@@ -79,13 +111,49 @@ func dec(tok string) (string, error) {
 
 // bucket creates (or opens) a KV bucket.
 func bucket(ctx context.Context, o Options, name string) (jetstream.KeyValue, error) {
-	kv, err := o.JS.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	return openBucket(ctx, o, name, jetstream.KeyValueConfig{
 		Bucket: o.Prefix + "_" + name, Replicas: o.Replicas, Storage: jetstream.FileStorage, History: 1,
 	})
+}
+
+// openBucket opens the bucket cfg describes as o.Mode says.
+func openBucket(ctx context.Context, o Options, name string, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
+	var kv jetstream.KeyValue
+	var err error
+	if o.Mode == Configure {
+		kv, err = o.JS.CreateOrUpdateKeyValue(ctx, cfg)
+	} else {
+		kv, err = o.JS.KeyValue(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			if o.Mode == Existing {
+				return nil, fmt.Errorf("%w: bucket %s", ErrNoStore, cfg.Bucket)
+			}
+			if kv, err = o.JS.CreateKeyValue(ctx, cfg); errors.Is(err, jetstream.ErrBucketExists) {
+				kv, err = o.JS.KeyValue(ctx, cfg.Bucket) // a node made it meanwhile
+			}
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("jetstore: bucket %s: %w", name, err)
 	}
 	return kv, nil
+}
+
+// openStream opens the stream cfg describes as o.Mode says.
+func openStream(ctx context.Context, o Options, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	if o.Mode == Configure {
+		return o.JS.CreateOrUpdateStream(ctx, cfg)
+	}
+	st, err := o.JS.Stream(ctx, cfg.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		if o.Mode == Existing {
+			return nil, fmt.Errorf("%w: stream %s", ErrNoStore, cfg.Name)
+		}
+		if st, err = o.JS.CreateStream(ctx, cfg); errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+			st, err = o.JS.Stream(ctx, cfg.Name) // a node made it meanwhile
+		}
+	}
+	return st, err
 }
 
 // casLoop runs write until it does not fail with a wrong-last-sequence

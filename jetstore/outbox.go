@@ -83,7 +83,7 @@ func OpenOutbox(ctx context.Context, o Options, oo OutboxOptions) (*Outbox, erro
 	if oo.MaxHistory > 0 {
 		perSubject = int64(oo.MaxHistory)
 	}
-	b.hist, err = o.JS.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+	b.hist, err = openStream(ctx, o, jetstream.StreamConfig{
 		Name: b.histName, Subjects: []string{b.subject + ">"}, Replicas: o.Replicas, Storage: jetstream.FileStorage,
 		MaxMsgsPerSubject: perSubject, AllowMsgTTL: true, Discard: jetstream.DiscardOld, AllowDirect: true,
 	})

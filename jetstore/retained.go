@@ -104,6 +104,9 @@ func (r *Retained) All(ctx context.Context, now int64) ([]retained.Message, erro
 			return nil, fmt.Errorf("retained: decode %s: %w", k, err)
 		}
 		if m.Expires != 0 && m.Expires < now {
+			if r.o.ReadOnly {
+				continue
+			}
 			if err := r.kv.Delete(ctx, k, jetstream.LastRevision(e.Revision())); err != nil && !isCASConflict(err) {
 				return nil, fmt.Errorf("retained: delete expired: %w", err)
 			}

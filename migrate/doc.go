@@ -1,8 +1,9 @@
 // Package migrate moves a hub's data between stores: `wotmq export`
-// writes what a stopped single node holds into one archive, and `wotmq
-// import` writes an archive into a single node's data directory or into a
-// cluster's JetStream stores (docs/cluster.md, "Moving a single node's
-// data in"). It works on the store contracts of package twin (both
+// writes what a stopped single node or a running cluster holds into one
+// archive (a cluster's backup), and `wotmq import` writes an archive into
+// a single node's data directory or into a cluster's JetStream stores
+// (docs/cluster.md, "Moving a single node's data in", "Backups of a
+// cluster"). It works on the store contracts of package twin (both
 // backends), the account store of package authz and the retained messages
 // of package retained; the composition root (package hub) opens them.
 //

@@ -26,7 +26,8 @@ type Retained interface {
 	All(ctx context.Context, now int64) ([]retained.Message, error)
 }
 
-// Source is the data Export reads: a stopped single node's stores.
+// Source is the data Export reads: a stopped single node's stores, or a
+// running cluster's (opened read-only, jetstore.Options.ReadOnly).
 type Source struct {
 	Directory twin.Directory
 	Presence  twin.Presence
@@ -80,7 +81,8 @@ func sep(s string) string {
 var kindOrder = []string{KindAccount, KindACL, KindRule, KindThing, KindPresence, KindAgent, KindHistory, KindLatest, KindRequest, KindDesired, KindRetained}
 
 // Export writes everything src holds to w as one archive (see doc.go).
-// The stores must not change meanwhile: export a stopped hub's data.
+// A single node's stores are read while the hub is stopped; a running
+// cluster's change meanwhile, and each record is as it was when read.
 func Export(ctx context.Context, src Source, w io.Writer) (Counts, error) {
 	now := time.Now
 	if src.Now != nil {

@@ -11,26 +11,35 @@ import (
 	"strings"
 
 	"github.com/wotmq/wotmq/hub"
+	"github.com/wotmq/wotmq/migrate"
 )
 
-// `wotmq export` and `wotmq import`: a single node's data into an archive,
-// and an archive into a single node or a cluster (docs/cluster.md, "Moving
+// `wotmq export` and `wotmq import`: a single node's or a running
+// cluster's data into an archive, and an archive into a single node or a
+// cluster (docs/cluster.md, "Moving
 // a single node's data in").
 
-const exportUsage = `Usage: wotmq export --data DIR [--out FILE]
+const exportUsage = `Usage: wotmq export (--data DIR | --nats-url URL,...) [--out FILE]
 
-Write everything a stopped hub's data directory holds into one archive
-(gzip'd JSON lines, docs/cluster.md "Moving a single node's data in"):
-Things with their agents, latest values, history, requests (unfinished,
-outcomes), desired states, presence, retained messages of free topics,
-accounts (with their password hashes: keep the archive like the data
-directory), access lists and access rules.
+Write everything a hub holds into one archive (gzip'd JSON lines,
+docs/cluster.md "Moving a single node's data in"): Things with their
+agents, latest values, history, requests (unfinished, outcomes), desired
+states, presence, retained messages of free topics, accounts (with their
+password hashes: keep the archive like the data directory), access lists
+and access rules. "wotmq import" writes it into a single node or a
+cluster.
 
-A running hub keeps its data directory locked: stop it first, or take a
-backup and export that:
+--data DIR reads a stopped single node's data directory. A running hub
+keeps it locked: stop it first, or take a backup and export that:
   wotmq backup move.backup
   wotmq restore --data /tmp/wotmq-copy /var/lib/wotmq/backups/move.backup
   wotmq export --data /tmp/wotmq-copy --out wotmq.archive
+
+--nats-url URL,... reads a running cluster's stores through any of its
+nodes' NATS (a node's embedded NATS listens on 127.0.0.1 and says where
+in its log line "cluster stores open"): a cluster's backup. It writes
+nothing into the cluster and changes none of its buckets or streams.
+  wotmq export --nats-url nats://127.0.0.1:4222 --out cluster.archive
 
 Flags:
 `
@@ -38,6 +47,7 @@ Flags:
 func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("wotmq export", flag.ContinueOnError)
 	data := fs.String("data", "", "data directory of the stopped hub")
+	urls := fs.String("nats-url", "", "a running cluster's NATS client URLs, comma-separated, to export from")
 	out := fs.String("out", "-", "archive file to write (\"-\": standard output)")
 	rest, err := parseAdmin(fs, args, stderr, exportUsage)
 	if errors.Is(err, flag.ErrHelp) {
@@ -46,14 +56,22 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	if *data == "" || len(rest) > 0 {
-		return usageError{"export: want --data DIR"}
+	if (*data == "") == (*urls == "") || len(rest) > 0 {
+		return usageError{"export: want either --data DIR or --nats-url URL"}
 	}
-	if err := sameOwner(*data); err != nil {
-		return err
+	export := func(w io.Writer) (migrate.Counts, error) {
+		if *urls != "" {
+			return hub.ExportCluster(ctx, strings.Split(*urls, ","), w, nil)
+		}
+		return hub.Export(ctx, *data, w, nil)
+	}
+	if *data != "" {
+		if err := sameOwner(*data); err != nil {
+			return err
+		}
 	}
 	if *out == "-" {
-		c, err := hub.Export(ctx, *data, stdout, nil)
+		c, err := export(stdout)
 		if err == nil {
 			fmt.Fprintf(stderr, "exported %s\n", c)
 		}
@@ -65,7 +83,7 @@ func cmdExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer os.Remove(f.Name())
-	c, err := hub.Export(ctx, *data, f, nil)
+	c, err := export(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

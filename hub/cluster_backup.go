@@ -1,0 +1,138 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+
+	"github.com/rs/zerolog"
+
+	"github.com/wotmq/wotmq/authz"
+	"github.com/wotmq/wotmq/inbox"
+	"github.com/wotmq/wotmq/jetstore"
+	"github.com/wotmq/wotmq/migrate"
+	"github.com/wotmq/wotmq/natsnode"
+)
+
+// A running cluster's backup (`wotmq export --nats-url`) and the way back
+// into its accounts (`wotmq reset-password --nats-url`): both reach the
+// cluster's JetStream stores through any node's NATS, while the nodes run
+// (docs/cluster.md, "Backups" and "A lost admin password").
+
+// ExportCluster writes an archive of a running cluster's data, read from
+// its JetStream stores through natsURLs (any node's NATS client URL), in
+// the format of Export. It writes nothing into the cluster and changes no
+// bucket or stream (jetstore.Options.ReadOnly): a missing one is refused
+// (jetstore.ErrNoStore), as a NATS that is no wotmq cluster's.
+//
+// Each record is as the cluster held it when read; what the nodes change
+// during the export may be in it or not (a record is never half of one).
+func ExportCluster(ctx context.Context, natsURLs []string, w io.Writer, log *zerolog.Logger) (c migrate.Counts, err error) {
+	n, jo, err := dialClusterStores(ctx, "wotmq-export", natsURLs, log)
+	if err != nil {
+		return c, err
+	}
+	defer n.Close()
+	jo.ReadOnly = true
+	dir, err := jetstore.OpenDirectory(ctx, jo)
+	if err != nil {
+		return c, err
+	}
+	defer dir.Close()
+	in, err := jetstore.OpenInbox(ctx, jo, inbox.Options{})
+	if err != nil {
+		return c, err
+	}
+	defer in.Close()
+	out, err := jetstore.OpenOutbox(ctx, jo, jetstore.OutboxOptions{})
+	if err != nil {
+		return c, err
+	}
+	pres, err := jetstore.OpenPresence(ctx, jo)
+	if err != nil {
+		return c, err
+	}
+	acc, err := jetstore.OpenAccounts(ctx, jo)
+	if err != nil {
+		return c, err
+	}
+	accounts, err := authz.OpenBackend(ctx, acc, authz.Options{})
+	if err != nil {
+		return c, err
+	}
+	defer accounts.Close()
+	ret, err := jetstore.OpenRetained(ctx, jo)
+	if err != nil {
+		return c, err
+	}
+	return migrate.Export(ctx, migrate.Source{Directory: dir, Presence: pres, Outbox: out, Inbox: in,
+		Authz: accounts, Retained: ret, Name: "cluster " + redactURLs(natsURLs)}, w)
+}
+
+// ResetClusterPassword sets the password of an account in a running
+// cluster's account store, through natsURLs, and enables it; an account
+// that does not exist is created as an admin (as ResetPassword does on a
+// single node). Every node applies the change from the bucket: the
+// account's connections and event streams end and its tokens are void, as
+// after a password change over the admin API. The cluster's buckets must
+// exist (a NATS that is no wotmq cluster's is refused, jetstore.ErrNoStore).
+func ResetClusterPassword(ctx context.Context, natsURLs []string, account, password string, log *zerolog.Logger) (created bool, err error) {
+	n, jo, err := dialClusterStores(ctx, "wotmq-reset-password", natsURLs, log)
+	if err != nil {
+		return false, err
+	}
+	defer n.Close()
+	acc, err := jetstore.OpenAccounts(ctx, jo)
+	if err != nil {
+		return false, err
+	}
+	st, err := authz.OpenBackend(ctx, acc, authz.Options{})
+	if err != nil {
+		return false, err
+	}
+	defer st.Close()
+	enabled := true
+	err = st.Update(ctx, account, nil, nil, &enabled, &password)
+	if errors.Is(err, authz.ErrNoAccount) {
+		return true, st.Add(ctx, account, authz.RoleAdmin, "Administrator", password)
+	}
+	return false, err
+}
+
+// dialClusterStores connects to a cluster's NATS, for a tool working on
+// its stores beside the running nodes: the stores open as they are
+// (jetstore.Existing), whatever settings the nodes run with.
+func dialClusterStores(ctx context.Context, name string, natsURLs []string, log *zerolog.Logger) (*natsnode.Node, jetstore.Options, error) {
+	if len(natsURLs) == 0 {
+		return nil, jetstore.Options{}, errors.New("hub: no NATS URL of the cluster")
+	}
+	n, err := natsnode.Start(ctx, natsnode.Options{Name: name, URLs: natsURLs, Log: log})
+	if err != nil {
+		return nil, jetstore.Options{}, fmt.Errorf("hub: %w", err)
+	}
+	jo := jetstore.Options{JS: n.JetStream(), Replicas: ClusterOptions{NATSURLs: natsURLs}.replicas(n), Retry: clusterStoreRetry,
+		Mode: jetstore.Existing}
+	if log != nil {
+		jo.Log = *log
+	}
+	return n, jo, nil
+}
+
+// redactURLs is natsURLs without the credentials a URL may carry, for the
+// archive's header.
+func redactURLs(natsURLs []string) string {
+	out := make([]string, 0, len(natsURLs))
+	for _, s := range natsURLs {
+		u, err := url.Parse(s)
+		if err != nil || u.Host == "" {
+			out = append(out, "(a NATS URL)")
+			continue
+		}
+		u.User = nil
+		out = append(out, u.Redacted())
+	}
+	return strings.Join(out, ",")
+}
