@@ -57,8 +57,8 @@ type Options struct {
 	Username string
 	Password string
 	// TokenSource, when set, gives the password for every connection
-	// attempt: a fresh access token (wotmq token, the HTTP binding's
-	// /token). The hub ends a connection when its token expires (MQTT 5
+	// attempt: a fresh access token (`wotmq token`, or the admin request
+	// {"op":"token"} an account may make for itself). The hub ends a connection when its token expires (MQTT 5
 	// DISCONNECT 0xA0) or is revoked (0x98) and refuses that token from then
 	// on; with a TokenSource the client reconnects with a new one instead of
 	// being refused until it is closed. Password is not used then.
