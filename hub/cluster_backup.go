@@ -37,39 +37,13 @@ func ExportCluster(ctx context.Context, natsURLs []string, w io.Writer, log *zer
 	}
 	defer n.Close()
 	jo.ReadOnly = true
-	dir, err := jetstore.OpenDirectory(ctx, jo)
+	st, err := openClusterStores(ctx, jo, jetstore.OutboxOptions{})
 	if err != nil {
 		return c, err
 	}
-	defer dir.Close()
-	in, err := jetstore.OpenInbox(ctx, jo, inbox.Options{})
-	if err != nil {
-		return c, err
-	}
-	defer in.Close()
-	out, err := jetstore.OpenOutbox(ctx, jo, jetstore.OutboxOptions{})
-	if err != nil {
-		return c, err
-	}
-	pres, err := jetstore.OpenPresence(ctx, jo)
-	if err != nil {
-		return c, err
-	}
-	acc, err := jetstore.OpenAccounts(ctx, jo)
-	if err != nil {
-		return c, err
-	}
-	accounts, err := authz.OpenBackend(ctx, acc, authz.Options{})
-	if err != nil {
-		return c, err
-	}
-	defer accounts.Close()
-	ret, err := jetstore.OpenRetained(ctx, jo)
-	if err != nil {
-		return c, err
-	}
-	return migrate.Export(ctx, migrate.Source{Directory: dir, Presence: pres, Outbox: out, Inbox: in,
-		Authz: accounts, Retained: ret, Name: "cluster " + redactURLs(natsURLs)}, w)
+	defer st.Close()
+	return migrate.Export(ctx, migrate.Source{Directory: st.dir, Presence: st.pres, Outbox: st.out, Inbox: st.in,
+		Authz: st.accounts, Retained: st.ret, Name: "cluster " + redactURLs(natsURLs)}, w)
 }
 
 // ResetClusterPassword sets the password of an account in a running
@@ -119,6 +93,68 @@ func dialClusterStores(ctx context.Context, name string, natsURLs []string, log 
 		jo.Log = *log
 	}
 	return n, jo, nil
+}
+
+// clusterStores are a cluster's JetStream stores as export and import
+// use them, the accounts through authz's store as the nodes keep them.
+type clusterStores struct {
+	dir      *jetstore.Directory
+	in       *jetstore.Inbox
+	out      *jetstore.Outbox
+	pres     *jetstore.Presence
+	accounts *authz.Store
+	ret      *jetstore.Retained
+}
+
+// openClusterStores opens every store of the cluster jo reaches; on an
+// error what it opened is closed.
+func openClusterStores(ctx context.Context, jo jetstore.Options, oo jetstore.OutboxOptions) (*clusterStores, error) {
+	st := &clusterStores{}
+	if err := st.open(ctx, jo, oo); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return st, nil
+}
+
+func (st *clusterStores) open(ctx context.Context, jo jetstore.Options, oo jetstore.OutboxOptions) (err error) {
+	if st.dir, err = jetstore.OpenDirectory(ctx, jo); err != nil {
+		return err
+	}
+	if st.in, err = jetstore.OpenInbox(ctx, jo, inbox.Options{}); err != nil {
+		return err
+	}
+	if st.out, err = jetstore.OpenOutbox(ctx, jo, oo); err != nil {
+		return err
+	}
+	if st.pres, err = jetstore.OpenPresence(ctx, jo); err != nil {
+		return err
+	}
+	acc, err := jetstore.OpenAccounts(ctx, jo)
+	if err != nil {
+		return err
+	}
+	if st.accounts, err = authz.OpenBackend(ctx, acc, authz.Options{}); err != nil {
+		return err
+	}
+	st.ret, err = jetstore.OpenRetained(ctx, jo)
+	return err
+}
+
+// Close closes the stores that hold watchers.
+func (st *clusterStores) Close() {
+	if st.ret != nil {
+		_ = st.ret.Close()
+	}
+	if st.accounts != nil {
+		st.accounts.Close()
+	}
+	if st.in != nil {
+		_ = st.in.Close()
+	}
+	if st.dir != nil {
+		_ = st.dir.Close()
+	}
 }
 
 // redactURLs is natsURLs without the credentials a URL may carry, for the

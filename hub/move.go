@@ -18,7 +18,6 @@ import (
 	"github.com/wotmq/wotmq/inbox"
 	"github.com/wotmq/wotmq/jetstore"
 	"github.com/wotmq/wotmq/migrate"
-	"github.com/wotmq/wotmq/natsnode"
 	"github.com/wotmq/wotmq/outbox"
 	"github.com/wotmq/wotmq/presence"
 	"github.com/wotmq/wotmq/retained"
@@ -156,52 +155,22 @@ func openMoveBadger(ctx context.Context, db *badger.DB, retention time.Duration)
 
 // importCluster writes into a cluster's JetStream stores.
 func importCluster(ctx context.Context, open func() (io.ReadCloser, error), o ImportOptions, mo migrate.ImportOptions) (c migrate.Counts, err error) {
-	n, err := natsnode.Start(ctx, natsnode.Options{Name: "wotmq-import", URLs: o.NATSURLs, Log: o.Log})
+	n, jo, err := dialClusterStores(ctx, "wotmq-import", o.NATSURLs, o.Log)
 	if err != nil {
-		return c, fmt.Errorf("hub: %w", err)
+		return c, err
 	}
 	defer n.Close()
 	// The buckets and streams as the running nodes configured them (an
 	// import must not set the nodes' history cap back to the default); a
 	// missing one is made, so that an import may precede the first node.
-	jo := jetstore.Options{JS: n.JetStream(), Replicas: ClusterOptions{NATSURLs: o.NATSURLs}.replicas(n), Retry: clusterStoreRetry,
-		Mode: jetstore.Attach}
-	if o.Log != nil {
-		jo.Log = *o.Log
-	}
-	dir, err := jetstore.OpenDirectory(ctx, jo)
+	jo.Mode = jetstore.Attach
+	st, err := openClusterStores(ctx, jo, jetstore.OutboxOptions{DefaultRetention: o.Retention, MaxHistory: DefaultMaxHistory})
 	if err != nil {
 		return c, err
 	}
-	defer dir.Close()
-	in, err := jetstore.OpenInbox(ctx, jo, inbox.Options{})
-	if err != nil {
-		return c, err
-	}
-	defer in.Close()
-	out, err := jetstore.OpenOutbox(ctx, jo, jetstore.OutboxOptions{DefaultRetention: o.Retention, MaxHistory: DefaultMaxHistory})
-	if err != nil {
-		return c, err
-	}
-	pres, err := jetstore.OpenPresence(ctx, jo)
-	if err != nil {
-		return c, err
-	}
-	acc, err := jetstore.OpenAccounts(ctx, jo)
-	if err != nil {
-		return c, err
-	}
+	defer st.Close()
 	// The cluster's account store, as its nodes keep it: accounts, access
 	// lists and access rules (the nodes hear each write).
-	accounts, err := authz.OpenBackend(ctx, acc, authz.Options{})
-	if err != nil {
-		return c, err
-	}
-	defer accounts.Close()
-	ret, err := jetstore.OpenRetained(ctx, jo)
-	if err != nil {
-		return c, err
-	}
-	return migrate.Import(ctx, migrate.Target{Directory: dir, Presence: pres, Outbox: out, Inbox: in,
-		Accounts: accounts, Rules: accounts, Retained: ret}, open, mo)
+	return migrate.Import(ctx, migrate.Target{Directory: st.dir, Presence: st.pres, Outbox: st.out, Inbox: st.in,
+		Accounts: st.accounts, Rules: st.accounts, Retained: st.ret}, open, mo)
 }
