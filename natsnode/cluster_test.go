@@ -115,7 +115,11 @@ func TestNatsnodeThreeProcessesKillLeader(t *testing.T) {
 	for want := 3; want < total; {
 		batch, err := cons.Fetch(50, jetstream.FetchMaxWait(5*time.Second))
 		if err != nil {
-			t.Fatal(err)
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
+			t.Logf("fetch: %v (the cluster may still be electing; again)", err)
+			continue
 		}
 		for m := range batch.Messages() {
 			if got := string(m.Data()); got != fmt.Sprintf("inbox.a3.%016x", want) {
@@ -123,8 +127,14 @@ func TestNatsnodeThreeProcessesKillLeader(t *testing.T) {
 			}
 			want += agents
 		}
-		if batch.Error() != nil {
-			t.Fatal(batch.Error())
+		if err := batch.Error(); err != nil {
+			// "no responders" while the killed leader's successor takes
+			// over (CI, two busy loops): the ordered consumer resumes after
+			// the last message it delivered, so fetch again until ctx ends.
+			if ctx.Err() != nil {
+				t.Fatal(err)
+			}
+			t.Logf("fetch: %v (again)", err)
 		}
 	}
 

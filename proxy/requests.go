@@ -36,10 +36,17 @@ func (p *Proxy) handle(r request) {
 		p.fail(r, d.agent, wire.Errorf(wire.CodeAgentError, "the TD of %q names no device command for %s %q", r.thing, r.op, r.name))
 		return
 	}
-	if !d.available || !d.settled.IsZero() {
+	listening := p.opts.Transport == nil || p.opts.Transport.Subscribed(cmd.topic)
+	if !d.available || !d.settled.IsZero() || !listening {
 		if cmd.safe && !d.available {
 			p.fail(r, d.agent, wire.Errorf(wire.CodeOffline, "device %q is offline and %q is a safe action, which is not held", r.thing, r.name))
 			return
+		}
+		if d.available && d.settled.IsZero() {
+			// Online but not subscribed yet (it said Online before this
+			// request came, and subscribes after): flushSettled sends it
+			// once the device listens.
+			d.settled = time.Now().Add(minRecheck)
 		}
 		p.active[r.id] = true
 		d.held = append(d.held, r)
