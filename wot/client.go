@@ -464,11 +464,13 @@ func (c *Client) resubscribe(ctx context.Context) error {
 		batch := filters[:n]
 		filters = filters[n:]
 		last = c.markers.push(markerCount(batch))
-		sa, err := c.cm.Subscribe(ctx, subscribePacket(batch))
+		p := subscribePacket(batch)
+		sa, err := c.cm.Subscribe(ctx, p)
 		if sa == nil && err != nil {
 			c.subMu.Unlock()
 			return err
 		}
+		c.markers.refused(last, p, sa.Reasons)
 		for i, rc := range sa.Reasons {
 			if rc >= 0x80 && i < len(batch) {
 				errs = append(errs, fmt.Errorf("%s: %w", batch[i], ackError(rc, "")))
@@ -597,9 +599,13 @@ func (c *Client) subscribe(ctx context.Context, s *sub) error {
 	var mk *marker
 	err := c.await(ctx, func() (err error) {
 		mk = c.markers.push(markerCount([]string{s.filter}))
-		sa, err = c.cm.Subscribe(ctx, subscribePacket([]string{s.filter}))
+		p := subscribePacket([]string{s.filter})
+		sa, err = c.cm.Subscribe(ctx, p)
 		if errors.Is(err, autopaho.ConnectionDownError) {
 			c.markers.cancel(mk) // nothing was sent
+		}
+		if sa != nil {
+			c.markers.refused(mk, p, sa.Reasons)
 		}
 		return err
 	})

@@ -244,3 +244,34 @@ func TestMarkers(t *testing.T) {
 		t.Fatalf("markerCount = %d", n)
 	}
 }
+
+// TestMarkersRefused: a SUBSCRIBE whose SUBACK refused the hub TD's filter
+// brings no copy of it; its waiter ends at the SUBACK, and the next
+// SUBSCRIBE's waiter takes the next copy (before, it waited behind the
+// refused one for ever: issue 15's CI, a SUBSCRIBE refused with 0x91).
+func TestMarkersRefused(t *testing.T) {
+	var m markers
+	p := subscribePacket([]string{"things/a/properties/x"})
+	refused := m.push(markerCount([]string{"things/a/properties/x"}))
+	m.refused(refused, p, []byte{0x91, 0x91})
+	<-refused.done
+	next := m.push(1)
+	m.arrived()
+	<-next.done
+
+	// Refused filters that bring no copy take nothing away; a refused
+	// "$wotmq/+" beside the granted hub TD filter takes its own copy.
+	p = subscribePacket([]string{"$wotmq/+", "a/b"})
+	mk := m.push(markerCount([]string{"$wotmq/+", "a/b"}))
+	m.refused(mk, p, []byte{0x87, 0x87, 0x01})
+	select {
+	case <-mk.done:
+		t.Fatal("done before the granted filter's copy")
+	default:
+	}
+	m.arrived()
+	<-mk.done
+	if len(m.q) != 0 {
+		t.Fatalf("%d waiters left", len(m.q))
+	}
+}

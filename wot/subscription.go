@@ -197,6 +197,34 @@ func (m *markers) arrived() {
 	}
 }
 
+// refused takes from mk the copies of the hub TD that the filters its
+// SUBACK refused will not bring: a waiter left counting them would hold up
+// every later one (issue 15's CI: a SUBSCRIBE refused with 0x91 blocked
+// every later subscription of the client).
+func (m *markers) refused(mk *marker, p *paho.Subscribe, reasons []byte) {
+	missing := 0
+	for i, s := range p.Subscriptions {
+		if i < len(reasons) && reasons[i] >= 0x80 && MatchFilter(s.Topic, HubTDTopic) {
+			missing++
+		}
+	}
+	if missing == 0 {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if mk.n -= missing; mk.n > 0 {
+		return
+	}
+	for i, o := range m.q {
+		if o == mk { // still waiting: no copy will come
+			m.q = append(m.q[:i], m.q[i+1:]...)
+			close(mk.done)
+			return
+		}
+	}
+}
+
 // reset ends every waiter with err: the connection dropped, no copies will
 // come.
 func (m *markers) reset(err error) {

@@ -450,6 +450,10 @@ func (cl *Client) ClearInflights() {
 			atomic.AddInt64(&cl.ops.info.Inflight, -1)
 		}
 	}
+	for _, tk := range cl.State.Inflight.TakeInbound() { // wotmq patch: the client's QoS 2 flows
+		cl.ops.hooks.OnQosDropped(cl, tk)
+		atomic.AddInt64(&cl.ops.info.Inflight, -1)
+	}
 }
 
 // ClearExpiredInflights deletes any inflight messages which have expired.

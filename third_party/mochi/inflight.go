@@ -18,6 +18,7 @@ type Inflight struct {
 	internal            map[uint16]packets.Packet // internal contains the inflight packets
 	order               map[uint16]uint64         // when each packet id was first set (wotmq patch: resend order)
 	next                uint64                    // the next order number
+	inbound             map[uint16]packets.Packet // the client's QoS 2 flows awaiting its PUBREL, by the client's packet id (wotmq patch)
 	receiveQuota        int32                     // remaining inbound qos quota for flow control
 	sendQuota           int32                     // remaining outbound qos quota for flow control
 	maximumReceiveQuota int32                     // maximum allowed receive quota
@@ -29,7 +30,65 @@ func NewInflights() *Inflight {
 	return &Inflight{
 		internal: map[uint16]packets.Packet{},
 		order:    map[uint16]uint64{},
+		inbound:  map[uint16]packets.Packet{},
 	}
+}
+
+// The client and the server each choose packet identifiers from a space of
+// their own [MQTT-2.2.1]: a client may use an identifier the server has a
+// delivery outstanding under. Mochi kept both in one map, so a client's
+// SUBSCRIBE or UNSUBSCRIBE that happened to use such an identifier was
+// refused with 0x91 (packet identifier in use), a client's QoS 1 PUBLISH
+// deleted the server's delivery (never resent), and a client's QoS 2
+// PUBLISH overwrote it (mochi-mqtt/server#519, #545). The wotmq patch keeps
+// the client's flows apart: the map above holds the server's deliveries,
+// inbound the client's (TestWotmqPacketIDSpaces).
+
+// SetInbound records the state of a client's QoS 2 flow under the client's
+// packet id. It returns true if the id was not in use.
+func (i *Inflight) SetInbound(m packets.Packet) bool {
+	i.Lock()
+	defer i.Unlock()
+	_, ok := i.inbound[m.PacketID]
+	i.inbound[m.PacketID] = m
+	return !ok
+}
+
+// GetInbound returns the state of a client's QoS 2 flow by the client's
+// packet id.
+func (i *Inflight) GetInbound(id uint16) (packets.Packet, bool) {
+	i.RLock()
+	defer i.RUnlock()
+	m, ok := i.inbound[id]
+	return m, ok
+}
+
+// DeleteInbound ends a client's QoS 2 flow. It returns true if it existed.
+func (i *Inflight) DeleteInbound(id uint16) bool {
+	i.Lock()
+	defer i.Unlock()
+	_, ok := i.inbound[id]
+	delete(i.inbound, id)
+	return ok
+}
+
+// InboundLen is the number of the client's QoS 2 flows awaiting its PUBREL.
+func (i *Inflight) InboundLen() int {
+	i.RLock()
+	defer i.RUnlock()
+	return len(i.inbound)
+}
+
+// TakeInbound removes and returns the client's QoS 2 flows.
+func (i *Inflight) TakeInbound() []packets.Packet {
+	i.Lock()
+	defer i.Unlock()
+	m := make([]packets.Packet, 0, len(i.inbound))
+	for id, pk := range i.inbound {
+		m = append(m, pk)
+		delete(i.inbound, id)
+	}
+	return m
 }
 
 // Set adds or updates an inflight packet by packet id.
@@ -76,6 +135,9 @@ func (i *Inflight) Clone() *Inflight {
 	}
 	for k, v := range i.order {
 		c.order[k] = v
+	}
+	for k, v := range i.inbound {
+		c.inbound[k] = v
 	}
 	c.next = i.next
 	return c

@@ -56,6 +56,14 @@ func wotmqRead(t *testing.T, c net.Conn, br *bufio.Reader) (packets.Packet, erro
 		err = pk.DisconnectDecode(body)
 	case packets.Suback:
 		err = pk.SubackDecode(body)
+	case packets.Unsuback:
+		err = pk.UnsubackDecode(body)
+	case packets.Puback:
+		err = pk.PubackDecode(body)
+	case packets.Pubrec:
+		err = pk.PubrecDecode(body)
+	case packets.Pubcomp:
+		err = pk.PubcompDecode(body)
 	}
 	if err != nil {
 		t.Fatal(err)
