@@ -18,6 +18,9 @@ import (
 // retained for them then is from before the restart (no device is
 // connected yet), so it is neither their state nor their availability.
 func (p *Proxy) reconcile(thingID string, atStart bool) {
+	if p.dropEarly(thingID) {
+		defer p.retap() // the early taps the device no longer needs go
+	}
 	old := p.devices[thingID]
 	e, ok := p.opts.Directory.Get(thingID)
 	if !ok || !twin.Proxied(e.TD) {
@@ -94,15 +97,76 @@ func (p *Proxy) forget(d *deviceState) {
 	p.retap()
 }
 
-// retap taps exactly the filters the devices need.
-func (p *Proxy) retap() {
-	want := map[string]bool{}
-	for _, d := range p.devices {
-		for _, r := range d.inbound {
-			want[r.filter] = true
+// tapEarly taps a proxied device's filters as soon as its TD is stored,
+// on the goroutine that stored it: the registration's answer (an HTTP 201,
+// a PUBACK) then means the proxy hears the device, and a report the device
+// sends right after it is not lost before the worker takes the new device
+// up (it is heard, queued behind that work, and handled once the device is
+// known). The worker's reconcile settles the taps (dropEarly, retap).
+func (p *Proxy) tapEarly(thingID string) {
+	e, ok := p.opts.Directory.Get(thingID)
+	if !ok || !twin.Proxied(e.TD) {
+		return
+	}
+	dev, err := parseDevice(e.TD, e.AgentID)
+	if err != nil {
+		return // reconcile logs it
+	}
+	filters := dev.filters()
+	p.tapMu.Lock()
+	defer p.tapMu.Unlock()
+	for _, f := range filters {
+		if _, ok := p.taps[f]; !ok {
+			p.taps[f] = p.tap(f)
 		}
-		if d.avail != nil {
-			want[d.avail.filter] = true
+	}
+	p.early[thingID] = append(p.early[thingID], filters...)
+}
+
+// dropEarly ends the early taps of a Thing the worker now reconciles; it
+// reports whether there were any.
+func (p *Proxy) dropEarly(thingID string) bool {
+	p.tapMu.Lock()
+	defer p.tapMu.Unlock()
+	_, ok := p.early[thingID]
+	delete(p.early, thingID)
+	return ok
+}
+
+// filters are the topic filters a device's messages arrive on.
+func (d *device) filters() []string {
+	var fs []string
+	for _, r := range d.inbound {
+		fs = append(fs, r.filter)
+	}
+	if d.avail != nil {
+		fs = append(fs, d.avail.filter)
+	}
+	return fs
+}
+
+// tap taps one filter: what is heard there is queued for the worker.
+func (p *Proxy) tap(f string) func() {
+	return p.opts.Core.Tap(f, func(_ authz.Identity, m twin.Message) {
+		payload := append([]byte(nil), m.Payload...)
+		p.enqueue(func() { p.heard(f, m.Topic, payload) }, true)
+	})
+}
+
+// retap taps exactly the filters the devices need, and those tapped early
+// for devices the worker has not taken up yet.
+func (p *Proxy) retap() {
+	p.tapMu.Lock()
+	defer p.tapMu.Unlock()
+	want := map[string]bool{}
+	for _, fs := range p.early {
+		for _, f := range fs {
+			want[f] = true
+		}
+	}
+	for _, d := range p.devices {
+		for _, f := range d.filters() {
+			want[f] = true
 		}
 	}
 	for f, untap := range p.taps {
@@ -115,10 +179,7 @@ func (p *Proxy) retap() {
 		if _, ok := p.taps[f]; ok {
 			continue
 		}
-		p.taps[f] = p.opts.Core.Tap(f, func(_ authz.Identity, m twin.Message) {
-			payload := append([]byte(nil), m.Payload...)
-			p.enqueue(func() { p.heard(f, m.Topic, payload) }, true)
-		})
+		p.taps[f] = p.tap(f)
 	}
 }
 

@@ -21,7 +21,9 @@
 // (contentType, wotmq:pointer, wotmq:map): published on the agent's topic
 // through twin.Core.Publish, it is checked, stored with history, stamped
 // and fanned out exactly as an agent's. The availability topic
-// (AvailabilityMember) sets the twin's presence.
+// (AvailabilityMember) sets the twin's presence. A device's filters are
+// tapped as soon as its TD is stored, before the registration is answered,
+// so a report the device sends right after that answer is taken.
 //
 // # Twin to device
 //
@@ -32,8 +34,9 @@
 // topic: completed once the broker took the command, or when the device
 // reports the property the TD names (ConfirmedByMember). While the device
 // is offline a request is held and reported waiting; it goes out when the
-// device says it is online again and subscribes to its command topic. Held and confirming requests are in the
-// inbox, so they survive a restart.
+// device says it is online again and subscribes to its command topic.
+// Held and confirming requests are in the inbox, so they survive a
+// restart.
 //
 // # Concurrency
 //

@@ -65,10 +65,13 @@ type Proxy struct {
 	unlisten []func()
 	started  bool // Start ran: the worker runs until stop
 
+	tapMu sync.Mutex          // guards taps and early
+	taps  map[string]func()   // tapped filters and how to remove each
+	early map[string][]string // filters tapped when a Thing's TD was stored, until the worker reconciles it (tapEarly)
+
 	// Owned by the worker goroutine (run): nothing else touches them.
 	devices  map[string]*deviceState // by Thing ID
 	served   map[string]bool         // agents the proxy receives requests for
-	taps     map[string]func()       // tapped filters and how to remove each
 	active   map[string]bool         // requests held, sent or awaiting confirmation, by ID
 	confirms map[string]*confirm     // requests awaiting the property that confirms them, by ID
 	warned   map[string]string       // the last mapping error logged per Thing and affordance
@@ -125,7 +128,7 @@ func New(opts Options) *Proxy {
 	return &Proxy{
 		opts: opts, log: opts.Logger,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
-		devices: map[string]*deviceState{}, served: map[string]bool{}, taps: map[string]func(){},
+		devices: map[string]*deviceState{}, served: map[string]bool{}, taps: map[string]func(){}, early: map[string][]string{},
 		active: map[string]bool{}, confirms: map[string]*confirm{}, warned: map[string]string{},
 	}
 }
@@ -137,7 +140,9 @@ func (p *Proxy) Start(ctx context.Context) {
 	p.unlisten = append(p.unlisten,
 		c.Listen(tdFilter, func(m twin.Message) {
 			if t, err := wire.ParseTopic(m.Topic); err == nil {
+				// Queued first: what the early taps hear queues behind it.
 				p.enqueue(func() { p.reconcile(t.ThingID, false); p.syncAgents() }, false)
+				p.tapEarly(t.ThingID)
 			}
 		}),
 		c.Listen(requestsFilter, func(m twin.Message) {
@@ -192,9 +197,11 @@ func (p *Proxy) Close() {
 		return
 	}
 	<-p.done
+	p.tapMu.Lock()
 	for _, untap := range p.taps {
 		untap()
 	}
+	p.tapMu.Unlock()
 	for agent := range p.served {
 		p.opts.Core.AgentUnsubscribed(agent, p.twinConn())
 	}
