@@ -307,7 +307,7 @@ func TestBadInput(t *testing.T) {
 			topic := "things/" + lampID + "/history"
 			props := &paho.PublishProperties{ResponseTopic: "replies/flooder/h"}
 			send := func() (byte, string, error) {
-				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				ctx, cancel := context.WithTimeout(context.Background(), hubtest.Timeout)
 				defer cancel()
 				resp, err := w.Publish(ctx, &paho.Publish{Topic: topic, QoS: 1, Properties: props})
 				if resp == nil {
@@ -320,6 +320,7 @@ func TestBadInput(t *testing.T) {
 				return resp.ReasonCode, reason, nil
 			}
 			accepted := 0
+			start := time.Now()
 			for {
 				rc, reason, err := send()
 				if err != nil {
@@ -334,8 +335,11 @@ func TestBadInput(t *testing.T) {
 				}
 				break
 			}
-			if accepted < 15 || accepted > 25 {
-				t.Errorf("%d publishes passed before the limit, want about the burst of 20", accepted)
+			// The bucket holds the burst and refills at the rate while the
+			// client publishes: on a loaded machine the round trips are
+			// slow and more tokens come meanwhile (100 a second).
+			if most := 20 + int(time.Since(start).Seconds()*100) + 2; accepted < 15 || accepted > most {
+				t.Errorf("%d publishes passed before the limit, want the burst of 20 and the tokens of %s (at most %d)", accepted, time.Since(start).Round(time.Millisecond), most)
 			}
 			// A client that slows down is served again.
 			tick := time.NewTicker(60 * time.Millisecond) // 6 tokens a tick, one spent
