@@ -223,7 +223,12 @@ export declare class Client {
   to(id: string): TwinRef;
   /** Prepares a Thing for exposing with this client as its agent. */
   produce(td: ThingDescription): ExposedThing;
-  /** Disconnects; waiting calls reject with ClosedError. */
+  /**
+   * Disconnects once the answers of handlers that finished went out (at
+   * most 2 s); waiting calls reject with ClosedError. Publishes the hub
+   * has not acknowledged by then, or at once while the connection is
+   * down, are given up: close() always ends.
+   */
   close(): Promise<void>;
 }
 

@@ -583,7 +583,9 @@ export class Client {
    * Disconnects, once the answers of request handlers that finished went
    * out (at most 2 s). Calls still waiting reject with ClosedError;
    * requests whose handlers were still running are delivered again when
-   * the agent comes back.
+   * the agent comes back. Publishes the hub has not acknowledged 2 s
+   * later, or at once while the connection is down, are given up: close
+   * always ends.
    */
   close() {
     this._closing ??= this._close();
@@ -600,6 +602,20 @@ export class Client {
     this._calls.closeAll();
     this._agent.close();
     for (const s of [...this._channels.values()]) s.closeSilently?.();
-    await this._m.endAsync().catch(() => {});
+    // MQTT.js's end() first waits for every publish in flight to be
+    // acknowledged: while the connection is down, or once it drops, or
+    // when the hub's answers no longer arrive, that never happens, and
+    // close() hung for ever. What is still in flight then is given up (its
+    // callers were rejected above) and the client ends.
+    const m = this._m;
+    const giveUp = () => {
+      for (const id of Object.keys(m.outgoing)) m.removeOutgoingMessage(Number(id));
+      if (m.disconnecting) m.emit('outgoingEmpty');
+    };
+    m.once('close', giveUp);
+    const timer = setTimeout(giveUp, m.connected ? 2_000 : 0);
+    await m.endAsync().catch(() => {});
+    clearTimeout(timer);
+    m.off('close', giveUp);
   }
 }
