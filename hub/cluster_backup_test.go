@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/eclipse/paho.golang/paho"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/wotmq/wotmq/authz"
@@ -16,7 +15,6 @@ import (
 	"github.com/wotmq/wotmq/jetstore"
 	"github.com/wotmq/wotmq/migrate"
 	"github.com/wotmq/wotmq/natsnode"
-	"github.com/wotmq/wotmq/wot"
 )
 
 // backupNode starts a cluster node that requires credentials, with its
@@ -29,47 +27,6 @@ func backupNode(t *testing.T, name string) *hub.Hub {
 		o.Limits.MaxHistory = 50
 		o.Cluster = hub.ClusterOptions{Name: "backup", NodeName: name, Listen: "127.0.0.1:0"}
 	})
-}
-
-// backupFill gives a running cluster node what an archive carries (as
-// moveSource does a single node) and returns the lamp's history as read.
-func backupFill(t *testing.T, h *hub.Hub) moveHistory {
-	t.Helper()
-	ctx := context.Background()
-	for id, role := range map[string]authz.Role{"lamp-agent": authz.RoleAgent, "app": authz.RoleManager} {
-		if err := h.Accounts().Add(ctx, id, role, "", testPassword); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := h.Accounts().AddTopicRule(ctx, authz.TopicRule{Who: "*", Filter: "site/#", Publish: true, Subscribe: true}); err != nil {
-		t.Fatal(err)
-	}
-	agent := login(t, h, "lamp-agent", testPassword)
-	agent.mustPublish(wot.Topic{Kind: wot.TopicAgentTD, AgentID: "lamp-agent", ThingID: lampID}.String(), lampTD(t), nil)
-	agent.mustPublish(agentTopic(wot.TopicAgentProperty, "brightness"), []byte("40"), nil)
-	for i := range 5 {
-		agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), fmt.Appendf(nil, "%d", 70+i), nil)
-	}
-	if err := agent.Client.Disconnect(&paho.Disconnect{}); err != nil {
-		t.Fatal(err)
-	}
-	app := login(t, h, "app", testPassword)
-	app.subscribe("replies/app/#")
-	app.mustPublish(wot.ActionTopic(lampID, "fade"), []byte(`{"to":30}`), reply("replies/app/fade", []byte("c-1")))
-	if st := userProp(app.next("replies/app/fade"), wot.PropStatus); st != string(wot.StatusPending) {
-		t.Fatalf("the request is %s, want pending", st)
-	}
-	if _, err := app.Publish(ctx, &paho.Publish{Topic: "site/gate", Payload: []byte("open"), QoS: 1, Retain: true}); err != nil {
-		t.Fatal(err)
-	}
-	// The agent's departure is stored once its offline transition is in
-	// the history: then the node writes nothing more by itself.
-	var before moveHistory
-	hubtest.WaitFor(t, "the lamp's 8 history records", func() bool {
-		before = moveReadHistory(t, app, "replies/app/h0", "")
-		return len(before.Items) == 8 // the presence changes, the value, the events
-	})
-	return before
 }
 
 // backupStreams describes every stream of a NATS (the KV buckets are
@@ -103,7 +60,7 @@ func TestClusterExportWhileRunning(t *testing.T) {
 	ctx := context.Background()
 	a := backupNode(t, "a")
 	adminPW := a.InitialAdminPassword()
-	before := backupFill(t, a)
+	before := moveFill(t, a)
 
 	watcher, err := natsnode.Start(ctx, natsnode.Options{Name: "backup-watcher", URLs: []string{a.NATSURL()}})
 	if err != nil {

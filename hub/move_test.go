@@ -61,13 +61,11 @@ func moveReadHistory(t *testing.T, c *client, rt, cursor string) moveHistory {
 	return h
 }
 
-// moveSource fills a secure single node with what an archive carries,
-// stops it, and returns its archive and the lamp's history as read before.
-func moveSource(t *testing.T) ([]byte, moveHistory) {
+// moveFill gives a running hub (a single node or a cluster node) what an
+// archive carries and returns the lamp's history as read.
+func moveFill(t *testing.T, h *hub.Hub) moveHistory {
 	t.Helper()
 	ctx := context.Background()
-	src := t.TempDir()
-	h := hubtest.Start(t, moveSecure(src))
 	for id, role := range map[string]authz.Role{"lamp-agent": authz.RoleAgent, "app": authz.RoleManager} {
 		if err := h.Accounts().Add(ctx, id, role, "", testPassword); err != nil {
 			t.Fatal(err)
@@ -87,7 +85,6 @@ func moveSource(t *testing.T) ([]byte, moveHistory) {
 	}
 	app := login(t, h, "app", testPassword)
 	app.subscribe("replies/app/#")
-	// The agent is away: the request waits in its queue.
 	app.mustPublish(wot.ActionTopic(lampID, "fade"), []byte(`{"to":30}`), reply("replies/app/fade", []byte("c-1")))
 	if st := userProp(app.next("replies/app/fade"), wot.PropStatus); st != string(wot.StatusPending) {
 		t.Fatalf("the request is %s, want pending", st)
@@ -95,10 +92,24 @@ func moveSource(t *testing.T) ([]byte, moveHistory) {
 	if _, err := app.Publish(ctx, &paho.Publish{Topic: "site/gate", Payload: []byte("open"), QoS: 1, Retain: true}); err != nil {
 		t.Fatal(err)
 	}
-	before := moveReadHistory(t, app, "replies/app/h0", "")
-	if len(before.Items) != 8 { // the presence changes, the value, the events
-		t.Fatalf("history before the move: %s", before)
-	}
+	// The agent's departure is stored once its offline transition is in
+	// the history: then the node writes nothing more by itself.
+	var before moveHistory
+	hubtest.WaitFor(t, "the lamp's 8 history records", func() bool {
+		before = moveReadHistory(t, app, "replies/app/h0", "")
+		return len(before.Items) == 8 // the presence changes, the value, the events
+	})
+	return before
+}
+
+// moveSource fills a secure single node with what an archive carries,
+// stops it, and returns its archive and the lamp's history as read before.
+func moveSource(t *testing.T) ([]byte, moveHistory) {
+	t.Helper()
+	ctx := context.Background()
+	src := t.TempDir()
+	h := hubtest.Start(t, moveSecure(src))
+	before := moveFill(t, h)
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
