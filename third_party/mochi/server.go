@@ -1097,6 +1097,12 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 		return nil
 	}
 
+	// wotmq patch: the message is handed to its subscribers before it is
+	// acknowledged, as Mosquitto does: a client that subscribes once the
+	// publisher has its PUBACK gets the retained copy only, never a late
+	// live one beside it.
+	s.publishToSubscribers(pk)
+
 	cl.State.Inflight.DecreaseReceiveQuota()
 	ack := s.buildAck(pk.PacketID, packets.Puback, 0, pk.Properties, packets.QosCodes[pk.FixedHeader.Qos]) // [MQTT-4.3.2-4]
 	if pk.FixedHeader.Qos == 2 {
@@ -1121,7 +1127,6 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 		s.hooks.OnQosComplete(cl, ack)
 	}
 
-	s.publishToSubscribers(pk)
 	s.hooks.OnPublished(cl, pk)
 
 	return nil
