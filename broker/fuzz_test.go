@@ -31,7 +31,7 @@ func fuzzHub(tb testing.TB) (*Hub, *mqtt.Client) {
 	tb.Helper()
 	log := zerolog.Nop()
 	h, db := testHub(tb, Options{TCPAddr: "127.0.0.1:0", WSAddr: "off", Dev: true, Logger: &log}, "fuzz-admin-password")
-	if err := h.Start(context.Background(), nil); err != nil {
+	if err := h.Start(context.Background(), nil, nil); err != nil {
 		h.Close()
 		db.Close()
 		tb.Fatal(err)

@@ -268,8 +268,11 @@ func (h *Hub) Accounts() *authz.Store { return h.authz }
 
 // Start binds the listeners, publishes the retained twin state (with the
 // forms of http, another transport that serves the twins, when not nil)
-// and starts serving. It returns once clients can connect.
-func (h *Hub) Start(ctx context.Context, http twin.Binding) error {
+// and starts serving. It returns once clients can connect. beforeServe,
+// when not nil, runs once the core has started and before the listeners
+// accept anyone: what must hear every client's publish from the first
+// (the proxy's taps) starts there.
+func (h *Hub) Start(ctx context.Context, http twin.Binding, beforeServe func()) error {
 	if h.opts.TCPAddr != "off" {
 		h.tcp = listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: h.opts.TCPAddr})
 		if err := h.srv.AddListener(h.watchEnds(h.tcp)); err != nil {
@@ -301,6 +304,9 @@ func (h *Hub) Start(ctx context.Context, http twin.Binding) error {
 	}
 	if err := h.core.Start(ctx, twin.Forms{MQTT: h.mqttURL, HTTP: http}); err != nil {
 		return err
+	}
+	if beforeServe != nil {
+		beforeServe()
 	}
 	if err := h.srv.Serve(); err != nil {
 		h.core.Close() // its sweep started with it

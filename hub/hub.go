@@ -274,10 +274,11 @@ func (h *Hub) Start(ctx context.Context) error {
 	if h.reserve.min >= 0 {
 		h.reserve.check() // before the first client can write
 	}
-	if err := h.broker.Start(ctx, h.http.Forms()); err != nil {
+	// The proxy taps its devices' topics before any client can publish:
+	// a device that says Online at once is heard.
+	if err := h.broker.Start(ctx, h.http.Forms(), func() { h.proxy.Start(ctx) }); err != nil {
 		return err
 	}
-	h.proxy.Start(ctx)
 	h.http.Serve()
 	if h.upstream != nil {
 		h.upstream.Start()

@@ -342,7 +342,13 @@ func bfNext(t *testing.T, ch chan string) string {
 
 func bfPresence(t *testing.T, h *hub.Hub, p *wot.PresenceState) bool {
 	t.Helper()
-	code, body := bfHTTP(t, h, "app", http.MethodGet, bfThingPath(bfPlugID)+"/events/presence", "")
+	return bfPresenceOf(t, h, bfPlugID, p)
+}
+
+// bfPresenceOf reads the last presence change of a Thing.
+func bfPresenceOf(t *testing.T, h *hub.Hub, thingID string, p *wot.PresenceState) bool {
+	t.Helper()
+	code, body := bfHTTP(t, h, "app", http.MethodGet, bfThingPath(thingID)+"/events/presence", "")
 	if code != http.StatusOK {
 		return false
 	}

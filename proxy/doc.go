@@ -23,7 +23,10 @@
 // and fanned out exactly as an agent's. The availability topic
 // (AvailabilityMember) sets the twin's presence. A device's filters are
 // tapped as soon as its TD is stored, before the registration is answered,
-// so a report the device sends right after that answer is taken.
+// so a report the device sends right after that answer is taken; at the
+// hub's start, the registered devices' filters are tapped before the
+// listeners accept clients, so a device that says Online at once is heard
+// (what it left retained before is not trusted then: it may be gone).
 //
 // # Twin to device
 //

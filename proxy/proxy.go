@@ -134,7 +134,9 @@ func New(opts Options) *Proxy {
 }
 
 // Start begins to proxy the registered devices and follows the directory
-// from then on: call it once the core has started.
+// from then on: call it once the core has started, and before clients can
+// publish (a device's message sent before its topics are tapped is not
+// heard; at start the proxy does not trust what was left retained).
 func (p *Proxy) Start(ctx context.Context) {
 	c := p.opts.Core
 	p.unlisten = append(p.unlisten,
@@ -168,14 +170,16 @@ func (p *Proxy) Start(ctx context.Context) {
 			p.enqueue(func() { p.handle(r) }, false)
 		}),
 	)
-	p.enqueue(func() {
-		for _, e := range p.opts.Directory.List() {
-			if twin.Proxied(e.TD) {
-				p.reconcile(e.ThingID, true)
-			}
+	// The registered devices are taken up here, before the worker starts
+	// (nothing else touches its state yet), so that their topics are
+	// tapped when Start returns: the hub starts the proxy before it
+	// accepts clients, and a device that says Online at once is heard.
+	for _, e := range p.opts.Directory.List() {
+		if twin.Proxied(e.TD) {
+			p.reconcile(e.ThingID, true)
 		}
-		p.syncAgents()
-	}, false)
+	}
+	p.syncAgents()
 	p.started = true
 	go p.run()
 }
