@@ -1053,7 +1053,12 @@ func (s *Server) processPublish(cl *Client, pk packets.Packet) error {
 	if !cl.Net.Inline {
 		// wotmq patch: the client's own flows only (Inflight.SetInbound).
 		if pki, ok := cl.State.Inflight.GetInbound(pk.PacketID); ok && pki.FixedHeader.Type == packets.Pubrec { // [MQTT-4.3.3-10]
-			ack := s.buildAck(pk.PacketID, packets.Pubrec, 0, pk.Properties, packets.ErrPacketIdentifierInUse)
+			// wotmq patch: a QoS 2 PUBLISH sent again before its PUBREL is
+			// acknowledged as the first was (success), not delivered again.
+			// Mochi answered 0x91, which ends the flow at the client: the
+			// message counted as failed though delivered, and the identifier
+			// stayed taken for the rest of the session.
+			ack := s.buildAck(pk.PacketID, packets.Pubrec, 0, pk.Properties, packets.CodeSuccess)
 			return cl.WritePacket(ack)
 		}
 	}

@@ -64,6 +64,8 @@ func wotmqRead(t *testing.T, c net.Conn, br *bufio.Reader) (packets.Packet, erro
 		err = pk.PubrecDecode(body)
 	case packets.Pubcomp:
 		err = pk.PubcompDecode(body)
+	case packets.Publish:
+		err = pk.PublishDecode(body)
 	}
 	if err != nil {
 		t.Fatal(err)
