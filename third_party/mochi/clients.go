@@ -313,6 +313,7 @@ func (cl *Client) writeQueued() {
 				cl.ops.log.Debug("failed publishing packet", "error", err, "client", cl.ID, "packet", pk)
 			}
 		}
+		cl.flushLeftBehind()
 		for i := range batch {
 			batch[i] = nil
 		}
@@ -814,6 +815,21 @@ func (cl *Client) ReleaseWrites() error {
 		return nil
 	}
 	return cl.flushOutbuf()
+}
+
+// flushLeftBehind writes what other writers buffered to go out with a
+// queued packet that was then not written (too large for the client, or
+// it could not be encoded): a packet written while others are queued waits
+// in outbuf for the writer's last one to flush it. wotmq patch: without
+// it, a PUBACK buffered behind a delivery too large for its client waited
+// for the client's next packet, for ever if none came.
+func (cl *Client) flushLeftBehind() {
+	cl.Lock()
+	defer cl.Unlock()
+	if cl.Net.outbuf != nil && cl.Net.outbuf.Len() > 0 && cl.Net.Conn != nil &&
+		atomic.LoadInt32(&cl.State.outboundQty) == 0 && atomic.LoadInt32(&cl.State.held) == 0 {
+		_ = cl.flushOutbuf()
+	}
 }
 
 func (cl *Client) flushOutbuf() (err error) {
