@@ -71,24 +71,38 @@ function next(c, event) {
   }), WAIT, event);
 }
 
-test('a reply sent while the consumer is away arrives on reconnection (persistent session)', async (t) => {
+/** Holds the proxy's new connections and cuts the open ones: resolves once c is offline. */
+async function cutOff(p, c) {
+  const offline = next(c, 'offline');
+  p.hold();
+  p.cut();
+  await offline;
+}
+
+/**
+ * The set-up most tests share: a proxy, an agent (direct) exposing a lamp,
+ * a consumer through the proxy (opts for its client) and its view of the lamp.
+ */
+async function lampThroughProxy(t, opts) {
   const p = await proxy(t);
   const agent = await client(t);
-  const observer = await client(t);
-  const app = await viaProxy(t, p);
+  const app = await viaProxy(t, p, opts);
   const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-  await exposeLamp(agent, id);
+  const lamp = await exposeLamp(agent, id);
   const thing = await app.thing(id);
+  return { p, app, id, lamp, thing };
+}
+
+test('a reply sent while the consumer is away arrives on reconnection (persistent session)', async (t) => {
+  const { p, app, id, thing } = await lampThroughProxy(t);
+  const observer = await client(t);
   const watch = await observer.thing(id);
 
   const statuses = [];
   const delivered = waiter((u) => u.status === 'delivered');
   const call = thing.invokeAction('slow', 300, { onStatus: (u) => { statuses.push(u.status); delivered.push(u); } });
   await delivered.got;
-  const offline = next(app, 'offline');
-  p.hold();
-  p.cut();
-  await offline;
+  await cutOff(p, app);
   // The agent answers while the consumer is away: the hub queues the reply.
   await until(async () => (await watch.queryAction('slow')).status === 'completed', 'slow completed');
   const back = next(app, 'connect');
@@ -99,21 +113,13 @@ test('a reply sent while the consumer is away arrives on reconnection (persisten
 });
 
 test('events published while the consumer is away arrive, and the subscription goes on', async (t) => {
-  const p = await proxy(t);
-  const agent = await client(t);
-  const app = await viaProxy(t, p);
-  const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-  const lamp = await exposeLamp(agent, id);
-  const thing = await app.thing(id);
+  const { p, app, lamp, thing } = await lampThroughProxy(t);
   const events = waiter((v) => v === 3);
   await thing.subscribeEvent('overheating', (v) => events.push(v));
   await lamp.publishEvent('overheating', 1);
   await until(() => events.seen.includes(1), 'event 1');
 
-  const offline = next(app, 'offline');
-  p.hold();
-  p.cut();
-  await offline;
+  await cutOff(p, app);
   await lamp.publishEvent('overheating', 2);
   const back = next(app, 'connect');
   p.release();
@@ -124,29 +130,16 @@ test('events published while the consumer is away arrive, and the subscription g
 });
 
 test('a request made while the connection is down goes out on reconnection', async (t) => {
-  const p = await proxy(t);
-  const agent = await client(t);
-  const app = await viaProxy(t, p);
-  const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-  await exposeLamp(agent, id);
-  const thing = await app.thing(id);
-  const offline = next(app, 'offline');
-  p.hold();
-  p.cut();
-  await offline;
+  const { p, app, thing } = await lampThroughProxy(t);
+  await cutOff(p, app);
   const call = thing.invokeAction('fade', { to: 42 });
   p.release();
   assert.equal(await call, 42);
 });
 
 test('the hub lost the session (sessionExpiry 0): the outcome comes from the status record, subscriptions come back', async (t) => {
-  const p = await proxy(t);
-  const agent = await client(t);
+  const { p, app, id, lamp, thing } = await lampThroughProxy(t, { sessionExpiry: 0 });
   const observer = await client(t);
-  const app = await viaProxy(t, p, { sessionExpiry: 0 });
-  const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-  const lamp = await exposeLamp(agent, id);
-  const thing = await app.thing(id);
   const watch = await observer.thing(id);
   const values = waiter((v) => v === 77);
   await thing.observeProperty('brightness', (v) => values.push(v));
@@ -155,10 +148,7 @@ test('the hub lost the session (sessionExpiry 0): the outcome comes from the sta
   const call = thing.invokeAction('fade', { to: 33 }, { onStatus: (u) => delivered.push(u) });
   const slow = thing.invokeAction('slow', 200, { onStatus: (u) => delivered.push(u) });
   await until(() => delivered.seen.filter((u) => u.status === 'delivered').length === 2, 'both delivered');
-  const offline = next(app, 'offline');
-  p.hold();
-  p.cut();
-  await offline;
+  await cutOff(p, app);
   await until(async () => (await watch.queryAction('slow')).status === 'completed', 'slow completed');
   await lamp.updateProperty('brightness', 77); // while away: comes back as the retained value
   p.release();
@@ -168,13 +158,8 @@ test('the hub lost the session (sessionExpiry 0): the outcome comes from the sta
 });
 
 test('a request whose PUBACK was lost is sent again; its duplicate\'s refusal is not its outcome', async (t) => {
-  const p = await proxy(t);
-  const agent = await client(t);
+  const { p, app, id, thing } = await lampThroughProxy(t);
   const observer = await client(t);
-  const app = await viaProxy(t, p);
-  const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-  await exposeLamp(agent, id);
-  const thing = await app.thing(id);
   const watch = await observer.thing(id);
 
   await t.test('RunningDuplicateRefusedBusy', async () => {
@@ -212,10 +197,7 @@ test('an agent away gets the request on reconnection and answers it', async (t) 
   const id = `urn:js:reconnect:${uniqueId('lamp')}`;
   await exposeLamp(agent, id);
   const thing = await app.thing(id);
-  const offline = next(agent, 'offline');
-  p.hold();
-  p.cut();
-  await offline;
+  await cutOff(p, agent);
   const statuses = [];
   const call = thing.invokeAction('fade', { to: 64 }, { onStatus: (u) => statuses.push(u.status) });
   // pending, or delivered into the agent's session when the hub has not
@@ -254,20 +236,12 @@ test('close ends a client whose publishes in flight will never be acknowledged',
   // longer arrived, never closed (CI: this file timed out in a test's
   // clean-up after the proxy had cut the connection).
   for (const how of ['down', 'silent']) {
-    const p = await proxy(t);
-    const agent = await client(t);
-    const app = await viaProxy(t, p);
-    const id = `urn:js:reconnect:${uniqueId('lamp')}`;
-    await exposeLamp(agent, id);
-    const thing = await app.thing(id);
+    const { p, app, thing } = await lampThroughProxy(t);
     p.blackhole(); // the hub's PUBACK never reaches the client
     const call = thing.invokeAction('fade', { to: 5 }).catch((err) => err);
     await until(() => Object.keys(app._m.outgoing).length > 0, 'a publish in flight');
     if (how === 'down') {
-      const offline = next(app, 'offline');
-      p.hold();
-      p.cut();
-      await offline;
+      await cutOff(p, app);
     }
     await within(app.close(), WAIT, `close (${how})`);
     assert.ok((await call) instanceof Error, 'the call ends with the client');
