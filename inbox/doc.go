@@ -39,5 +39,8 @@
 // the order of Add calls; callers that need delivery order to match must
 // serialise Add and delivery per agent themselves. Writes of concurrent
 // callers share Badger transactions (package groupcommit); each call still
-// returns only after its own write committed.
+// returns only after its own write committed. ReplaceLater and
+// TransitionLater (stage.go) return before: their change is in memory for
+// the next caller at once, and the Commit they return waits for it (a
+// failed commit takes the change back out of memory).
 package inbox

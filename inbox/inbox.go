@@ -91,6 +91,9 @@ type Store struct {
 	qmu    sync.Mutex
 	queues map[string]map[string]Entry
 	live   map[string]*Request // the unfinished requests, by ID; never modified in place
+	// committing holds the requests a staged write finished, until its
+	// commit is over (stage.go): Get finds them there meanwhile.
+	committing map[string]*Request
 	// hmu guards outcomes, the IDs of each affordance's outcome history,
 	// newest last, loaded on first use.
 	hmu      sync.Mutex
@@ -100,7 +103,7 @@ type Store struct {
 // New returns a Store on db, loading the queue index.
 func New(db *badger.DB, opts Options) (*Store, error) {
 	s := &Store{db: db, commit: groupcommit.New(db, 0), now: opts.Now, expiry: opts.DefaultExpiry, retention: opts.Retention, recall: opts.OutcomeRecall,
-		queues: map[string]map[string]Entry{}, live: map[string]*Request{}, outcomes: map[string][]string{}}
+		queues: map[string]map[string]Entry{}, live: map[string]*Request{}, committing: map[string]*Request{}, outcomes: map[string][]string{}}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -166,51 +169,13 @@ func (s *Store) Add(ctx context.Context, r *Request) error {
 // request is delivered again when the agent comes back, as any delivered
 // request that was never answered.
 func (s *Store) Replace(ctx context.Context, r *Request, old []string, e *wire.Error) ([]*Request, error) {
-	if err := ctx.Err(); err != nil {
+	failed, commit, err := s.ReplaceLater(ctx, r, old, e)
+	if err != nil {
 		return nil, err
 	}
-	now := s.now().UTC()
-	r.ID = s.newID(now)
-	if r.Status == wire.StatusDelivered {
-		r.Deliveries = 1
-	} else {
-		r.Status, r.Deliveries = wire.StatusPending, 0
+	if err := commit(); err != nil {
+		return nil, err
 	}
-	r.Requested, r.Updated = now, now
-	if r.Expires.IsZero() {
-		r.Expires = now.Add(s.expiry)
-	}
-	var failed []*Request
-	var ch changes
-	err := s.commit.Update(func(txn *badger.Txn) error {
-		ch = changes{}
-		failed = failed[:0]
-		for _, id := range old {
-			o, err := get(txn, id)
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			if o.Status.Final() {
-				continue
-			}
-			o.Status, o.Error, o.Updated = wire.StatusFailed, e, now
-			if err := s.put(txn, o, &ch); err != nil {
-				return err
-			}
-			failed = append(failed, o)
-		}
-		if err := s.put(txn, r, &ch); err != nil {
-			return err
-		}
-		return txn.Set(latestKey(r.ThingID, r.Op, r.Name), []byte(r.ID)) // the newest request of its action
-	})
-	if err != nil {
-		return nil, fmt.Errorf("inbox: store %s: %w", r.ID, err)
-	}
-	s.apply(ch)
 	return failed, nil
 }
 
@@ -229,77 +194,70 @@ func (s *Store) newID(now time.Time) string {
 	return fmt.Sprintf("%016x", n)
 }
 
-// write stores r and maintains the indexes in the same transaction.
-func (s *Store) write(r *Request) error {
-	var ch changes
-	err := s.commit.Update(func(txn *badger.Txn) error {
-		ch = changes{}
-		return s.put(txn, r, &ch)
-	})
-	if err != nil {
-		return fmt.Errorf("inbox: store %s: %w", r.ID, err)
+// put stores r inside txn (Restore); the in-memory indexes change only
+// after the transaction commits (apply).
+func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
+	var w write
+	if err := s.plan(&w, r); err != nil {
+		return err
 	}
-	s.apply(ch)
+	if err := w.run(txn); err != nil {
+		return err
+	}
+	ch.set = append(ch.set, w.ch.set...)
+	ch.drop = append(ch.drop, w.ch.drop...)
+	ch.outcomes = append(ch.outcomes, w.ch.outcomes...)
 	return nil
 }
 
-// put is write inside a transaction; the in-memory indexes change only
-// after the transaction commits (apply).
-func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
+// plan adds to w what storing r writes and changes in memory: the request
+// and its queue index entry while unfinished; once finished, the request
+// with the retention's TTL, out of the queue index, into the outcome
+// history of its affordance, whose oldest outcomes beyond the store's
+// recall are deleted.
+func (s *Store) plan(w *write, r *Request) error {
 	val, _, err := encodeRequest(r)
 	if err != nil {
 		return fmt.Errorf("inbox: encode %s: %w", r.ID, err)
 	}
 	rk := []byte(prefixRequest + r.ID)
-	if r.Status.Final() {
-		return s.finish(txn, r, rk, val, ch)
+	w.ids = append(w.ids, r.ID)
+	if !r.Status.Final() {
+		w.set(rk, val, 0)
+		w.set(queueKey(r.AgentID, r.ID), encodeEntry(entryOf(r)), 0)
+		c := *r
+		w.ch.set = append(w.ch.set, &c)
+		return nil
 	}
-	if err := txn.Set(rk, val); err != nil {
-		return err
-	}
-	e := entryOf(r)
-	if err := txn.Set(queueKey(r.AgentID, r.ID), encodeEntry(e)); err != nil {
-		return err
-	}
+	w.set(rk, val, s.retention)
+	w.del(queueKey(r.AgentID, r.ID))
+	w.ch.drop = append(w.ch.drop, entryOf(r))
 	c := *r
-	ch.set = append(ch.set, &c)
-	return nil
-}
-
-// finish writes a finished request: it leaves the queue index, joins the
-// outcome history of its affordance, and the oldest outcomes beyond the
-// store's recall are deleted.
-func (s *Store) finish(txn *badger.Txn, r *Request, rk, val []byte, ch *changes) error {
-	if err := txn.SetEntry(badger.NewEntry(rk, val).WithTTL(s.retention)); err != nil {
-		return err
-	}
-	if err := txn.Delete(queueKey(r.AgentID, r.ID)); err != nil {
-		return err
-	}
-	ch.drop = append(ch.drop, entryOf(r))
+	w.finished = append(w.finished, &c)
 	hp := historyPrefix(r.ThingID, r.Op, r.Name)
 	// Keys get their own backing arrays: Badger keeps the slices of
 	// pending writes, so appending to hp twice would rewrite an earlier key.
-	if err := txn.SetEntry(badger.NewEntry(join(hp, r.ID), nil).WithTTL(s.retention)); err != nil {
-		return err
-	}
+	w.set(join(hp, r.ID), nil, s.retention)
 	ids, err := s.outcomeIDs(hp)
 	if err != nil {
 		return err
+	}
+	// An outcome list changed earlier in the same write is the base.
+	for i := len(w.ch.outcomes) - 1; i >= 0; i-- {
+		if w.ch.outcomes[i].key == string(hp) {
+			ids = w.ch.outcomes[i].ids
+			break
+		}
 	}
 	ids = append(slices.Clone(ids), r.ID)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
 	for len(ids) > s.recall {
-		if err := txn.Delete(join(hp, ids[0])); err != nil {
-			return err
-		}
-		if err := txn.Delete([]byte(prefixRequest + ids[0])); err != nil {
-			return err
-		}
+		w.del(join(hp, ids[0]))
+		w.del([]byte(prefixRequest + ids[0]))
 		ids = ids[1:]
 	}
-	ch.outcomes = append(ch.outcomes, outcomeList{key: string(hp), ids: ids})
+	w.ch.outcomes = append(w.ch.outcomes, outcomeList{key: string(hp), ids: ids})
 	return nil
 }
 
@@ -324,10 +282,14 @@ func (s *Store) outcomeIDs(hp []byte) ([]string, error) {
 }
 
 // Get returns the request with the given ID. Unfinished requests come
-// from memory.
+// from memory, as do finished ones whose commit is under way (a staged
+// write, stage.go).
 func (s *Store) Get(ctx context.Context, id string) (*Request, error) {
 	s.qmu.Lock()
 	live, ok := s.live[id]
+	if !ok {
+		live, ok = s.committing[id]
+	}
 	s.qmu.Unlock()
 	if ok {
 		c := *live
@@ -373,33 +335,11 @@ var allowed = map[wire.Status][]wire.Status{
 // request. On ErrFinished and ErrTransition the request is returned too.
 // Updates of one request are serialised by the caller.
 func (s *Store) Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*Request, error) {
-	r, err := s.Get(ctx, id)
+	r, commit, err := s.TransitionLater(ctx, id, to, output, e)
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	if r.Status.Final() {
-		return r, fmt.Errorf("%w: %s is %s", ErrFinished, id, r.Status)
-	}
-	ok := false
-	for _, st := range allowed[r.Status] {
-		ok = ok || st == to
-	}
-	if !ok {
-		return r, fmt.Errorf("%w: %s from %s to %s", ErrTransition, id, r.Status, to)
-	}
-	r.Status = to
-	r.Updated = s.now().UTC()
-	switch to {
-	case wire.StatusDelivered:
-		r.Deliveries++
-	case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
-		if output != nil || to == wire.StatusCompleted {
-			r.Output = output
-		}
-	case wire.StatusFailed:
-		r.Error = e
-	}
-	if err := s.write(r); err != nil {
+	if err := commit(); err != nil {
 		return nil, err
 	}
 	return r, nil

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -282,15 +281,7 @@ func (s *Inbox) Replace(ctx context.Context, r *inbox.Request, old []string, e *
 		return nil, err
 	}
 	now := s.o.Now().UTC()
-	if r.Status == wire.StatusDelivered {
-		r.Deliveries = 1
-	} else {
-		r.Status, r.Deliveries = wire.StatusPending, 0
-	}
-	r.Requested, r.Updated = now, now
-	if r.Expires.IsZero() {
-		r.Expires = now.Add(s.expiry)
-	}
+	r.Begin(now, s.expiry)
 	// The record and its affordance's latest-request pointer are written
 	// together (one replication round trip, not two); should the ID turn
 	// out taken by another node, the next attempt writes the pointer again.
@@ -398,14 +389,6 @@ func (s *Inbox) Get(ctx context.Context, id string) (*inbox.Request, error) {
 	return nil, fmt.Errorf("%w: %s", inbox.ErrNotFound, id)
 }
 
-// allowed is the lifecycle, as in package inbox.
-var allowed = map[wire.Status][]wire.Status{
-	wire.StatusPending:   {wire.StatusDelivered, wire.StatusFailed},
-	wire.StatusDelivered: {wire.StatusDelivered, wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
-	wire.StatusRunning:   {wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed},
-	wire.StatusWaiting:   {wire.StatusWaiting, wire.StatusRunning, wire.StatusCompleted, wire.StatusFailed},
-}
-
 // Transition moves request id to status to (see inbox.Store.Transition).
 // It reads the stored record and writes by compare-and-set, so a
 // transition another node made meanwhile is seen and checked against.
@@ -420,7 +403,7 @@ func (s *Inbox) Transition(ctx context.Context, id string, to wire.Status, outpu
 		// does a copy the transition is not allowed from (it may be stale).
 		if known {
 			known = false
-			if r, curRev, ok := s.liveCopy(id); ok && slices.Contains(allowed[r.Status], to) {
+			if r, curRev, ok := s.liveCopy(id); ok && inbox.Allowed(r.Status, to) {
 				out = r
 				return s.transitionFrom(ctx, id, r, curRev, to, output, e, &out, &rev)
 			}
@@ -486,20 +469,9 @@ func (s *Inbox) liveCopy(id string) (*inbox.Request, uint64, bool) {
 // new record and *rev its revision.
 func (s *Inbox) transitionFrom(ctx context.Context, id string, r *inbox.Request, curRev uint64, to wire.Status,
 	output json.RawMessage, e *wire.Error, out **inbox.Request, rev *uint64) error {
-	if !slices.Contains(allowed[r.Status], to) {
-		return fmt.Errorf("%w: %s from %s to %s", inbox.ErrTransition, id, r.Status, to)
-	}
 	n := *r
-	n.Status, n.Updated = to, s.o.Now().UTC()
-	switch to {
-	case wire.StatusDelivered:
-		n.Deliveries++
-	case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted:
-		if output != nil || to == wire.StatusCompleted {
-			n.Output = output
-		}
-	case wire.StatusFailed:
-		n.Error = e
+	if err := n.Move(to, output, e, s.o.Now().UTC()); err != nil {
+		return err
 	}
 	val, err := json.Marshal(&n)
 	if err != nil {
@@ -516,4 +488,19 @@ func (s *Inbox) transitionFrom(ctx context.Context, id string, r *inbox.Request,
 // finish moves a finished request on at once (restore, open).
 func (s *Inbox) finish(ctx context.Context, r *inbox.Request) error {
 	return s.finishBatch(ctx, []*inbox.Request{r})
+}
+
+// ReplaceLater is Replace (see inbox.Store.ReplaceLater): a cluster's
+// stores commit as they go, so it returns no Commit (nil: nothing left to
+// wait for).
+func (s *Inbox) ReplaceLater(ctx context.Context, r *inbox.Request, old []string, e *wire.Error) ([]*inbox.Request, inbox.Commit, error) {
+	failed, err := s.Replace(ctx, r, old, e)
+	return failed, nil, err
+}
+
+// TransitionLater is Transition (see inbox.Store.TransitionLater), with
+// nothing left to wait for (no Commit).
+func (s *Inbox) TransitionLater(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, inbox.Commit, error) {
+	r, err := s.Transition(ctx, id, to, output, e)
+	return r, nil, err
 }
