@@ -47,7 +47,7 @@ func (c *Core) Cancel(ctx context.Context, id authz.Identity, t wire.Topic, payl
 	}
 	mu := c.agentLock(e.AgentID)
 	mu.Lock()
-	defer mu.Unlock()
+	defer c.unlock(e.AgentID, mu) // and wait for what was staged
 	r, err := c.cancelTarget(ctx, e.AgentID, t, payload)
 	if err != nil {
 		return nil, err
@@ -59,20 +59,8 @@ func (c *Core) Cancel(ctx context.Context, id authz.Identity, t wire.Topic, payl
 		return nil, wire.Errorf(wire.CodeFinished, "request %s already ended %s", r.ID, r.Status)
 	}
 	if r.Status != wire.StatusPending && c.agents.isOnline(r.AgentID) {
-		c.send(Message{
-			QoS:             1,
-			Topic:           wire.RequestsTopic(r.AgentID),
-			CorrelationData: []byte(r.ID),
-			User: []Property{
-				{Key: wire.PropOp, Value: wire.OpCancelAction},
-				{Key: wire.PropThing, Value: r.ThingID},
-				{Key: wire.PropName, Value: r.Name},
-				{Key: wire.PropActionID, Value: r.ID},
-				{Key: wire.PropSender, Value: id.ID},
-				{Key: wire.PropTime, Value: c.opts.Now().UTC().Format(time.RFC3339Nano)},
-			},
-		})
-		c.sendLegacy(r, wire.OpCancelAction, nil)
+		// On the agent's line: after the request itself (line.go).
+		c.stage(r.AgentID, nil, func() { c.forwardCancel(r, id) })
 		c.log.Debug().Str("id", r.ID).Msg("cancel forwarded to agent")
 		return &r.ActionStatus, nil
 	}
@@ -83,6 +71,24 @@ func (c *Core) Cancel(ctx context.Context, id authz.Identity, t wire.Topic, payl
 		return nil, err
 	}
 	return &r.ActionStatus, nil
+}
+
+// forwardCancel sends a cancel of a delivered request to its agent.
+func (c *Core) forwardCancel(r *inbox.Request, id authz.Identity) {
+	c.send(Message{
+		QoS:             1,
+		Topic:           wire.RequestsTopic(r.AgentID),
+		CorrelationData: []byte(r.ID),
+		User: []Property{
+			{Key: wire.PropOp, Value: wire.OpCancelAction},
+			{Key: wire.PropThing, Value: r.ThingID},
+			{Key: wire.PropName, Value: r.Name},
+			{Key: wire.PropActionID, Value: r.ID},
+			{Key: wire.PropSender, Value: id.ID},
+			{Key: wire.PropTime, Value: c.opts.Now().UTC().Format(time.RFC3339Nano)},
+		},
+	})
+	c.sendLegacy(r, wire.OpCancelAction, nil)
 }
 
 // cancelTarget finds the request a cancel names.

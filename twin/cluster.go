@@ -36,7 +36,7 @@ func (c *Core) RequestsQueued(agent string) {
 	}
 	mu := c.agentLock(agent)
 	mu.Lock()
-	defer mu.Unlock()
+	defer c.unlock(agent, mu) // and wait for what was staged
 	c.drainOnline(context.Background(), agent)
 }
 

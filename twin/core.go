@@ -152,10 +152,12 @@ type Core struct {
 	window   int             // most requests delivered to one agent and not yet answered
 	forms    Forms           // set by Start
 
-	agents  clientSet      // connections subscribed to their requests topic
-	conns   clientSet      // all connections, by identity
-	sentSeq sentSeq        // when requests were sent, against when agents subscribed (handover.go)
-	locks   [64]sync.Mutex // per-agent request locks, by hash of the agent ID
+	agents      clientSet      // connections subscribed to their requests topic
+	conns       clientSet      // all connections, by identity
+	sentSeq     sentSeq        // when requests were sent, against when agents subscribed (handover.go)
+	locks       [64]sync.Mutex // per-agent request locks, by hash of the agent ID (slot)
+	lines       [64]line       // what follows the staged commits made under each lock (line.go)
+	lineRunners sync.WaitGroup // the lines' goroutines
 
 	gate    sync.RWMutex // connection events hold it shared; Close takes it exclusively
 	stop    chan struct{}
@@ -204,6 +206,7 @@ func (c *Core) Close() {
 	c.gate.Lock() // wait for connection events in flight; later ones see stop closed
 	c.bg.Wait()
 	c.gate.Unlock()
+	c.closeLines()
 }
 
 // enter is called by every connection event; it reports false when the
@@ -224,11 +227,16 @@ func (c *Core) leave() { c.gate.RUnlock() }
 // agentLock returns the mutex that serialises request handling for an
 // agent: adding, delivering and finishing its requests.
 func (c *Core) agentLock(agentID string) *sync.Mutex {
+	return &c.locks[c.slot(agentID)]
+}
+
+// slot is the index of an agent's lock and line: a hash of its ID.
+func (c *Core) slot(agentID string) uint32 {
 	var x uint32 = 2166136261
 	for i := 0; i < len(agentID); i++ {
 		x = (x ^ uint32(agentID[i])) * 16777619
 	}
-	return &c.locks[x%uint32(len(c.locks))]
+	return x % uint32(len(c.locks))
 }
 
 // connKey is the context key of the connection a message came from.

@@ -36,10 +36,14 @@
 //
 // # Locks
 //
-// Requests of one agent are serialised by an agent lock (one of 64, by a
-// hash of the agent ID). Inside it the core takes the short locks of its
-// sets (connections, watchers, listeners, signalling sessions), never the
-// other way round; Watch and Listen callbacks run inside the agent lock and
-// must not block or call back into the core. docs/architecture.md has the
-// whole lock order.
+// Requests of one agent are decided under an agent lock (one of 64, by a
+// hash of the agent ID), and committed after it (line.go): the inbox's
+// staged writes show each change to the next decision at once, and what
+// depends on a change (a status, the request to the agent) runs on the
+// lock's line, in order, once the change is committed. Inside the lock,
+// and on the line, the core takes the short locks of its sets
+// (connections, watchers, listeners, signalling sessions), never the other
+// way round; Watch and Listen callbacks run inside the agent lock or on its
+// line and must not block or call back into the core. docs/architecture.md
+// has the whole lock order.
 package twin

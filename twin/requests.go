@@ -38,8 +38,9 @@ type Submission struct {
 	// Expiry bounds how long the request may wait; the hub default when 0.
 	Expiry time.Duration
 	// Watch, when set, is called with every status of the request, in
-	// order, from the first (the hub holds the agent's lock: it must not
-	// block). It is removed after the final status or by Unwatch.
+	// order, from the first (under the agent's lock or on its line,
+	// line.go: it must not block or call the core). It is removed after
+	// the final status or by Unwatch.
 	Watch func(*inbox.Request)
 }
 
@@ -79,10 +80,10 @@ func (c *Core) Submit(ctx context.Context, id authz.Identity, t wire.Topic, op s
 
 	mu := c.agentLock(r.AgentID)
 	mu.Lock()
-	defer mu.Unlock()
 	online := c.agents.isOnline(r.AgentID)
 	replace, err := c.applyRules(ctx, r, online)
 	if err != nil {
+		mu.Unlock()
 		return refuse(err)
 	}
 	// An online agent with nothing waiting and room in its delivery
@@ -94,36 +95,76 @@ func (c *Core) Submit(ctx context.Context, id authz.Identity, t wire.Topic, op s
 	if direct {
 		r.Status = wire.StatusDelivered
 	}
-	superseded, err := c.inbox.Replace(ctx, r, replace, wire.Errorf(wire.CodeSuperseded, "a newer request replaced this one"))
+	// Staged (line.go): the request is in the agent's queue now, for the
+	// next decision under the lock; its commit is awaited after the lock
+	// is released, and what it lets out follows the commit.
+	superseded, commit, err := c.inbox.ReplaceLater(ctx, r, replace, wire.Errorf(wire.CodeSuperseded, "a newer request replaced this one"))
 	if err != nil {
+		mu.Unlock()
 		return r, err
 	}
+	var unwatch func()
 	if sub.Watch != nil {
-		c.Watch(r.ID, sub.Watch)
+		unwatch = c.Watch(r.ID, sub.Watch)
 	}
-	for _, old := range superseded {
-		c.finished(ctx, old)
+	failed := func(err error) (*inbox.Request, error) {
+		if unwatch != nil {
+			unwatch()
+		}
+		return r, err
+	}
+	endOld := func() {
+		for _, old := range superseded {
+			c.finished(ctx, old)
+		}
 	}
 	if op == wire.OpWriteProperty {
+		// The desired state is stored apart, once the write is: this
+		// rarer path keeps its commit under the lock.
+		if err := c.stage(r.AgentID, commit, endOld).await(); err != nil {
+			mu.Unlock()
+			return failed(err)
+		}
+		commit, endOld = nil, func() {}
 		if _, err := c.inbox.SetDesired(ctx, r.ThingID, r.Name, r.Input, r.ID); err != nil {
+			mu.Unlock()
 			return r, err
 		}
 		c.publishDesired(ctx, r.ThingID, r.Name)
 	}
+	var st *step
 	switch {
 	case direct:
-		c.notify(r, true)
-		c.sendLocked(r, false)
-		return r, nil
+		st = c.stage(r.AgentID, commit, func() {
+			endOld()
+			c.notify(r, true)
+			c.sendRequest(r, false)
+		})
 	case online:
+		st = c.stage(r.AgentID, commit, endOld)
 		c.drainLocked(ctx, r.AgentID)
 		if cur, err := c.inbox.Get(ctx, r.ID); err == nil && cur.Status == wire.StatusPending {
-			c.notify(cur, true) // behind others in the agent's delivery window
+			// Behind others in the agent's delivery window.
+			c.stage(r.AgentID, nil, func() {
+				if st.err == nil {
+					c.notify(cur, true)
+				}
+			})
 		}
-		return r, nil
+	default:
+		st = c.stage(r.AgentID, commit, func() {
+			endOld()
+			c.notify(r, true)
+		})
+		c.log.Debug().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).Str("agent", r.AgentID).Msg("request queued for offline agent")
 	}
-	c.notify(r, true)
-	c.log.Debug().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).Str("agent", r.AgentID).Msg("request queued for offline agent")
+	tail := c.tail(r.AgentID)
+	mu.Unlock()
+	err = st.await()
+	_ = tail.await()
+	if err != nil {
+		return failed(err)
+	}
 	return r, nil
 }
 
@@ -250,7 +291,7 @@ func (c *Core) agentOnline(agent string, conn ConnID, legacy bool, client, remot
 		defer c.bg.Done()
 		defer c.leave()
 		mu.Lock()
-		defer mu.Unlock()
+		defer c.unlock(agent, mu) // and wait for the deliveries staged
 		c.redeliverLocked(context.Background(), agent, again)
 	}()
 }
@@ -272,7 +313,7 @@ func (c *Core) agentOffline(agent string, conn ConnID, client string) {
 	defer c.leave()
 	mu := c.agentLock(agent)
 	mu.Lock()
-	defer mu.Unlock()
+	defer c.unlock(agent, mu) // and wait for what was staged
 	if c.agents.isOnline(agent) {
 		// Its other connections (or one that came back meanwhile) get
 		// what none of them received (handover.go).
@@ -365,7 +406,8 @@ func (c *Core) drainOnline(ctx context.Context, agent string) {
 // deliverLocked hands one request to its agent. It records delivered and
 // tells the consumer before the agent can see the request, so the agent's
 // reply always finds it delivered and the consumer sees statuses in order.
-// It reports whether the request went out (not when it had expired).
+// Both follow the commit on the agent's line (line.go). It reports whether
+// the request was recorded delivered (not when it had expired).
 func (c *Core) deliverLocked(ctx context.Context, r *inbox.Request) bool {
 	now := c.opts.Now()
 	if !r.Expires.IsZero() && !now.Before(r.Expires) {
@@ -374,21 +416,23 @@ func (c *Core) deliverLocked(ctx context.Context, r *inbox.Request) bool {
 	}
 	redelivery := r.Status == wire.StatusDelivered
 	id := r.ID
-	r, err := c.inbox.Transition(ctx, id, wire.StatusDelivered, nil, nil)
+	r, commit, err := c.inbox.TransitionLater(ctx, id, wire.StatusDelivered, nil, nil)
 	if err != nil {
 		c.log.Error().Err(err).Str("id", id).Msg("cannot record delivery")
 		return false
 	}
-	if !redelivery {
-		c.notify(r, true)
-	}
-	c.sendLocked(r, redelivery)
+	c.stage(r.AgentID, commit, func() {
+		if !redelivery {
+			c.notify(r, true)
+		}
+		c.sendRequest(r, redelivery)
+	})
 	return true
 }
 
-// sendLocked publishes a request recorded as delivered to its agent. The
-// caller holds the agent's lock.
-func (c *Core) sendLocked(r *inbox.Request, redelivery bool) {
+// sendRequest publishes a request recorded as delivered to its agent, on
+// the agent's line once that record is committed (line.go).
+func (c *Core) sendRequest(r *inbox.Request, redelivery bool) {
 	user := []Property{
 		{Key: wire.PropOp, Value: r.Op},
 		{Key: wire.PropThing, Value: r.ThingID},
@@ -419,6 +463,16 @@ func (c *Core) sendLocked(r *inbox.Request, redelivery bool) {
 // agentReply handles an agent's progress report or outcome for a request:
 // the CorrelationData is the request ID the hub gave it.
 func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, pk *Message) error {
+	return c.beginAgentReply(ctx, id, t, pk)()
+}
+
+// beginAgentReply checks an agent's reply and stages the request's new
+// status, and the deliveries it makes room for (line.go); finish waits for
+// their commits and what follows them. A refusal is finish's error. The
+// replies of one connection may be begun one after the other before the
+// first is finished (Begin): they then share commits.
+func (c *Core) beginAgentReply(ctx context.Context, id authz.Identity, t wire.Topic, pk *Message) (finish func() error) {
+	refused := func(err error) func() error { return func() error { return err } }
 	// An MQTT 3.1.1 agent names the request and its status in the topic
 	// (agents/{agent}/replies/{actionID}[/{status}]).
 	actionID := t.ActionID
@@ -431,7 +485,7 @@ func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, 
 		actionID = userProp(pk, wire.PropActionID)
 	}
 	if actionID == "" {
-		return wire.Errorf(wire.CodeInvalidPayload, "a reply needs the CorrelationData of the request (or its action-id user property)")
+		return refused(wire.Errorf(wire.CodeInvalidPayload, "a reply needs the CorrelationData of the request (or its action-id user property)"))
 	}
 	status := wire.Status(userProp(pk, wire.PropStatus))
 	if t.ActionID != "" {
@@ -443,17 +497,17 @@ func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, 
 	switch status {
 	case wire.StatusRunning, wire.StatusWaiting, wire.StatusCompleted, wire.StatusFailed:
 	default:
-		return wire.Errorf(wire.CodeInvalidPayload, "status %q: an agent reports running, waiting, completed or failed", status)
+		return refused(wire.Errorf(wire.CodeInvalidPayload, "status %q: an agent reports running, waiting, completed or failed", status))
 	}
 	r, err := c.inbox.Get(ctx, actionID)
 	if errors.Is(err, inbox.ErrNotFound) {
-		return wire.Errorf(wire.CodeUnknownAffordance, "no request %q", actionID)
+		return refused(wire.Errorf(wire.CodeUnknownAffordance, "no request %q", actionID))
 	}
 	if err != nil {
-		return err
+		return refused(err)
 	}
 	if r.AgentID != id.ID {
-		return wire.Errorf(wire.CodeDenied, "request %q was not sent to %q", actionID, id.ID)
+		return refused(wire.Errorf(wire.CodeDenied, "request %q was not sent to %q", actionID, id.ID))
 	}
 	var out json.RawMessage
 	var werr *wire.Error
@@ -463,7 +517,7 @@ func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, 
 	default:
 		if len(pk.Payload) > 0 {
 			if !json.Valid(pk.Payload) {
-				return wire.Errorf(wire.CodeInvalidPayload, "reply payload is not JSON")
+				return refused(wire.Errorf(wire.CodeInvalidPayload, "reply payload is not JSON"))
 			}
 			out = json.RawMessage(pk.Payload)
 		}
@@ -471,7 +525,7 @@ func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, 
 			if e, ok := c.dir.Get(r.ThingID); ok {
 				if a, ok := e.TD.Actions[r.Name]; ok {
 					if err := checkValue(a.Output, pk.Payload, true); err != nil {
-						return err
+						return refused(err)
 					}
 				}
 			}
@@ -479,12 +533,19 @@ func (c *Core) agentReply(ctx context.Context, id authz.Identity, t wire.Topic, 
 	}
 	mu := c.agentLock(r.AgentID)
 	mu.Lock()
-	defer mu.Unlock()
-	if err := c.finishLocked(ctx, actionID, status, out, werr); err != nil {
-		return err
+	st, err := c.finishStaged(ctx, actionID, status, out, werr)
+	if err != nil {
+		mu.Unlock()
+		return refused(err)
 	}
 	c.drainOnline(ctx, r.AgentID)
-	return nil
+	tail := c.tail(r.AgentID)
+	mu.Unlock()
+	return func() error {
+		err := st.await()
+		_ = tail.await()
+		return err
+	}
 }
 
 // agentError reads the error of a failed reply: a wire.Error JSON object,
@@ -513,25 +574,36 @@ func agentError(pk *Message) *wire.Error {
 	return e
 }
 
-// finishLocked moves a request to a new status and tells the consumer. The
-// caller holds the agent's lock.
+// finishLocked moves a request to a new status and tells the consumer,
+// and returns once both are done. The caller holds the agent's lock.
 func (c *Core) finishLocked(ctx context.Context, id string, status wire.Status, out json.RawMessage, e *wire.Error) error {
-	r, err := c.inbox.Transition(ctx, id, status, out, e)
-	if errors.Is(err, inbox.ErrFinished) {
-		return wire.Errorf(wire.CodeFinished, "request %s already ended %s", id, r.Status)
-	}
-	if errors.Is(err, inbox.ErrTransition) {
-		return wire.Errorf(wire.CodeInvalidPayload, "request %s is %s; it cannot become %s", id, r.Status, status)
-	}
+	st, err := c.finishStaged(ctx, id, status, out, e)
 	if err != nil {
 		return err
 	}
-	c.finished(ctx, r)
-	if status == wire.StatusFailed {
-		c.log.Info().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).
-			Str("code", string(e.Code)).Str("reason", e.Message).Msg("request failed")
+	return st.await()
+}
+
+// finishStaged moves a request to a new status, staged: the consumer is
+// told once it is committed (line.go). The caller holds the agent's lock.
+func (c *Core) finishStaged(ctx context.Context, id string, status wire.Status, out json.RawMessage, e *wire.Error) (*step, error) {
+	r, commit, err := c.inbox.TransitionLater(ctx, id, status, out, e)
+	if errors.Is(err, inbox.ErrFinished) {
+		return nil, wire.Errorf(wire.CodeFinished, "request %s already ended %s", id, r.Status)
 	}
-	return nil
+	if errors.Is(err, inbox.ErrTransition) {
+		return nil, wire.Errorf(wire.CodeInvalidPayload, "request %s is %s; it cannot become %s", id, r.Status, status)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.stage(r.AgentID, commit, func() {
+		c.finished(ctx, r)
+		if status == wire.StatusFailed {
+			c.log.Info().Str("id", r.ID).Str("thing", r.ThingID).Str("name", r.Name).
+				Str("code", string(e.Code)).Str("reason", e.Message).Msg("request failed")
+		}
+	}), nil
 }
 
 // finished tells the consumer about a request's new status and, when a
@@ -597,7 +669,7 @@ func (c *Core) notify(r *inbox.Request, retain bool) {
 func (c *Core) failThingRequests(ctx context.Context, agent, thingID string) {
 	mu := c.agentLock(agent)
 	mu.Lock()
-	defer mu.Unlock()
+	defer c.unlock(agent, mu) // and wait for what was staged
 	reqs, err := c.inbox.Unfinished(ctx, agent)
 	if err != nil {
 		c.log.Error().Err(err).Str("agent", agent).Msg("cannot read requests")
@@ -653,7 +725,7 @@ func (c *Core) sweep(ctx context.Context) {
 				stuck, last = stuck+1, err
 			}
 			c.drainOnline(ctx, r.AgentID)
-			mu.Unlock()
+			c.unlock(r.AgentID, mu)
 		}
 		if stuck > 0 {
 			c.log.Error().Err(last).Int("requests", stuck).Msg("cannot fail expired requests; trying again at the next sweep")

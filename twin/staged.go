@@ -37,6 +37,11 @@ func (c *Core) Begin(ctx context.Context, from authz.Identity, conn ConnID, m *M
 		kind = wire.KindEvent
 	case t.Kind == wire.TopicAgentProperty:
 		kind = wire.KindProperty
+	case t.Kind == wire.TopicAgentReplies:
+		// An agent's answers: their status changes are staged in order
+		// and share commits (line.go).
+		done := c.beginAgentReply(ctx, from, t, m)
+		return func() (func(), error) { return nil, done() }, true
 	}
 	if kind == "" {
 		return func() (func(), error) { return c.Publish(ctx, from, conn, m) }, false

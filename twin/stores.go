@@ -63,6 +63,12 @@ type Inbox interface {
 	DefaultExpiry() time.Duration
 	Add(ctx context.Context, r *inbox.Request) error
 	Replace(ctx context.Context, r *inbox.Request, old []string, e *wire.Error) ([]*inbox.Request, error)
+	// ReplaceLater and TransitionLater are Replace and Transition with
+	// the change visible at once and its commit awaited by the returned
+	// Commit (inbox/stage.go); a backend that commits as it goes returns a
+	// nil Commit: nothing left to wait for.
+	ReplaceLater(ctx context.Context, r *inbox.Request, old []string, e *wire.Error) ([]*inbox.Request, inbox.Commit, error)
+	TransitionLater(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, inbox.Commit, error)
 	Get(ctx context.Context, id string) (*inbox.Request, error)
 	Transition(ctx context.Context, id string, to wire.Status, output json.RawMessage, e *wire.Error) (*inbox.Request, error)
 	Latest(ctx context.Context, thingID, op, name string) (*inbox.Request, error)
