@@ -17,8 +17,9 @@ import (
 // queues a publish and reads the next packet at once, and a worker
 // goroutine (started when a publish is queued, gone when the queue is
 // empty, so an idle connection has none) handles what is queued. It begins
-// every queued publish (twin.Core.Begin: checks done, store queued), then
-// finishes them in order: the stores of a run of events commit in one
+// every queued publish (twin.Core.Begin: checks done, store queued; an
+// agent's events, property values and replies), then finishes them in
+// order: the stores of a run of events (or replies) commit in one
 // transaction, each QoS 1 PUBACK is written once its publish is stored
 // (what the hub acknowledged survives a crash, as before), and the fan-out
 // of each event follows its PUBACK. A QoS 0 publish is stored all the same,
