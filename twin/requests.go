@@ -128,7 +128,7 @@ func (c *Core) Submit(ctx context.Context, id authz.Identity, t wire.Topic, op s
 		commit, endOld = nil, func() {}
 		if _, err := c.inbox.SetDesired(ctx, r.ThingID, r.Name, r.Input, r.ID); err != nil {
 			mu.Unlock()
-			return r, err
+			return failed(err)
 		}
 		c.publishDesired(ctx, r.ThingID, r.Name)
 	}
