@@ -34,7 +34,7 @@ func (h *Server) streamStatus(w http.ResponseWriter, r *http.Request, id authz.I
 	defer unwatch()
 	live := make(chan *inbox.Request, sseBuffer)
 	// Watch before reading the store, so no status falls between the two.
-	// The watcher runs under the agent's lock: it must not block.
+	// The watcher runs under the agent's lock or on its line: it must not block.
 	defer h.core.Watch(rt.Request, func(x *inbox.Request) {
 		select {
 		case live <- x:

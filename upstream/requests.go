@@ -149,7 +149,7 @@ func raw(v json.RawMessage) any {
 }
 
 // follower holds the newest status of an edge request; set is a
-// twin.Submission.Watch, called with the agent's lock held, so it only
+// twin.Submission.Watch, called under the agent's lock or on its line, so it only
 // stores and signals.
 type follower struct {
 	mu  sync.Mutex
