@@ -104,3 +104,29 @@ func TestRequestsDecidedWhileACommitRuns(t *testing.T) {
 		t.Fatalf("sent %v, want %v in that order", got, ids)
 	}
 }
+
+// TestLineRunsLeftStepsAtClose: a step nobody awaits (a reply begun while
+// the hub closed, never finished) still runs, by Close at the latest; after
+// Close a step runs on the caller that stages it.
+func TestLineRunsLeftStepsAtClose(t *testing.T) {
+	c, db := testCore(t, Options{Dev: true}, "")
+	defer db.Close()
+	if err := c.Start(context.Background(), Forms{MQTT: "mqtt://localhost:1883"}); err != nil {
+		t.Fatal(err)
+	}
+	var ran []string
+	committed := func() error { return nil }
+	mu := c.agentLock("left-agent")
+	mu.Lock()
+	c.stage("left-agent", committed, func() { ran = append(ran, "first") })
+	c.stage("left-agent", committed, func() { ran = append(ran, "second") })
+	mu.Unlock()
+	c.Close()
+	if len(ran) != 2 || ran[0] != "first" || ran[1] != "second" {
+		t.Fatalf("ran %v by Close, want [first second]", ran)
+	}
+	st := c.stage("left-agent", committed, func() { ran = append(ran, "after") })
+	if err := c.await(st); err != nil || len(ran) != 3 {
+		t.Fatalf("after Close: ran %v, err %v", ran, err)
+	}
+}

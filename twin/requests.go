@@ -121,7 +121,7 @@ func (c *Core) Submit(ctx context.Context, id authz.Identity, t wire.Topic, op s
 	if op == wire.OpWriteProperty {
 		// The desired state is stored apart, once the write is: this
 		// rarer path keeps its commit under the lock.
-		if err := c.stage(r.AgentID, commit, endOld).await(); err != nil {
+		if err := c.await(c.stage(r.AgentID, commit, endOld)); err != nil {
 			mu.Unlock()
 			return failed(err)
 		}
@@ -160,8 +160,8 @@ func (c *Core) Submit(ctx context.Context, id authz.Identity, t wire.Topic, op s
 	}
 	tail := c.tail(r.AgentID)
 	mu.Unlock()
-	err = st.await()
-	_ = tail.await()
+	err = c.await(st)
+	_ = c.await(tail)
 	if err != nil {
 		return failed(err)
 	}
@@ -542,8 +542,8 @@ func (c *Core) beginAgentReply(ctx context.Context, id authz.Identity, t wire.To
 	tail := c.tail(r.AgentID)
 	mu.Unlock()
 	return func() error {
-		err := st.await()
-		_ = tail.await()
+		err := c.await(st)
+		_ = c.await(tail)
 		return err
 	}
 }
@@ -581,7 +581,7 @@ func (c *Core) finishLocked(ctx context.Context, id string, status wire.Status, 
 	if err != nil {
 		return err
 	}
-	return st.await()
+	return c.await(st)
 }
 
 // finishStaged moves a request to a new status, staged: the consumer is
