@@ -209,6 +209,53 @@ func testInboxReplace(t *testing.T, o Opener) {
 	}
 }
 
+// testInboxStaged: a staged change (ReplaceLater, TransitionLater) is seen
+// by the store's readers when the call returns, before its Commit (nil
+// where the backend commits as it goes) is awaited, and the next staged
+// change builds on it.
+func testInboxStaged(t *testing.T, o Opener) {
+	ctx := context.Background()
+	c := newClock()
+	in := open(t, o, Config{Now: c.now}).Inbox
+	if in == nil {
+		t.Skip("no inbox")
+	}
+	await := func(commit inbox.Commit) {
+		t.Helper()
+		if commit == nil {
+			return
+		}
+		if err := commit(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := request("urn:t:s", "agent-s", "a0")
+	r.Status = wire.StatusDelivered
+	_, added, err := in.ReplaceLater(ctx, r, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, waiting := in.Outstanding("agent-s"); n != 1 || waiting {
+		t.Fatalf("outstanding %d, waiting %v after ReplaceLater; want the request delivered", n, waiting)
+	}
+	c.advance(time.Millisecond)
+	done, finished, err := in.TransitionLater(ctx, r.ID, wire.StatusCompleted, json.RawMessage(`2`), nil)
+	if err != nil || done.Status != wire.StatusCompleted {
+		t.Fatalf("TransitionLater: %+v, %v", done, err)
+	}
+	if g, err := in.Get(ctx, r.ID); err != nil || g.Status != wire.StatusCompleted {
+		t.Fatalf("Get after TransitionLater: %+v, %v", g, err)
+	}
+	if q, _ := in.Queue(ctx, "agent-s"); len(q) != 0 {
+		t.Fatalf("Queue after the staged outcome = %+v", q)
+	}
+	await(added)
+	await(finished)
+	if outs, err := in.Outcomes(ctx, "urn:t:s", wire.OpInvokeAction, "a0"); err != nil || len(outs) != 1 || outs[0].ID != r.ID {
+		t.Fatalf("Outcomes after the commits: %s, %v", ids(outs), err)
+	}
+}
+
 func testInboxDesired(t *testing.T, o Opener) {
 	ctx := context.Background()
 	c := newClock()

@@ -58,6 +58,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Opener) {
 		{"OutboxSeq", testOutboxSeq},
 		{"Inbox", testInbox},
 		{"InboxReplace", testInboxReplace},
+		{"InboxStaged", testInboxStaged},
 		{"InboxDesired", testInboxDesired},
 		{"Authz", testAuthz},
 		{"AuthzUpdates", testAuthzUpdates},
