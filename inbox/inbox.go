@@ -194,22 +194,6 @@ func (s *Store) newID(now time.Time) string {
 	return fmt.Sprintf("%016x", n)
 }
 
-// put stores r inside txn (Restore); the in-memory indexes change only
-// after the transaction commits (apply).
-func (s *Store) put(txn *badger.Txn, r *Request, ch *changes) error {
-	var w write
-	if err := s.plan(&w, r); err != nil {
-		return err
-	}
-	if err := w.run(txn); err != nil {
-		return err
-	}
-	ch.set = append(ch.set, w.ch.set...)
-	ch.drop = append(ch.drop, w.ch.drop...)
-	ch.outcomes = append(ch.outcomes, w.ch.outcomes...)
-	return nil
-}
-
 // plan adds to w what storing r writes and changes in memory: the request
 // and its queue index entry while unfinished; once finished, the request
 // with the retention's TTL, out of the queue index, into the outcome

@@ -32,15 +32,18 @@ func (s *Store) Restore(ctx context.Context, r *Request) error {
 		s.mu.Unlock()
 	}
 	c := *r
-	var ch changes
+	var w write
 	err := s.commit.Update(func(txn *badger.Txn) error {
-		ch = changes{}
+		w = write{}
 		if _, err := get(txn, r.ID); err == nil {
 			return nil
 		} else if !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		if err := s.put(txn, &c, &ch); err != nil {
+		if err := s.plan(&w, &c); err != nil {
+			return err
+		}
+		if err := w.run(txn); err != nil {
 			return err
 		}
 		lk := latestKey(r.ThingID, r.Op, r.Name)
@@ -63,6 +66,6 @@ func (s *Store) Restore(ctx context.Context, r *Request) error {
 	if err != nil {
 		return fmt.Errorf("inbox: restore %s: %w", r.ID, err)
 	}
-	s.apply(ch)
+	s.apply(w.ch) // memory changes only once the transaction committed
 	return nil
 }
