@@ -75,9 +75,7 @@ func StartNATSTrio(t testing.TB) *NATSTrio {
 		tr.Procs = append(tr.Procs, Start(t, o.Name, exe, []string{natsChildEnv + "=" + string(spec)}, "", "-test.run=^$"))
 		tr.URLs = append(tr.URLs, "nats://"+Addr(ports[3+i]))
 	}
-	for _, p := range tr.Procs {
-		p.WaitLine(natsReady, StartTimeout)
-	}
+	WaitLineAll(t, tr.Procs, natsReady, StartTimeout)
 	return tr
 }
 

@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -64,10 +67,15 @@ func (p *Proc) run(ready string) {
 	p.mu.Lock()
 	p.cmd, p.exited, p.lines, p.changed = cmd, exited, nil, make(chan struct{})
 	p.mu.Unlock()
-	go p.read(r)
+	read := make(chan struct{})
+	go func() {
+		p.read(r)
+		close(read)
+	}()
 	go func() {
 		err := cmd.Wait()
 		w.Close()
+		<-read // every line it printed is in lines and tail once it exited
 		p.mu.Lock()
 		p.waitErr = err
 		p.mu.Unlock()
@@ -123,6 +131,52 @@ func (p *Proc) WaitLine(s string, bound time.Duration) string {
 	}
 }
 
+// WaitLineAll waits until each of ps has printed a line containing s, and
+// returns those lines, by process. It fails the test as soon as one of
+// them exits first (the others would wait for it in vain: a cluster node
+// is not ready without its peers), or when the bound passes.
+func WaitLineAll(t testing.TB, ps []*Proc, s string, bound time.Duration) []string {
+	t.Helper()
+	deadline := time.Now().Add(bound)
+	lines := make([]string, len(ps))
+	for {
+		var missing []string
+		for i, p := range ps {
+			if lines[i] != "" {
+				continue
+			}
+			p.mu.Lock()
+			for _, l := range p.lines {
+				if strings.Contains(l, s) {
+					lines[i] = l
+					break
+				}
+			}
+			exited := p.exited
+			p.mu.Unlock()
+			if lines[i] != "" {
+				continue
+			}
+			select {
+			case <-exited:
+				p.mu.Lock()
+				err := p.waitErr
+				p.mu.Unlock()
+				t.Fatalf("%s exited (%v) before printing %q\n%s", p.Name, err, s, p.Tail())
+			default:
+			}
+			missing = append(missing, p.Name)
+		}
+		if len(missing) == 0 {
+			return lines
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not print %q within %s", strings.Join(missing, ", "), s, bound)
+		}
+		time.Sleep(50 * time.Millisecond) // polling interval, not a wait for an event
+	}
+}
+
 // Count is how many lines of the current run so far contain s.
 func (p *Proc) Count(s string) int {
 	p.mu.Lock()
@@ -170,25 +224,64 @@ func (p *Proc) Tail() string {
 
 // FreePorts returns n distinct loopback ports that were free a moment
 // ago. Route addresses must be known before the nodes start, so they
-// cannot be ephemeral ports chosen by the nodes themselves; the window in
-// which another process could take one is small, and a node that loses
-// its port exits at start, which fails the test loudly.
+// cannot be ephemeral ports chosen by the nodes themselves. They are
+// taken below the kernel's ephemeral range (ip_local_port_range) where
+// it can be read: there no outgoing connection or listener on port 0 of
+// a test running beside this one is given one of them while the nodes
+// start (an ephemeral port was, once, on the CI machine). A node that
+// loses its port all the same exits at start, naming it.
 func FreePorts(t testing.TB, n int) []int {
 	t.Helper()
+	low := ephemeralLow()
 	var ls []net.Listener
 	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
+	seen := map[int]bool{}
+	for tries := 0; len(ports) < n; tries++ {
+		port := 0 // the kernel's choice, when no range below is known
+		if low-minFreePort > 4*n && tries < 1000 {
+			port = minFreePort + rand.IntN(low-minFreePort)
+		}
+		if seen[port] && port != 0 {
+			continue
+		}
+		l, err := net.Listen("tcp", Addr(port))
 		if err != nil {
-			t.Fatal(err)
+			if port == 0 {
+				t.Fatal(err)
+			}
+			continue // taken: another
 		}
 		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+		port = l.Addr().(*net.TCPAddr).Port
+		seen[port] = true
+		ports = append(ports, port)
 	}
 	for _, l := range ls {
 		l.Close()
 	}
 	return ports
+}
+
+// minFreePort is the lowest port FreePorts picks: above the well-known
+// and most registered services' ports.
+const minFreePort = 20000
+
+// ephemeralLow is the first port of the kernel's ephemeral range, or 0
+// when it cannot be read (not Linux).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) != 2 {
+		return 0
+	}
+	low, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 0
+	}
+	return low
 }
 
 // Addr is 127.0.0.1:port.

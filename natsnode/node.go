@@ -88,6 +88,9 @@ func Start(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkListeners(so); err != nil {
+		return nil, err
+	}
 	srv, err := server.NewServer(so)
 	if err != nil {
 		return nil, fmt.Errorf("natsnode: %w", err)
@@ -142,6 +145,29 @@ func (n *Node) finish(nc *nats.Conn) (*Node, error) {
 	}
 	n.nc, n.js = nc, js
 	return n, nil
+}
+
+// checkListeners binds the addresses the server will listen on, and lets
+// them go at once. The embedded server only logs a listener it could not
+// open and goes on without it (a node whose route port is taken then
+// waits out ReadyTimeout, and says only that it did not become ready):
+// a port already in use is said here, at once, by name.
+func checkListeners(so *server.Options) error {
+	check := func(what, host string, port int) error {
+		if port <= 0 {
+			return nil // an ephemeral port, or none
+		}
+		addr := net.JoinHostPort(host, strconv.Itoa(port))
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("natsnode: %s %s: %w", what, addr, err)
+		}
+		return l.Close()
+	}
+	if err := check("client listen", so.Host, so.Port); err != nil {
+		return err
+	}
+	return check("cluster listen", so.Cluster.Host, so.Cluster.Port)
 }
 
 func serverOptions(o Options) (*server.Options, error) {

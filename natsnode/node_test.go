@@ -3,6 +3,9 @@ package natsnode_test
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +64,33 @@ func TestNatsnodeRejectsBadOptions(t *testing.T) {
 			_, err := natsnode.Start(context.Background(), o)
 			if !errors.Is(err, natsnode.ErrOptions) {
 				t.Fatalf("err = %v, want ErrOptions", err)
+			}
+		})
+	}
+}
+
+// A listen address already taken is said at once, by name: the embedded
+// server alone would log it and wait out ReadyTimeout without its route
+// listener (the node then fails only with ErrNotUp).
+func TestNatsnodeSaysAPortInUse(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	addr := taken.Addr().String()
+	for name, o := range map[string]natsnode.Options{
+		"ClusterListen": {Name: "a", DataDir: t.TempDir(), Cluster: "c", ClusterListen: addr, Routes: []string{"nats://127.0.0.1:1"}},
+		"ClientListen":  {Name: "a", DataDir: t.TempDir(), ClientListen: addr},
+	} {
+		t.Run(name, func(t *testing.T) {
+			o.ReadyTimeout = time.Second
+			n, err := natsnode.Start(context.Background(), o)
+			if err == nil {
+				n.Close()
+			}
+			if !errors.Is(err, syscall.EADDRINUSE) || !strings.Contains(err.Error(), addr) {
+				t.Fatalf("err = %v, want %s in use, by address", err, addr)
 			}
 		})
 	}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wotmq/wotmq/clustertest"
 )
 
 // buildDeb runs make package's script into a temporary directory and
@@ -48,17 +49,6 @@ func dpkgDeb(t *testing.T, args ...string) string {
 		t.Fatalf("dpkg-deb %s: %v\n%s", strings.Join(args, " "), err, b)
 	}
 	return string(b)
-}
-
-// freePort is a loopback address where nothing listens.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestDebianPackage builds the package, checks what it holds, unpacks it
@@ -151,12 +141,15 @@ func TestDebianPackage(t *testing.T) {
 	})
 	t.Run("ServesWithThePackagedConfig", func(t *testing.T) {
 		data := filepath.Join(t.TempDir(), "data")
-		httpAddr, metricsAddr := freePort(t), freePort(t)
+		// Ports below the kernel's ephemeral range: none of a test beside
+		// this one is given them meanwhile.
+		ports := clustertest.FreePorts(t, 3)
+		mqttAddr, httpAddr, metricsAddr := clustertest.Addr(ports[0]), clustertest.Addr(ports[1]), clustertest.Addr(ports[2])
 		// The packaged config as shipped; flags move what this machine
 		// cannot give (ports, /var/lib/wotmq) and keep the test off the
 		// LAN (mDNS).
 		cmd := exec.Command(bin, "serve", "--config", config, "--data", data,
-			"--mqtt-addr", freePort(t), "--ws-addr", "off", "--http-addr", httpAddr, "--metrics-addr", metricsAddr, "--mdns=false")
+			"--mqtt-addr", mqttAddr, "--ws-addr", "off", "--http-addr", httpAddr, "--metrics-addr", metricsAddr, "--mdns=false")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
 			t.Fatal(err)

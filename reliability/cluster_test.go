@@ -84,6 +84,13 @@ func startClusterNodes(t *testing.T) []*clusterNodeProc {
 			"--cluster-routes", strings.Join(routes, ",")}
 		nodes = append(nodes, &clusterNodeProc{Proc: clustertest.Start(t, name, bin, nil, "", args...), name: name})
 	}
+	// All three together: a node that exits at start fails the test at
+	// once, rather than after the others waited for it in vain.
+	procs := make([]*clustertest.Proc, len(nodes))
+	for i, n := range nodes {
+		procs[i] = n.Proc
+	}
+	clustertest.WaitLineAll(t, procs, `"message":"hub started"`, 3*time.Minute)
 	for _, n := range nodes {
 		n.started(t)
 	}
