@@ -11,25 +11,11 @@ import (
 	"regexp"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/twin"
 	"github.com/wotmq/wotmq/wot"
 )
-
-// storeOptions are the Badger options of a hub's store, sized for a small
-// hub (docs/architecture.md, "Decisions").
-func storeOptions(dir string, syncWrites bool, log zerolog.Logger) badger.Options {
-	return badger.DefaultOptions(dir).
-		WithLogger(badgerLogger{log}).
-		WithSyncWrites(syncWrites).
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(3).
-		WithValueLogFileSize(64 << 20).
-		WithBlockCacheSize(32 << 20).
-		WithValueThreshold(1 << 10)
-}
 
 var backupName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`)
 
@@ -108,7 +94,7 @@ func Restore(dataDir string, r io.Reader, log *zerolog.Logger) error {
 			return fmt.Errorf("%w: %s holds %s; restore into a new directory", ErrNotEmpty, dataDir, e.Name())
 		}
 	}
-	db, err := badger.Open(storeOptions(dataDir, true, l))
+	db, err := openStore(dataDir, true, DefaultMemTableSize, l)
 	if err != nil {
 		return fmt.Errorf("hub: restore: open %s: %w", dataDir, err)
 	}

@@ -70,6 +70,9 @@ func New(opts Options) (*Hub, error) {
 	if err := opts.checkBridges(); err != nil {
 		return nil, fmt.Errorf("hub: %w", err)
 	}
+	if opts.MemTableSize < MinMemTableSize || opts.MemTableSize > MaxMemTableSize {
+		return nil, fmt.Errorf("hub: memtable size %d bytes: want %d MiB to %d MiB", opts.MemTableSize, MinMemTableSize>>20, MaxMemTableSize>>20)
+	}
 	h := &Hub{opts: opts, log: *opts.Logger, stop: make(chan struct{})}
 	if err := h.opts.Cluster.check(opts.Upstream.URL != ""); err != nil {
 		return nil, err
@@ -87,7 +90,7 @@ func New(opts Options) (*Hub, error) {
 	if err := datadir.Check(opts.DataDir); err != nil {
 		return nil, fmt.Errorf("hub: %w", err) // the caller logs it
 	}
-	db, err := badger.Open(storeOptions(opts.DataDir, opts.SyncWrites, h.log))
+	db, err := openStore(opts.DataDir, opts.SyncWrites, opts.MemTableSize, h.log)
 	if err != nil {
 		return nil, fmt.Errorf("hub: open data directory %s: %w", opts.DataDir, err)
 	}

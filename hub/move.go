@@ -105,7 +105,7 @@ func openMoveStore(dir string, log *zerolog.Logger) (*badger.DB, error) {
 	}
 	// Not synced per write: an import that stops halfway is run again
 	// (it is idempotent), and Close syncs what was written.
-	db, err := badger.Open(storeOptions(dir, false, l))
+	db, err := openStore(dir, false, DefaultMemTableSize, l)
 	if err != nil {
 		return nil, fmt.Errorf("hub: open %s (is a hub running on it? stop it first): %w", dir, err)
 	}

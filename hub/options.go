@@ -162,6 +162,12 @@ type Options struct {
 	// SyncWrites makes Badger fsync every write (survives power loss, not
 	// only a process crash) at a cost in throughput.
 	SyncWrites bool
+	// MemTableSize is the size of Badger's memtables, between
+	// MinMemTableSize and MaxMemTableSize; DefaultMemTableSize when zero.
+	// Larger ones cost memory (up to three are held, each grows to its
+	// size on a hub that keeps writing) and spare the CPU of flushing and
+	// compacting smaller tables (docs/benchmarks.md).
+	MemTableSize int64
 	// Limits bound clients, agents and the store; see broker/limits.go. The zero
 	// value selects safe defaults (no rate limit).
 	Limits Limits
@@ -209,7 +215,18 @@ type Upstream struct {
 	MaxBackoff time.Duration
 }
 
+// The bounds of Options.MemTableSize. Below the default, a large TD or
+// a group commit's batch (15% of a memtable at most) would no longer fit.
+const (
+	DefaultMemTableSize = 16 << 20
+	MinMemTableSize     = DefaultMemTableSize
+	MaxMemTableSize     = 1 << 30
+)
+
 func (o *Options) setDefaults() {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
 	if o.DataDir == "" {
 		o.DataDir = DefaultDataDir
 	}

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/rs/zerolog"
 
 	"github.com/wotmq/wotmq/authz"
@@ -36,7 +35,7 @@ func ResetPassword(ctx context.Context, dataDir, account, password string, log *
 	if err := datadir.Check(dataDir); err != nil {
 		return false, fmt.Errorf("hub: %w", err)
 	}
-	db, err := badger.Open(storeOptions(dataDir, true, l))
+	db, err := openStore(dataDir, true, DefaultMemTableSize, l)
 	if err != nil {
 		return false, fmt.Errorf("hub: open %s (is a hub running on it? stop it first): %w", dataDir, err)
 	}

@@ -265,7 +265,7 @@ var configGroups = []struct {
 	flags   []string
 }{
 	{"Listeners (\"off\" disables one)", []string{"mqtt-addr", "ws-addr", "http-addr", "mqtts-addr", "wss-addr", "https-addr", "metrics-addr", "pprof-addr", "public-host", "mdns", "mdns-interface", "explorer"}},
-	{"Storage", []string{"data", "backup-dir", "sync-writes", "min-free-disk", "retention", "retention-override", "max-history", "action-expiry", "outcome-recall"}},
+	{"Storage", []string{"data", "backup-dir", "sync-writes", "memtable-size", "min-free-disk", "retention", "retention-override", "max-history", "action-expiry", "outcome-recall"}},
 	{"Accounts, logins and TLS (docs/security.md)", []string{"dev", "admin-password-file", "admin-password", "login-failures", "login-address-failures", "login-delay", "tls-cert", "tls-key", "tls-client-ca"}},
 	{"Limits (docs/security.md, \"Limits\"; 0 turns a limit off)", []string{"max-connections", "connect-timeout", "max-subscriptions", "max-retained", "max-things", "max-affordances", "max-payload", "max-queue", "client-queue", "client-queue-bytes", "request-window", "rate-limit", "rate-burst", "max-session-expiry", "max-keepalive", "http-read-timeout", "http-idle-timeout", "max-streams"}},
 	{"Edge to cloud (docs/bridges.md)", []string{"upstream", "upstream-username", "upstream-password-file", "upstream-things", "upstream-retry"}},

@@ -45,6 +45,22 @@ func TestOpsFlags(t *testing.T) {
 			t.Errorf("limits: %+v", l)
 		}
 	})
+	t.Run("MemtableSize", func(t *testing.T) {
+		for args, want := range map[string]int64{"": hub.DefaultMemTableSize, "64MiB": 64 << 20} {
+			var m Main
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			serveFlags(fs, &m)
+			if args != "" {
+				if err := fs.Parse([]string{"--memtable-size", args}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if m.Options.MemTableSize != want {
+				t.Errorf("--memtable-size %q: %d, want %d", args, m.Options.MemTableSize, want)
+			}
+		}
+	})
 	t.Run("ConnectTimeoutAndSubscriptions", func(t *testing.T) {
 		if l := parse(t, nil); l.ConnectTimeout != broker.DefaultConnectTimeout || l.MaxSubscriptions != broker.DefaultMaxSubscriptions {
 			t.Errorf("defaults: connect timeout %v, subscriptions %d", l.ConnectTimeout, l.MaxSubscriptions)

@@ -239,6 +239,8 @@ func serveFlags(fs *flag.FlagSet, m *Main) {
 	fs.IntVar(&o.OutcomeRecall, "outcome-recall", 10, "finished requests kept per action or property for the outcome history")
 	fs.Var((*retentionOverrides)(&o.RetentionOverrides), "retention-override", "history retention for affordances of a name, over the TD: NAME=DURATION, repeatable or comma-separated (0 keeps only the latest value)")
 	fs.BoolVar(&o.SyncWrites, "sync-writes", false, "fsync every write (survives power loss; slower). Without it what the hub acknowledged survives a process crash")
+	o.MemTableSize = hub.DefaultMemTableSize
+	fs.Var(byteSize{p: &o.MemTableSize}, "memtable-size", "size of the store's memtables (16MiB to 1GiB): larger ones cost memory (up to three are held, each filling up on a hub that keeps writing) and spare CPU on a busy hub")
 	fs.StringVar(&m.LogLevel, "log-level", "info", "log level: trace, debug, info, warn, error")
 	fs.StringVar(&m.LogFormat, "log-format", "auto", "log format: auto (console on a terminal, JSON otherwise), console, json")
 	fs.StringVar(&m.PprofAddr, "pprof-addr", "", "serve the Go profiler (/debug/pprof/) on this loopback address, e.g. 127.0.0.1:6060 (default: off)")
