@@ -215,8 +215,10 @@ type Upstream struct {
 	MaxBackoff time.Duration
 }
 
-// The bounds of Options.MemTableSize. Below the default, a large TD or
-// a group commit's batch (15% of a memtable at most) would no longer fit.
+// The bounds of Options.MemTableSize. Badger caps a transaction at 15% of
+// a memtable's size: below the default the group commit's batches would
+// split sooner, and no smaller size was tested; up to three memtables of
+// the maximum are held at once.
 const (
 	DefaultMemTableSize = 16 << 20
 	MinMemTableSize     = DefaultMemTableSize
