@@ -109,26 +109,41 @@ func (p *Proc) WaitLine(s string, bound time.Duration) string {
 	p.t.Helper()
 	deadline := time.After(bound)
 	for {
-		p.mu.Lock()
-		for _, l := range p.lines {
-			if strings.Contains(l, s) {
-				p.mu.Unlock()
-				return l
-			}
+		line, changed, exited := p.find(s)
+		if line != "" {
+			return line
 		}
-		changed, exited := p.changed, p.exited
-		p.mu.Unlock()
 		select {
 		case <-changed:
 		case <-exited:
-			p.mu.Lock()
-			err := p.waitErr
-			p.mu.Unlock()
-			p.t.Fatalf("%s exited (%v) before printing %q\n%s", p.Name, err, s, p.Tail())
+			p.exitedBefore(p.t, s)
 		case <-deadline:
 			p.t.Fatalf("%s did not print %q within %s\n%s", p.Name, s, bound, p.Tail())
 		}
 	}
+}
+
+// find is the first line of the current run containing s ("" when none
+// yet), with the channels closed when another line comes and when the
+// process exits.
+func (p *Proc) find(s string) (line string, changed, exited <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, l := range p.lines {
+		if strings.Contains(l, s) {
+			return l, p.changed, p.exited
+		}
+	}
+	return "", p.changed, p.exited
+}
+
+// exitedBefore fails t: the process exited before printing s.
+func (p *Proc) exitedBefore(t testing.TB, s string) {
+	t.Helper()
+	p.mu.Lock()
+	err := p.waitErr
+	p.mu.Unlock()
+	t.Fatalf("%s exited (%v) before printing %q\n%s", p.Name, err, s, p.Tail())
 }
 
 // WaitLineAll waits until each of ps has printed a line containing s, and
@@ -145,24 +160,14 @@ func WaitLineAll(t testing.TB, ps []*Proc, s string, bound time.Duration) []stri
 			if lines[i] != "" {
 				continue
 			}
-			p.mu.Lock()
-			for _, l := range p.lines {
-				if strings.Contains(l, s) {
-					lines[i] = l
-					break
-				}
-			}
-			exited := p.exited
-			p.mu.Unlock()
-			if lines[i] != "" {
+			line, _, exited := p.find(s)
+			if line != "" {
+				lines[i] = line
 				continue
 			}
 			select {
 			case <-exited:
-				p.mu.Lock()
-				err := p.waitErr
-				p.mu.Unlock()
-				t.Fatalf("%s exited (%v) before printing %q\n%s", p.Name, err, s, p.Tail())
+				p.exitedBefore(t, s)
 			default:
 			}
 			missing = append(missing, p.Name)

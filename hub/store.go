@@ -2,7 +2,6 @@ package hub
 
 import (
 	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
@@ -50,7 +49,7 @@ func largestMemLog(dir string) int64 {
 		if !strings.HasSuffix(e.Name(), ".mem") || !e.Type().IsRegular() {
 			continue
 		}
-		if fi, err := os.Stat(filepath.Join(dir, e.Name())); err == nil && fi.Size() > largest {
+		if fi, err := e.Info(); err == nil && fi.Size() > largest {
 			largest = fi.Size()
 		}
 	}

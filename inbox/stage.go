@@ -152,7 +152,7 @@ func (r *Request) Begin(now time.Time, expiry time.Duration) {
 // from r's status to to. Another backend of the inbox (a cluster's) moves
 // its requests with it too.
 func (r *Request) Move(to wire.Status, output json.RawMessage, e *wire.Error, now time.Time) error {
-	if !slices.Contains(allowed[r.Status], to) {
+	if !Allowed(r.Status, to) {
 		return fmt.Errorf("%w: %s from %s to %s", ErrTransition, r.ID, r.Status, to)
 	}
 	r.Status, r.Updated = to, now
