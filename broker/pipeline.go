@@ -40,8 +40,9 @@ const (
 
 // pipeline is one connection's queue of publishes read and not yet done.
 type pipeline struct {
-	h  *Hub
-	cl *mqtt.Client
+	h      *Hub
+	cl     *mqtt.Client
+	topics twin.TopicMemo // the connection's last topic, parsed
 
 	mu      sync.Mutex
 	cond    sync.Cond // signalled when publishes are done (space, or empty)
@@ -104,7 +105,7 @@ func (p *pipeline) start(id authz.Identity, pk packets.Packet) (handled bool, ac
 		return true, h.refuseClosing(p.cl, &pk)
 	}
 	m := fromPacket(&pk)
-	finish, begun := h.core.Begin(context.Background(), id, p.cl, m)
+	finish, begun := h.core.Begin(context.Background(), id, p.cl, &p.topics, m)
 	if begun && p.cl.Buffered() > 0 {
 		h.leave()
 		p.push(newPiped(id, &pk, m, finish))
@@ -225,7 +226,7 @@ func (p *pipeline) handle(batch []*piped) {
 	for _, it := range batch {
 		finish, early := it.finish, true
 		if finish == nil {
-			finish, early = h.core.Begin(context.Background(), it.id, p.cl, it.m)
+			finish, early = h.core.Begin(context.Background(), it.id, p.cl, &p.topics, it.m)
 		}
 		if !early {
 			finishAll()

@@ -200,13 +200,13 @@ func (c *Core) DeleteThing(ctx context.Context, id authz.Identity, thingID strin
 // agentPublish handles AgentPublishEvent and AgentUpdateProperty: check,
 // store, then fan out on the twin topic.
 func (c *Core) agentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) error {
-	return c.beginAgentPublish(ctx, id, t, kind, pk)()
+	return c.beginAgentPublish(ctx, id, t, relayTopic(t), kind, pk)()
 }
 
 // beginAgentPublish checks an agent's event or property value and queues
 // its store (outbox.AppendLater); finish waits for the commit and sends
-// the value on. A refusal is finish's error.
-func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.Topic, kind wire.HistoryKind, pk *Message) (finish func() error) {
+// the value on, on relay (relayTopic of t). A refusal is finish's error.
+func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.Topic, relay string, kind wire.HistoryKind, pk *Message) (finish func() error) {
 	e, err := c.ownedThing(id, t.ThingID)
 	if err != nil {
 		return func() error { return err }
@@ -253,12 +253,12 @@ func (c *Core) beginAgentPublish(ctx context.Context, id authz.Identity, t wire.
 		}
 		props := stamp(id.ID, rec.When())
 		if kind == wire.KindEvent {
-			topic, payload, qos := wire.EventTopic(t.ThingID, t.Name), pk.Payload, pk.QoS
-			afterAck(ctx, func() { c.publishQoS(topic, payload, false, qos, props) })
+			payload, qos := pk.Payload, pk.QoS
+			afterAck(ctx, func() { c.publishQoS(relay, payload, false, qos, props) })
 		} else {
 			// A property's retained value is in place before the PUBACK, so
 			// that a subscription made after it gets the new value.
-			c.publish(wire.PropertyTopic(t.ThingID, t.Name), pk.Payload, true, props)
+			c.publish(relay, pk.Payload, true, props)
 			c.reported(ctx, t.ThingID, t.Name, pk.Payload)
 		}
 		return nil

@@ -168,7 +168,7 @@ func BenchmarkHotActionRoundTrips8(b *testing.B) {
 			}
 			finishes := make([]func() (func(), error), 0, len(at))
 			for _, req := range at {
-				finish, _ := c.Begin(ctx, hotAgent, hotConn.ID, &Message{Topic: req.ResponseTopic, Payload: []byte("7"), QoS: 1, CorrelationData: req.CorrelationData})
+				finish, _ := c.Begin(ctx, hotAgent, hotConn.ID, nil, &Message{Topic: req.ResponseTopic, Payload: []byte("7"), QoS: 1, CorrelationData: req.CorrelationData})
 				finishes = append(finishes, finish)
 			}
 			for _, finish := range finishes {

@@ -22,12 +22,16 @@ import (
 // event or property value). When begun is false nothing was done yet:
 // finish does all the work, and the caller must call it before beginning
 // the connection's next publish. finish must be called exactly once.
-func (c *Core) Begin(ctx context.Context, from authz.Identity, conn ConnID, m *Message) (finish func() (after func(), err error), begun bool) {
+// memo is the connection's TopicMemo (nil: none).
+func (c *Core) Begin(ctx context.Context, from authz.Identity, conn ConnID, memo *TopicMemo, m *Message) (finish func() (after func(), err error), begun bool) {
 	if conn != nil {
 		ctx = context.WithValue(ctx, connKey{}, conn)
 	}
-	t, err := wire.ParseTopic(m.Topic)
+	var t wire.Topic
+	var relay string
+	pt, err := memo.parse(m.Topic)
 	if err == nil {
+		t, relay = pt.t, pt.relay
 		err = c.authz.CanPublish(from, m.Topic, t)
 	}
 	var kind wire.HistoryKind
@@ -48,7 +52,7 @@ func (c *Core) Begin(ctx context.Context, from authz.Identity, conn ConnID, m *M
 	}
 	var later []func()
 	ctx = withAfterAck(ctx, &later)
-	done := c.beginAgentPublish(ctx, from, t, kind, m)
+	done := c.beginAgentPublish(ctx, from, t, relay, kind, m)
 	return func() (after func(), err error) {
 		err = done()
 		if len(later) > 0 {
