@@ -311,3 +311,29 @@ func TestSpecialThingIDs(t *testing.T) {
 		t.Errorf("lower-case escape accepted: %#x", rc)
 	}
 }
+
+// TestEventReachesEverySubscription checks that the hub's own publishes
+// reach a wildcard or a shared subscription alone: the hub skips Mochi's
+// publish path for a topic no subscription matches (broker.Hub.inject),
+// so a match it missed would lose the event.
+func TestEventReachesEverySubscription(t *testing.T) {
+	topic := wot.EventTopic(lampID, "overheating")
+	for name, filter := range map[string]string{
+		"Exact":    topic,
+		"Wildcard": "things/+/events/#",
+		"Shared":   "$share/g/things/+/events/overheating",
+	} {
+		t.Run(name, func(t *testing.T) {
+			h := startHub(t, t.TempDir())
+			agent := registerLamp(t, h)
+			// Published while nobody subscribes: stored, delivered to nobody.
+			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte("80"), nil)
+			c := dial(t, h, "consumer")
+			c.subscribe(filter)
+			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte("81.5"), nil)
+			if m := c.next(topic); string(m.Payload) != "81.5" {
+				t.Errorf("got %q, want the event published after the subscription (81.5)", m.Payload)
+			}
+		})
+	}
+}
