@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -184,6 +185,7 @@ type ClientState struct {
 	outMu           sync.Mutex         // guards outQueue and outWriting
 	outQueue        []*packets.Packet  // wotmq: pending outbound packets, grown on demand (was a preallocated channel)
 	outWriting      bool               // wotmq: a writer goroutine is writing outQueue
+	writerEnded     atomic.Int64       // wotmq: when the last writer goroutine ended, Unix nanoseconds (writeQueued)
 	endOnce         sync.Once          // only end once
 	isTakenOver     atomic.Bool        // used to identify orphaned clients
 	packetID        uint32             // the current highest packetID
@@ -275,6 +277,13 @@ func queuedCost(pk *packets.Packet) int64 {
 	return n
 }
 
+// streamGap is how soon after its last writer ended a client's next one
+// counts as part of a stream of deliveries (writeQueued). wotmq patch.
+const streamGap = 200 * time.Microsecond
+
+// streamYield yields to the goroutines ready to run (a test's hook).
+var streamYield = runtime.Gosched
+
 // WriteLoop writes the packets queued for the client, if no writer is
 // doing so already, and returns when the queue is empty (wotmq: writers
 // start on demand; see enqueue).
@@ -294,6 +303,15 @@ func (cl *Client) WriteLoop() {
 // write buffer allows (WritePacket buffers while more are queued and
 // flushes with the last one).
 func (cl *Client) writeQueued() {
+	if time.Now().UnixNano()-cl.State.writerEnded.Load() < int64(streamGap) {
+		// wotmq: the client is in a stream of deliveries. Yielding once
+		// lets the goroutines publishing to it at nearly the same moment
+		// (the agents of a fan-in) add to the batch, which then goes out
+		// in one write(2) where each packet was a write of its own; on
+		// loopback a write costs more than the packet's handling. A
+		// client that gets a packet now and then is written at once.
+		streamYield()
+	}
 	var spare []*packets.Packet // the last batch's array, reused while busy
 	for {
 		cl.State.outMu.Lock()
@@ -301,6 +319,7 @@ func (cl *Client) writeQueued() {
 		if len(batch) == 0 {
 			cl.State.outQueue = nil // an idle client keeps no queue
 			cl.State.outWriting = false
+			cl.State.writerEnded.Store(time.Now().UnixNano())
 			cl.State.outMu.Unlock()
 			return
 		}

@@ -1,0 +1,96 @@
+package mqtt
+
+import (
+	"bytes"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mochi-mqtt/server/v2/packets"
+)
+
+// writeCounter is a connection that counts its writes.
+type writeCounter struct {
+	net.Conn // nil: only Write is called
+	mu       sync.Mutex
+	writes   int
+	bytes    int
+}
+
+func (c *writeCounter) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.writes++
+	c.bytes += len(b)
+	return len(b), nil
+}
+
+// TestWotmqStreamWritesShareAWrite: the writer of a client in a stream of
+// deliveries (its last writer ended within streamGap) yields before it
+// takes its batch, so that a packet another publisher queues meanwhile
+// goes out in the same write(2); a client that gets a packet now and then
+// is written at once, without yielding. The yield is replaced by a
+// publisher queueing a packet: what the Go scheduler then runs is its own
+// business, what the writer does around it is the patch's.
+func TestWotmqStreamWritesShareAWrite(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		ended        int64 // writerEnded
+		yields       int
+		writes       int
+		packetsInOne int
+	}{
+		{"InAStream", time.Now().Add(time.Hour).UnixNano(), 1, 1, 2},
+		{"NowAndThen", 0, 0, 1, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl, _, _ := newTestClient()
+			conn := &writeCounter{}
+			cl.Net.Conn = conn
+			cl.Properties.ProtocolVersion = 5
+			cl.ops.options.ClientNetWriteBufferSize = 4096
+			cl.State.writerEnded.Store(tc.ended)
+			pk := func(i byte) *packets.Packet {
+				return &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "t", Payload: []byte{i}}
+			}
+			yields := 0
+			old := streamYield
+			streamYield = func() {
+				yields++
+				if !cl.enqueue(pk(2)) { // another publisher, while the writer yields
+					t.Error("second packet refused")
+				}
+			}
+			defer func() { streamYield = old }()
+			if !cl.enqueue(pk(1)) { // starts the writer
+				t.Fatal("first packet refused")
+			}
+			// Wait for the writer to end (a condition, not a clock).
+			for {
+				cl.State.outMu.Lock()
+				done := !cl.State.outWriting
+				cl.State.outMu.Unlock()
+				if done {
+					break
+				}
+				time.Sleep(time.Millisecond)
+			}
+			enc := *pk(1)
+			enc.ProtocolVersion = 5
+			enc.Mods.AllowResponseInfo = true
+			var one bytes.Buffer
+			if err := enc.PublishEncode(&one); err != nil {
+				t.Fatal(err)
+			}
+			conn.mu.Lock()
+			defer conn.mu.Unlock()
+			if yields != tc.yields || conn.writes != tc.writes || conn.bytes != one.Len()*tc.packetsInOne {
+				t.Fatalf("%d yields, %d writes of %d bytes; want %d yields and %d packets in %d write", yields, conn.writes, conn.bytes, tc.yields, tc.packetsInOne, tc.writes)
+			}
+			if cl.State.writerEnded.Load() == tc.ended {
+				t.Fatal("the writer's end was not recorded")
+			}
+		})
+	}
+}
