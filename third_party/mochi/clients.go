@@ -281,9 +281,6 @@ func queuedCost(pk *packets.Packet) int64 {
 // counts as part of a stream of deliveries (writeQueued). wotmq patch.
 const streamGap = 200 * time.Microsecond
 
-// streamYield yields to the goroutines ready to run (a test's hook).
-var streamYield = runtime.Gosched
-
 // WriteLoop writes the packets queued for the client, if no writer is
 // doing so already, and returns when the queue is empty (wotmq: writers
 // start on demand; see enqueue).
@@ -310,7 +307,11 @@ func (cl *Client) writeQueued() {
 		// in one write(2) where each packet was a write of its own; on
 		// loopback a write costs more than the packet's handling. A
 		// client that gets a packet now and then is written at once.
-		streamYield()
+		if y := cl.ops.yield; y != nil {
+			y()
+		} else {
+			runtime.Gosched()
+		}
 	}
 	var spare []*packets.Packet // the last batch's array, reused while busy
 	for {

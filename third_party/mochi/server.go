@@ -207,6 +207,7 @@ type ops struct {
 	hooks   *Hooks       // pointer to the server hooks
 	log     *slog.Logger // a structured logger for the client
 	workers *readWorkers // wotmq: where the client's packets are handled (clients_handoff.go); nil: on its own goroutine
+	yield   func()       // wotmq: a test's stand-in for runtime.Gosched in writeQueued; nil: Gosched
 }
 
 // New returns a new instance of mochi mqtt broker. Optional parameters

@@ -55,14 +55,12 @@ func TestWotmqStreamWritesShareAWrite(t *testing.T) {
 				return &packets.Packet{FixedHeader: packets.FixedHeader{Type: packets.Publish}, TopicName: "t", Payload: []byte{i}}
 			}
 			yields := 0
-			old := streamYield
-			streamYield = func() {
+			cl.ops.yield = func() {
 				yields++
 				if !cl.enqueue(pk(2)) { // another publisher, while the writer yields
 					t.Error("second packet refused")
 				}
 			}
-			defer func() { streamYield = old }()
 			if !cl.enqueue(pk(1)) { // starts the writer
 				t.Fatal("first packet refused")
 			}
