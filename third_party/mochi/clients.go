@@ -185,7 +185,7 @@ type ClientState struct {
 	outMu           sync.Mutex         // guards outQueue and outWriting
 	outQueue        []*packets.Packet  // wotmq: pending outbound packets, grown on demand (was a preallocated channel)
 	outWriting      bool               // wotmq: a writer goroutine is writing outQueue
-	writerEnded     atomic.Int64       // wotmq: when the last writer goroutine ended, Unix nanoseconds (writeQueued)
+	writerEnded     atomic.Int64       // wotmq: when the last writer goroutine ended, nanoseconds since the process started (sinceStart; writeQueued)
 	endOnce         sync.Once          // only end once
 	isTakenOver     atomic.Bool        // used to identify orphaned clients
 	packetID        uint32             // the current highest packetID
@@ -281,6 +281,14 @@ func queuedCost(pk *packets.Packet) int64 {
 // counts as part of a stream of deliveries (writeQueued). wotmq patch.
 const streamGap = 200 * time.Microsecond
 
+// processStart anchors sinceStart.
+var processStart = time.Now()
+
+// sinceStart is the time since the process started, in nanoseconds, on
+// the monotonic clock (a wall clock set back would not make every
+// client look as if it were in a stream).
+func sinceStart() int64 { return int64(time.Since(processStart)) }
+
 // WriteLoop writes the packets queued for the client, if no writer is
 // doing so already, and returns when the queue is empty (wotmq: writers
 // start on demand; see enqueue).
@@ -300,7 +308,7 @@ func (cl *Client) WriteLoop() {
 // write buffer allows (WritePacket buffers while more are queued and
 // flushes with the last one).
 func (cl *Client) writeQueued() {
-	if time.Now().UnixNano()-cl.State.writerEnded.Load() < int64(streamGap) {
+	if sinceStart()-cl.State.writerEnded.Load() < int64(streamGap) {
 		// wotmq: the client is in a stream of deliveries. Yielding once
 		// lets the goroutines publishing to it at nearly the same moment
 		// (the agents of a fan-in) add to the batch, which then goes out
@@ -320,7 +328,7 @@ func (cl *Client) writeQueued() {
 		if len(batch) == 0 {
 			cl.State.outQueue = nil // an idle client keeps no queue
 			cl.State.outWriting = false
-			cl.State.writerEnded.Store(time.Now().UnixNano())
+			cl.State.writerEnded.Store(sinceStart())
 			cl.State.outMu.Unlock()
 			return
 		}
