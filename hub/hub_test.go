@@ -326,12 +326,19 @@ func TestEventReachesEverySubscription(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := startHub(t, t.TempDir())
 			agent := registerLamp(t, h)
-			// Published while nobody subscribes: stored, delivered to nobody.
+			// Published while nobody subscribes, most likely: the index's
+			// answer for the topic is then "nobody" until the subscription.
+			// (Its fan-out follows its PUBACK, so it may also reach the
+			// subscription made right after.)
 			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte("80"), nil)
 			c := dial(t, h, "consumer")
 			c.subscribe(filter)
 			agent.mustPublish(agentTopic(wot.TopicAgentEvent, "overheating"), []byte("81.5"), nil)
-			if m := c.next(topic); string(m.Payload) != "81.5" {
+			m := c.next(topic)
+			if string(m.Payload) == "80" {
+				m = c.next(topic)
+			}
+			if string(m.Payload) != "81.5" {
 				t.Errorf("got %q, want the event published after the subscription (81.5)", m.Payload)
 			}
 		})
