@@ -2,29 +2,12 @@ package mqtt
 
 import (
 	"bytes"
-	"net"
-	"sync"
+	"io"
 	"testing"
 	"time"
 
 	"github.com/mochi-mqtt/server/v2/packets"
 )
-
-// writeCounter is a connection that counts its writes.
-type writeCounter struct {
-	net.Conn // nil: only Write is called
-	mu       sync.Mutex
-	writes   int
-	bytes    int
-}
-
-func (c *writeCounter) Write(b []byte) (int, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.writes++
-	c.bytes += len(b)
-	return len(b), nil
-}
 
 // TestWotmqStreamWritesShareAWrite: the writer of a client in a stream of
 // deliveries (its last writer ended within streamGap) yields before it
@@ -45,9 +28,14 @@ func TestWotmqStreamWritesShareAWrite(t *testing.T) {
 		{"NowAndThen", 0, 0, 1, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cl, _, _ := newTestClient()
-			conn := &writeCounter{}
+			cl, r, w := newTestClient()
+			conn := &wotmqCountingConn{Conn: w} // writes counted (wotmq_holdwrites_test.go)
 			cl.Net.Conn = conn
+			wire := make(chan []byte, 1)
+			go func() {
+				b, _ := io.ReadAll(r)
+				wire <- b
+			}()
 			cl.Properties.ProtocolVersion = 5
 			cl.ops.options.ClientNetWriteBufferSize = 4096
 			cl.State.writerEnded.Store(tc.ended)
@@ -81,10 +69,10 @@ func TestWotmqStreamWritesShareAWrite(t *testing.T) {
 			if err := enc.PublishEncode(&one); err != nil {
 				t.Fatal(err)
 			}
-			conn.mu.Lock()
-			defer conn.mu.Unlock()
-			if yields != tc.yields || conn.writes != tc.writes || conn.bytes != one.Len()*tc.packetsInOne {
-				t.Fatalf("%d yields, %d writes of %d bytes; want %d yields and %d packets in %d write", yields, conn.writes, conn.bytes, tc.yields, tc.packetsInOne, tc.writes)
+			_ = w.Close()
+			bytesOut := len(<-wire)
+			if writes := int(conn.writes.Load()); yields != tc.yields || writes != tc.writes || bytesOut != one.Len()*tc.packetsInOne {
+				t.Fatalf("%d yields, %d writes of %d bytes; want %d yields and %d packets in %d write", yields, writes, bytesOut, tc.yields, tc.packetsInOne, tc.writes)
 			}
 			if cl.State.writerEnded.Load() == tc.ended {
 				t.Fatal("the writer's end was not recorded")
